@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Rng } from '../src/util/rng.js';
+import { Arena } from '../src/tensor/arena.js';
+import { parseArgs } from '../src/cli/args.js';
+import { AtomicWriter, writeFileAtomic } from '../src/util/fs.js';
+import { UserError } from '../src/util/errors.js';
+
+describe('Rng', () => {
+  it('is reproducible from a seed and restorable from its state', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 50 }), (seed, skip) => {
+        const a = new Rng(seed);
+        for (let i = 0; i < skip; i++) a.nextU32();
+        const b = new Rng(0).setState(a.getState());
+        for (let i = 0; i < 20; i++) expect(b.nextU32()).toBe(a.nextU32());
+      }),
+    );
+  });
+
+  it('gives uniform and normal samples with the right moments', () => {
+    const r = new Rng(7);
+    const n = 200_000;
+    let su = 0, sn = 0, sn2 = 0;
+    for (let i = 0; i < n; i++) {
+      const u = r.random();
+      expect(u >= 0 && u < 1).toBe(true);
+      su += u;
+      const z = r.normal();
+      sn += z;
+      sn2 += z * z;
+    }
+    expect(su / n).toBeCloseTo(0.5, 2);
+    expect(sn / n).toBeCloseTo(0, 1);
+    expect(sn2 / n).toBeCloseTo(1, 1);
+  });
+});
+
+describe('Arena', () => {
+  it('hands out aligned, zeroed, disjoint views and grows without invalidating old ones', () => {
+    const arena = new Arena({ initialBytes: 65536, maxBytes: 64 * 1024 * 1024 });
+    const a = arena.f32(10);
+    a.fill(3);
+    const b = arena.f32(1_000_000); // forces growth
+    expect(a.byteOffset % 64).toBe(0);
+    expect(b.byteOffset % 64).toBe(0);
+    expect(b.byteOffset).toBeGreaterThanOrEqual(a.byteOffset + a.byteLength);
+    expect(Array.from(a)).toEqual(new Array(10).fill(3));
+    expect(b.every((x) => x === 0)).toBe(true);
+    expect(arena.contains(a) && arena.contains(b)).toBe(true);
+    expect(arena.contains(new Float32Array(4))).toBe(false);
+    const m = arena.mark();
+    arena.f32(100);
+    arena.release(m);
+    expect(arena.used).toBe(m);
+  });
+});
+
+describe('parseArgs', () => {
+  const specs = {
+    steps: { type: 'number', help: 'steps', default: 10 },
+    out: { type: 'string', help: 'out', short: 'o' },
+    verbose: { type: 'boolean', help: 'v', default: false },
+    input: { type: 'string', help: 'inputs', multiple: true },
+  } as const;
+  it('parses typed flags, aliases, repeats and positionals', () => {
+    const p = parseArgs('x', ['a', '--steps=5', '-o', 'f', '--verbose', '--input', 'i1', '--input', 'i2', 'b'], specs);
+    expect(p.options.steps).toBe(5);
+    expect(p.options.out).toBe('f');
+    expect(p.options.verbose).toBe(true);
+    expect(p.options.input).toEqual(['i1', 'i2']);
+    expect(p.positionals).toEqual(['a', 'b']);
+  });
+  it('names the flag in errors', () => {
+    expect(() => parseArgs('x', ['--steps', 'many'], specs)).toThrow(/--steps expects a number/);
+    expect(() => parseArgs('x', ['--nope'], specs)).toThrow(UserError);
+  });
+});
+
+describe('atomic writes', () => {
+  it('never leaves a partial file under the target name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-'));
+    const target = path.join(dir, 'x.bin');
+    writeFileAtomic(target, 'old');
+    const w = new AtomicWriter(target);
+    w.write(new Uint8Array([1, 2, 3]));
+    expect(fs.readFileSync(target, 'utf8')).toBe('old');
+    w.abort();
+    expect(fs.readFileSync(target, 'utf8')).toBe('old');
+    expect(fs.readdirSync(dir)).toEqual(['x.bin']);
+    writeFileAtomic(target, 'new');
+    expect(fs.readFileSync(target, 'utf8')).toBe('new');
+    fs.rmSync(dir, { recursive: true });
+  });
+});

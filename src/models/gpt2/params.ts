@@ -1,0 +1,108 @@
+// GPT-2 parameter storage: ONE flat buffer holding every tensor back to back in llm.c's order, with a
+// named view per tensor (Hugging Face names, from paramSpecs) and a typed per-layer struct the model code
+// reads. Gradients and AdamW moments use the same layout, as llm.c's params_memory / grads_memory.
+import type { FloatArray } from '../../kernels/types.js';
+import { sharedArena } from '../../tensor/arena.js';
+import { paramSpecs, type GPT2Config, type ParamSpec } from './config.js';
+
+/** Makes a zero-filled float buffer of n elements (arena f32 by default; Float64Array for gradient checks). */
+export type Allocator = (n: number) => FloatArray;
+
+export const arenaF32: Allocator = (n) => sharedArena().f32(n);
+export const plainF32: Allocator = (n) => new Float32Array(n);
+export const plainF64: Allocator = (n) => new Float64Array(n);
+
+export interface TensorEntry extends ParamSpec {
+  /** Element offset into the flat buffer. */
+  offset: number;
+  /** Number of elements. */
+  size: number;
+}
+
+/** One transformer block's tensors (names as in nanoGPT / Hugging Face). */
+export interface BlockTensors {
+  ln1w: FloatArray; // (C)
+  ln1b: FloatArray; // (C)
+  qkvw: FloatArray; // (3C, C)  attn.c_attn.weight
+  qkvb: FloatArray; // (3C)
+  attprojw: FloatArray; // (C, C)  attn.c_proj.weight
+  attprojb: FloatArray; // (C)
+  ln2w: FloatArray; // (C)
+  ln2b: FloatArray; // (C)
+  fcw: FloatArray; // (4C, C)  mlp.c_fc.weight
+  fcb: FloatArray; // (4C)
+  fcprojw: FloatArray; // (C, 4C)  mlp.c_proj.weight
+  fcprojb: FloatArray; // (C)
+}
+
+export interface GPT2Tensors {
+  wte: FloatArray; // (V, C)  token embedding, also the LM head
+  wpe: FloatArray; // (maxT, C)  position embedding
+  h: BlockTensors[];
+  lnfw: FloatArray; // (C)
+  lnfb: FloatArray; // (C)
+}
+
+/** Tensor table (names, shapes, offsets) of a config, in llm.c order. */
+export function tensorTable(config: GPT2Config): TensorEntry[] {
+  let offset = 0;
+  return paramSpecs(config).map((s) => {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const e = { ...s, offset, size };
+    offset += size;
+    return e;
+  });
+}
+
+/** A flat buffer of all parameters (or their gradients / optimizer moments) with named views. */
+export class ParamBuffer {
+  readonly table: TensorEntry[];
+  readonly data: FloatArray;
+  readonly tensors: GPT2Tensors;
+  private readonly byName: Map<string, FloatArray>;
+
+  constructor(
+    readonly config: GPT2Config,
+    alloc: Allocator = arenaF32,
+  ) {
+    this.table = tensorTable(config);
+    const last = this.table[this.table.length - 1];
+    this.data = alloc(last.offset + last.size);
+    this.byName = new Map(this.table.map((e) => [e.name, this.data.subarray(e.offset, e.offset + e.size)]));
+    const v = (name: string) => this.byName.get(name) as FloatArray;
+    const h: BlockTensors[] = [];
+    for (let l = 0; l < config.nLayer; l++) {
+      const p = `h.${l}.`;
+      h.push({
+        ln1w: v(`${p}ln_1.weight`),
+        ln1b: v(`${p}ln_1.bias`),
+        qkvw: v(`${p}attn.c_attn.weight`),
+        qkvb: v(`${p}attn.c_attn.bias`),
+        attprojw: v(`${p}attn.c_proj.weight`),
+        attprojb: v(`${p}attn.c_proj.bias`),
+        ln2w: v(`${p}ln_2.weight`),
+        ln2b: v(`${p}ln_2.bias`),
+        fcw: v(`${p}mlp.c_fc.weight`),
+        fcb: v(`${p}mlp.c_fc.bias`),
+        fcprojw: v(`${p}mlp.c_proj.weight`),
+        fcprojb: v(`${p}mlp.c_proj.bias`),
+      });
+    }
+    this.tensors = { wte: v('wte.weight'), wpe: v('wpe.weight'), h, lnfw: v('ln_f.weight'), lnfb: v('ln_f.bias') };
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** The view of one tensor by its Hugging Face name, e.g. 'h.0.attn.c_attn.weight'. */
+  get(name: string): FloatArray {
+    const t = this.byName.get(name);
+    if (!t) throw new Error(`no GPT-2 parameter named '${name}' (names look like 'h.0.attn.c_attn.weight')`);
+    return t;
+  }
+
+  names(): string[] {
+    return this.table.map((e) => e.name);
+  }
+}

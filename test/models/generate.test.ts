@@ -1,0 +1,139 @@
+// KV-cache decoding against the full forward pass, sampling rules, and text generation with stop strings.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ref } from '../../src/kernels/index.js';
+import { KVDecoder, PREFILL_CHUNK } from '../../src/models/gpt2/decode.js';
+import { generateText, generateTokens, type TextCodec } from '../../src/models/gpt2/generate.js';
+import { GPT2 } from '../../src/models/gpt2/model.js';
+import { plainF32, plainF64 } from '../../src/models/gpt2/params.js';
+import { argmax, Sampler } from '../../src/models/gpt2/sampling.js';
+import { Rng } from '../../src/util/rng.js';
+
+describe('KVDecoder', () => {
+  it('gives the same logits as the training forward at every position, however the tokens are fed', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: PREFILL_CHUNK + 10 }),
+        fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (nLayer, nHead, T, splits, seed) => {
+          const V = 11;
+          const model = new GPT2({ nLayer, nHead, nEmbd: 4 * nHead, vocabSize: V, blockSize: T }, { kernels: ref, alloc: plainF64, seed });
+          const rng = new Rng(seed);
+          for (let i = 0; i < model.params.size; i++) model.params.data[i] += rng.normal(0, 0.2);
+          const ids = Int32Array.from({ length: T }, () => rng.int(V));
+          model.forward(ids, null, 1, T);
+          const full = model.logits();
+          const dec = new KVDecoder(model);
+          let at = 0;
+          let s = 0;
+          while (at < T) {
+            const n = Math.min(splits[s++ % splits.length], T - at);
+            const logits = dec.feed(ids.subarray(at, at + n));
+            at += n;
+            for (let v = 0; v < V; v++) expect(logits[v]).toBeCloseTo(full[(at - 1) * V + v], 10);
+          }
+          expect(dec.pos).toBe(T);
+          expect(() => dec.feed([0])).toThrow(/exceed/);
+        },
+      ),
+      { numRuns: 20, seed: 7 },
+    );
+  });
+});
+
+describe('Sampler', () => {
+  const logits = Float32Array.of(0.1, 2, -1, 1.9, 0.5);
+
+  it('temperature 0, top-k 1 and a tiny top-p all pick the argmax', () => {
+    const rng = new Rng(1);
+    expect(new Sampler(5, { temperature: 0 }).sample(logits, rng)).toBe(1);
+    for (let i = 0; i < 20; i++) {
+      expect(new Sampler(5, { topK: 1 }).sample(logits, rng)).toBe(1);
+      expect(new Sampler(5, { topP: 1e-6 }).sample(logits, rng)).toBe(1);
+    }
+  });
+
+  it('top-k and top-p never pick outside the allowed set; frequencies follow the softmax', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -5, max: 5, noNaN: true }), { minLength: 2, maxLength: 20 }), fc.integer({ min: 1, max: 20 }), (xs, k) => {
+        const x = Float32Array.from(xs);
+        const rng = new Rng(k);
+        const sorted = [...x].sort((a, b) => b - a);
+        const kk = Math.min(k, x.length);
+        const s = new Sampler(x.length, { topK: kk });
+        for (let i = 0; i < 30; i++) expect(x[s.sample(x, rng)]).toBeGreaterThanOrEqual(sorted[kk - 1]);
+      }),
+      { numRuns: 50, seed: 3 },
+    );
+    const rng = new Rng(5);
+    const s = new Sampler(5, { topP: 0.9 });
+    const counts = new Array(5).fill(0);
+    for (let i = 0; i < 4000; i++) counts[s.sample(logits, rng)]++;
+    // probs ≈ [.064, .430, .021, .389, .096]: cumulative .430, .819, .915, so the nucleus for 0.9 is {1, 3, 4}
+    expect(counts[0] + counts[2]).toBe(0);
+    expect(counts[1] / 4000).toBeGreaterThan(0.43);
+    expect(counts[4]).toBeGreaterThan(0);
+  });
+
+  it('repetition penalty turns the top choice away from a seen token; the same seed gives the same draws', () => {
+    const greedy = new Sampler(5, { temperature: 0, repetitionPenalty: 1.2 });
+    expect(greedy.sample(logits, new Rng(1), [1])).toBe(3);
+    const a = new Sampler(5, {});
+    const r1 = new Rng(9);
+    const r2 = new Rng(9);
+    const d1 = Array.from({ length: 50 }, () => a.sample(logits, r1));
+    const d2 = Array.from({ length: 50 }, () => a.sample(logits, r2));
+    expect(d1).toEqual(d2);
+    expect(new Set(d1).size).toBeGreaterThan(2);
+    expect(() => new Sampler(5, { topP: 0 })).toThrow(/top-p/);
+    expect(argmax([1, 3, 2])).toBe(1);
+  });
+});
+
+describe('generation', () => {
+  const V = 40;
+  const mk = () => new GPT2({ nLayer: 2, nHead: 2, nEmbd: 8, vocabSize: V, blockSize: 8 }, { kernels: ref, alloc: plainF32, seed: 11 });
+  // a character codec over ' '..'F' plus EOT = 39
+  const codec: TextCodec = {
+    eotToken: 39,
+    encode: (t) => Array.from(t, (ch) => ch.charCodeAt(0) - 32),
+    createStreamDecoder: () => ({ push: (id) => (id === 39 ? '' : String.fromCharCode(id + 32)), flush: () => '' }),
+  };
+
+  it('greedy generation equals argmax of the full forward, past the block size (sliding window)', () => {
+    const model = mk();
+    const out = [...generateTokens(model, [1, 2, 3], { maxTokens: 20, temperature: 0 })];
+    expect(out.length).toBe(20);
+    // the first 5 tokens still fit in the block: check them against the plain forward
+    const ctx = [1, 2, 3];
+    for (let i = 0; i < 5; i++) {
+      model.forward(Int32Array.from(ctx), null, 1, ctx.length);
+      const l = model.logits().subarray((ctx.length - 1) * V, ctx.length * V);
+      expect(out[i]).toBe(argmax(l));
+      ctx.push(out[i]);
+    }
+  });
+
+  it('is reproducible for a seed, stops at stop tokens and stop strings, streams exactly the final text', () => {
+    const model = mk();
+    const a = [...generateTokens(model, [5], { maxTokens: 30, seed: 4 })];
+    const b = [...generateTokens(model, [5], { maxTokens: 30, seed: 4 })];
+    expect(a).toEqual(b);
+    const stop = a[3];
+    const c = [...generateTokens(model, [5], { maxTokens: 30, seed: 4, stopTokens: [stop] })];
+    expect(c).toEqual(a.slice(0, a.indexOf(stop)));
+
+    const full = generateText(model, codec, '%', { maxTokens: 30, seed: 4, stopTokens: [] });
+    expect(full.reason).toBe('max-tokens');
+    expect(full.tokens.length).toBe(30);
+    const stopString = full.text.slice(10, 12);
+    const pieces: string[] = [];
+    const cut = generateText(model, codec, '%', { maxTokens: 30, seed: 4, stopTokens: [], stopStrings: [stopString], onText: (p) => pieces.push(p) });
+    expect(cut.reason).toBe('stop-string');
+    expect(cut.text).toBe(full.text.slice(0, full.text.indexOf(stopString)));
+    expect(pieces.join('')).toBe(cut.text);
+  });
+});

@@ -1,0 +1,200 @@
+// Hugging Face file formats of byte-level BPE tokenizers: vocab.json + merges.txt (GPT-2's own
+// encoder.json / vocab.bpe) and tokenizer.json (a BPE model with ByteLevel pre-tokenizer and decoder).
+// Loading checks every entry and names the file and the bad entry; saving writes all three atomically.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { BpeTokenizer } from './bpe.js';
+import { bytesToToken, tokenToBytes } from './bytes.js';
+import { EOT_TEXT, type BpeModel } from './types.js';
+
+const utf8 = new TextEncoder();
+
+function readText(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read ${what} '${file}': ${(e as Error).message}`);
+  }
+}
+
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Token strings by id and the string -> id map from a vocab object, with every entry checked. */
+function readVocab(where: string, vocab: unknown): { byId: string[]; ids: Map<string, number> } {
+  if (!isObject(vocab)) throw new UserError(`${where}: expected an object mapping token strings to ids`);
+  const byId: string[] = [];
+  const ids = new Map<string, number>();
+  for (const [token, id] of Object.entries(vocab)) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+      throw new UserError(`${where}: entry ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids must be integers >= 0`);
+    }
+    if (byId[id] !== undefined) throw new UserError(`${where}: entries ${JSON.stringify(byId[id])} and ${JSON.stringify(token)} both have id ${id}`);
+    byId[id] = token;
+    ids.set(token, id);
+  }
+  return { byId, ids };
+}
+
+/** Parses one merge ("a b" or ["a", "b"]) at `where` into [left, right, merged] ids. */
+function readMerge(where: string, entry: unknown, ids: Map<string, number>, vocabName: string): [number, number, number] {
+  let pair: unknown[];
+  if (typeof entry === 'string') pair = entry.split(' ');
+  else if (Array.isArray(entry)) pair = entry;
+  else pair = [];
+  if (pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) {
+    throw new UserError(`${where}: expected two tokens separated by one space, got ${JSON.stringify(entry)}`);
+  }
+  const [a, b] = pair as [string, string];
+  const out: number[] = [];
+  for (const t of [a, b, a + b]) {
+    const id = ids.get(t);
+    if (id === undefined) throw new UserError(`${where}: merge ${JSON.stringify(`${a} ${b}`)} needs the token ${JSON.stringify(t)}, which is not in ${vocabName}`);
+    out.push(id);
+  }
+  return out as [number, number, number];
+}
+
+/** Builds the model from checked pieces; `special` lists the text of special tokens and their ids. */
+function buildModel(where: string, byId: string[], special: Map<string, number>, merges: Array<[number, number, number]>): BpeTokenizer {
+  const specialIds = new Map([...special].map(([text, id]) => [id, text]));
+  const size = Math.max(byId.length, ...[...special.values()].map((id) => id + 1));
+  const tokens: Uint8Array[] = [];
+  for (let id = 0; id < size; id++) {
+    const text = specialIds.get(id);
+    if (text !== undefined) {
+      if (byId[id] !== undefined && byId[id] !== text) throw new UserError(`${where}: id ${id} is ${JSON.stringify(byId[id])} in the vocabulary but the special token ${JSON.stringify(text)}`);
+      tokens.push(utf8.encode(text));
+      continue;
+    }
+    const token = byId[id];
+    if (token === undefined) throw new UserError(`${where}: no token has id ${id}; ids must run from 0 to ${size - 1} without gaps`);
+    const bytes = tokenToBytes(token);
+    if (bytes === null) {
+      const bad = [...token].find((ch) => tokenToBytes(ch) === null) as string;
+      const code = (bad.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+      throw new UserError(`${where}: token ${JSON.stringify(token)} (id ${id}) contains '${bad}' (U+${code}), which is not in the byte-level alphabet; only byte-level BPE vocabularies (GPT-2 style) are supported`);
+    }
+    tokens.push(bytes);
+  }
+  if (!special.has(EOT_TEXT)) {
+    throw new UserError(`${where}: there is no ${EOT_TEXT} token, which TinyLLM puts before every document; add "${EOT_TEXT}": ${size} to the vocabulary`);
+  }
+  try {
+    return new BpeTokenizer({ tokens, merges, special });
+  } catch (e) {
+    throw new UserError(`${where}: ${(e as Error).message}`);
+  }
+}
+
+/** Loads GPT-2 / Hugging Face `vocab.json` + `merges.txt`. <|endoftext|> in the vocabulary is the special token. */
+export function loadVocabMerges(vocabFile: string, mergesFile: string): BpeTokenizer {
+  const { byId, ids } = readVocab(vocabFile, parseJson(vocabFile, readText(vocabFile, 'vocabulary')));
+  const lines = readText(mergesFile, 'merges file').split(/\r?\n/);
+  const merges: Array<[number, number, number]> = [];
+  const vocabName = path.basename(vocabFile);
+  lines.forEach((line, i) => {
+    if (line === '' || (i === 0 && line.startsWith('#version'))) return;
+    merges.push(readMerge(`${mergesFile} line ${i + 1}`, line, ids, vocabName));
+  });
+  const special = new Map<string, number>();
+  const eot = ids.get(EOT_TEXT);
+  if (eot !== undefined) special.set(EOT_TEXT, eot);
+  return buildModel(vocabFile, byId, special, merges);
+}
+
+/** Loads a Hugging Face `tokenizer.json` holding a byte-level BPE model. Its added tokens are the special tokens. */
+export function loadTokenizerJson(file: string): BpeTokenizer {
+  const root = parseJson(file, readText(file, 'tokenizer file'));
+  if (!isObject(root) || !isObject(root.model)) throw new UserError(`${file}: expected a Hugging Face tokenizer.json with a "model" object`);
+  const model = root.model;
+  if (model.type !== undefined && model.type !== 'BPE') throw new UserError(`${file}: model.type is ${JSON.stringify(model.type)}; only BPE models are supported`);
+  const pre = root.pre_tokenizer;
+  const preTypes = isObject(pre) ? (pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) ? pre.pretokenizers : [pre]).map((p) => (isObject(p) ? p.type : p)) : [pre];
+  if (!preTypes.every((t) => t === 'ByteLevel')) {
+    throw new UserError(`${file}: pre_tokenizer is ${JSON.stringify(preTypes)}; only GPT-2's ByteLevel pre-tokenizer is supported`);
+  }
+  const { byId, ids } = readVocab(`${file} model.vocab`, model.vocab);
+  if (!Array.isArray(model.merges)) throw new UserError(`${file}: model.merges must be an array`);
+  const merges = model.merges.map((m: unknown, i: number) => readMerge(`${file} model.merges[${i}]`, m, ids, 'model.vocab'));
+  const special = new Map<string, number>();
+  const added = root.added_tokens ?? [];
+  if (!Array.isArray(added)) throw new UserError(`${file}: added_tokens must be an array`);
+  added.forEach((t: unknown, i: number) => {
+    if (!isObject(t) || typeof t.content !== 'string' || typeof t.id !== 'number' || !Number.isInteger(t.id) || t.id < 0) {
+      throw new UserError(`${file} added_tokens[${i}]: expected {"id": <integer>, "content": <string>, ...}, got ${JSON.stringify(t)}`);
+    }
+    special.set(t.content, t.id);
+  });
+  if (!special.has(EOT_TEXT) && ids.has(EOT_TEXT)) special.set(EOT_TEXT, ids.get(EOT_TEXT) as number);
+  return buildModel(file, byId, special, merges);
+}
+
+/** Loads a tokenizer from a directory (vocab.json + merges.txt, else tokenizer.json) or a tokenizer.json file. */
+export function loadTokenizer(pathOrDir: string): BpeTokenizer {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(pathOrDir);
+  } catch {
+    throw new UserError(`tokenizer '${pathOrDir}' does not exist; give a directory with vocab.json + merges.txt, or a tokenizer.json file`);
+  }
+  if (!stat.isDirectory()) return loadTokenizerJson(pathOrDir);
+  const vocab = path.join(pathOrDir, 'vocab.json');
+  const merges = path.join(pathOrDir, 'merges.txt');
+  if (fs.existsSync(vocab) && fs.existsSync(merges)) return loadVocabMerges(vocab, merges);
+  const json = path.join(pathOrDir, 'tokenizer.json');
+  if (fs.existsSync(json)) return loadTokenizerJson(json);
+  throw new UserError(`tokenizer directory '${pathOrDir}' has neither vocab.json + merges.txt nor tokenizer.json`);
+}
+
+/** Token strings by id as written in vocab.json: byte-level spelling, special tokens as their text. */
+function tokenStrings(model: BpeModel): string[] {
+  const out = model.tokens.map((bytes) => bytesToToken(bytes));
+  for (const [text, id] of model.special) out[id] = text;
+  return out;
+}
+
+/** vocab.json text in id order (JSON.stringify would move integer-like keys such as "0" first). */
+function vocabJson(strings: string[], indent = ''): string {
+  if (!indent) return `{${strings.map((t, id) => `${JSON.stringify(t)}:${id}`).join(',')}}`;
+  return `{\n${strings.map((t, id) => `${indent}  ${JSON.stringify(t)}: ${id}`).join(',\n')}\n${indent}}`;
+}
+
+/** Writes vocab.json, merges.txt and tokenizer.json (Hugging Face formats) into `dir`. */
+export function saveTokenizer(model: BpeModel, dir: string): void {
+  const strings = tokenStrings(model);
+  const mergeLines = model.merges.map(([a, b]) => `${strings[a]} ${strings[b]}`);
+  writeFileAtomic(path.join(dir, 'vocab.json'), vocabJson(strings));
+  writeFileAtomic(path.join(dir, 'merges.txt'), `#version: 0.2\n${mergeLines.join('\n')}\n`);
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const placeholder = '\u0000vocab\u0000';
+  const doc = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [...model.special]
+      .sort((x, y) => x[1] - y[1])
+      .map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true })),
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: { ...byteLevel, trim_offsets: false },
+    decoder: byteLevel,
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+      fuse_unk: false, byte_fallback: false, vocab: placeholder, merges: mergeLines,
+    },
+  };
+  const json = JSON.stringify(doc, null, 2).replace(JSON.stringify(placeholder), () => vocabJson(strings, '    '));
+  writeFileAtomic(path.join(dir, 'tokenizer.json'), `${json}\n`);
+}

@@ -1,0 +1,16 @@
+// GPT-2's tokenizer, shipped with the project (data/tokenizer/gpt2: OpenAI's vocabulary and merges in
+// Hugging Face format) so it works offline on a device; found relative to this module from src/ and dist/.
+import { fileURLToPath } from 'node:url';
+import type { BpeTokenizer } from './bpe.js';
+import { loadTokenizer } from './files.js';
+
+/** Directory of the shipped GPT-2 vocab.json + merges.txt. */
+export const GPT2_DIR = fileURLToPath(new URL('../../data/tokenizer/gpt2/', import.meta.url));
+
+let cached: BpeTokenizer | undefined;
+
+/** GPT-2's tokenizer (50257 tokens, <|endoftext|> = 50256), loaded once and shared. */
+export function gpt2(): BpeTokenizer {
+  cached ??= loadTokenizer(GPT2_DIR);
+  return cached;
+}

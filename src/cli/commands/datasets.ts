@@ -1,0 +1,37 @@
+// `tinyllm datasets generate --out <dir>`: writes the built-in sensing datasets (gesture, robot
+// localization, unlabelled sensor logs) and the shipped English text, deterministically from --seed.
+import * as path from 'node:path';
+import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { UserError } from '../../util/errors.js';
+import { generateDatasets } from '../../data/generate/index.js';
+
+export const summary = 'generate the built-in sensing datasets (gesture, robot localization, sensor logs) offline';
+
+const options = {
+  out: { type: 'string', short: 'o', help: 'output directory', default: 'runs/datasets' },
+  seed: { type: 'number', help: 'random seed (same seed → identical files)', default: 1337 },
+  scale: { type: 'number', help: 'size multiplier (1 = 600/150/150 samples per task, 20 000 log rows per stream)', default: 1 },
+} satisfies OptionSpecs;
+
+export async function run(argv: string[]): Promise<void> {
+  const { options: o, positionals, help } = parseArgs('datasets', argv, options);
+  if (help) {
+    console.log(formatHelp('datasets', 'generate [--out <dir>] [--seed <n>] [--scale <x>]', summary, options));
+    return;
+  }
+  if (positionals[0] !== 'generate' || positionals.length !== 1) {
+    throw new UserError(`expected 'generate' (tinyllm datasets generate --out <dir>), got '${positionals.join(' ')}'`);
+  }
+  if (!(o.scale > 0 && o.scale <= 1000)) throw new UserError(`option --scale must be in (0, 1000], got ${o.scale}`);
+  if (!Number.isInteger(o.seed)) throw new UserError(`option --seed must be an integer, got ${o.seed}`);
+  const t0 = performance.now();
+  const s = generateDatasets({ out: o.out, seed: o.seed, scale: o.scale });
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  const task = (name: string, t: typeof s.gesture) =>
+    `  ${name.padEnd(12)} ${t.samples.train}/${t.samples.val}/${t.samples.test} samples (train/val/test) × ${t.stepsPerSample} rows, classes: ${t.labels.join(', ')}`;
+  console.log(`wrote ${path.resolve(o.out)} in ${secs}s (seed ${s.seed}):`);
+  console.log(task('gesture/', s.gesture));
+  console.log(task('robot/', s.robot));
+  console.log(`  ${'sensor-logs/'.padEnd(12)} ${s.sensorLogs.files.length} unlabelled streams × ${s.sensorLogs.rows} rows`);
+  console.log(`  ${'text/'.padEnd(12)} ${s.text.files.join(', ')} (public-domain English, documents separated by '---' lines)`);
+}

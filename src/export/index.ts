@@ -1,0 +1,22 @@
+// Interop file formats: Hugging Face safetensors + config.json, llm.c checkpoints, and format detection.
+// Loaders fill one flat paramSpecs-ordered Float32Array with named views; savers take a Map of
+// paramSpecs names to Float32Arrays (paramsFromFlat makes one from the model's flat buffer).
+export { f16BitsToF32, f32ToF16Bits, bf16BitsToF32, f32ToBf16Bits, decodeF16, decodeBf16, encodeF16, encodeBf16 } from './half.js';
+export type { WeightDtype } from './binary.js';
+export { paramsFromFlat, type NamedParams, type LoadedWeights, type LoadOptions } from './params.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  encodeSafetensorsHeader,
+  parseSafetensorsHeader,
+  SafetensorsReader,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type TensorToWrite,
+  type LoadedTensor,
+} from './safetensors.js';
+export { loadHFGPT2, saveHFGPT2, hfConfigJson, parseHFConfig, CONV1D_WEIGHTS, type SaveHFOptions } from './hf-gpt2.js';
+export { readLlmcCheckpoint, writeLlmcCheckpoint, encodeLlmcHeader, paddedVocab, LLMC_MAGIC, type LlmcWeights } from './llmc.js';
+export { loadWeights, detectFormat, type WeightsFormat, type DetectedWeights } from './load.js';

@@ -1,0 +1,150 @@
+// Matrix-vector kernels for decoding (one token: M = 1, or a few rows), memory-bound so no packing:
+// f32 c(M,N) (+)= a(M,K)·op(b)(K,N) and int8 c(M,N) = a(M,K)·(scales ⊙ w(N,K))ᵀ with per-row scales.
+// Threads split the N outputs. Like llm.c's matmul_forward, b is usually the (N,K) weight, read row by row.
+import { hsum, threadRange } from './common.js';
+import { f32, f32x4, i16x8, i32, i32x4, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
+
+const F = 4;
+
+/** Emits out = (beta ? out : 0) + value. */
+function writeOut(f: FuncBuilder, addr: I32, value: F32, beta: Local<'i32'>): void {
+  f.if(beta, () => f.emit(f32.store(addr, f32.add(f32.load(addr), value))), () => f.emit(f32.store(addr, value)));
+}
+
+/**
+ * Adds `matvec(c, a, b, M, K, N, transB, accumulate, threads, t0, t1)`: for each of the M rows x of a,
+ * c_row(N) (+)= x(K)·op(b), b stored (N,K) when transB (dot products of contiguous rows) else (K,N)
+ * (scaled sums of contiguous rows). Threads t0..t1-1 of `threads` each take a run of 16 columns.
+ */
+export function addMatvec(m: ModuleBuilder): void {
+  const params = {
+    c: 'i32', a: 'i32', b: 'i32', M: 'i32', K: 'i32', N: 'i32', transB: 'i32', accumulate: 'i32',
+    threads: 'i32', t0: 'i32', t1: 'i32',
+  } as const;
+  m.func('matvec', params, 'none', (f, p) => {
+    const [t, lo, hi, row, n, k, x, out, w] = ['t', 'lo', 'hi', 'row', 'n', 'k', 'x', 'out', 'w'].map(() => f.local('i32'));
+    const acc = [0, 1, 2, 3].map(() => f.local('v128'));
+    const s = f.local('f32');
+    const rowB = (j: I32) => i32.add(p.b, i32.mul(i32.mul(j, p.K), F)); // &b[j][0] when transB
+
+    // transB: R rows of b at once, R accumulators sharing each load of x; scalar tail over k
+    const dots = (R: number) => {
+      for (const v of acc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
+      f.for(k, 0, i32.and(p.K, -4), 4, () => {
+        const xv = v128.load(i32.add(x, i32.mul(k, F)));
+        acc.slice(0, R).forEach((v, r) => f.set(v, f32x4.add(v, f32x4.mul(xv, v128.load(i32.add(rowB(i32.add(n, r)), i32.mul(k, F)))))));
+      });
+      for (let r = 0; r < R; r++) {
+        f.set(s, hsum(acc[r]));
+        f.for(k, i32.and(p.K, -4), p.K, 1, () => {
+          f.set(s, f32.add(s, f32.mul(f32.load(i32.add(x, i32.mul(k, F))), f32.load(i32.add(rowB(i32.add(n, r)), i32.mul(k, F))))));
+        });
+        writeOut(f, i32.add(out, i32.mul(i32.add(n, r), F)), s, p.accumulate);
+      }
+    };
+    // not transB: V vectors (4V columns) of c held while sweeping k down b's rows
+    const axpys = (V: number) => {
+      for (const v of acc.slice(0, V)) f.set(v, v128.const(new Uint8Array(16)));
+      f.set(w, i32.add(p.b, i32.mul(n, F)));
+      f.for(k, 0, p.K, 1, () => {
+        const xs = v128.load32_splat(i32.add(x, i32.mul(k, F)));
+        acc.slice(0, V).forEach((v, h) => f.set(v, f32x4.add(v, f32x4.mul(xs, v128.load(w, 16 * h)))));
+        f.inc(w, i32.mul(p.N, F));
+      });
+      acc.slice(0, V).forEach((v, h) => {
+        const addr = i32.add(out, i32.mul(n, F));
+        f.if(
+          p.accumulate,
+          () => f.emit(v128.store(addr, f32x4.add(v128.load(addr, 16 * h), v), 16 * h)),
+          () => f.emit(v128.store(addr, v, 16 * h)),
+        );
+      });
+    };
+    const column = () => {
+      f.set(s, f32.const(0));
+      f.set(w, i32.add(p.b, i32.mul(n, F)));
+      f.for(k, 0, p.K, 1, () => {
+        f.set(s, f32.add(s, f32.mul(f32.load(i32.add(x, i32.mul(k, F))), f32.load(w))));
+        f.inc(w, i32.mul(p.N, F));
+      });
+      writeOut(f, i32.add(out, i32.mul(n, F)), s, p.accumulate);
+    };
+    // runs n over [n, hi) in steps of `step` while a whole step fits
+    const sweep = (step: number, body: () => void) => {
+      f.block((exit) => f.loop((again) => {
+        f.brIf(exit, i32.gt_s(i32.add(n, step), hi));
+        body();
+        f.inc(n, step);
+        f.br(again);
+      }));
+    };
+
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.N, 16, p.threads, t, lo, hi);
+      f.for(row, 0, p.M, 1, () => {
+        f.set(x, i32.add(p.a, i32.mul(i32.mul(row, p.K), F)));
+        f.set(out, i32.add(p.c, i32.mul(i32.mul(row, p.N), F)));
+        f.set(n, lo);
+        f.if(
+          p.transB,
+          () => {
+            sweep(4, () => dots(4));
+            sweep(1, () => dots(1));
+          },
+          () => {
+            sweep(16, () => axpys(4));
+            sweep(4, () => axpys(1));
+            sweep(1, column);
+          },
+        );
+      });
+    });
+  });
+}
+
+/**
+ * Adds `matmulInt8(c, a, w, scales, M, K, N, threads, t0, t1)`: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ, i.e.
+ * c[i][n] = scales[n] · Σ_k a[i][k]·w[n][k]. Layout: w is int8 (N,K) row-major, one row per output, as the
+ * f32 weight (N,K) it quantizes; scales is f32 (N), one per row (symmetric per-output-channel quantization).
+ * Each int8 is widened to f32 (i8 → i16 → i32 → f32) and multiplied in f32. Threads split N.
+ */
+export function addMatmulInt8(m: ModuleBuilder): void {
+  const params = {
+    c: 'i32', a: 'i32', w: 'i32', scales: 'i32', M: 'i32', K: 'i32', N: 'i32', threads: 'i32', t0: 'i32', t1: 'i32',
+  } as const;
+  m.func('matmulInt8', params, 'none', (f, p) => {
+    const [t, lo, hi, n, row, k, x, wr] = ['t', 'lo', 'hi', 'n', 'row', 'k', 'x', 'wr'].map(() => f.local('i32'));
+    const acc = [0, 1, 2, 3].map(() => f.local('v128'));
+    const q = f.local('v128');
+    const lo16 = f.local('v128');
+    const hi16 = f.local('v128');
+    const s = f.local('f32');
+    const widen = (half: V128, high: boolean): V128 =>
+      f32x4.convert_i32x4_s(high ? i32x4.extend_high_i16x8_s(half) : i32x4.extend_low_i16x8_s(half));
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.N, 4, p.threads, t, lo, hi);
+      f.for(n, lo, hi, 1, () => {
+        f.set(wr, i32.add(p.w, i32.mul(n, p.K))); // &w[n][0], 1 byte per weight
+        f.for(row, 0, p.M, 1, () => {
+          f.set(x, i32.add(p.a, i32.mul(i32.mul(row, p.K), F)));
+          for (const v of acc) f.set(v, v128.const(new Uint8Array(16)));
+          // 16 weights per step: 16 int8 -> 2 x (8 int16) -> 4 x (4 f32)
+          f.for(k, 0, i32.and(p.K, -16), 16, () => {
+            f.set(q, v128.load(i32.add(wr, k)));
+            f.set(lo16, i16x8.extend_low_i8x16_s(q));
+            f.set(hi16, i16x8.extend_high_i8x16_s(q));
+            const wf = [widen(lo16, false), widen(lo16, true), widen(hi16, false), widen(hi16, true)];
+            const xk = i32.add(x, i32.mul(k, F));
+            acc.forEach((v, j) => f.set(v, f32x4.add(v, f32x4.mul(wf[j], v128.load(xk, 16 * j)))));
+          });
+          f.set(s, f32.add(hsum(f32x4.add(acc[0], acc[1])), hsum(f32x4.add(acc[2], acc[3]))));
+          f.for(k, i32.and(p.K, -16), p.K, 1, () => {
+            f.set(s, f32.add(s, f32.mul(f32.convert_i32_s(i32.load8_s(i32.add(wr, k))), f32.load(i32.add(x, i32.mul(k, F))))));
+          });
+          const out = i32.add(p.c, i32.mul(i32.add(i32.mul(row, p.N), n), F));
+          f.emit(f32.store(out, f32.mul(s, f32.load(i32.add(p.scales, i32.mul(n, F))))));
+        });
+      });
+    });
+  });
+}

@@ -1,0 +1,45 @@
+// The kernel module: every WebAssembly kernel of the 'wasm' tier assembled into one module that imports
+// the arena's memory as env.memory (a shared memory when threads are used). Built and validated once
+// per process per memory kind; the compiled WebAssembly.Module is what worker threads instantiate.
+import { ModuleBuilder } from './emitter.js';
+import { addMatmul } from './matmul.js';
+import { addMatmulInt8, addMatvec } from './matvec.js';
+
+/** Exports of the kernel module that the tier calls (all take their thread range as the last two args). */
+export const KERNEL_EXPORTS = ['matmul', 'matvec', 'matmulInt8'] as const;
+export type KernelExport = (typeof KERNEL_EXPORTS)[number];
+
+export interface KernelModuleOptions {
+  /** Import a shared memory (required to run on worker threads). */
+  shared: boolean;
+  /** Use relaxed-SIMD fused multiply-add in the matmul micro-kernel. */
+  relaxed: boolean;
+}
+
+/** The module's bytes (exposed for tests and for inspecting the generated code). */
+export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array<ArrayBuffer> {
+  return kernelModuleBuilder(opts).build();
+}
+
+const cache = new Map<string, WebAssembly.Module>();
+
+/** The compiled kernel module (cached). */
+export function kernelModule(opts: KernelModuleOptions): WebAssembly.Module {
+  const key = `${opts.shared}:${opts.relaxed}`;
+  let mod = cache.get(key);
+  if (!mod) {
+    mod = kernelModuleBuilder(opts).compile();
+    cache.set(key, mod);
+  }
+  return mod;
+}
+
+function kernelModuleBuilder(opts: KernelModuleOptions): ModuleBuilder {
+  const m = new ModuleBuilder();
+  // 65536 pages = 4 GiB, the wasm32 limit: any arena memory satisfies this import
+  m.importMemory({ module: 'env', name: 'memory', min: 1, max: opts.shared ? 65536 : undefined, shared: opts.shared });
+  addMatmul(m, opts.relaxed);
+  addMatvec(m);
+  addMatmulInt8(m);
+  return m;
+}

@@ -1,0 +1,144 @@
+// Every WebAssembly kernel against the `ref` oracle on random shapes: 1, primes and sizes that are not
+// multiples of the 4x8 tile or of the KC/NC cache blocks; all three matmul forms plus accumulate; 1 and 2
+// threads; arrays inside the shared arena (zero copy) and ordinary Float32Arrays (staged copies).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ref } from '../../src/kernels/ref.js';
+import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
+import { Arena } from '../../src/tensor/arena.js';
+import { Rng } from '../../src/util/rng.js';
+
+const arena = new Arena({ initialBytes: 64 << 20 });
+// parallelMinMacs 0: every call, however small, is split across the threads
+const tiers = [1, 2].map((threads) => createWasmKernels({ threads, arena, parallelMinMacs: 0 }) as WasmKernels);
+
+const dim = fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 31, 33, 67), fc.integer({ min: 1, max: 80 }));
+// K crosses the KC = 256 block, N the NC = 512 block
+const bigK = fc.constantFrom(255, 256, 257, 300, 521);
+const bigN = fc.constantFrom(511, 512, 513, 523);
+
+function filled(n: number, rng: Rng, inArena: boolean): Float32Array {
+  const x = inArena ? arena.f32(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.random() * 2 - 1;
+  return x;
+}
+
+function maxErr(x: Float32Array, y: Float32Array): number {
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e = Math.max(e, Math.abs(x[i] - y[i]));
+  return e;
+}
+
+function checkMatmul(M: number, K: number, N: number, tA: boolean, tB: boolean, acc: boolean, inArena: boolean, seed: number): void {
+  const mark = arena.mark();
+  const rng = new Rng(seed);
+  const a = filled(M * K, rng, inArena); // (M,K) or stored (K,M)
+  const b = filled(K * N, rng, inArena); // (K,N) or stored (N,K)
+  const c0 = filled(M * N, rng, inArena);
+  if (!acc) c0.fill(NaN); // an overwrite must not read c
+  const want = new Float32Array(acc ? c0 : M * N);
+  ref.matmul(want, a, b, M, K, N, tA, tB, acc);
+  for (const k of tiers) {
+    const c = inArena ? arena.f32(M * N) : new Float32Array(M * N);
+    c.set(c0);
+    k.matmul(c, a, b, M, K, N, tA, tB, acc);
+    expect(maxErr(c, want), `threads=${k.threads} M=${M} K=${K} N=${N} tA=${tA} tB=${tB} acc=${acc}`).toBeLessThan(1e-6 * K + 1e-5);
+  }
+  arena.release(mark);
+}
+
+describe('wasm matmul vs ref', () => {
+  it('all forms on small odd shapes, in and out of the arena', () => {
+    fc.assert(
+      fc.property(dim, dim, dim, fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer(), (M, K, N, tA, tB, acc, inA, s) => {
+        checkMatmul(M, K, N, tA, tB, acc, inA, s);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('shapes crossing the K and N cache blocks', () => {
+    fc.assert(
+      fc.property(dim, bigK, bigN, fc.boolean(), fc.boolean(), fc.boolean(), fc.integer(), (M, K, N, tA, tB, acc, s) => {
+        checkMatmul(M, K, N, tA, tB, acc, true, s);
+      }),
+      { numRuns: 16 },
+    );
+  });
+
+  it('more rows than columns (threads split M) and the M=1..3 matvec path', () => {
+    for (const [M, K, N] of [[300, 37, 9], [133, 129, 20], [1, 300, 700], [2, 70, 33], [3, 5, 517], [1, 1, 1]]) {
+      for (const tA of [false, true]) for (const tB of [false, true]) checkMatmul(M, K, N, tA, tB, true, true, M + K + N);
+    }
+  });
+
+  it('degenerate sizes: K = 0 clears or keeps c; M or N = 0 is a no-op', () => {
+    const [k] = tiers;
+    const c = new Float32Array([1, 2, 3, 4]);
+    k.matmul(c, new Float32Array(0), new Float32Array(0), 2, 0, 2, false, false, true);
+    expect([...c]).toEqual([1, 2, 3, 4]);
+    k.matmul(c, new Float32Array(0), new Float32Array(0), 2, 0, 2, false, false, false);
+    expect([...c]).toEqual([0, 0, 0, 0]);
+    k.matmul(c, new Float32Array(4), new Float32Array(4), 0, 2, 2, false, false, false);
+    expect([...c]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('hands Float64Array to ref', () => {
+    const a = new Float64Array([1, 2, 3, 4]);
+    const c = new Float64Array(4);
+    tiers[1].matmul(c, a, a, 2, 2, 2, false, false, false);
+    expect([...c]).toEqual([7, 10, 15, 22]);
+  });
+});
+
+/** Reference int8 matmul: c[i][n] = scales[n] · Σ_k a[i][k]·w[n][k], in float64. */
+function refInt8(a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number): Float32Array {
+  const c = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[i * K + k] * w[n * K + k];
+      c[i * N + n] = s * scales[n];
+    }
+  }
+  return c;
+}
+
+describe('wasm int8 matmul vs its reference', () => {
+  it('random shapes, per-row scales, in and out of the arena', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.oneof(dim, bigK), dim, fc.boolean(), fc.integer(), (M, K, N, inA, s) => {
+        const mark = arena.mark();
+        const rng = new Rng(s);
+        const a = filled(M * K, rng, inA);
+        const w = inA ? arena.alloc('i8', N * K) : new Int8Array(N * K);
+        for (let i = 0; i < w.length; i++) w[i] = rng.int(255) - 127;
+        const scales = filled(N, rng, inA).map((x) => Math.abs(x) / 127);
+        const want = refInt8(a, w, scales, M, K, N);
+        for (const k of tiers) {
+          const c = inA ? arena.f32(M * N) : new Float32Array(M * N);
+          k.matmulInt8(c, a, w, scales, M, K, N);
+          expect(maxErr(c, want), `threads=${k.threads} M=${M} K=${K} N=${N}`).toBeLessThan(1e-6 * K + 1e-5);
+        }
+        arena.release(mark);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('wasm tier plumbing', () => {
+  it('is named wasm, reports its threads and delegates the other kernels', () => {
+    expect(tiers.map((k) => [k.name, k.threads])).toEqual([['wasm', 1], ['wasm', 2]]);
+    const out = new Float32Array(3);
+    tiers[1].add(out, new Float32Array([1, 2, 3]), new Float32Array([10, 20, 30]), 3);
+    expect([...out]).toEqual([11, 22, 33]);
+  });
+
+  it('leaves the arena as it found it', () => {
+    const before = arena.used;
+    const a = new Float32Array(40 * 50).fill(1);
+    tiers[1].matmul(new Float32Array(40 * 60), a, new Float32Array(50 * 60), 40, 50, 60, false, false, false);
+    expect(arena.used).toBe(before);
+  });
+});

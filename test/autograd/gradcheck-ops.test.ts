@@ -115,7 +115,7 @@ describe('gradcheck: views', () => {
     fc.assert(
       fc.property(shapeArb(2, 4), seedArb, (shape, seed) => {
         const rng = new Rng(seed);
-        const perm = rng.shuffle(shape.map((_, i) => i));
+        const perm = rng.shuffle(shape.map((_, i) => i)) as number[];
         const fn = (x: Tensor) => {
           const p = F.permute(F.mul(x, x), perm); // non-contiguous view
           const r = F.reshape(F.transpose(p, 0, -1), [-1]);

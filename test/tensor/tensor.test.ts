@@ -72,7 +72,7 @@ describe('views', () => {
       fc.property(shapeArb, fc.integer({ min: 0, max: 1000 }), (shape, seed) => {
         const rng = new Rng(seed);
         const base = randn(shape, { rng });
-        const perm = rng.shuffle(shape.map((_, i) => i));
+        const perm = rng.shuffle(shape.map((_, i) => i)) as number[];
         let v = base.permute(...perm);
         const axis = rng.int(v.ndim);
         const start = rng.int(v.shape[axis]);

@@ -1,0 +1,85 @@
+// AdamW (Loshchilov & Hutter 2019) as llm.c trains GPT-2: β 0.9/0.95, ε 1e-8, decoupled weight decay 0.1
+// applied to 2-D tensors only (embeddings and weight matrices; never biases or LayerNorm gains). The moments
+// m and v are each ONE preallocated buffer in the parameter layout; the update runs through Kernels.adamw
+// once per contiguous run of decayed / non-decayed tensors.
+import type { FloatArray, Kernels } from '../kernels/types.js';
+import type { Allocator, TensorEntry } from '../models/gpt2/params.js';
+
+export interface AdamWHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const ADAMW_DEFAULTS: AdamWHyper = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+
+interface Segment {
+  offset: number;
+  size: number;
+  decay: boolean;
+}
+
+export class AdamW {
+  readonly m: FloatArray;
+  readonly v: FloatArray;
+  /** Updates taken so far (the bias-correction step count). */
+  t = 0;
+  readonly segments: Segment[] = [];
+
+  constructor(
+    table: readonly TensorEntry[],
+    alloc: Allocator,
+    readonly hyper: AdamWHyper = ADAMW_DEFAULTS,
+  ) {
+    for (const e of table) {
+      const decay = e.shape.length >= 2;
+      const prev = this.segments[this.segments.length - 1];
+      if (prev && prev.decay === decay && prev.offset + prev.size === e.offset) prev.size += e.size;
+      else this.segments.push({ offset: e.offset, size: e.size, decay });
+    }
+    const last = table[table.length - 1];
+    const n = last.offset + last.size;
+    this.m = alloc(n);
+    this.v = alloc(n);
+  }
+
+  /** One update of params from grads with learning rate lr. */
+  step(kernels: Kernels, params: FloatArray, grads: FloatArray, lr: number): void {
+    this.t++;
+    const { beta1, beta2, eps, weightDecay } = this.hyper;
+    for (const s of this.segments) {
+      const end = s.offset + s.size;
+      kernels.adamw(
+        params.subarray(s.offset, end),
+        grads.subarray(s.offset, end),
+        this.m.subarray(s.offset, end),
+        this.v.subarray(s.offset, end),
+        s.size,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        s.decay ? weightDecay : 0,
+        this.t,
+      );
+    }
+  }
+}
+
+/** √(Σ g²) over the whole gradient buffer. */
+export function globalNorm(grads: FloatArray): number {
+  let s = 0;
+  for (let i = 0; i < grads.length; i++) s += grads[i] * grads[i];
+  return Math.sqrt(s);
+}
+
+/** Scales grads so their global norm is at most maxNorm (no-op if maxNorm ≤ 0); returns the norm before clipping. */
+export function clipGradNorm(grads: FloatArray, maxNorm: number): number {
+  const norm = globalNorm(grads);
+  if (maxNorm > 0 && norm > maxNorm) {
+    const s = maxNorm / (norm + 1e-6);
+    for (let i = 0; i < grads.length; i++) grads[i] *= s;
+  }
+  return norm;
+}

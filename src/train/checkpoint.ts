@@ -1,0 +1,278 @@
+// The tinyllm training checkpoint: everything needed to continue a run exactly (weights, AdamW moments,
+// step, RNG and data-loader position) or to generate from it (weights alone). Layout, little-endian:
+//   preamble (32 B): magic "TLLMCKPT", u32 version, u32 header bytes, u32 header checksum, 12 reserved bytes
+//   header: JSON (config, step, tokenizer, hyper-parameters, states, tensor table, sections), space-padded to 64 B
+//   sections: raw float32 params, then m and v when saved for resume
+//   trailer: u32 checksum per section, then "TLLMEND\0"
+// Written with AtomicWriter (temp + rename), so a crash mid-write never replaces the last good checkpoint.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { FloatArray } from '../kernels/types.js';
+import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
+import { AtomicWriter } from '../util/fs.js';
+import { UserError } from '../util/errors.js';
+import type { RngState } from '../util/rng.js';
+import type { AdamW, AdamWHyper } from './adamw.js';
+
+export const CHECKPOINT_MAGIC = 'TLLMCKPT';
+export const CHECKPOINT_VERSION = 1;
+const END_MAGIC = 'TLLMEND\0';
+const PREAMBLE = 32;
+const CHUNK = 1 << 20; // floats per I/O chunk
+
+export type SectionName = 'params' | 'm' | 'v';
+
+export interface CheckpointHeader {
+  config: GPT2Config;
+  /** Optimizer steps completed. */
+  step: number;
+  /** Tokenizer the token ids belong to (e.g. 'gpt2'), or null. */
+  tokenizer: string | null;
+  /** AdamW hyper-parameters and its bias-correction step count, when saved for resume. */
+  optimizer?: AdamWHyper & { t: number };
+  /** Run settings (batch, schedule, seeds, …) so --resume can continue with the same ones. */
+  run?: Record<string, unknown>;
+  rng?: RngState;
+  /** Data-loader position (ShardLoader.getState()). */
+  data?: unknown;
+  /** Every parameter: name, shape and byte offset inside the params section. */
+  tensors: { name: string; shape: number[]; offset: number }[];
+  /** Byte offset (from the end of the header) and length of each section. */
+  sections: { name: SectionName; offset: number; bytes: number }[];
+}
+
+export interface SaveCheckpointOptions {
+  model: GPT2;
+  step: number;
+  tokenizer?: string | null;
+  /** Include AdamW moments (needed for --resume). */
+  optimizer?: AdamW;
+  run?: Record<string, unknown>;
+  rng?: RngState;
+  data?: unknown;
+}
+
+/** Checksum of 32-bit little-endian words (xor-multiply; any change of one word changes it). */
+function hashWords(h: number, words: Uint32Array): number {
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193) >>> 0;
+  return h;
+}
+const HASH_SEED = 0x811c9dc5;
+
+function assertLittleEndian(): void {
+  if (os.endianness() !== 'LE') throw new UserError('tinyllm checkpoints are little-endian; this big-endian machine cannot read or write them');
+}
+
+export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
+  assertLittleEndian();
+  const { model } = o;
+  const sections: [SectionName, FloatArray][] = [['params', model.params.data]];
+  if (o.optimizer) sections.push(['m', o.optimizer.m], ['v', o.optimizer.v]);
+  let offset = 0;
+  const header: CheckpointHeader = {
+    config: model.config,
+    step: o.step,
+    tokenizer: o.tokenizer ?? null,
+    ...(o.optimizer ? { optimizer: { ...o.optimizer.hyper, t: o.optimizer.t } } : {}),
+    ...(o.run ? { run: o.run } : {}),
+    ...(o.rng ? { rng: o.rng } : {}),
+    ...(o.data !== undefined ? { data: o.data } : {}),
+    tensors: model.params.table.map((e) => ({ name: e.name, shape: e.shape, offset: e.offset * 4 })),
+    sections: sections.map(([name, a]) => {
+      const s = { name, offset, bytes: a.length * 4 };
+      offset += s.bytes;
+      return s;
+    }),
+  };
+  let json = Buffer.from(JSON.stringify({ format: 'tinyllm-checkpoint', ...header }), 'utf8');
+  const padded = Math.ceil(json.length / 64) * 64;
+  json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
+  const pre = Buffer.alloc(PREAMBLE);
+  pre.write(CHECKPOINT_MAGIC, 0, 'latin1');
+  pre.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  pre.writeUInt32LE(json.length, 12);
+  pre.writeUInt32LE(hashWords(HASH_SEED, new Uint32Array(json.buffer, json.byteOffset, json.length / 4)), 16);
+
+  const w = new AtomicWriter(path);
+  try {
+    w.write(pre);
+    w.write(json);
+    const stage = new Float32Array(CHUNK);
+    const stageBytes = new Uint8Array(stage.buffer);
+    const stageWords = new Uint32Array(stage.buffer);
+    const trailer = Buffer.alloc(4 * sections.length + END_MAGIC.length);
+    sections.forEach(([, a], si) => {
+      let h = HASH_SEED;
+      for (let i = 0; i < a.length; i += CHUNK) {
+        const n = Math.min(CHUNK, a.length - i);
+        stage.set(a.subarray(i, i + n)); // float64 models are stored as float32
+        h = hashWords(h, stageWords.subarray(0, n));
+        w.write(stageBytes.subarray(0, n * 4));
+      }
+      trailer.writeUInt32LE(h, 4 * si);
+    });
+    trailer.write(END_MAGIC, 4 * sections.length, 'latin1');
+    w.write(trailer);
+    w.commit();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/** An open checkpoint: its validated header and where its sections start. */
+interface OpenCheckpoint {
+  path: string;
+  fd: number;
+  header: CheckpointHeader;
+  dataStart: number;
+  checksums: Map<SectionName, number>;
+}
+
+function bad(path: string, what: string, fix = 'use an earlier checkpoint or start the run fresh'): UserError {
+  return new UserError(`checkpoint ${path}: ${what}; ${fix}`);
+}
+
+function openCheckpoint(path: string): OpenCheckpoint {
+  assertLittleEndian();
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    throw new UserError(`checkpoint ${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)}); check the path (a run directory holds checkpoint.ckpt)`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const pre = Buffer.alloc(PREAMBLE);
+    if (fs.readSync(fd, pre, 0, PREAMBLE, 0) < PREAMBLE || pre.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) {
+      throw bad(path, `not a tinyllm checkpoint (no "${CHECKPOINT_MAGIC}" magic)`, 'for Hugging Face or llm.c weights use tinyllm convert, or pass the right file');
+    }
+    const version = pre.readUInt32LE(8);
+    if (version !== CHECKPOINT_VERSION) {
+      throw bad(path, `format version ${version}, this tinyllm reads version ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
+    }
+    if (pre.subarray(20).some((b) => b !== 0)) throw bad(path, 'reserved preamble bytes are not zero (the file is corrupt)');
+    const hbytes = pre.readUInt32LE(12);
+    if (hbytes % 4 !== 0 || PREAMBLE + hbytes > size) throw bad(path, `file is truncated inside the header (${size} bytes)`);
+    const json = Buffer.alloc(hbytes);
+    fs.readSync(fd, json, 0, hbytes, PREAMBLE);
+    if (hashWords(HASH_SEED, new Uint32Array(json.buffer, json.byteOffset, hbytes / 4)) !== pre.readUInt32LE(16)) {
+      throw bad(path, 'header checksum mismatch (the file is corrupt)');
+    }
+    let header: CheckpointHeader;
+    try {
+      header = JSON.parse(json.toString('utf8')) as CheckpointHeader;
+      validateConfig(header.config);
+      if (!Array.isArray(header.sections) || !Array.isArray(header.tensors) || !Number.isInteger(header.step)) {
+        throw new Error('sections, tensors or step missing');
+      }
+    } catch (e) {
+      throw bad(path, `unreadable header (${(e as Error).message})`);
+    }
+    const dataStart = PREAMBLE + hbytes;
+    const dataBytes = header.sections.reduce((n, s) => n + s.bytes, 0);
+    const expected = dataStart + dataBytes + 4 * header.sections.length + END_MAGIC.length;
+    if (size !== expected) {
+      throw bad(
+        path,
+        size < expected
+          ? `file is truncated: ${size} bytes, the header describes ${expected} (the write or copy did not finish)`
+          : `file has ${size - expected} unexpected extra bytes after its end`,
+      );
+    }
+    const trailer = Buffer.alloc(expected - dataStart - dataBytes);
+    fs.readSync(fd, trailer, 0, trailer.length, dataStart + dataBytes);
+    if (trailer.toString('latin1', 4 * header.sections.length) !== END_MAGIC) throw bad(path, 'end marker missing (the file is corrupt)');
+    const checksums = new Map(header.sections.map((s, i) => [s.name, trailer.readUInt32LE(4 * i)]));
+    return { path, fd, header, dataStart, checksums };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+/** Reads one section into `into`, verifying its checksum. */
+function readSection(c: OpenCheckpoint, name: SectionName, into: FloatArray): void {
+  const s = c.header.sections.find((x) => x.name === name);
+  if (!s) throw bad(c.path, `has no '${name}' section`, name === 'params' ? 'the file is corrupt' : 'it was saved without optimizer state; resume is not possible from it — start fresh and initialise from it instead');
+  if (s.bytes !== into.length * 4) throw bad(c.path, `section '${name}' holds ${s.bytes / 4} floats, the model needs ${into.length}`);
+  const stage = new Float32Array(CHUNK);
+  const bytes = new Uint8Array(stage.buffer);
+  const words = new Uint32Array(stage.buffer);
+  let h = HASH_SEED;
+  for (let i = 0; i < into.length; i += CHUNK) {
+    const n = Math.min(CHUNK, into.length - i);
+    let got = 0;
+    while (got < n * 4) {
+      const r = fs.readSync(c.fd, bytes, got, n * 4 - got, c.dataStart + s.offset + i * 4 + got);
+      if (r === 0) throw bad(c.path, 'unexpected end of file');
+      got += r;
+    }
+    h = hashWords(h, words.subarray(0, n));
+    into.set(stage.subarray(0, n), i);
+  }
+  if (h !== c.checksums.get(name)) throw bad(c.path, `checksum mismatch in section '${name}' (the file is corrupt)`);
+}
+
+/** Reads and validates only the header (config, step, states) of a checkpoint. */
+export function readCheckpointHeader(path: string): CheckpointHeader {
+  const c = openCheckpoint(path);
+  fs.closeSync(c.fd);
+  return c.header;
+}
+
+/** Differences between two configs as 'field=a vs b' strings (empty when they match). */
+export function configDiff(a: GPT2Config, b: GPT2Config): string[] {
+  return (['nLayer', 'nHead', 'nEmbd', 'vocabSize', 'blockSize'] as const).filter((k) => a[k] !== b[k]).map((k) => `${k}=${a[k]} vs ${b[k]}`);
+}
+
+/**
+ * Loads a checkpoint into an existing model (and its optimizer's moments, when given); the model's config
+ * must match the checkpoint's. Returns the header (step, states) for resuming.
+ */
+export function loadCheckpoint(path: string, model: GPT2, optimizer?: AdamW): CheckpointHeader {
+  const c = openCheckpoint(path);
+  try {
+    const diff = configDiff(c.header.config, model.config);
+    if (diff.length > 0) {
+      throw new UserError(`checkpoint ${path} does not fit this model (checkpoint vs model: ${diff.join(', ')}); use the checkpoint's model settings or start fresh`);
+    }
+    readSection(c, 'params', model.params.data);
+    if (optimizer) {
+      readSection(c, 'm', optimizer.m);
+      readSection(c, 'v', optimizer.v);
+      optimizer.t = c.header.optimizer?.t ?? c.header.step;
+    }
+    return c.header;
+  } finally {
+    fs.closeSync(c.fd);
+  }
+}
+
+/** Weights only (for generation and export): a new model with the checkpoint's config and parameters. */
+export function loadCheckpointWeights(path: string, opts: Omit<GPT2Options, 'seed'> = {}): { model: GPT2; header: CheckpointHeader } {
+  const c = openCheckpoint(path);
+  try {
+    const model = new GPT2(c.header.config, { ...opts, seed: null });
+    readSection(c, 'params', model.params.data);
+    return { model, header: c.header };
+  } finally {
+    fs.closeSync(c.fd);
+  }
+}
+
+/** True when the file starts with the tinyllm checkpoint magic. */
+export function isCheckpoint(path: string): boolean {
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      const b = Buffer.alloc(8);
+      return fs.readSync(fd, b, 0, 8, 0) === 8 && b.toString('latin1') === CHECKPOINT_MAGIC;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}

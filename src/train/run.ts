@@ -1,0 +1,226 @@
+// A whole pre-training run as `tinyllm pretrain` drives it: a run directory (config.json, checkpoint.ckpt,
+// metrics.jsonl, loss.svg, samples.txt), shard loaders, the step loop with progress, validation, text
+// samples and atomic checkpoints every N steps and on Ctrl-C, and exact resumption from a checkpoint.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ShardLoader, findShards, type LoaderState } from '../data/loader.js';
+import type { Kernels } from '../kernels/types.js';
+import { numParams, type GPT2Config } from '../models/gpt2/config.js';
+import { generateText, type TextCodec } from '../models/gpt2/generate.js';
+import { GPT2 } from '../models/gpt2/model.js';
+import { gpt2 } from '../tokenizer/gpt2.js';
+import { loadTokenizer } from '../tokenizer/files.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { onInterrupt } from '../util/interrupt.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { lossCurveSvg } from './losscurve.js';
+import { MetricsLog } from './metrics.js';
+import { Trainer, type StepStats } from './trainer.js';
+
+/** Everything that defines a run; saved in config.json and in every checkpoint (JSON-serializable). */
+export interface RunSettings {
+  /** Preset name, or 'custom'. */
+  model: string;
+  config: GPT2Config;
+  /** Shard directory / prefix / file (see ShardLoaderOptions.pattern). */
+  data: string;
+  /** Micro-batch rows and sequence length. */
+  B: number;
+  T: number;
+  /** Tokens per optimizer step (a multiple of B·T; the rest is gradient accumulation). */
+  totalBatch: number;
+  steps: number;
+  lr: number;
+  warmup: number;
+  finalLrFrac: number;
+  weightDecay: number;
+  gradClip: number;
+  valEvery: number;
+  valBatches: number;
+  sampleEvery: number;
+  sampleTokens: number;
+  ckptEvery: number;
+  /** Progress line every N steps when stderr is not a terminal. */
+  logEvery: number;
+  seed: number;
+  /** 'gpt2', a tokenizer directory/file, or null (no text samples). */
+  tokenizer: string | null;
+}
+
+export interface RunOptions {
+  out: string;
+  /** Checkpoint to continue from. */
+  resume?: string;
+  /** Stop (and checkpoint) once this many steps are done, without changing the schedule. */
+  stopAt?: number;
+  /** Where progress goes (default process.stderr). */
+  stream?: NodeJS.WriteStream;
+  /** Redraw a live progress line (default: stream is a TTY and not CI). */
+  live?: boolean;
+  /** Kernel set (default: the process default, getKernels()). */
+  kernels?: Kernels;
+  /** Optional callback after each step (used by benchmarks and tests). */
+  onStep?: (s: StepStats) => void;
+}
+
+export interface RunResult {
+  step: number;
+  lastLoss: number;
+  lastValLoss: number | null;
+  checkpoint: string;
+  interrupted: boolean;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.ckpt';
+
+export function checkpointPath(runDirOrFile: string): string {
+  return fs.statSync(runDirOrFile, { throwIfNoEntry: false })?.isDirectory() ? path.join(runDirOrFile, CHECKPOINT_FILE) : runDirOrFile;
+}
+
+/** The tokenizer a run samples with: 'gpt2', a path, or none. */
+export function openTokenizer(spec: string | null): (TextCodec & { vocabSize: number }) | null {
+  if (spec === null) return null;
+  return spec === 'gpt2' ? gpt2() : loadTokenizer(spec);
+}
+
+export function gradAccumSteps(s: Pick<RunSettings, 'B' | 'T' | 'totalBatch'>): number {
+  const bt = s.B * s.T;
+  if (s.totalBatch % bt !== 0 || s.totalBatch < bt) {
+    throw new UserError(`--total-batch ${s.totalBatch} must be a positive multiple of --batch × --seq = ${bt} tokens (e.g. ${bt * Math.max(1, Math.round(s.totalBatch / bt))})`);
+  }
+  return s.totalBatch / bt;
+}
+
+export function runPretraining(settings: RunSettings, o: RunOptions): RunResult {
+  const s = settings;
+  const stream = o.stream ?? process.stderr;
+  const live = o.live ?? (Boolean(stream.isTTY) && !process.env.CI);
+  const say = (msg: string) => stream.write(`${msg}\n`);
+  const gradAccum = gradAccumSteps(s);
+  if (s.T > s.config.blockSize) throw new UserError(`--seq ${s.T} exceeds the block size ${s.config.blockSize}; use --seq ≤ ${s.config.blockSize} or a larger --block-size`);
+  const tokenizer = openTokenizer(s.tokenizer);
+  if (tokenizer && tokenizer.vocabSize > s.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${s.config.vocabSize}; use --vocab-size ${tokenizer.vocabSize} or --tokenizer none`);
+  }
+
+  fs.mkdirSync(o.out, { recursive: true });
+  const ckptPath = path.join(o.out, CHECKPOINT_FILE);
+  const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
+  const model = new GPT2(s.config, { seed: s.seed, kernels: o.kernels });
+  const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
+  let val: ShardLoader | null = null;
+  if (s.valEvery > 0 && s.valBatches > 0) {
+    try {
+      const dir = fs.statSync(s.data, { throwIfNoEntry: false })?.isDirectory() ? s.data : path.dirname(s.data);
+      findShards(dir, 'val');
+      val = new ShardLoader({ pattern: dir, B: s.B, T: s.T, shuffle: false, split: 'val', vocabSize: s.config.vocabSize });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      say(`note: no validation shards next to ${s.data} (${e.message.split(';')[0]}); validation is off`);
+    }
+  }
+  const trainer = new Trainer(model, train, {
+    B: s.B,
+    T: s.T,
+    gradAccum,
+    schedule: { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac },
+    gradClip: s.gradClip,
+    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
+  });
+  const rng = new Rng(s.seed ^ 0x5eed);
+
+  if (o.resume) {
+    const h = loadCheckpoint(o.resume, model, trainer.optimizer);
+    trainer.step = h.step;
+    if (h.rng) rng.setState(h.rng);
+    if (h.data) train.setState(h.data as LoaderState);
+    metrics.truncateAfter(h.step);
+    say(`resumed from ${o.resume} at step ${h.step}`);
+  } else {
+    metrics.truncateAfter(0);
+    fs.rmSync(path.join(o.out, 'samples.txt'), { force: true });
+  }
+  writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ ...s, numParams: numParams(s.config), gradAccum }, null, 2)}\n`);
+  const n = numParams(s.config);
+  say(
+    `model ${s.model}: ${n.toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ` +
+      `V=${s.config.vocabSize} ctx=${s.config.blockSize}) | kernels ${model.kernels.name} × ${model.kernels.threads} threads`,
+  );
+  say(`batch ${s.B}×${s.T} × ${gradAccum} accumulation = ${s.totalBatch} tokens/step | ${train.tokensPerEpoch.toLocaleString('en-US')} tokens/epoch | run dir ${o.out}`);
+
+  const save = () => {
+    saveCheckpoint(ckptPath, {
+      model,
+      step: trainer.step,
+      tokenizer: s.tokenizer,
+      optimizer: trainer.optimizer,
+      run: { ...s },
+      rng: rng.getState(),
+      data: train.getState(),
+    });
+    writeLossCurve(o.out, metrics, s.model);
+  };
+  const validate = (): number => {
+    const loss = trainer.evaluate(val as ShardLoader, Math.min(s.valBatches, Math.floor((val as ShardLoader).windowsPerEpoch / s.B) || 1));
+    metrics.append({ type: 'val', step: trainer.step, valLoss: loss });
+    return loss;
+  };
+  const sample = () => {
+    if (!tokenizer) return;
+    const { text } = generateText(model, tokenizer, '', { maxTokens: s.sampleTokens, rng, topK: 40 });
+    metrics.append({ type: 'sample', step: trainer.step, text });
+    fs.appendFileSync(path.join(o.out, 'samples.txt'), `--- step ${trainer.step} ---\n${text}\n\n`);
+    if (live) stream.write('\r\x1b[K');
+    say(`sample at step ${trainer.step}: ${JSON.stringify(text.slice(0, 200))}`);
+  };
+
+  const first = trainer.step;
+  const last = Math.min(s.steps, o.stopAt ?? s.steps);
+  const progress = new Progress('step', last - first, { unit: 'step', stream, live });
+  const interrupt = onInterrupt();
+  let lastLoss = NaN;
+  let lastVal: number | null = null;
+  let note = '';
+  try {
+    while (trainer.step < last && !interrupt.requested) {
+      const st = trainer.trainStep();
+      lastLoss = st.loss;
+      if (!Number.isFinite(st.loss)) {
+        throw new UserError(`loss became ${st.loss} at step ${st.step}; lower --lr (now ${s.lr}) or --grad-clip, then --resume from the last checkpoint or start fresh`);
+      }
+      const tokPerSec = (st.tokens / st.ms) * 1000;
+      metrics.append({ type: 'train', step: st.step, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm, ms: st.ms, tokPerSec });
+      o.onStep?.(st);
+      note = `step ${st.step}/${s.steps} | loss ${st.loss.toFixed(4)} | lr ${st.lr.toExponential(2)} | norm ${st.gradNorm.toFixed(3)} | ${Math.round(tokPerSec)} tok/s | ${(st.ms / 1000).toFixed(2)} s/step`;
+      if (lastVal !== null) note += ` | val ${lastVal.toFixed(4)}`;
+      progress.update(st.step - first, note);
+      if (!live && (st.step % s.logEvery === 0 || st.step === last)) say(progress.line(note));
+      if (val && (st.step % s.valEvery === 0 || st.step === s.steps)) {
+        lastVal = validate();
+        if (!live) say(`step ${st.step}: val loss ${lastVal.toFixed(4)}`);
+      }
+      if (s.sampleEvery > 0 && st.step % s.sampleEvery === 0) sample();
+      if (s.ckptEvery > 0 && st.step % s.ckptEvery === 0 && st.step !== last) save();
+    }
+    save();
+  } finally {
+    interrupt.dispose();
+    train.close();
+    val?.close();
+  }
+  progress.finish(note);
+  const interrupted = trainer.step < last;
+  say(`${interrupted ? 'interrupted: saved' : 'saved'} ${ckptPath} at step ${trainer.step}${interrupted ? ` (continue with --resume ${o.out})` : ''}; loss curve ${path.join(o.out, 'loss.svg')}`);
+  return { step: trainer.step, lastLoss, lastValLoss: lastVal, checkpoint: ckptPath, interrupted };
+}
+
+/** Rewrites <out>/loss.svg from metrics.jsonl. */
+export function writeLossCurve(out: string, metrics: MetricsLog, title: string): void {
+  const rs = metrics.read();
+  const train = rs.flatMap((r) => (r.type === 'train' ? [{ step: r.step, loss: r.loss }] : []));
+  const val = rs.flatMap((r) => (r.type === 'val' ? [{ step: r.step, loss: r.valLoss }] : []));
+  writeFileAtomic(path.join(out, 'loss.svg'), lossCurveSvg({ train, val, title: `${title} pre-training loss` }));
+}

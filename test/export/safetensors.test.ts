@@ -7,19 +7,15 @@
 // and the reference serializer (safetensors/src/tensor.rs): tensors sorted by dtype (descending enum order:
 // F32 before BF16 before F16) then name; compact JSON with __metadata__ first; header padded with spaces
 // (0x20) to a multiple of 8; the reader requires contiguous offsets covering the whole buffer.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { readSafetensors, SafetensorsReader, writeSafetensors, type TensorToWrite } from '../../src/export/safetensors.js';
 import { f32ToBf16Bits, bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../../src/export/half.js';
-import { UserError } from '../../src/util/errors.js';
+import { expectUserError, tempDir } from './fixtures.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-st-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let fileNo = 0;
-const tmpFile = (): string => path.join(tmp, `t${fileNo++}.safetensors`);
+const tmpPath = tempDir('tinyllm-st-');
+const tmpFile = (): string => tmpPath('t.safetensors');
 
 /** A safetensors file from a header JSON string and data bytes, exactly as the spec lays it out. */
 function handBuilt(json: string, data: number[]): Uint8Array {
@@ -29,17 +25,6 @@ function handBuilt(json: string, data: number[]): Uint8Array {
   out.set(Buffer.from(json), 8);
   out.set(data, 8 + n);
   return out;
-}
-
-function expectUserError(fn: () => unknown, ...parts: (string | RegExp)[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  for (const p of parts) expect((err as Error).message).toMatch(p);
 }
 
 describe('safetensors writer', () => {

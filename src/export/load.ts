@@ -1,14 +1,16 @@
 // loadWeights: open GPT-2 weights in any format tinyllm reads, recognised by content rather than by
-// file name: a Hugging Face directory, a .safetensors file (config.json beside it), or an llm.c
-// checkpoint (int32 magic 20240326 first).
+// file name: a Hugging Face directory, a .safetensors file (config.json beside it), an llm.c checkpoint
+// (int32 magic 20240326 first), or a tinyllm training checkpoint (magic "TLLMCKPT", read by its own loader).
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { openForRead } from './binary.js';
 import { loadHFGPT2 } from './hf-gpt2.js';
 import { LLMC_MAGIC, readLlmcCheckpoint } from './llmc.js';
-import type { LoadedWeights, LoadOptions } from './params.js';
+import { allocateWeights, type LoadedWeights, type LoadOptions } from './params.js';
+import { isCheckpoint, loadCheckpointWeights } from '../train/checkpoint.js';
+import { plainF32 } from '../models/gpt2/params.js';
 
-export type WeightsFormat = 'hf' | 'safetensors' | 'llmc';
+export type WeightsFormat = 'hf' | 'safetensors' | 'llmc' | 'tinyllm';
 
 export interface DetectedWeights extends LoadedWeights {
   format: WeightsFormat;
@@ -19,6 +21,7 @@ export function detectFormat(p: string): WeightsFormat {
   const st = fs.statSync(p, { throwIfNoEntry: false });
   if (!st) throw new UserError(`${p}: no such file or directory`);
   if (st.isDirectory()) return 'hf';
+  if (isCheckpoint(p)) return 'tinyllm';
   const head = new Uint8Array(9);
   const fd = openForRead(p);
   let n: number;
@@ -32,13 +35,23 @@ export function detectFormat(p: string): WeightsFormat {
   if (n >= 9 && head[8] === 0x7b && dv.getBigUint64(0, true) > 0n) return 'safetensors';
   throw new UserError(
     `${p}: unrecognised weights file; tinyllm reads a Hugging Face checkpoint directory (config.json + model.safetensors), ` +
-      `a .safetensors file with config.json beside it, or an llm.c checkpoint (.bin, magic ${LLMC_MAGIC})`,
+      `a .safetensors file with config.json beside it, an llm.c checkpoint (.bin, magic ${LLMC_MAGIC}) or a tinyllm training checkpoint`,
   );
 }
 
 /** Loads GPT-2 weights from any supported format into one flat paramSpecs-ordered buffer. */
 export function loadWeights(p: string, opts: LoadOptions = {}): DetectedWeights {
   const format = detectFormat(p);
-  const w = format === 'llmc' ? readLlmcCheckpoint(p, opts) : loadHFGPT2(p, opts);
+  const w = format === 'llmc' ? readLlmcCheckpoint(p, opts) : format === 'tinyllm' ? loadTrainingCheckpoint(p, opts) : loadHFGPT2(p, opts);
   return { config: w.config, params: w.params, flat: w.flat, format };
+}
+
+/** Weights of a training checkpoint, through src/train/checkpoint.ts (which validates its checksums). */
+function loadTrainingCheckpoint(p: string, opts: LoadOptions): LoadedWeights {
+  const { model } = loadCheckpointWeights(p, { alloc: plainF32 });
+  const data = model.params.data as Float32Array;
+  if (!opts.allocate) return allocateWeights(model.config, { allocate: () => data });
+  const out = allocateWeights(model.config, opts);
+  out.flat.set(data);
+  return out;
 }

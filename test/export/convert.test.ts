@@ -9,6 +9,9 @@ import { readLlmcCheckpoint, writeLlmcCheckpoint } from '../../src/export/llmc.j
 import { run } from '../../src/cli/commands/convert.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../../src/export/half.js';
 import { expectUserError, randomParams, tempDir } from './fixtures.js';
+import { GPT2 } from '../../src/models/gpt2/model.js';
+import { plainF32 } from '../../src/models/gpt2/params.js';
+import { saveCheckpoint } from '../../src/train/checkpoint.js';
 
 const tmp = tempDir('tinyllm-convert-');
 const cfg: GPT2Config = { blockSize: 6, vocabSize: 77, nLayer: 2, nHead: 2, nEmbd: 6 };
@@ -42,6 +45,17 @@ describe('loadWeights', () => {
       expect(w.config).toEqual(cfg);
       expect(w.flat).toEqual(flat);
     }
+  });
+
+  it('reads a tinyllm training checkpoint through its own loader, into a caller buffer too', () => {
+    const model = new GPT2(cfg, { alloc: plainF32, seed: 11 });
+    const ckpt = tmp('run.ckpt');
+    saveCheckpoint(ckpt, { model, step: 3 });
+    expect(detectFormat(ckpt)).toBe('tinyllm');
+    expect(loadWeights(ckpt).flat).toEqual(model.params.data);
+    const mine = new Float32Array(model.params.data.length);
+    expect(loadWeights(ckpt, { allocate: () => mine }).flat).toBe(mine);
+    expect(mine).toEqual(model.params.data);
   });
 
   it('explains what it reads when given something else', () => {

@@ -1,5 +1,5 @@
 // `tinyllm convert <in> <out>`: move GPT-2 weights between tools. Reads any format loadWeights
-// recognises (Hugging Face dir / .safetensors, llm.c .bin) and writes a Hugging Face directory
+// recognises (Hugging Face dir / .safetensors, llm.c .bin, tinyllm checkpoint) and writes a Hugging Face directory
 // (config.json + model.safetensors) or an llm.c checkpoint.
 import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
@@ -20,6 +20,7 @@ const FORMAT_NAMES: Record<WeightsFormat, string> = {
   hf: 'Hugging Face directory',
   safetensors: 'safetensors file',
   llmc: 'llm.c checkpoint',
+  tinyllm: 'tinyllm training checkpoint',
 };
 
 function describeConfig(c: GPT2Config): string {

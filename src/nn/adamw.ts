@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { newArray } from '../tensor/tensor.js';
 import { getKernels } from '../kernels/index.js';
 import type { FloatArray } from '../kernels/types.js';
+import { UserError } from '../util/errors.js';
 import { clipGradNorm } from './clip.js';
 
 export interface ParamGroup {
@@ -25,6 +26,13 @@ export interface AdamWOptions {
 interface Moments {
   m: FloatArray;
   v: FloatArray;
+}
+
+/** Everything needed to resume: the step count and both moments of every parameter, in group order. */
+export interface AdamWState {
+  step: number;
+  m: FloatArray[];
+  v: FloatArray[];
 }
 
 function flat(t: Tensor): FloatArray {
@@ -86,6 +94,36 @@ export class AdamW {
   /** Zero every parameter's gradient, keeping the buffers. */
   zeroGrad(): void {
     for (const p of this.allParams()) p.grad?.data.fill(0);
+  }
+
+  /** A copy of the optimizer state (moments are zeros for parameters not yet updated). */
+  stateDict(): AdamWState {
+    const params = this.allParams();
+    const mom = params.map((p) => this.moments.get(p));
+    return {
+      step: this.stepCount,
+      m: params.map((p, i) => mom[i]?.m.slice() ?? newArray(p.dtype, p.size)),
+      v: params.map((p, i) => mom[i]?.v.slice() ?? newArray(p.dtype, p.size)),
+    };
+  }
+
+  /** Restore a state saved by stateDict() from an optimizer over the same parameters. */
+  loadStateDict(state: AdamWState): void {
+    const params = this.allParams();
+    if (state.m.length !== params.length || state.v.length !== params.length) {
+      throw new UserError(`AdamW.loadStateDict: the state has ${state.m.length} parameters but this optimizer has ${params.length}; resume with the same model and parameter groups`);
+    }
+    params.forEach((p, i) => {
+      if (state.m[i].length !== p.size || state.v[i].length !== p.size) {
+        throw new UserError(`AdamW.loadStateDict: parameter ${i} has ${p.size} values but the saved moments have ${state.m[i].length}; resume with the same model configuration`);
+      }
+      const m = newArray(p.dtype, p.size);
+      const v = newArray(p.dtype, p.size);
+      m.set(state.m[i]);
+      v.set(state.v[i]);
+      this.moments.set(p, { m, v });
+    });
+    this.stepCount = state.step;
   }
 
   /** Clip the global gradient norm of all parameters to maxNorm; returns the norm before clipping. */

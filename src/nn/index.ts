@@ -4,5 +4,5 @@ export { Linear } from './linear.js';
 export { Embedding } from './embedding.js';
 export { LayerNorm } from './layernorm.js';
 export { Dropout } from './dropout.js';
-export { AdamW, type AdamWOptions, type ParamGroup } from './adamw.js';
+export { AdamW, type AdamWOptions, type AdamWState, type ParamGroup } from './adamw.js';
 export { clipGradNorm, gradNorm } from './clip.js';

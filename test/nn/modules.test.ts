@@ -143,6 +143,31 @@ describe('AdamW', () => {
     expect(a.grad!.toArray()).toEqual([0, 0]);
   });
 
+  it('stateDict/loadStateDict resume exactly where a run left off', () => {
+    const make = () => [randn([3], { rng: new Rng(1), requiresGrad: true }), randn([2], { rng: new Rng(2), requiresGrad: true })];
+    const grads = (k: number) => [tensor([k, -k, 2 * k]), tensor([1 / k, k])];
+    const straight = make();
+    const optA = new AdamW(straight, { lr: 0.05 });
+    for (let k = 1; k <= 6; k++) {
+      straight.forEach((p, i) => (p.grad = grads(k)[i]));
+      optA.step();
+    }
+    const resumed = make();
+    const optB = new AdamW(resumed, { lr: 0.05 });
+    for (let k = 1; k <= 3; k++) {
+      resumed.forEach((p, i) => (p.grad = grads(k)[i]));
+      optB.step();
+    }
+    const optC = new AdamW(resumed, { lr: 0.05 });
+    optC.loadStateDict(optB.stateDict());
+    for (let k = 4; k <= 6; k++) {
+      resumed.forEach((p, i) => (p.grad = grads(k)[i]));
+      optC.step();
+    }
+    resumed.forEach((p, i) => expect(p.toArray()).toEqual(straight[i].toArray()));
+    expect(() => new AdamW([resumed[0]]).loadStateDict(optB.stateDict())).toThrow(UserError);
+  });
+
   it('clipGradNorm scales all gradients to the global max norm and reports the norm before', () => {
     const a = tensor([0], { requiresGrad: true });
     const b = tensor([0, 0], { requiresGrad: true });

@@ -36,7 +36,7 @@ function checkMatmul(M: number, K: number, N: number, tA: boolean, tB: boolean, 
   const b = filled(K * N, rng, inArena); // (K,N) or stored (N,K)
   const c0 = filled(M * N, rng, inArena);
   if (!acc) c0.fill(NaN); // an overwrite must not read c
-  const want = new Float32Array(acc ? c0 : M * N);
+  const want = acc ? Float32Array.from(c0) : new Float32Array(M * N);
   ref.matmul(want, a, b, M, K, N, tA, tB, acc);
   for (const k of tiers) {
     const c = inArena ? arena.f32(M * N) : new Float32Array(M * N);
@@ -140,5 +140,86 @@ describe('wasm tier plumbing', () => {
     const a = new Float32Array(40 * 50).fill(1);
     tiers[1].matmul(new Float32Array(40 * 60), a, new Float32Array(50 * 60), 40, 50, 60, false, false, false);
     expect(arena.used).toBe(before);
+  });
+});
+
+/** Compares a wasm kernel with ref: run(k, arrays) on fresh copies of the same inputs, all in the arena. */
+function compareWithRef(inputs: Float32Array[], run: (k: typeof ref, xs: Float32Array[]) => void, tol: (want: number) => number): void {
+  const mark = arena.mark();
+  const want = inputs.map((x) => Float32Array.from(x));
+  run(ref, want);
+  for (const k of tiers) {
+    const got = inputs.map((x) => {
+      const y = arena.f32(x.length);
+      y.set(x);
+      return y;
+    });
+    run(k, got);
+    got.forEach((g, j) => {
+      for (let i = 0; i < g.length; i++) {
+        const w = want[j][i];
+        if (!(Math.abs(g[i] - w) <= tol(w))) expect.fail(`threads=${k.threads} array ${j}[${i}] = ${g[i]}, ref ${w}`);
+      }
+    });
+  }
+  arena.release(mark);
+}
+
+const len = fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 16, 17, 63, 1031), fc.integer({ min: 1, max: 300 }));
+function values(n: number, rng: Rng, scale: number): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (rng.random() * 2 - 1) * scale;
+  return x;
+}
+
+describe('wasm element-wise kernels vs ref', () => {
+  it('GELU forward and backward, including large |x| and exact zeros', () => {
+    fc.assert(
+      fc.property(len, fc.constantFrom(0.5, 4, 30), fc.integer(), (n, scale, s) => {
+        const rng = new Rng(s);
+        const inp = values(n, rng, scale);
+        inp[0] = 0;
+        if (n > 2) inp[1] = 100;
+        if (n > 3) inp[2] = -100;
+        const tol = (w: number) => 2e-6 * Math.max(1, Math.abs(w));
+        compareWithRef([new Float32Array(n), inp], (k, [out, x]) => k.geluForward(out, x, n), tol);
+        compareWithRef([values(n, rng, 1), inp, values(n, rng, 1)], (k, [dinp, x, dout]) => k.geluBackward(dinp, x, dout, n), tol);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('softmax rows (in place too), with large logits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), len, fc.constantFrom(1, 20, 300), fc.boolean(), fc.integer(), (N, C, scale, inPlace, s) => {
+        const rng = new Rng(s);
+        const inp = values(N * C, rng, scale);
+        const tol = (w: number) => 1e-6 + 2e-6 * Math.abs(w);
+        if (inPlace) compareWithRef([inp], (k, [x]) => k.softmaxForward(x, x, N, C), tol);
+        else compareWithRef([new Float32Array(N * C), inp], (k, [out, x]) => k.softmaxForward(out, x, N, C), tol);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('AdamW steps on params, moments and grads', () => {
+    fc.assert(
+      fc.property(len, fc.integer({ min: 1, max: 1000 }), fc.constantFrom(0, 0.1), fc.integer(), (n, step, wd, s) => {
+        const rng = new Rng(s);
+        const v = values(n, rng, 1).map(Math.abs);
+        const tol = (w: number) => 1e-6 * Math.max(1, Math.abs(w));
+        compareWithRef([values(n, rng, 1), values(n, rng, 1), values(n, rng, 0.1), v], (k, [p, g, m1, m2]) => k.adamw(p, g, m1, m2, n, 1e-3, 0.9, 0.95, 1e-8, wd, step), tol);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('arrays outside the arena go to the fallback tier, with the same results', () => {
+    const x = Float32Array.from([-3, -0.5, 0, 0.5, 3]);
+    const want = new Float32Array(5);
+    ref.geluForward(want, x, 5);
+    const got = new Float32Array(5);
+    tiers[1].geluForward(got, x, 5);
+    for (let i = 0; i < 5; i++) expect(got[i]).toBeCloseTo(want[i], 6);
   });
 });

@@ -189,8 +189,6 @@ export const v128 = {
   load: load('v128', simd(0x00), 4),
   /** Loads one 32-bit value and splats it to all four lanes. */
   load32_splat: load('v128', simd(0x09), 2),
-  /** Loads 8 int8 and sign-extends them to 8 int16 lanes. */
-  load8x8_s: load('v128', simd(0x01), 3),
   store: store('v128', simd(0x0b), 4),
   and: binary('v128', simd(0x4e)),
   or: binary('v128', simd(0x50)),
@@ -218,6 +216,7 @@ export const f32x4 = {
   div: binary('v128', simd(0xe7)),
   min: binary('v128', simd(0xe8)),
   max: binary('v128', simd(0xe9)),
+  nearest: unary('v128', simd(0x6a)),
   convert_i32x4_s: unary('v128', simd(0xfa)),
   /** Relaxed SIMD fused (or not) multiply-add a·b + c; only where relaxedSimdSupported(). */
   relaxed_madd: (a: V128, b: V128, c: V128): V128 => op('v128', simd(0x105), [a, b, c]),
@@ -233,9 +232,9 @@ export const i32x4 = {
   splat: (x: I32): V128 => op('v128', simd(0x11), [lift(x)]),
   extend_low_i16x8_s: unary('v128', simd(0xa7)),
   extend_high_i16x8_s: unary('v128', simd(0xa8)),
+  shl: (v: V128, by: I32): V128 => op('v128', simd(0xab), [v, lift(by)]),
   add: binary('v128', simd(0xae)),
-  /** Multiplies int16 lanes pairwise and adds adjacent products into int32 lanes. */
-  dot_i16x8_s: binary('v128', simd(0xba)),
+  trunc_sat_f32x4_s: unary('v128', simd(0xf8)),
 };
 
 /** select(a, b, cond) = cond ? a : b, both sides evaluated. */

@@ -2,12 +2,12 @@
 // the arena's memory as env.memory (a shared memory when threads are used). Built and validated once
 // per process per memory kind; the compiled WebAssembly.Module is what worker threads instantiate.
 import { ModuleBuilder } from './emitter.js';
+import { addElementwiseKernels, type ElementwiseExport } from './elementwise.js';
 import { addMatmul } from './matmul.js';
 import { addMatmulInt8, addMatvec } from './matvec.js';
 
-/** Exports of the kernel module that the tier calls (all take their thread range as the last two args). */
-export const KERNEL_EXPORTS = ['matmul', 'matvec', 'matmulInt8'] as const;
-export type KernelExport = (typeof KERNEL_EXPORTS)[number];
+/** Exports of the kernel module; each takes (threads, t0, t1) last and does threads t0..t1-1's share. */
+export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | ElementwiseExport;
 
 export interface KernelModuleOptions {
   /** Import a shared memory (required to run on worker threads). */
@@ -41,5 +41,6 @@ function kernelModuleBuilder(opts: KernelModuleOptions): ModuleBuilder {
   addMatmul(m, opts.relaxed);
   addMatvec(m);
   addMatmulInt8(m);
+  addElementwiseKernels(m);
   return m;
 }

@@ -1,0 +1,144 @@
+// Element-wise and row-wise kernels in WebAssembly SIMD where they are a visible share of a training step:
+// AdamW over all parameters, GELU forward/backward (tanh via a vector exp) and the row softmax (over
+// 50257-wide logits). Each body is written once over "lanes" and emitted twice: 4 lanes for the bulk and
+// 1 lane (a splatted scalar) for the tail. Formulas and argument orders are those of ref.ts / llm.c.
+import { hsum, threadRange } from './common.js';
+import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
+import { exp4, f32x4Const, tanh4 } from './math.js';
+
+const F = 4;
+
+/** Loads and stores of one step of a lane loop: 4 consecutive f32, or 1 (splatted on load, lane 0 stored). */
+interface Lanes {
+  readonly width: 1 | 4;
+  /** The element(s) of array `base` at the current index. */
+  load(base: I32): V128;
+  store(base: I32, v: V128): void;
+}
+
+/** Runs body over elements [lo, hi): 4 lanes at a time, then one at a time. */
+function forLanes(f: FuncBuilder, lo: I32, hi: I32, body: (l: Lanes) => void): void {
+  const i = f.local('i32');
+  const at = (base: I32) => i32.add(base, i32.mul(i, F));
+  const bulk: Lanes = {
+    width: 4,
+    load: (base) => v128.load(at(base)),
+    store: (base, v) => f.emit(v128.store(at(base), v)),
+  };
+  const tail: Lanes = {
+    width: 1,
+    load: (base) => v128.load32_splat(at(base)),
+    store: (base, v) => f.emit(f32.store(at(base), f32x4.extract_lane(v, 0))),
+  };
+  f.set(i, lo);
+  f.block((exit) => f.loop((again) => {
+    f.brIf(exit, i32.gt_s(i32.add(i, 4), hi));
+    body(bulk);
+    f.inc(i, 4);
+    f.br(again);
+  }));
+  f.block((exit) => f.loop((again) => {
+    f.brIf(exit, i32.ge_s(i, hi));
+    body(tail);
+    f.inc(i, 1);
+    f.br(again);
+  }));
+}
+
+/** An element-wise export over n elements split across threads in runs of 16. */
+function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
+  m: ModuleBuilder,
+  name: string,
+  params: P,
+  body: (f: FuncBuilder, p: { [K in keyof P]: Local<P[K]> }, l: Lanes) => void,
+): void {
+  m.func(name, { ...params, n: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const, 'none', (f, p) => {
+    const [t, lo, hi] = [f.local('i32'), f.local('i32'), f.local('i32')];
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.n, 16, p.threads, t, lo, hi);
+      forLanes(f, lo, hi, (l) => body(f, p as unknown as { [K in keyof P]: Local<P[K]> }, l));
+    });
+  });
+}
+
+const GELU_SCALE = Math.sqrt(2 / Math.PI);
+const GELU_CUBE = 0.044715;
+
+export type ElementwiseExport = 'adamw' | 'geluForward' | 'geluBackward' | 'softmaxForward';
+
+export function addElementwiseKernels(m: ModuleBuilder): void {
+  const splat = (x: Local<'f32'>): V128 => f32x4.splat(x);
+
+  // adamw(params, grads, m, v, lr, beta1, beta2, eps, weightDecay, c1, c2, n, ...) with c1 = 1 - β1^t, c2 = 1 - β2^t
+  const adamParams = {
+    params: 'i32', grads: 'i32', m: 'i32', v: 'i32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weightDecay: 'f32', c1: 'f32', c2: 'f32',
+  } as const;
+  addElementwise(m, 'adamw', adamParams, (f, p, l) => {
+    const g = f.local('v128');
+    const mi = f.local('v128');
+    const vi = f.local('v128');
+    const w = f.local('v128');
+    f.set(g, l.load(p.grads));
+    f.set(mi, f32x4.add(f32x4.mul(splat(p.beta1), l.load(p.m)), f32x4.mul(f32x4.sub(f32x4Const(1), splat(p.beta1)), g)));
+    f.set(vi, f32x4.add(f32x4.mul(splat(p.beta2), l.load(p.v)), f32x4.mul(f32x4.mul(f32x4.sub(f32x4Const(1), splat(p.beta2)), g), g)));
+    l.store(p.m, mi);
+    l.store(p.v, vi);
+    f.set(w, l.load(p.params));
+    const mhat = f32x4.div(mi, splat(p.c1));
+    const vhat = f32x4.div(vi, splat(p.c2));
+    const update = f32x4.add(f32x4.div(mhat, f32x4.add(f32x4.sqrt(vhat), splat(p.eps))), f32x4.mul(splat(p.weightDecay), w));
+    l.store(p.params, f32x4.sub(w, f32x4.mul(splat(p.lr), update)));
+  });
+
+  // out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  addElementwise(m, 'geluForward', { out: 'i32', inp: 'i32' } as const, (f, p, l) => {
+    const x = f.local('v128');
+    f.set(x, l.load(p.inp));
+    const th = tanh4(f, f32x4.mul(f32x4Const(GELU_SCALE), f32x4.add(x, f32x4.mul(f32x4Const(GELU_CUBE), f32x4.mul(x, f32x4.mul(x, x))))));
+    l.store(p.out, f32x4.mul(f32x4.mul(f32x4Const(0.5), x), f32x4.add(f32x4Const(1), th)));
+  });
+
+  // dinp += (0.5·(1 + tanh) + 0.5·x·(1 - tanh²)·√(2/π)·(1 + 3·0.044715·x²)) · dout
+  addElementwise(m, 'geluBackward', { dinp: 'i32', inp: 'i32', dout: 'i32' } as const, (f, p, l) => {
+    const x = f.local('v128');
+    const th = f.local('v128');
+    f.set(x, l.load(p.inp));
+    const x2 = f32x4.mul(x, x);
+    f.set(th, tanh4(f, f32x4.mul(f32x4Const(GELU_SCALE), f32x4.add(x, f32x4.mul(f32x4Const(GELU_CUBE), f32x4.mul(x, x2))))));
+    const sech2 = f32x4.sub(f32x4Const(1), f32x4.mul(th, th));
+    const slope = f32x4.mul(f32x4Const(GELU_SCALE), f32x4.add(f32x4Const(1), f32x4.mul(f32x4Const(3 * GELU_CUBE), x2)));
+    const local = f32x4.add(f32x4.mul(f32x4Const(0.5), f32x4.add(f32x4Const(1), th)), f32x4.mul(f32x4.mul(f32x4.mul(f32x4Const(0.5), x), sech2), slope));
+    l.store(p.dinp, f32x4.add(l.load(p.dinp), f32x4.mul(local, l.load(p.dout))));
+  });
+
+  // softmaxForward(out, inp, N, C, ...): rows split across threads; out may alias inp
+  m.func('softmaxForward', { out: 'i32', inp: 'i32', N: 'i32', C: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' }, 'none', (f, p) => {
+    const [t, lo, hi, r, x, y] = ['t', 'lo', 'hi', 'r', 'x', 'y'].map(() => f.local('i32'));
+    const vmax = f.local('v128');
+    const vsum = f.local('v128');
+    const smax = f.local('f32');
+    const ssum = f.local('f32');
+    const e = f.local('v128');
+    const lanesMax = (v: V128): F32 => f32.max(f32.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), f32.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.N, 1, p.threads, t, lo, hi);
+      f.for(r, lo, hi, 1, () => {
+        f.set(x, i32.add(p.inp, i32.mul(i32.mul(r, p.C), F)));
+        f.set(y, i32.add(p.out, i32.mul(i32.mul(r, p.C), F)));
+        f.set(vmax, f32x4Const(-Infinity));
+        forLanes(f, 0, p.C, (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
+        f.set(smax, lanesMax(vmax));
+        f.set(vsum, f32x4Const(0));
+        f.set(ssum, f32.const(0));
+        forLanes(f, 0, p.C, (l) => {
+          f.set(e, exp4(f, f32x4.sub(l.load(x), f32x4.splat(smax))));
+          l.store(y, e);
+          if (l.width === 4) f.set(vsum, f32x4.add(vsum, e));
+          else f.set(ssum, f32.add(ssum, f32x4.extract_lane(e, 0)));
+        });
+        f.set(vsum, f32x4.splat(f32.add(ssum, hsum(vsum))));
+        forLanes(f, 0, p.C, (l) => l.store(y, f32x4.div(l.load(y), vsum)));
+      });
+    });
+  });
+}

@@ -4,11 +4,13 @@
 // as tfjs-core's ops ask the active backend.
 import * as os from 'node:os';
 import { UserError } from '../util/errors.js';
+import { createJsKernels } from './js.js';
 import { ref } from './ref.js';
 import type { Kernels } from './types.js';
 
 export type { Kernels, FloatArray } from './types.js';
 export { ref } from './ref.js';
+export { Pool, getPool, MAX_ARGS, MAX_CHUNKS } from './pool.js';
 
 /** A kernel tier the registry can instantiate. */
 export interface KernelTier {
@@ -40,6 +42,7 @@ export function registerTier(tier: KernelTier): void {
 
 // ── Tier registrations, lowest rank first. The wasm tier adds its one line below this marker. ──
 registerTier({ name: 'ref', rank: 0, available: () => true, create: () => ref });
+registerTier({ name: 'js', rank: 1, available: () => true, create: createJsKernels });
 // ── end of tier registrations ──
 
 /** Names of the tiers this platform can run, from the oracle ('ref') to the fastest. */

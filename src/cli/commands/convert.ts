@@ -13,7 +13,11 @@ export const summary = 'convert GPT-2 weights between Hugging Face safetensors a
 
 const options = {
   to: { type: 'string', help: "output format: 'hf' (directory with config.json + model.safetensors) or 'llmc' (.bin); default: llmc if <out> ends in .bin, else hf" },
-  dtype: { type: 'string', help: 'stored weight type: f32, f16 (hf only) or bf16', default: 'f32' },
+  dtype: {
+    type: 'string',
+    help: "stored weight type: f32, f16 (hf only) or bf16 (llm.c's default CUDA build loads bf16 = version 5; its CPU and PRECISION=FP32 builds load f32)",
+    default: 'f32',
+  },
 } satisfies OptionSpecs;
 
 const FORMAT_NAMES: Record<WeightsFormat, string> = {

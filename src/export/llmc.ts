@@ -64,6 +64,7 @@ export function readLlmcCheckpoint(file: string, opts: LoadOptions = {}): LlmcWe
     });
     if (config.nEmbd % config.nHead !== 0) throw new UserError(`${file}: header C=${config.nEmbd} is not divisible by NH=${config.nHead}; the header is corrupt`);
     const Vp = h[7];
+    if (Vp === 0) throw new UserError(`${file}: header[7] (padded vocab Vp) is 0: written by an llm.c from before padded vocabularies; re-export it with a current llm.c train_gpt2.py`);
     if (Vp < config.vocabSize) throw new UserError(`${file}: header[7] (padded vocab Vp) is ${Vp}, smaller than V=${config.vocabSize}; the header is corrupt`);
     const C = config.nEmbd;
     const el = DTYPE_SIZE[dtype];

@@ -125,5 +125,6 @@ describe('llm.c checkpoint errors name the file and the field', () => {
     expectUserError(() => readLlmcCheckpoint(patched(6, 4)), 'C=4'); // shape mismatch: n_embd in header vs data size
     expectUserError(() => readLlmcCheckpoint(patched(7, 100)), 'header[7] (padded vocab Vp) is 100, smaller than V=130');
     expectUserError(() => readLlmcCheckpoint(patched(4, 0)), 'header[4] (L) is 0');
+    expectUserError(() => readLlmcCheckpoint(patched(7, 0)), 'from before padded vocabularies');
   });
 });

@@ -217,6 +217,9 @@ export const f32x4 = {
   min: binary('v128', simd(0xe8)),
   max: binary('v128', simd(0xe9)),
   nearest: unary('v128', simd(0x6a)),
+  /** Lanes [i0..i3] of the 8 lanes of (a, b) (0–3 from a, 4–7 from b): i8x16.shuffle on whole f32 lanes. */
+  shuffle: (a: V128, b: V128, lanes: [number, number, number, number]): V128 =>
+    op('v128', [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])], [a, b]),
   convert_i32x4_s: unary('v128', simd(0xfa)),
   /** Relaxed SIMD fused (or not) multiply-add a·b + c; only where relaxedSimdSupported(). */
   relaxed_madd: (a: V128, b: V128, c: V128): V128 => op('v128', simd(0x105), [a, b, c]),

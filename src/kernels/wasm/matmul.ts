@@ -3,7 +3,7 @@
 // scratch, then a 4x8 register-tiled micro-kernel (8 f32x4 accumulators) sweeps them. Transposed
 // operands only change the packing strides, so A·B, Aᵀ·B and A·Bᵀ share one code path.
 import { threadRange } from './common.js';
-import { f32, f32x4, i32, select, v128, type FuncBuilder, type FuncRef, type I32, type Local, type ModuleBuilder } from './emitter.js';
+import { f32, f32x4, i32, select, v128, type FuncBuilder, type FuncRef, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
 
 /** Register tile: MR rows × NR columns of c held in MR·NR/4 f32x4 accumulators. */
 export const MR = 4;
@@ -30,20 +30,21 @@ const F = 4; // bytes per f32
 
 /**
  * pack{W}(dst, src, ks, js, kc, w): copies the kc×w matrix X[k][j] = f32 at src + k·ks + j·js (byte strides)
- * into panels of W columns, dst[panel][k][W], zero-padding the last panel.
+ * into panels of W columns, dst[panel][k][W], zero-padding the last panel. Full panels take a vector path:
+ * row copies when X is contiguous along j (js = 4), 4x4 transposes when it is contiguous along k (ks = 4,
+ * the transposed operands); what is left is gathered column by column.
  */
 function addPack(m: ModuleBuilder, W: number): FuncRef<'none'> {
   return m.func(`pack${W}`, { dst: 'i32', src: 'i32', ks: 'i32', js: 'i32', kc: 'i32', w: 'i32' }, 'none', (f, p) => {
-    const p0 = f.local('i32');
-    const k = f.local('i32');
-    const jj = f.local('i32');
-    const s = f.local('i32');
-    const d = f.local('i32');
+    const [p0, k, k0, jj, s, d] = ['p0', 'k', 'k0', 'jj', 's', 'd'].map(() => f.local('i32'));
+    const rows = [0, 1, 2, 3].map(() => f.local('v128'));
+    const full = i32.le_s(i32.add(p0, W), p.w);
     f.for(p0, 0, p.w, W, () => {
+      f.set(k0, 0);
       f.if(
-        i32.and(i32.eq(p.js, F), i32.le_s(i32.add(p0, W), p.w)),
+        i32.and(i32.eq(p.js, F), full),
         () => {
-          // full panel, contiguous along j: W/4 vector copies per k
+          // W/4 vector copies per k
           f.set(s, i32.add(p.src, i32.mul(p0, F)));
           f.set(d, p.dst);
           f.for(k, 0, p.kc, 1, () => {
@@ -51,32 +52,53 @@ function addPack(m: ModuleBuilder, W: number): FuncRef<'none'> {
             f.inc(s, p.ks);
             f.inc(d, W * F);
           });
+          f.set(k0, p.kc);
         },
-        () => {
-          // gather one column at a time (source contiguous along k in the transposed cases); zero past w
-          f.for(jj, 0, W, 1, () => {
-            f.set(d, i32.add(p.dst, i32.mul(jj, F)));
-            f.if(
-              i32.lt_s(i32.add(p0, jj), p.w),
-              () => {
-                f.set(s, i32.add(p.src, i32.mul(i32.add(p0, jj), p.js)));
-                f.for(k, 0, p.kc, 1, () => {
-                  f.emit(f32.store(d, f32.load(s)));
-                  f.inc(s, p.ks);
-                  f.inc(d, W * F);
-                });
-              },
-              () => f.for(k, 0, p.kc, 1, () => {
-                f.emit(f32.store(d, f32.const(0)));
-                f.inc(d, W * F);
-              }),
-            );
+        () => f.if(i32.and(i32.eq(p.ks, F), full), () => {
+          // 4 k at a time: for each group of 4 columns, load 4 k-runs and transpose them into 4 k-rows
+          f.set(k0, i32.and(p.kc, -4));
+          f.for(k, 0, k0, 4, () => {
+            for (let g = 0; g < W / 4; g++) {
+              const col = (q: number) => i32.add(p.src, i32.add(i32.mul(i32.add(p0, 4 * g + q), p.js), i32.mul(k, F)));
+              rows.forEach((r, q) => f.set(r, v128.load(col(q))));
+              const at = (kk: number) => i32.add(p.dst, i32.mul(i32.add(k, kk), W * F));
+              transpose4(rows).forEach((v, kk) => f.emit(v128.store(at(kk), v, 16 * g)));
+            }
           });
-        },
+        }),
       );
+      // the rest (k ≥ k0), one column at a time; zero past w
+      f.for(jj, 0, W, 1, () => {
+        f.set(d, i32.add(p.dst, i32.mul(i32.add(i32.mul(k0, W), jj), F)));
+        f.if(
+          i32.lt_s(i32.add(p0, jj), p.w),
+          () => {
+            f.set(s, i32.add(p.src, i32.add(i32.mul(i32.add(p0, jj), p.js), i32.mul(k0, p.ks))));
+            f.for(k, k0, p.kc, 1, () => {
+              f.emit(f32.store(d, f32.load(s)));
+              f.inc(s, p.ks);
+              f.inc(d, W * F);
+            });
+          },
+          () => f.for(k, k0, p.kc, 1, () => {
+            f.emit(f32.store(d, f32.const(0)));
+            f.inc(d, W * F);
+          }),
+        );
+      });
       f.inc(p.dst, i32.mul(p.kc, W * F));
     });
   }, false);
+}
+
+/** The 4x4 transpose of rows r0..r3 (each 4 f32 lanes): 4 unpacks then 4 half-moves. */
+function transpose4([a, b, c, d]: Local<'v128'>[]): V128[] {
+  const lo = (x: V128, y: V128) => f32x4.shuffle(x, y, [0, 4, 1, 5]); // x0 y0 x1 y1
+  const hi = (x: V128, y: V128) => f32x4.shuffle(x, y, [2, 6, 3, 7]); // x2 y2 x3 y3
+  const [ab0, ab1, cd0, cd1] = [lo(a, b), hi(a, b), lo(c, d), hi(c, d)];
+  const first = (x: V128, y: V128) => f32x4.shuffle(x, y, [0, 1, 4, 5]);
+  const second = (x: V128, y: V128) => f32x4.shuffle(x, y, [2, 3, 6, 7]);
+  return [first(ab0, cd0), second(ab0, cd0), first(ab1, cd1), second(ab1, cd1)];
 }
 
 /**

@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import { UserError } from '../util/errors.js';
 import { createJsKernels } from './js.js';
+import { createWasmKernels, wasmTierAvailable } from './wasm/index.js';
 import { ref } from './ref.js';
 import type { Kernels } from './types.js';
 
@@ -43,6 +44,7 @@ export function registerTier(tier: KernelTier): void {
 // ── Tier registrations, lowest rank first. The wasm tier adds its one line below this marker. ──
 registerTier({ name: 'ref', rank: 0, available: () => true, create: () => ref });
 registerTier({ name: 'js', rank: 1, available: () => true, create: createJsKernels });
+registerTier({ name: 'wasm', rank: 2, available: wasmTierAvailable, create: (threads) => createWasmKernels({ threads }) });
 // ── end of tier registrations ──
 
 /** Names of the tiers this platform can run, from the oracle ('ref') to the fastest. */
@@ -92,7 +94,10 @@ export function getKernels(): Kernels {
   if (!current) {
     const env = process.env.TINYLLM_KERNELS;
     const names = availableTiers();
-    current = createKernels(env !== undefined && env !== '' ? env : names[names.length - 1]);
+    if (env !== undefined && env !== '' && !names.includes(env)) {
+      throw new UserError(`TINYLLM_KERNELS=${env} is not a kernel tier available here; use one of ${names.join(', ')}, or unset it`);
+    }
+    current = createKernels(env || names[names.length - 1]);
   }
   return current;
 }

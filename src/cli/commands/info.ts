@@ -1,0 +1,68 @@
+// `tinyllm info`: what this machine gives the engine — package and Node versions, CPU architecture,
+// the kernel tiers available, the tier and thread count the process would use (after TINYLLM_KERNELS /
+// TINYLLM_THREADS), and WebAssembly SIMD / shared-memory support.
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { availableTiers, getKernels } from '../../kernels/index.js';
+import { sharedArena } from '../../tensor/arena.js';
+import { formatHelp, parseArgs } from '../args.js';
+
+export const summary = 'Show versions, CPU, kernel tiers, threads and WebAssembly SIMD support';
+
+const OPTIONS = {
+  json: { type: 'boolean', help: 'print one JSON object instead of text', default: false },
+} as const;
+
+/** The smallest module using a SIMD instruction (i32x4.splat): valid only where WebAssembly SIMD is supported. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11,
+]);
+
+function packageVersion(): string {
+  // package.json sits three levels above both src/cli/commands/ and dist/cli/commands/
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { options, help } = parseArgs('info', argv, OPTIONS);
+  if (help) {
+    console.log(formatHelp('info', '[--json]', summary, OPTIONS));
+    return;
+  }
+  const kernels = getKernels();
+  const info = {
+    version: packageVersion(),
+    node: process.versions.node,
+    platform: process.platform,
+    arch: process.arch,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    tiers: availableTiers(),
+    kernels: kernels.name,
+    threads: kernels.threads,
+    wasmSimd: WebAssembly.validate(SIMD_PROBE),
+    sharedMemory: sharedArena().shared,
+    env: {
+      TINYLLM_KERNELS: process.env.TINYLLM_KERNELS ?? null,
+      TINYLLM_THREADS: process.env.TINYLLM_THREADS ?? null,
+    },
+  };
+  if (options.json) {
+    console.log(JSON.stringify(info));
+    return;
+  }
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  console.log(
+    [
+      `tinyllm ${info.version}`,
+      `node      ${info.node} (${info.platform}/${info.arch})`,
+      `cpu       ${info.cpu}, ${info.cores} cores`,
+      `tiers     ${info.tiers.join(', ')}`,
+      `kernels   ${info.kernels} on ${info.threads} thread${info.threads === 1 ? '' : 's'}` +
+        (info.env.TINYLLM_KERNELS || info.env.TINYLLM_THREADS ? ' (set by TINYLLM_KERNELS / TINYLLM_THREADS)' : ' (override with TINYLLM_KERNELS / TINYLLM_THREADS)'),
+      `wasm SIMD ${yes(info.wasmSimd)}`,
+      `shared memory for worker threads: ${yes(info.sharedMemory)}`,
+    ].join('\n'),
+  );
+}

@@ -6,7 +6,6 @@ import * as os from 'node:os';
 import { UserError } from '../util/errors.js';
 import { createJsKernels } from './js.js';
 import { createWasmKernels, wasmTierAvailable } from './wasm/index.js';
-import { createWasmKernels, wasmTierAvailable } from './wasm/index.js';
 import { ref } from './ref.js';
 import type { Kernels } from './types.js';
 
@@ -45,7 +44,6 @@ export function registerTier(tier: KernelTier): void {
 // ── Tier registrations, lowest rank first. The wasm tier adds its one line below this marker. ──
 registerTier({ name: 'ref', rank: 0, available: () => true, create: () => ref });
 registerTier({ name: 'js', rank: 1, available: () => true, create: createJsKernels });
-registerTier({ name: 'wasm', rank: 2, available: wasmTierAvailable, create: (threads) => createWasmKernels({ threads }) });
 registerTier({ name: 'wasm', rank: 2, available: wasmTierAvailable, create: (threads) => createWasmKernels({ threads }) });
 // ── end of tier registrations ──
 

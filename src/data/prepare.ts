@@ -1,0 +1,224 @@
+// `tinyllm prepare`: input files → documents → GPT-2 tokens → llm.c shards, streamed with constant
+// memory, like llm.c's dev/data/*.py scripts: <|endoftext|> before every document, shards of a fixed
+// token count (default 100M) named <name>_train_000000.bin / <name>_val_000000.bin, split by whole
+// documents (split.ts) and described by <name>.manifest.json. Everything is written to a staging
+// directory and moved into place at the end, so a failed or interrupted run leaves nothing behind.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Tokenizer } from '../tokenizer/index.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { Progress } from '../util/progress.js';
+import type { Split } from './loader.js';
+import { ShardFileWriter } from './shard.js';
+import { documents, type SourceSpec } from './sources.js';
+import { splitOf } from './split.js';
+
+export const DEFAULT_SHARD_TOKENS = 100_000_000;
+export const MANIFEST_SUFFIX = '.manifest.json';
+
+export interface ShardInfo {
+  file: string;
+  tokens: number;
+}
+
+export interface SplitSummary {
+  documents: number;
+  tokens: number;
+  shards: ShardInfo[];
+}
+
+export interface SourceSummary extends Omit<SourceSpec, 'path'> {
+  path: string;
+  bytes: number;
+  /** Which split the source feeds: 'split' = hashed train/val, 'val' = validation only. */
+  role: 'split' | 'val';
+  documents: Record<Split, number>;
+  /** Bad rows/lines/documents skipped under --skip-bad (and the first few messages). */
+  skipped: number;
+  skippedExamples: string[];
+  /** Overlapping windows dropped because they straddle the train/val boundary. */
+  droppedAtSplitBoundary: number;
+}
+
+export interface Manifest {
+  format: 'tinyllm-shards';
+  version: 1;
+  name: string;
+  tokenizer: { name: string; vocabSize: number; eotToken: number };
+  seed: number;
+  valFraction: number;
+  shardTokens: number;
+  sources: SourceSummary[];
+  splits: Record<Split, SplitSummary>;
+  /** Actual share of documents and tokens in validation. */
+  ratios: { valDocuments: number; valTokens: number };
+  /** Present for mixes: the component datasets and their target token shares. */
+  mix?: { dataset: string; weight: number; share: number; tokens: Record<Split, number>; repeats: Record<Split, number> }[];
+}
+
+export interface PrepareOptions {
+  inputs: SourceSpec[];
+  /** Inputs that go entirely to validation (e.g. a provided val.csv). */
+  valInputs?: SourceSpec[];
+  out: string;
+  name: string;
+  tokenizer: Tokenizer;
+  tokenizerName: string;
+  /** Share of documents (by hashed key) sent to validation from `inputs` (default 0.1; 0 when valInputs are given). */
+  valFraction?: number;
+  seed?: number;
+  shardTokens?: number;
+  skipBad?: boolean;
+  /** Show a progress line (default true). */
+  progress?: boolean;
+  /** Polled between documents; returning true aborts the run (nothing is written). */
+  shouldStop?: () => boolean;
+}
+
+/** Writes one split's token stream as consecutive shards of `shardTokens` tokens (the last may be shorter). */
+export class SplitWriter {
+  readonly shards: ShardInfo[] = [];
+  documents = 0;
+  tokens = 0;
+  private current: ShardFileWriter | null = null;
+
+  constructor(
+    private readonly dir: string,
+    private readonly prefix: string,
+    private readonly shardTokens: number,
+  ) {}
+
+  /** Appends one document's tokens (the caller includes the leading <|endoftext|>). */
+  writeDocument(tokens: ArrayLike<number>): void {
+    let off = 0;
+    while (off < tokens.length) {
+      this.current ??= new ShardFileWriter(path.join(this.dir, `${this.prefix}_${String(this.shards.length).padStart(6, '0')}.bin`));
+      const n = Math.min(tokens.length - off, this.shardTokens - this.current.numTokens);
+      this.current.write(off === 0 && n === tokens.length ? tokens : Array.prototype.slice.call(tokens, off, off + n));
+      off += n;
+      if (this.current.numTokens === this.shardTokens) this.closeShard();
+    }
+    this.documents++;
+    this.tokens += tokens.length;
+  }
+
+  private closeShard(): void {
+    const w = this.current as ShardFileWriter;
+    this.shards.push({ file: path.basename(w.path), tokens: w.close() });
+    this.current = null;
+  }
+
+  finish(): SplitSummary {
+    if (this.current) this.closeShard();
+    return { documents: this.documents, tokens: this.tokens, shards: this.shards };
+  }
+
+  abort(): void {
+    this.current?.abort();
+    this.current = null;
+  }
+}
+
+/**
+ * Runs `fill` with train and val writers in a staging directory inside `out`; on success moves the
+ * shards into place (removing stale shards of the same name) and writes the manifest last.
+ */
+export async function writeDataset(
+  out: string,
+  name: string,
+  shardTokens: number,
+  fill: (writers: Record<Split, SplitWriter>) => Promise<Omit<Manifest, 'splits' | 'ratios' | 'name' | 'shardTokens' | 'format' | 'version'>>,
+): Promise<Manifest> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name must be letters, digits, '.', '_' or '-', got '${name}'`);
+  if (!(Number.isInteger(shardTokens) && shardTokens >= 1 && shardTokens < 2 ** 31)) throw new UserError(`--shard-tokens must be an integer in [1, 2^31), got ${shardTokens}`);
+  fs.mkdirSync(out, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(out, `.${name}.staging-`));
+  const writers = { train: new SplitWriter(staging, `${name}_train`, shardTokens), val: new SplitWriter(staging, `${name}_val`, shardTokens) };
+  try {
+    const rest = await fill(writers);
+    const splits = { train: writers.train.finish(), val: writers.val.finish() };
+    const docs = splits.train.documents + splits.val.documents;
+    const toks = splits.train.tokens + splits.val.tokens;
+    const manifest: Manifest = {
+      format: 'tinyllm-shards',
+      version: 1,
+      name,
+      shardTokens,
+      ...rest,
+      splits,
+      ratios: { valDocuments: docs ? splits.val.documents / docs : 0, valTokens: toks ? splits.val.tokens / toks : 0 },
+    };
+    const fresh = new Set([...splits.train.shards, ...splits.val.shards].map((s) => s.file));
+    const stale = new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);
+    for (const f of fs.readdirSync(out)) if (stale.test(f) && !fresh.has(f)) fs.rmSync(path.join(out, f));
+    for (const f of fresh) fs.renameSync(path.join(staging, f), path.join(out, f));
+    writeFileAtomic(path.join(out, name + MANIFEST_SUFFIX), JSON.stringify(manifest, null, 2) + '\n');
+    return manifest;
+  } catch (e) {
+    writers.train.abort();
+    writers.val.abort();
+    throw e;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Prepares shards from the inputs; returns the manifest (also written to <out>/<name>.manifest.json). */
+export async function prepare(opts: PrepareOptions): Promise<Manifest> {
+  const seed = opts.seed ?? 1337;
+  const valInputs = opts.valInputs ?? [];
+  const valFraction = opts.valFraction ?? (valInputs.length ? 0 : 0.1);
+  if (!(valFraction >= 0 && valFraction < 1)) throw new UserError(`--val-fraction must be in [0, 1), got ${valFraction}`);
+  if (opts.inputs.length + valInputs.length === 0) throw new UserError('no input files given (see tinyllm prepare --help)');
+  const all = [...opts.inputs.map((s) => ({ spec: s, role: 'split' as const })), ...valInputs.map((s) => ({ spec: s, role: 'val' as const }))];
+  for (const { spec } of all) if (!fs.statSync(spec.path, { throwIfNoEntry: false })?.isFile()) throw new UserError(`${spec.path}: no such input file; check the path`);
+  const sizes = all.map(({ spec }) => fs.statSync(spec.path).size);
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const tok = opts.tokenizer;
+  if (tok.vocabSize > 65536) throw new UserError(`the tokenizer has ${tok.vocabSize} tokens, but shards store uint16 ids (at most 65536); use a smaller vocabulary`);
+  const progress = opts.progress === false ? null : new Progress('prepare', totalBytes, { unit: 'MB', scale: 1e6 });
+
+  return writeDataset(opts.out, opts.name, opts.shardTokens ?? DEFAULT_SHARD_TOKENS, async (writers) => {
+    const sources: SourceSummary[] = [];
+    let bytesBefore = 0;
+    let tokens = 0;
+    for (const [i, { spec, role }] of all.entries()) {
+      const summary: SourceSummary = { ...spec, bytes: sizes[i], role, documents: { train: 0, val: 0 }, skipped: 0, skippedExamples: [], droppedAtSplitBoundary: 0 };
+      const ctx = {
+        bad(message: string) {
+          const where = `${spec.path}: ${message}`;
+          if (!opts.skipBad) throw new UserError(`${where} (or pass --skip-bad to skip bad rows and count them)`);
+          summary.skipped++;
+          if (summary.skippedExamples.length < 5) summary.skippedExamples.push(where);
+        },
+        onBytes(b: number) {
+          progress?.update(bytesBefore + b, `${tokens.toLocaleString('en-US')} tokens`);
+        },
+      };
+      for await (const doc of documents(spec, ctx)) {
+        if (opts.shouldStop?.()) throw new UserError('interrupted: nothing was written (the staging directory was removed)');
+        let split: Split = 'val';
+        if (role === 'split') {
+          split = splitOf(doc.keys[0], valFraction, seed);
+          if (doc.keys.some((k) => splitOf(k, valFraction, seed) !== split)) {
+            summary.droppedAtSplitBoundary++;
+            continue;
+          }
+        }
+        const ids = tok.encode(doc.text);
+        ids.unshift(tok.eotToken);
+        writers[split].writeDocument(ids);
+        summary.documents[split]++;
+        tokens += ids.length;
+      }
+      bytesBefore += sizes[i];
+      sources.push(summary);
+    }
+    progress?.finish(`${tokens.toLocaleString('en-US')} tokens`);
+    if (writers.train.documents === 0) {
+      throw new UserError(`no training documents came out of the inputs${sources.some((s) => s.skipped) ? ' (all were skipped as bad)' : ''}; check the inputs and --val-fraction`);
+    }
+    return { tokenizer: { name: opts.tokenizerName, vocabSize: tok.vocabSize, eotToken: tok.eotToken }, seed, valFraction, sources };
+  });
+}

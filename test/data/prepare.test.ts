@@ -1,0 +1,146 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { readDocuments } from '../../src/data/docstream.js';
+import { findShards } from '../../src/data/loader.js';
+import { prepare, type PrepareOptions } from '../../src/data/prepare.js';
+import type { SourceSpec } from '../../src/data/sources.js';
+import { gpt2 } from '../../src/tokenizer/index.js';
+import { UserError } from '../../src/util/errors.js';
+import { tmpDir } from './helpers.js';
+
+const tok = gpt2();
+const run = (inputs: SourceSpec[], out: string, extra: Partial<PrepareOptions> = {}) =>
+  prepare({ inputs, out, name: 'ds', tokenizer: tok, tokenizerName: 'gpt2', progress: false, ...extra });
+
+/** Decoded documents of one split (without the leading <|endoftext|>). */
+function docsOf(dir: string, split: 'train' | 'val'): string[] {
+  let files: string[];
+  try {
+    files = findShards(dir, split);
+  } catch {
+    return [];
+  }
+  return [...readDocuments(files, tok.eotToken)].map((d) => {
+    expect(d[0]).toBe(tok.eotToken);
+    return tok.decode(d.slice(1));
+  });
+}
+
+function writeFile(dir: string, name: string, content: string | Uint8Array): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, content);
+  return p;
+}
+
+describe('prepare', () => {
+  it('round-trips documents: train ∪ val = inputs, train ∩ val = ∅, small shards roll over', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== '' && !s.includes('\n') && !s.includes('\r') && s !== '--'), { minLength: 2, maxLength: 40 }), fc.integer({ min: 5, max: 200 }), async (docs, shardTokens) => {
+        const dir = tmpDir();
+        const input = writeFile(dir, 'in.txt', docs.join('\n--\n'));
+        const out = path.join(dir, 'out');
+        const m = await run([{ path: input, format: 'text', separator: '--' }], out, { valFraction: 0.3, shardTokens });
+        const train = docsOf(out, 'train');
+        const val = docsOf(out, 'val');
+        expect([...train, ...val].sort()).toEqual([...docs].sort());
+        expect(train.filter((d) => val.includes(d))).toEqual([]);
+        expect(m.splits.train.documents + m.splits.val.documents).toBe(docs.length);
+        for (const s of [...m.splits.train.shards, ...m.splits.val.shards]) expect(s.tokens).toBeLessThanOrEqual(shardTokens);
+        fs.rmSync(dir, { recursive: true });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('is deterministic: same inputs and seed → identical bytes; another seed → another split', async () => {
+    const dir = tmpDir();
+    const input = writeFile(dir, 'in.jsonl', Array.from({ length: 200 }, (_, i) => JSON.stringify({ text: `document number ${i}` })).join('\n'));
+    const a = await run([{ path: input, format: 'jsonl' }], path.join(dir, 'a'));
+    await run([{ path: input, format: 'jsonl' }], path.join(dir, 'b'));
+    for (const f of fs.readdirSync(path.join(dir, 'a'))) expect(fs.readFileSync(path.join(dir, 'a', f)).equals(fs.readFileSync(path.join(dir, 'b', f)))).toBe(true);
+    expect(a.ratios.valDocuments).toBeGreaterThan(0.03);
+    expect(a.ratios.valDocuments).toBeLessThan(0.2);
+    await run([{ path: input, format: 'jsonl' }], path.join(dir, 'c'), { seed: 99 });
+    expect(docsOf(path.join(dir, 'c'), 'val')).not.toEqual(docsOf(path.join(dir, 'a'), 'val'));
+  });
+
+  it('sends duplicate documents to the same split', async () => {
+    const dir = tmpDir();
+    const docs = Array.from({ length: 100 }, (_, i) => `doc ${i % 10}`);
+    const input = writeFile(dir, 'in.txt', docs.join('\n\n'));
+    await run([{ path: input, format: 'text', separator: '' }], path.join(dir, 'o'), { valFraction: 0.5 });
+    const train = new Set(docsOf(path.join(dir, 'o'), 'train'));
+    const val = new Set(docsOf(path.join(dir, 'o'), 'val'));
+    expect([...train].filter((d) => val.has(d))).toEqual([]);
+    expect(train.size + val.size).toBe(10);
+  });
+
+  it('renders sensor CSV windows per group, with labels, and --val-input goes to validation only', async () => {
+    const dir = tmpDir();
+    const csv = (rows: string[]) => ['id,a,b,label', ...rows].join('\n') + '\n';
+    const train = writeFile(dir, 'train.csv', csv(['s1,1,2.5,up', 's1,3,4,up', 's2,5,6,down']));
+    const val = writeFile(dir, 'val.csv', csv(['v1,7,8,up']));
+    const sensor = { group: 'id', label: 'label' };
+    await run([{ path: train, format: 'sensor', sensor }], path.join(dir, 'o'), { valInputs: [{ path: val, format: 'sensor', sensor }] });
+    expect(docsOf(path.join(dir, 'o'), 'train')).toEqual(['[1 2.5] up\n[3 4] up', '[5 6] down']);
+    expect(docsOf(path.join(dir, 'o'), 'val')).toEqual(['[7 8] up']);
+  });
+
+  it('never lets overlapping windows straddle the split', async () => {
+    const dir = tmpDir();
+    const rows = Array.from({ length: 2000 }, (_, i) => `${i}`);
+    const input = writeFile(dir, 'log.csv', ['x', ...rows].join('\n'));
+    const m = await run([{ path: input, format: 'sensor', sensor: { window: 8, stride: 2, splitBlock: 5 } }], path.join(dir, 'o'), { valFraction: 0.3 });
+    const rowsOf = (split: 'train' | 'val') => new Set(docsOf(path.join(dir, 'o'), split).flatMap((d) => d.split('\n')));
+    const train = rowsOf('train');
+    const val = rowsOf('val');
+    expect(val.size).toBeGreaterThan(0);
+    expect([...train].filter((r) => val.has(r))).toEqual([]);
+    expect(m.sources[0].droppedAtSplitBoundary).toBeGreaterThan(0);
+  });
+
+  const bad = async (name: string, content: string | Uint8Array, spec: Partial<SourceSpec>, re: RegExp) => {
+    const dir = tmpDir();
+    const p = writeFile(dir, name, content);
+    const out = path.join(dir, 'o');
+    const err = await run([{ path: p, format: 'sensor', ...spec }], out).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).toContain(p);
+    expect(fs.readdirSync(out)).toEqual([]); // nothing half-written, not even the staging directory
+  };
+
+  it('names file, line and column for ragged rows, non-numbers, bad quotes and bad UTF-8', async () => {
+    await bad('ragged.csv', 'a,b\n1,2\n3,4\n5\n', {}, /line 4: 1 fields, but the header has 2/);
+    await bad('nan.csv', 'a,b\n1,2\n3,x4\n', {}, /line 3, column 2 \('b'\): 'x4' is not a number/);
+    await bad('quote.csv', 'a,b\n1,2\n"3,4\n', {}, /line 3: a quoted field is never closed/);
+    await bad('utf8.csv', Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xff]), Buffer.from('\n')]), {}, /line 3, column 3: invalid UTF-8 \(byte 0xff\)/);
+    await bad('empty.csv', '', {}, /empty file/);
+    await bad('nocol.csv', 'a,b\n1,2\n', { sensor: { label: 'lbl' } }, /no column 'lbl'.*header has: a, b/);
+    await bad('j.jsonl', '{"text":"ok"}\n{"txt":"no"}\n', { format: 'jsonl' }, /line 2: field 'text' is missing/);
+  });
+
+  it('--skip-bad skips and counts bad rows', async () => {
+    const dir = tmpDir();
+    const p = writeFile(dir, 'mixed.csv', 'a,b\n1,2\n3\n4,x\n5,6\n');
+    const m = await run([{ path: p, format: 'sensor', sensor: { window: 1 } }], path.join(dir, 'o'), { skipBad: true, valFraction: 0 });
+    expect(m.sources[0].skipped).toBe(2);
+    expect(m.sources[0].skippedExamples[0]).toMatch(/mixed.csv: line 3/);
+    expect(docsOf(path.join(dir, 'o'), 'train')).toEqual(['[1 2]', '[5 6]']);
+  });
+
+  it('replaces stale shards of an earlier, larger run and writes the manifest', async () => {
+    const dir = tmpDir();
+    const out = path.join(dir, 'o');
+    const big = writeFile(dir, 'big.txt', 'word '.repeat(3000));
+    await run([{ path: big, format: 'text' }], out, { shardTokens: 1000, valFraction: 0 });
+    expect(findShards(out, 'train').length).toBe(4);
+    const small = writeFile(dir, 'small.txt', 'just a few words');
+    const m = await run([{ path: small, format: 'text' }], out, { shardTokens: 1000, valFraction: 0 });
+    expect(findShards(out, 'train').length).toBe(1);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'ds.manifest.json'), 'utf8'))).toEqual(m);
+    expect(m.tokenizer).toEqual({ name: 'gpt2', vocabSize: 50257, eotToken: 50256 });
+  });
+});

@@ -215,20 +215,27 @@ export class BpeTokenizer implements Tokenizer {
     return out;
   }
 
+  private checkId(id: number): void {
+    if (!(id >= 0 && id < this.vocabSize && Number.isInteger(id))) throw new RangeError(`token id ${id} is outside 0..${this.vocabSize - 1}`);
+  }
+
   /** Bytes of one token (a view into the shared table; do not modify). */
   tokenBytes(id: number): Uint8Array {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} is outside 0..${this.vocabSize - 1}`);
+    this.checkId(id);
     return this.flat.subarray(this.offsets[id], this.offsets[id + 1]);
   }
 
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    const { flat, offsets } = this;
     let total = 0;
-    for (let i = 0; i < ids.length; i++) total += this.tokenBytes(ids[i]).length;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      this.checkId(id);
+      total += offsets[id + 1] - offsets[id];
+    }
     const out = new Uint8Array(total);
     for (let i = 0, o = 0; i < ids.length; i++) {
-      const b = this.tokenBytes(ids[i]);
-      out.set(b, o);
-      o += b.length;
+      for (let a = offsets[ids[i]], b = offsets[ids[i] + 1]; a < b; a++) out[o++] = flat[a];
     }
     return out;
   }

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/ref.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
-import { Arena } from '../../src/tensor/arena.js';
+import { getPool } from '../../src/kernels/pool.js';
+import { Arena, sharedArena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/util/rng.js';
 
 const arena = new Arena({ initialBytes: 64 << 20 });
@@ -221,5 +222,29 @@ describe('wasm element-wise kernels vs ref', () => {
     const got = new Float32Array(5);
     tiers[1].geluForward(got, x, 5);
     for (let i = 0; i < 5; i++) expect(got[i]).toBeCloseTo(want[i], 6);
+  });
+});
+
+describe('wasm tier on the shared kernel pool', () => {
+  it('splits big calls across the pool workers and matches ref', async () => {
+    const shared = sharedArena();
+    const pool = getPool(2);
+    await pool.ready();
+    const k = createWasmKernels({ threads: 2, arena: shared });
+    const [M, K, N] = [128, 256, 512]; // ~1 ms per thread: a worker is woken in time even on a busy machine
+    const mark = shared.mark();
+    const rng = new Rng(7);
+    const a = shared.f32(M * K);
+    const b = shared.f32(K * N);
+    const c = shared.f32(M * N);
+    a.set(filled(M * K, rng, false));
+    b.set(filled(K * N, rng, false));
+    const want = new Float32Array(M * N);
+    ref.matmul(want, a, b, M, K, N, false, true, false);
+    const before = pool.workerChunks;
+    for (let r = 0; r < 20; r++) k.matmul(c, a, b, M, K, N, false, true, false);
+    expect(pool.workerChunks).toBeGreaterThan(before);
+    expect(maxErr(c, want)).toBeLessThan(1e-4);
+    shared.release(mark);
   });
 });

@@ -38,7 +38,9 @@ export function createJsKernels(threads: number): Kernels {
     threads,
 
     matmul(c, a, b, M, K, N, transA, transB, accumulate) {
-      if (!(c instanceof F32 && a instanceof F32 && b instanceof F32)) return ref.matmul(c, a, b, M, K, N, transA, transB, accumulate);
+      if (!(c instanceof F32 && a instanceof F32 && b instanceof F32)) {
+        return ref.matmul(c, a, b, M, K, N, transA, transB, accumulate);
+      }
       // split C by row tiles when there are enough of them, else by column tiles (e.g. M = 1)
       const byRows = M >= 2 * MR * threads;
       const tile = byRows ? MR : COL_TILE;
@@ -60,7 +62,10 @@ export function createJsKernels(threads: number): Kernels {
     },
 
     layernormForward(out, mean, rstd, inp, weight, bias, N, C, eps) {
-      if (!(out instanceof F32 && mean instanceof F32 && rstd instanceof F32 && inp instanceof F32 && weight instanceof F32 && bias instanceof F32)) {
+      if (
+        !(out instanceof F32 && mean instanceof F32 && rstd instanceof F32 && inp instanceof F32 &&
+          weight instanceof F32 && bias instanceof F32)
+      ) {
         return ref.layernormForward(out, mean, rstd, inp, weight, bias, N, C, eps);
       }
       const p = poolFor(N * C, out, mean, rstd, inp, weight, bias);
@@ -69,7 +74,10 @@ export function createJsKernels(threads: number): Kernels {
     },
 
     layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C) {
-      if (!(dinp instanceof F32 && dweight instanceof F32 && dbias instanceof F32 && dout instanceof F32 && inp instanceof F32 && weight instanceof F32 && mean instanceof F32 && rstd instanceof F32)) {
+      if (
+        !(dinp instanceof F32 && dweight instanceof F32 && dbias instanceof F32 && dout instanceof F32 &&
+          inp instanceof F32 && weight instanceof F32 && mean instanceof F32 && rstd instanceof F32)
+      ) {
         return ref.layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
       }
       // dinp by rows, then dweight/dbias by columns (each a sum over all rows)
@@ -84,7 +92,9 @@ export function createJsKernels(threads: number): Kernels {
     },
 
     attentionForward(out, preatt, att, qkv, B, T, C, NH) {
-      if (!(out instanceof F32 && preatt instanceof F32 && att instanceof F32 && qkv instanceof F32)) return ref.attentionForward(out, preatt, att, qkv, B, T, C, NH);
+      if (!(out instanceof F32 && preatt instanceof F32 && att instanceof F32 && qkv instanceof F32)) {
+        return ref.attentionForward(out, preatt, att, qkv, B, T, C, NH);
+      }
       const units = B * NH * T;
       const p = poolFor(B * T * T * C, out, preatt, att, qkv);
       // causal rows cost more as t grows: many small chunks balance the threads
@@ -93,7 +103,10 @@ export function createJsKernels(threads: number): Kernels {
     },
 
     attentionBackward(dqkv, dpreatt, datt, dout, qkv, att, B, T, C, NH) {
-      if (!(dqkv instanceof F32 && dpreatt instanceof F32 && datt instanceof F32 && dout instanceof F32 && qkv instanceof F32 && att instanceof F32)) {
+      if (
+        !(dqkv instanceof F32 && dpreatt instanceof F32 && datt instanceof F32 && dout instanceof F32 &&
+          qkv instanceof F32 && att instanceof F32)
+      ) {
         return ref.attentionBackward(dqkv, dpreatt, datt, dout, qkv, att, B, T, C, NH);
       }
       const units = B * NH;
@@ -111,7 +124,9 @@ export function createJsKernels(threads: number): Kernels {
     },
 
     geluBackward(dinp, inp, dout, n) {
-      if (!(dinp instanceof F32 && inp instanceof F32 && dout instanceof F32)) return ref.geluBackward(dinp, inp, dout, n);
+      if (!(dinp instanceof F32 && inp instanceof F32 && dout instanceof F32)) {
+        return ref.geluBackward(dinp, inp, dout, n);
+      }
       const p = poolFor(8 * n, dinp, inp, dout);
       if (p) p.run(J.OP.geluBackward, [off(dinp), off(inp), off(dout)], n);
       else J.geluBackwardRange(dinp, 0, inp, 0, dout, 0, 0, n);
@@ -130,14 +145,18 @@ export function createJsKernels(threads: number): Kernels {
     },
 
     crossEntropySoftmaxBackward(dlogits, dlosses, probs, targets, N, V) {
-      if (!(dlogits instanceof F32 && dlosses instanceof F32 && probs instanceof F32)) return ref.crossEntropySoftmaxBackward(dlogits, dlosses, probs, targets, N, V);
+      if (!(dlogits instanceof F32 && dlosses instanceof F32 && probs instanceof F32)) {
+        return ref.crossEntropySoftmaxBackward(dlogits, dlosses, probs, targets, N, V);
+      }
       const p = poolFor(N * V, dlogits, dlosses, probs, targets);
       if (p) p.run(J.OP.crossEntropySoftmaxBackward, [off(dlogits), off(dlosses), off(probs), off(targets), V], N);
       else J.crossEntropySoftmaxBackwardRows(dlogits, 0, dlosses, 0, probs, 0, targets, 0, V, 0, N);
     },
 
     adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step) {
-      if (!(params instanceof F32 && grads instanceof F32 && m instanceof F32 && v instanceof F32)) return ref.adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+      if (!(params instanceof F32 && grads instanceof F32 && m instanceof F32 && v instanceof F32)) {
+        return ref.adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step);
+      }
       const c1 = 1 - Math.pow(beta1, step);
       const c2 = 1 - Math.pow(beta2, step);
       const p = poolFor(4 * n, params, grads, m, v);

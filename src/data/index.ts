@@ -11,3 +11,5 @@ export * from './sources.js';
 export * from './docstream.js';
 export * from './prepare.js';
 export * from './generate/index.js';
+export * from './mix.js';
+export * from './inspect.js';

@@ -1,0 +1,45 @@
+// `tinyllm inspect <shard.bin | dataset>`: validates and describes token shards — header, token and
+// document counts, largest id — with a decoded sample; for a prepared dataset also its manifest.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { UserError } from '../../util/errors.js';
+import { gpt2, loadTokenizer } from '../../tokenizer/index.js';
+import { shardStats } from '../../data/inspect.js';
+import { loadDataset } from '../../data/mix.js';
+
+export const summary = 'check a token shard or prepared dataset: header, counts and a decoded sample';
+
+const options = {
+  tokens: { type: 'number', short: 'n', help: 'tokens of the decoded sample', default: 120 },
+  tokenizer: { type: 'string', help: "'gpt2' or a tokenizer directory/file, for decoding", default: 'gpt2' },
+} satisfies OptionSpecs;
+
+export async function run(argv: string[]): Promise<void> {
+  const { options: o, positionals, help } = parseArgs('inspect', argv, options);
+  if (help) {
+    console.log(formatHelp('inspect', '<shard.bin | <dir>/<name> | dir>', summary, options));
+    return;
+  }
+  if (positionals.length !== 1) throw new UserError('expected one shard file or dataset (see tinyllm inspect --help)');
+  const target = positionals[0];
+  const tok = o.tokenizer === 'gpt2' ? gpt2() : loadTokenizer(o.tokenizer);
+  let files: string[];
+  if (target.endsWith('.bin')) files = [target];
+  else {
+    const ds = loadDataset(target);
+    const m = ds.manifest;
+    console.log(`dataset ${m.name} (${path.join(ds.dir, m.name)}.manifest.json): tokenizer ${m.tokenizer.name}, seed ${m.seed}, val fraction ${m.valFraction}`);
+    for (const s of m.sources) console.log(`  source ${s.path} (${s.format}, ${s.bytes} bytes${s.role === 'val' ? ', validation only' : ''}): ${s.documents.train} train + ${s.documents.val} val documents${s.skipped ? `, ${s.skipped} skipped` : ''}${s.droppedAtSplitBoundary ? `, ${s.droppedAtSplitBoundary} dropped at the split` : ''}`);
+    for (const c of m.mix ?? []) console.log(`  mixed ${c.dataset}: weight ${c.weight}, ${c.tokens.train} train + ${c.tokens.val} val tokens${c.repeats.train ? `, repeated ${c.repeats.train}×` : ''}`);
+    console.log(`  val share: ${(100 * m.ratios.valDocuments).toFixed(1)}% of documents, ${(100 * m.ratios.valTokens).toFixed(1)}% of tokens`);
+    files = [...m.splits.train.shards, ...m.splits.val.shards].map((s) => path.join(ds.dir, s.file));
+    const missing = files.find((f) => !fs.existsSync(f));
+    if (missing) throw new UserError(`${missing}: listed in the manifest but missing; re-run 'tinyllm prepare'`);
+  }
+  for (const [i, f] of files.entries()) {
+    const s = shardStats(f, tok.eotToken, i === 0 ? o.tokens : 0);
+    console.log(`${f}: magic ${s.magic}, version ${s.version}, ${s.numTokens.toLocaleString('en-US')} tokens (${s.bytes} bytes, size OK), ${s.documents} documents, max id ${s.maxToken}${s.maxToken >= tok.vocabSize ? ` — ABOVE the tokenizer's ${tok.vocabSize} ids` : ''}`);
+    if (i === 0 && s.head.length) console.log(`sample (first ${s.head.length} tokens):\n${JSON.stringify(tok.decode(s.head)).slice(1, -1).replace(/\\n/g, '\n')}`);
+  }
+}

@@ -1,0 +1,124 @@
+// Mixing prepared datasets by token ratio (TinyLLM mixes sensor:web at 0:1, 2:8, 4:6), streamed:
+// whole documents are interleaved, always taking the next one from the source furthest below its
+// share, so after every document each source's token share is within one document of its target.
+// Train and val are mixed separately, so a mix's validation stays disjoint from its training.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../util/errors.js';
+import { readDocuments } from './docstream.js';
+import type { Split } from './loader.js';
+import { MANIFEST_SUFFIX, writeDataset, type Manifest } from './prepare.js';
+
+export interface MixInput {
+  /** A prepared dataset: `dir/name`, its `.manifest.json`, or a directory holding exactly one manifest. */
+  dataset: string;
+  weight: number;
+}
+
+export interface MixOptions {
+  inputs: MixInput[];
+  out: string;
+  name: string;
+  /**
+   * Training tokens to produce. Default: stop when the first source runs out (no repeats). A larger
+   * target repeats the smaller sources (counted in the manifest as `repeats`); validation is then
+   * mixed to the same train:val proportion as the sources.
+   */
+  tokens?: number;
+  shardTokens?: number;
+}
+
+export interface Dataset {
+  ref: string;
+  dir: string;
+  manifest: Manifest;
+}
+
+/** Finds a prepared dataset's manifest (see MixInput.dataset) and reads it. */
+export function loadDataset(ref: string): Dataset {
+  let file = ref.endsWith(MANIFEST_SUFFIX) ? ref : `${ref}${MANIFEST_SUFFIX}`;
+  if (fs.statSync(ref, { throwIfNoEntry: false })?.isDirectory()) {
+    const found = fs.readdirSync(ref).filter((f) => f.endsWith(MANIFEST_SUFFIX));
+    if (found.length !== 1) {
+      throw new UserError(`${ref}: ${found.length ? `holds ${found.length} datasets (${found.join(', ')}); name one as ${path.join(ref, '<name>')}` : `no dataset manifest (*${MANIFEST_SUFFIX}) here; create one with 'tinyllm prepare --out ${ref}'`}`);
+    }
+    file = path.join(ref, found[0]);
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new UserError(`${ref}: cannot read dataset manifest ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a prepared dataset as <dir>/<name>`);
+  }
+  if (manifest.format !== 'tinyllm-shards' || manifest.version !== 1) throw new UserError(`${file}: not a tinyllm dataset manifest (format ${manifest.format}, version ${manifest.version})`);
+  return { ref, dir: path.dirname(file), manifest };
+}
+
+/** Mixes the inputs into a new dataset in `out`; returns its manifest. */
+export async function mix(opts: MixOptions): Promise<Manifest> {
+  const inputs = opts.inputs.filter((i) => i.weight > 0);
+  for (const i of opts.inputs) if (!(i.weight >= 0 && Number.isFinite(i.weight))) throw new UserError(`${i.dataset}: weight must be a number >= 0, got ${i.weight}`);
+  if (inputs.length === 0) throw new UserError('mix needs at least one dataset with a weight above 0 (e.g. sensor:2 web:8)');
+  const sets = inputs.map((i) => loadDataset(i.dataset));
+  const tk = sets[0].manifest.tokenizer;
+  for (const s of sets) {
+    const t = s.manifest.tokenizer;
+    if (t.vocabSize !== tk.vocabSize || t.eotToken !== tk.eotToken || t.name !== tk.name) {
+      throw new UserError(`${s.ref}: prepared with tokenizer '${t.name}' (${t.vocabSize} tokens), but ${sets[0].ref} with '${tk.name}' (${tk.vocabSize}); prepare all datasets with the same tokenizer`);
+    }
+  }
+  const total = inputs.reduce((a, i) => a + i.weight, 0);
+  const shares = inputs.map((i) => i.weight / total);
+  const stats = sets.map(() => ({ tokens: { train: 0, val: 0 }, repeats: { train: 0, val: 0 } }));
+
+  return writeDataset(opts.out, opts.name, opts.shardTokens ?? sets[0].manifest.shardTokens, async (writers) => {
+    for (const split of ['train', 'val'] as Split[]) {
+      const present = sets.map((s) => s.manifest.splits[split].tokens > 0);
+      if (split === 'val' && !present.some(Boolean)) continue;
+      if (split === 'train' && !present.every(Boolean)) {
+        throw new UserError(`${sets[present.indexOf(false)].ref}: has no training tokens to mix`);
+      }
+      let target = Infinity;
+      if (opts.tokens !== undefined) {
+        const trainAll = sets.reduce((a, s) => a + s.manifest.splits.train.tokens, 0);
+        const valAll = sets.reduce((a, s) => a + s.manifest.splits.val.tokens, 0);
+        target = split === 'train' ? opts.tokens : Math.round((opts.tokens * valAll) / trainAll);
+      }
+      const files = sets.map((s) => s.manifest.splits[split].shards.map((x) => path.join(s.dir, x.file)));
+      const streams = files.map((f) => readDocuments(f, tk.eotToken));
+      let produced = 0;
+      while (produced < target) {
+        // The source furthest below its share (among those with data in this split) goes next.
+        let pick = -1;
+        let best = Infinity;
+        for (let i = 0; i < sets.length; i++) {
+          if (!present[i]) continue;
+          const deficit = stats[i].tokens[split] / shares[i];
+          if (deficit < best) {
+            best = deficit;
+            pick = i;
+          }
+        }
+        let next = streams[pick].next();
+        if (next.done) {
+          if (target === Infinity) break; // no repeats: stop at the first exhausted source
+          stats[pick].repeats[split]++;
+          streams[pick] = readDocuments(files[pick], tk.eotToken);
+          next = streams[pick].next();
+        }
+        const doc = next.value as number[];
+        writers[split].writeDocument(doc);
+        stats[pick].tokens[split] += doc.length;
+        produced += doc.length;
+      }
+      for (const s of streams) s.return(undefined);
+    }
+    return {
+      tokenizer: tk,
+      seed: sets[0].manifest.seed,
+      valFraction: sets[0].manifest.valFraction,
+      sources: [],
+      mix: sets.map((s, i) => ({ dataset: s.ref, weight: inputs[i].weight, share: shares[i], tokens: stats[i].tokens, repeats: stats[i].repeats})),
+    };
+  });
+}

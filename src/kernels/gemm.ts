@@ -22,10 +22,11 @@ export class Gemm {
   private readonly ap = new Float32Array(MC * KC); // (MC/MR, KC, MR)
   private readonly bp = new Float32Array(KC * NC); // (NC/NR, KC, NR)
   private acc = new Float64Array(0); // one row of C in float64, grown to the widest N seen
+  private arow = new Float32Array(0); // one row of op(A), grown to the largest K seen
 
   /**
    * One row i of C, columns [j0,j1): a matrix-vector product (the M=1 case of generation and tiny
-   * batches), where packing would cost more than it saves. Reads b once, streaming along its rows.
+   * batches), where packing would cost more than it saves. Streams b once.
    */
   private row(
     c: Float32Array,
@@ -44,47 +45,58 @@ export class Gemm {
     j0: number,
     j1: number,
   ): void {
-    const aStride = transA ? M : 1; // A(i,k) = a[aRow + k·aStride]
-    const aRow = aOff + (transA ? i : i * K);
+    // gather row i of op(A) so the loops below read it contiguously
+    if (this.arow.length < K) this.arow = new Float32Array(K);
+    const x = this.arow;
+    for (let k = 0; k < K; k++) x[k] = transA ? a[aOff + k * M + i] : a[aOff + i * K + k];
     const cRow = cOff + i * N;
     if (transB) {
-      // c[i,j] = A(i,:)·b[j,:], both contiguous when !transA
-      for (let j = j0; j < j1; j++) {
-        const bRow = bOff + j * K;
+      // c[i,j] = x·b[j,:]: four rows of b per pass share each x[k] load
+      let j = j0;
+      for (; j + 3 < j1; j += 4) {
+        const r0 = bOff + j * K;
+        const r1 = r0 + K;
+        const r2 = r1 + K;
+        const r3 = r2 + K;
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        let k = 0;
-        for (; k + 3 < K; k += 4) {
-          s0 += a[aRow + k * aStride] * b[bRow + k];
-          s1 += a[aRow + (k + 1) * aStride] * b[bRow + k + 1];
-          s2 += a[aRow + (k + 2) * aStride] * b[bRow + k + 2];
-          s3 += a[aRow + (k + 3) * aStride] * b[bRow + k + 3];
+        for (let k = 0; k < K; k++) {
+          const xk = x[k];
+          s0 += xk * b[r0 + k];
+          s1 += xk * b[r1 + k];
+          s2 += xk * b[r2 + k];
+          s3 += xk * b[r3 + k];
         }
-        for (; k < K; k++) s0 += a[aRow + k * aStride] * b[bRow + k];
-        const s = s0 + s1 + s2 + s3;
+        if (accumulate) {
+          c[cRow + j] += s0; c[cRow + j + 1] += s1; c[cRow + j + 2] += s2; c[cRow + j + 3] += s3;
+        } else {
+          c[cRow + j] = s0; c[cRow + j + 1] = s1; c[cRow + j + 2] = s2; c[cRow + j + 3] = s3;
+        }
+      }
+      for (; j < j1; j++) {
+        const r = bOff + j * K;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += x[k] * b[r + k];
         c[cRow + j] = accumulate ? c[cRow + j] + s : s;
       }
       return;
     }
-    // c[i,:] = Σ_k A(i,k)·b[k,:], four rows of b per pass into a float64 accumulator row
+    // c[i,:] = Σ_k x[k]·b[k,:], four rows of b per pass into a float64 accumulator row
     if (this.acc.length < N) this.acc = new Float64Array(N);
     const acc = this.acc;
     acc.fill(0, j0, j1);
     let k = 0;
     for (; k + 3 < K; k += 4) {
-      const a0 = a[aRow + k * aStride];
-      const a1 = a[aRow + (k + 1) * aStride];
-      const a2 = a[aRow + (k + 2) * aStride];
-      const a3 = a[aRow + (k + 3) * aStride];
+      const x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
       const r0 = bOff + k * N;
       const r1 = r0 + N;
       const r2 = r1 + N;
       const r3 = r2 + N;
-      for (let j = j0; j < j1; j++) acc[j] += a0 * b[r0 + j] + a1 * b[r1 + j] + a2 * b[r2 + j] + a3 * b[r3 + j];
+      for (let j = j0; j < j1; j++) acc[j] += x0 * b[r0 + j] + x1 * b[r1 + j] + x2 * b[r2 + j] + x3 * b[r3 + j];
     }
     for (; k < K; k++) {
-      const ak = a[aRow + k * aStride];
+      const xk = x[k];
       const r = bOff + k * N;
-      for (let j = j0; j < j1; j++) acc[j] += ak * b[r + j];
+      for (let j = j0; j < j1; j++) acc[j] += xk * b[r + j];
     }
     for (let j = j0; j < j1; j++) c[cRow + j] = accumulate ? c[cRow + j] + acc[j] : acc[j];
   }

@@ -22,16 +22,16 @@ export class PieceCounter {
 
   /** Counts the pieces of `chunk`; the last one waits for the next chunk unless `final`. */
   add(chunk: string, final = false): void {
-    const text = this.carry + chunk;
-    let i = 0;
-    for (;;) {
-      if (i >= text.length) {
-        this.carry = '';
-        break;
-      }
+    let text = this.carry + chunk;
+    // A chunk cut inside a surrogate pair: keep the high half back so it is not classed alone.
+    const last = text.charCodeAt(text.length - 1);
+    const half = !final && last >= 0xd800 && last <= 0xdbff ? text.slice(-1) : '';
+    if (half) text = text.slice(0, -1);
+    this.carry = half;
+    for (let i = 0; i < text.length; ) {
       const j = pieceEnd(text, i);
       if (j === text.length && !final) {
-        this.carry = text.slice(i);
+        this.carry = text.slice(i) + half;
         break;
       }
       this.addPiece(text.slice(i, j), 1);

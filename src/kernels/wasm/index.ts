@@ -123,9 +123,8 @@ class WasmTier implements WasmKernels {
       const rows = splitN ? M : Math.ceil(M / MR / T) * MR;
       const cols = splitN ? Math.ceil(N / NR / T) * NR : N;
       const { stride, apOffset } = matmulScratch(K, rows, cols);
-      const scratch = this.arena.alloc('u8', stride * T + 64);
-      const base = Math.ceil(scratch.byteOffset / 64) * 64;
-      this.run('matmul', [pc, pa, pb, M, K, N, +transA, +transB, +accumulate, +splitN, base, stride, apOffset], parallel);
+      const scratch = this.arena.alloc('u8', stride * T).byteOffset; // 64-byte aligned, like every arena view
+      this.run('matmul', [pc, pa, pb, M, K, N, +transA, +transB, +accumulate, +splitN, scratch, stride, apOffset], parallel);
     });
   }
 

@@ -7,7 +7,7 @@ import { gpt2 } from '../../src/tokenizer/index.js';
 const texts = fc.array(
   fc.oneof(fc.constantFrom('🤖', '👨‍👩‍👧', '🇫🇷', '你好世界', '한국어', 'é', 'e\u0301', ' ', '\n', 'Hello', '<|endoftext|>'), fc.string({ unit: 'grapheme', maxLength: 8 })),
   { maxLength: 20 },
-).map((p) => p.join(''));
+).map((p) => p.join('')).filter((s) => !s.includes('\ufffd'));
 
 describe('createStreamDecoder', () => {
   it('holds back an emoji until its last byte arrives', () => {

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/ref.js';
-import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
+import { createWasmKernels, hasMatmulInt8, type WasmKernels } from '../../src/kernels/wasm/index.js';
 import { getPool } from '../../src/kernels/pool.js';
 import { Arena, sharedArena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/util/rng.js';
@@ -131,6 +131,8 @@ describe('wasm int8 matmul vs its reference', () => {
 describe('wasm tier plumbing', () => {
   it('is named wasm, reports its threads and delegates the other kernels', () => {
     expect(tiers.map((k) => [k.name, k.threads])).toEqual([['wasm', 1], ['wasm', 2]]);
+    expect(tiers.every(hasMatmulInt8)).toBe(true);
+    expect(hasMatmulInt8(ref)).toBe(false);
     const out = new Float32Array(3);
     tiers[1].add(out, new Float32Array([1, 2, 3]), new Float32Array([10, 20, 30]), 3);
     expect([...out]).toEqual([11, 22, 33]);

@@ -36,6 +36,11 @@ export interface WasmKernels extends Kernels {
   matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number): void;
 }
 
+/** True when `k` has the int8 matmul (the wasm tier; not its fallback). */
+export function hasMatmulInt8(k: Kernels): k is WasmKernels {
+  return typeof (k as Partial<WasmKernels>).matmulInt8 === 'function';
+}
+
 let noticeShown = false;
 /** Prints the one-line "no SIMD" notice, once per process. */
 export function noteSimdFallback(): void {

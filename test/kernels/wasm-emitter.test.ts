@@ -2,7 +2,7 @@
 // structure, and tiny generated modules that validate and compute the right values (scalar, SIMD, control flow).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { f32, f32x4, i32, ModuleBuilder, select, simdSupported, sleb, uleb, v128, type FuncBuilder } from '../../src/kernels/wasm/emitter.js';
+import { f32, f32x4, i32, ModuleBuilder, relaxedSimdSupported, select, simdSupported, sleb, uleb, v128, type FuncBuilder } from '../../src/kernels/wasm/emitter.js';
 import { kernelModuleBytes } from '../../src/kernels/wasm/module.js';
 
 /** Instantiates a module over a fresh memory and returns its exports and memory. */
@@ -108,6 +108,13 @@ describe('ModuleBuilder', () => {
     const m = new ModuleBuilder();
     expect(() => m.func('bad', {}, 'none', (f: FuncBuilder) => f.emit(f32x4.add(f32.const(1) as never, f32.const(2) as never)))).toThrow(TypeError);
     expect(() => new ModuleBuilder().importMemory({ module: 'env', name: 'memory', min: 1, shared: true })).toThrow(/maximum/);
+  });
+
+  it('emits relaxed_madd in the relaxed build, which validates exactly when the engine has relaxed SIMD', () => {
+    const bytes = kernelModuleBytes({ shared: true, relaxed: true });
+    const hasMadd = bytes.some((b, i) => b === 0xfd && bytes[i + 1] === 0x85 && bytes[i + 2] === 0x02);
+    expect(hasMadd).toBe(true);
+    expect(WebAssembly.validate(bytes)).toBe(relaxedSimdSupported());
   });
 
   it('detects SIMD on this Node.js, and the full kernel module validates for both memory kinds', () => {

@@ -13,7 +13,7 @@ import { loadTokenizer } from '../tokenizer/files.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { onInterrupt } from '../util/interrupt.js';
-import { Progress } from '../util/progress.js';
+import { formatDuration, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lossCurveSvg } from './losscurve.js';
@@ -179,8 +179,9 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
 
   const first = trainer.step;
   const last = Math.min(s.steps, o.stopAt ?? s.steps);
-  const progress = new Progress('step', last - first, { unit: 'step', stream, live });
+  const progress = new Progress('pretrain', last - first, { unit: 'steps', stream, live });
   const interrupt = onInterrupt();
+  const t0 = performance.now();
   let lastLoss = NaN;
   let lastVal: number | null = null;
   let note = '';
@@ -194,13 +195,13 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
       const tokPerSec = (st.tokens / st.ms) * 1000;
       metrics.append({ type: 'train', step: st.step, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm, ms: st.ms, tokPerSec });
       o.onStep?.(st);
-      note = `step ${st.step}/${s.steps} | loss ${st.loss.toFixed(4)} | lr ${st.lr.toExponential(2)} | norm ${st.gradNorm.toFixed(3)} | ${Math.round(tokPerSec)} tok/s | ${(st.ms / 1000).toFixed(2)} s/step`;
+      if (val && (st.step % s.valEvery === 0 || st.step === s.steps)) lastVal = validate();
+      note = `loss ${st.loss.toFixed(4)} | lr ${st.lr.toExponential(2)} | norm ${st.gradNorm.toFixed(3)} | ${Math.round(tokPerSec)} tok/s | ${(st.ms / 1000).toFixed(2)} s/step`;
       if (lastVal !== null) note += ` | val ${lastVal.toFixed(4)}`;
-      progress.update(st.step - first, note);
-      if (!live && (st.step % s.logEvery === 0 || st.step === last)) say(progress.line(note));
-      if (val && (st.step % s.valEvery === 0 || st.step === s.steps)) {
-        lastVal = validate();
-        if (!live) say(`step ${st.step}: val loss ${lastVal.toFixed(4)}`);
+      progress.update(st.step - first, `step ${st.step}/${s.steps} | ${note}`);
+      if (!live && (st.step % s.logEvery === 0 || st.step === last)) {
+        const eta = ((performance.now() - t0) / (st.step - first)) * (last - st.step);
+        say(`step ${st.step}/${s.steps} | ${note} | ETA ${formatDuration(eta / 1000)}`);
       }
       if (s.sampleEvery > 0 && st.step % s.sampleEvery === 0) sample();
       if (s.ckptEvery > 0 && st.step % s.ckptEvery === 0 && st.step !== last) save();
@@ -211,7 +212,7 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
     train.close();
     val?.close();
   }
-  progress.finish(note);
+  if (live) progress.finish(note);
   const interrupted = trainer.step < last;
   say(`${interrupted ? 'interrupted: saved' : 'saved'} ${ckptPath} at step ${trainer.step}${interrupted ? ` (continue with --resume ${o.out})` : ''}; loss curve ${path.join(o.out, 'loss.svg')}`);
   return { step: trainer.step, lastLoss, lastValLoss: lastVal, checkpoint: ckptPath, interrupted };

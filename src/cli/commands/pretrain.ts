@@ -51,7 +51,7 @@ function positiveInt(v: number, flag: string, min = 1): number {
   return v;
 }
 
-function modelConfig(o: Opts, vocabSize: number): { name: string; config: GPT2Config } {
+function modelConfig(o: Opts, vocabSize: number, blockSize?: number): { name: string; config: GPT2Config } {
   const custom = o['n-layer'] !== undefined || o['n-head'] !== undefined || o['n-embd'] !== undefined;
   if (custom && o.model !== undefined) throw new UserError('give either --model or --n-layer/--n-head/--n-embd, not both');
   if (custom) {
@@ -62,7 +62,7 @@ function modelConfig(o: Opts, vocabSize: number): { name: string; config: GPT2Co
       nLayer: positiveInt(o['n-layer'], 'n-layer'),
       nHead: positiveInt(o['n-head'], 'n-head'),
       nEmbd: positiveInt(o['n-embd'], 'n-embd'),
-      blockSize: positiveInt(o['block-size'] ?? 256, 'block-size'),
+      blockSize: positiveInt(o['block-size'] ?? blockSize ?? 256, 'block-size'),
       vocabSize,
     };
     if (config.nEmbd % config.nHead !== 0) throw new UserError(`--n-embd ${config.nEmbd} must be a multiple of --n-head ${config.nHead}`);
@@ -70,7 +70,8 @@ function modelConfig(o: Opts, vocabSize: number): { name: string; config: GPT2Co
   }
   const name = o.model ?? '30M';
   if (!(name in GPT2_PRESETS)) throw new UserError(`unknown --model '${name}'; choose one of ${presets} or give --n-layer/--n-head/--n-embd`);
-  const config = presetConfig(name as GPT2PresetName, { vocabSize, ...(o['block-size'] !== undefined ? { blockSize: positiveInt(o['block-size'], 'block-size') } : {}) });
+  const block = o['block-size'] ?? blockSize;
+  const config = presetConfig(name as GPT2PresetName, { vocabSize, ...(block !== undefined ? { blockSize: positiveInt(block, 'block-size') } : {}) });
   validateConfig(config);
   return { name, config };
 }
@@ -115,7 +116,7 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   if (!saved || !h.optimizer) throw new UserError(`checkpoint ${ckpt} holds no training state (weights only); start a fresh run instead of --resume`);
   // flags that define the model, the batches or the data order must match the run
   if (o.model !== undefined || o['n-layer'] !== undefined || o['n-head'] !== undefined || o['n-embd'] !== undefined || o['block-size'] !== undefined || o['vocab-size'] !== undefined) {
-    const { config } = modelConfig(o, o['vocab-size'] ?? h.config.vocabSize);
+    const { config } = modelConfig(o, o['vocab-size'] ?? h.config.vocabSize, h.config.blockSize);
     const diff = configDiff(h.config, config);
     if (diff.length > 0) {
       throw new UserError(`checkpoint ${ckpt} is for a different model (checkpoint vs flags: ${diff.join(', ')}); drop the model flags to continue it, or start fresh with a new --out`);

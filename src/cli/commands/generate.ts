@@ -1,0 +1,90 @@
+// `tinyllm generate`: stream a continuation of a prompt from a trained model (a tinyllm checkpoint or any
+// weights format src/export reads), with a KV cache and seeded temperature / top-k / top-p / repetition
+// penalty sampling, stopping at <|endoftext|>, --stop strings or --max-tokens.
+import * as fs from 'node:fs';
+import { loadWeights } from '../../export/load.js';
+import { availableTiers, createKernels, defaultThreads, setKernels } from '../../kernels/index.js';
+import { generateText } from '../../models/gpt2/generate.js';
+import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
+import { GPT2 } from '../../models/gpt2/model.js';
+import { isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
+import { checkpointPath, openTokenizer } from '../../train/run.js';
+import { UserError } from '../../util/errors.js';
+import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+
+export const summary = 'generate text from a trained model (streams to stdout)';
+
+const options = {
+  ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, or an llm.c .bin' },
+  prompt: { type: 'string', short: 'p', help: 'text to continue (default: start of a new document)', default: '' },
+  'max-tokens': { type: 'number', short: 'n', help: 'tokens to generate at most', default: 200 },
+  temperature: { type: 'number', help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
+  'top-k': { type: 'number', help: 'sample among the k most likely tokens, 0 = off', default: 40 },
+  'top-p': { type: 'number', help: 'nucleus sampling: smallest set of tokens with this total probability, 1 = off', default: 1 },
+  'repetition-penalty': { type: 'number', help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
+  stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
+  seed: { type: 'number', help: 'sampling seed (same seed, same text)', default: 1337 },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
+  kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
+  threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
+} satisfies OptionSpecs;
+
+/**
+ * Opens a model for inference from any supported file: tinyllm checkpoints here, every other format through
+ * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any.
+ */
+export function openModel(p: string): { model: GPT2; tokenizer: string | null } {
+  if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
+  const file = checkpointPath(p);
+  if (isCheckpoint(file)) {
+    const { model, header } = loadCheckpointWeights(file);
+    return { model, tokenizer: header.tokenizer };
+  }
+  let model: GPT2 | undefined;
+  loadWeights(p, {
+    allocate: (config) => {
+      model = new GPT2(config, { seed: null });
+      return model.params.data as Float32Array;
+    },
+  });
+  return { model: model as GPT2, tokenizer: 'gpt2' };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { options: o, help } = parseArgs('generate', argv, options);
+  if (help) {
+    console.log(formatHelp('generate', '--ckpt <run dir | checkpoint> [--prompt text] [options]', summary, options));
+    return;
+  }
+  if (!o.ckpt) throw new UserError('--ckpt is required: a run directory from tinyllm pretrain (or its checkpoint.ckpt), or exported weights');
+  if (o.kernels !== undefined || o.threads !== undefined) {
+    const tiers = availableTiers();
+    setKernels(createKernels(o.kernels ?? tiers[tiers.length - 1], { threads: o.threads ?? defaultThreads() }));
+  }
+  const maxTokens = o['max-tokens'];
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UserError(`--max-tokens must be a whole number ≥ 1, got ${maxTokens}`);
+  const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], repetitionPenalty: o['repetition-penalty'] };
+  try {
+    checkSamplingOptions(sampling);
+  } catch (e) {
+    throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
+  }
+  const { model, tokenizer: saved } = openModel(o.ckpt);
+  const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
+  if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
+  }
+  const t0 = performance.now();
+    process.stdout.write(o.prompt);
+    const r = generateText(model, tokenizer, o.prompt, {
+      ...sampling,
+      maxTokens,
+      seed: o.seed,
+      stopStrings: o.stop,
+      onText: (piece) => process.stdout.write(piece),
+    });
+    process.stdout.write('\n');
+    const secs = (performance.now() - t0) / 1000;
+    process.stderr.write(`[${r.tokens.length} tokens in ${secs.toFixed(2)} s, ${(r.tokens.length / secs).toFixed(1)} tok/s; stopped: ${r.reason}]\n`);
+}

@@ -133,7 +133,12 @@ export async function writeDataset(
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name must be letters, digits, '.', '_' or '-', got '${name}'`);
   if (!(Number.isInteger(shardTokens) && shardTokens >= 1 && shardTokens < 2 ** 31)) throw new UserError(`--shard-tokens must be an integer in [1, 2^31), got ${shardTokens}`);
   fs.mkdirSync(out, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(out, `.${name}.staging-`));
+  // Staging directories are named .<name>.staging-<pid>-XXXXXX; ones left by a crashed run are removed.
+  const prefix = `.${name}.staging-`;
+  for (const f of fs.readdirSync(out)) {
+    if (f.startsWith(prefix) && !processAlive(Number(f.slice(prefix.length).split('-')[0]))) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+  }
+  const staging = fs.mkdtempSync(path.join(out, `${prefix}${process.pid}-`));
   const writers = { train: new SplitWriter(staging, `${name}_train`, shardTokens), val: new SplitWriter(staging, `${name}_val`, shardTokens) };
   try {
     const rest = await fill(writers);
@@ -161,6 +166,16 @@ export async function writeDataset(
     throw e;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

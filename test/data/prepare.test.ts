@@ -144,3 +144,15 @@ describe('prepare', () => {
     expect(m.tokenizer).toEqual({ name: 'gpt2', vocabSize: 50257, eotToken: 50256 });
   });
 });
+
+describe('prepare staging', () => {
+  it('removes staging directories left by dead processes, keeps live ones', async () => {
+    const dir = tmpDir();
+    const out = path.join(dir, 'o');
+    fs.mkdirSync(path.join(out, '.ds.staging-999999999-abc'), { recursive: true });
+    fs.mkdirSync(path.join(out, `.ds.staging-${process.pid}-live`));
+    const input = writeFile(dir, 'a.txt', 'hello');
+    await run([{ path: input, format: 'text' }], out, { valFraction: 0 });
+    expect(fs.readdirSync(out).filter((f) => f.startsWith('.')).sort()).toEqual([`.ds.staging-${process.pid}-live`]);
+  });
+});

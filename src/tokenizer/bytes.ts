@@ -2,27 +2,22 @@
 // ByteLevel in Hugging Face tokenizers) through which vocab.json / merges.txt spell raw bytes, and a
 // UTF-8 encoder that writes a slice of a JS string into a reusable buffer without allocating.
 
-/**
- * The 256 bytes in GPT-2's vocabulary order: printable Latin-1 bytes first (as themselves), then the
- * rest. Byte BYTE_ORDER[i] is spelled by BYTE_CHARS[i]; in GPT-2's vocab.json it has id i.
- */
-export const BYTE_ORDER: readonly number[] = (() => {
-  const bs: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) bs.push(b);
-  return bs;
-})();
+/** Bytes that byte-level vocabularies spell as themselves (printable Latin-1 except the soft hyphen). */
+function printable(b: number): boolean {
+  return (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+}
 
-/** BYTE_TO_CHAR[b]: the one-character spelling of byte b in byte-level vocabularies. */
+/**
+ * The 256 bytes in GPT-2's vocabulary order: printable bytes first, then the rest. Byte BYTE_ORDER[i]
+ * has id i in GPT-2's vocab.json (and in vocabularies trained here).
+ */
+export const BYTE_ORDER: readonly number[] = [...Array(256).keys()].sort((a, b) => Number(printable(b)) - Number(printable(a)) || a - b);
+
+/** BYTE_TO_CHAR[b]: the one-character spelling of byte b (itself if printable, else U+0100 + its rank among the rest). */
 export const BYTE_TO_CHAR: readonly string[] = (() => {
   const out = new Array<string>(256);
   let extra = 0;
-  for (const b of BYTE_ORDER) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    out[b] = String.fromCharCode(printable ? b : 256 + extra++);
-  }
+  for (let b = 0; b < 256; b++) out[b] = String.fromCharCode(printable(b) ? b : 256 + extra++);
   return out;
 })();
 

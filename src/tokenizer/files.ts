@@ -36,7 +36,8 @@ function readVocab(where: string, vocab: unknown): { byId: string[]; ids: Map<st
   if (!isObject(vocab)) throw new UserError(`${where}: expected an object mapping token strings to ids`);
   const byId: string[] = [];
   const ids = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocab)) {
+  for (const token of Object.keys(vocab)) {
+    const id = vocab[token];
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
       throw new UserError(`${where}: entry ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids must be integers >= 0`);
     }
@@ -49,21 +50,23 @@ function readVocab(where: string, vocab: unknown): { byId: string[]; ids: Map<st
 
 /** Parses one merge ("a b" or ["a", "b"]) at `where` into [left, right, merged] ids. */
 function readMerge(where: string, entry: unknown, ids: Map<string, number>, vocabName: string): [number, number, number] {
-  let pair: unknown[];
-  if (typeof entry === 'string') pair = entry.split(' ');
-  else if (Array.isArray(entry)) pair = entry;
-  else pair = [];
-  if (pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) {
+  let a: unknown;
+  let b: unknown;
+  if (typeof entry === 'string') {
+    const space = entry.indexOf(' ');
+    if (space > 0 && entry.indexOf(' ', space + 1) < 0) [a, b] = [entry.slice(0, space), entry.slice(space + 1)];
+  } else if (Array.isArray(entry) && entry.length === 2) [a, b] = entry;
+  if (typeof a !== 'string' || typeof b !== 'string' || !a || !b) {
     throw new UserError(`${where}: expected two tokens separated by one space, got ${JSON.stringify(entry)}`);
   }
-  const [a, b] = pair as [string, string];
-  const out: number[] = [];
-  for (const t of [a, b, a + b]) {
-    const id = ids.get(t);
-    if (id === undefined) throw new UserError(`${where}: merge ${JSON.stringify(`${a} ${b}`)} needs the token ${JSON.stringify(t)}, which is not in ${vocabName}`);
-    out.push(id);
+  const left = ids.get(a);
+  const right = ids.get(b);
+  const merged = ids.get(a + b);
+  if (left === undefined || right === undefined || merged === undefined) {
+    const missing = left === undefined ? a : right === undefined ? b : a + b;
+    throw new UserError(`${where}: merge ${JSON.stringify(`${a} ${b}`)} needs the token ${JSON.stringify(missing)}, which is not in ${vocabName}`);
   }
-  return out as [number, number, number];
+  return [left, right, merged];
 }
 
 /** Builds the model from checked pieces; `special` lists the text of special tokens and their ids. */

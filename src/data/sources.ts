@@ -22,7 +22,10 @@ export interface SensorOptions {
   window?: number;
   /** Rows between window starts (default: the window, i.e. no overlap). */
   stride?: number;
-  /** Without a group, rows are split train/val in blocks of this many strides (default 10); windows crossing two sides are dropped. */
+  /**
+   * Without a group, rows are split train/val in blocks of this many strides (default: 1 when windows do not
+   * overlap, else max(10, 2·window/stride)); overlapping windows that cross two sides are dropped.
+   */
   splitBlock?: number;
   render?: RenderOptions;
 }
@@ -222,7 +225,8 @@ async function* sensorDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator
   const stride = o.stride ?? window;
   if (!Number.isInteger(window) || window < 0 || (window === 0 && !o.group)) throw new UserError(`--window must be a positive integer (0 = whole group needs --group), got ${window}`);
   if (window > 0 && (!Number.isInteger(stride) || stride < 1)) throw new UserError(`--stride must be a positive integer, got ${stride}`);
-  const blockRows = (o.splitBlock ?? 10) * stride;
+  // Non-overlapping windows can each go their own way; overlapping ones are split in blocks of strides.
+  const blockRows = (o.splitBlock ?? (stride >= window ? 1 : Math.max(10, 2 * Math.ceil(window / stride)))) * stride;
   const ranges = render.normalize === 'minmax' ? await columnRanges(spec, o) : undefined;
 
   let layout: SensorLayout | undefined;

@@ -31,7 +31,7 @@ const options = {
   group: { type: 'string', help: 'sensor: column grouping rows into samples (windows never cross a sample)' },
   window: { type: 'number', help: 'sensor: rows per document (0 = whole group; default 0 with --group, else 16)' },
   stride: { type: 'number', help: 'sensor: rows between window starts (default: the window)' },
-  'split-block': { type: 'number', help: 'sensor without --group: split train/val in blocks of this many strides', default: 10 },
+  'split-block': { type: 'number', help: 'sensor without --group: split train/val in blocks of this many strides (default 1 without overlap, else max(10, 2·window/stride))' },
   precision: { type: 'number', help: 'sensor: decimal places (default: values as written)' },
   normalize: { type: 'string', help: 'sensor: none or minmax (per column, to [0,1])', default: 'none' },
   layout: { type: 'string', help: "sensor: 'rows' ([v1 v2 …] label per row) or 'columns' (one line per channel)", default: 'rows' },
@@ -120,6 +120,7 @@ export async function run(argv: string[]): Promise<void> {
       const s = m.splits[split];
       console.log(`${split.padEnd(5)} ${s.documents} documents, ${s.tokens.toLocaleString('en-US')} tokens in ${s.shards.length} shard(s)${s.shards.length ? `: ${path.join(o.out, s.shards[0].file)}${s.shards.length > 1 ? ' …' : ''}` : ''}`);
     }
+    if (m.valFraction > 0 && m.splits.val.documents === 0) console.log(`warning: no validation documents came out (too little data for --val-fraction ${m.valFraction}); raise it or give --val-input`);
     const skipped = m.sources.reduce((a, s) => a + s.skipped, 0);
     const dropped = m.sources.reduce((a, s) => a + s.droppedAtSplitBoundary, 0);
     if (skipped) console.log(`skipped ${skipped} bad rows/documents, e.g. ${m.sources.flatMap((s) => s.skippedExamples)[0]}`);

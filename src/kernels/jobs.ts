@@ -15,7 +15,7 @@ export interface Heap {
 /** One Gemm (packing scratch) per thread: every worker has its own instance of this module. */
 const gemm = new Gemm();
 
-/** matmul: units are row tiles of C when splitting rows, column tiles otherwise (see MatmulSplit). */
+/** matmul over units of `tile` rows of C (byRows) or `tile` columns of C (otherwise, e.g. when M = 1). */
 export function matmulUnits(
   c: Float32Array, co: number, a: Float32Array, ao: number, b: Float32Array, bo: number,
   M: number, K: number, N: number, transA: boolean, transB: boolean, accumulate: boolean,
@@ -190,7 +190,9 @@ export function attentionBackwardUnits(
   }
 }
 
-export function geluForwardRange(out: Float32Array, oo: number, inp: Float32Array, io: number, start: number, end: number): void {
+export function geluForwardRange(
+  out: Float32Array, oo: number, inp: Float32Array, io: number, start: number, end: number,
+): void {
   for (let i = start; i < end; i++) {
     const x = inp[io + i];
     out[oo + i] = 0.5 * x * (1 + Math.tanh(GELU_SCALE * (x + 0.044715 * x * x * x)));
@@ -209,7 +211,9 @@ export function geluBackwardRange(
 }
 
 /** Row softmax of rows [start, end) of inp(N,C); out may alias inp. */
-export function softmaxRows(out: Float32Array, oo: number, inp: Float32Array, io: number, C: number, start: number, end: number): void {
+export function softmaxRows(
+  out: Float32Array, oo: number, inp: Float32Array, io: number, C: number, start: number, end: number,
+): void {
   for (let r = start; r < end; r++) {
     const x = io + r * C;
     const y = oo + r * C;

@@ -118,7 +118,7 @@ class ThreadState {
       }
       if (isWorker) Atomics.add(ctl, WORKER_CHUNKS, 1);
       Atomics.add(ctl, DONE, 1);
-      Atomics.notify(ctl, DONE);
+      if (isWorker) Atomics.notify(ctl, DONE); // only the caller waits on DONE
     }
   }
 

@@ -14,7 +14,7 @@ export interface ShardLoaderOptions {
   /**
    * Which shards to read, one of:
    * - a prefix `dir/<name>_<split>` (files `dir/<name>_<split>_000000.bin`, `…_000001.bin`, …),
-   * - a directory (all `*_<split>_NNNNNN.bin` in it, with `split` below, default 'train'),
+   * - a directory holding one dataset (its `*_<split>_NNNNNN.bin`, with `split` below, default 'train'),
    * - a single `.bin` shard file.
    */
   pattern: string;
@@ -47,7 +47,7 @@ export interface LoaderState {
 
 const SHARD_RE = /_(train|val)_(\d{6})\.bin$/;
 
-/** Shards of one split in a directory, sorted by name; a UserError if there are none. */
+/** Shards of one split in a directory, sorted by name; a UserError if there are none or several datasets' shards. */
 export function findShards(dir: string, split: Split): string[] {
   let names: string[];
   try {
@@ -59,7 +59,25 @@ export function findShards(dir: string, split: Split): string[] {
   if (found.length === 0) {
     throw new UserError(`${dir}: no '${split}' shards (files named <name>_${split}_000000.bin); create them with 'tinyllm prepare --out ${dir}'`);
   }
+  const datasets = [...new Set(found.map((n) => n.replace(SHARD_RE, '')))];
+  if (datasets.length > 1) {
+    throw new UserError(
+      `${dir}: holds '${split}' shards of ${datasets.length} datasets (${datasets.join(', ')}); ` +
+        `name one as ${path.join(dir, `<name>_${split}`)}, e.g. ${path.join(dir, `${datasets[0]}_${split}`)}`,
+    );
+  }
   return found.map((n) => path.join(dir, n));
+}
+
+/**
+ * The same dataset's shards of another split: 'dir/x_train' → 'dir/x_val', 'dir/x_train_000003.bin' →
+ * 'dir/x_val'; a directory stays a directory (pass `split` to the loader).
+ */
+export function splitPattern(pattern: string, split: Split): string {
+  if (fs.statSync(pattern, { throwIfNoEntry: false })?.isDirectory()) return pattern;
+  const m = /^(.*)_(train|val)(_\d{6}\.bin)?$/.exec(pattern);
+  if (!m) throw new UserError(`${pattern}: cannot tell the dataset's ${split} shards from this name; give a prefix like runs/data/<name>_train or a directory`);
+  return `${m[1]}_${split}`;
 }
 
 /** Shard files for a loader pattern (see ShardLoaderOptions.pattern), sorted. */

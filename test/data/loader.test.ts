@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findShards, ShardLoader } from '../../src/data/loader.js';
+import { findShards, ShardLoader, splitPattern } from '../../src/data/loader.js';
 import { Permutation } from '../../src/data/permutation.js';
 import { tmpDir, writeShard } from './helpers.js';
 
@@ -118,6 +118,19 @@ describe('ShardLoader', () => {
     expect(new ShardLoader({ pattern: dir, split: 'val', B: 1, T: 9 }).files).toHaveLength(1);
     expect(new ShardLoader({ pattern: path.join(dir, 'a_train'), B: 1, T: 9 }).files).toHaveLength(2);
     expect(new ShardLoader({ pattern: path.join(dir, 'a_val_000000.bin'), B: 1, T: 9 }).files).toHaveLength(1);
+  });
+
+  it('refuses a directory holding several datasets, and maps a pattern to its other split', () => {
+    const dir = tmpDir();
+    makeShards(dir, [100], 'a', 'train');
+    makeShards(dir, [100], 'b', 'train');
+    makeShards(dir, [100], 'a', 'val');
+    expect(() => findShards(dir, 'train')).toThrow(/2 datasets \(a, b\).*a_train/);
+    expect(findShards(dir, 'val')).toHaveLength(1);
+    expect(splitPattern(path.join(dir, 'a_train'), 'val')).toBe(path.join(dir, 'a_val'));
+    expect(splitPattern(path.join(dir, 'a_train_000000.bin'), 'val')).toBe(path.join(dir, 'a_val'));
+    expect(splitPattern(dir, 'val')).toBe(dir);
+    expect(() => splitPattern(path.join(dir, 'weird'), 'val')).toThrow(/cannot tell/);
   });
 
   it('gives clear errors for missing shards, too little data and foreign tokens', () => {

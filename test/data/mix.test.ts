@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDocuments } from '../../src/data/docstream.js';
-import { findShards } from '../../src/data/loader.js';
+import { findShards, resolveShards } from '../../src/data/loader.js';
 import { loadDataset, mix } from '../../src/data/mix.js';
 import { prepare } from '../../src/data/prepare.js';
 import { parseMixInput } from '../../src/cli/commands/mix.js';
@@ -44,7 +44,8 @@ describe('mix', () => {
         expect(Math.abs(share - wa / (wa + wb))).toBeLessThan(0.02);
         expect(m.mix?.[0].tokens.train).toBe(t.sensor);
         // validation documents come only from the sources' validation splits
-        const valDocs = new Set([...readDocuments(findShards(path.dirname(a), 'val').filter((f) => /\/(sensor|web)_val/.test(f)), tok.eotToken)].map((d) => d.join(',')));
+        const valFiles = [a, b].flatMap((d) => resolveShards(`${d}_val`));
+        const valDocs = new Set([...readDocuments(valFiles, tok.eotToken)].map((d) => d.join(',')));
         for (const d of readDocuments(findShards(out, 'val'), tok.eotToken)) expect(valDocs.has(d.join(','))).toBe(true);
       }),
       { numRuns: 6 },

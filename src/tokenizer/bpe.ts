@@ -5,6 +5,7 @@
 import { utf8EncodeInto, maxUtf8Length, bytesToToken } from './bytes.js';
 import { PairHeap } from './heap.js';
 import { PairTable } from './pair-table.js';
+import { hashRange, PieceCache } from './piece-cache.js';
 import { pieceEnd } from './pretokenize.js';
 import { EOT_TEXT, type BpeModel, type EncodeOptions, type StreamDecoder, type Tokenizer } from './types.js';
 
@@ -30,8 +31,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly flat: Uint8Array; // all token bytes, token i at [offsets[i], offsets[i+1])
   private readonly offsets: Int32Array;
   private readonly specialPattern: RegExp | null;
-  private readonly cache = new Map<string, number[]>();
-  private readonly cacheSize: number;
+  private readonly cache: PieceCache;
   private readonly heap = new PairHeap();
   private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
   // Scratch for one piece: its bytes, its symbols, the ranks of adjacent symbol pairs.
@@ -42,7 +42,7 @@ export class BpeTokenizer implements Tokenizer {
   /** Builds the tokenizer; throws an Error describing the first inconsistency in `model`. */
   constructor(model: BpeModel, opts: BpeOptions = {}) {
     this.model = model;
-    this.cacheSize = opts.cacheSize ?? 100_000;
+    this.cache = new PieceCache(opts.cacheSize ?? 100_000);
     const { tokens, merges, special } = model;
     this.vocabSize = tokens.length;
     for (let id = 0; id < tokens.length; id++) {
@@ -113,38 +113,31 @@ export class BpeTokenizer implements Tokenizer {
     const cache = this.cache;
     for (let i = 0, n = s.length; i < n; ) {
       const j = pieceEnd(s, i);
-      const piece = s.slice(i, j);
-      let ids = cache.get(piece);
-      if (ids === undefined) {
-        ids = this.bpe(piece);
-        if (piece.length <= MAX_CACHED_PIECE) {
-          if (cache.size >= this.cacheSize) cache.clear();
-          cache.set(piece, ids);
-        }
+      if (j - i > MAX_CACHED_PIECE) {
+        const count = this.bpe(s, i, j);
+        for (let k = 0; k < count; k++) out.push(this.syms[k]);
+      } else {
+        const h = hashRange(s, i, j);
+        let slot = cache.find(s, i, j, h);
+        if (slot < 0) slot = cache.add(s, i, j, h, this.syms, this.bpe(s, i, j));
+        const pool = cache.pool;
+        for (let k = cache.start(slot), e = k + cache.len(slot); k < e; k++) out.push(pool[k]);
       }
-      for (let k = 0; k < ids.length; k++) out.push(ids[k]);
       i = j;
     }
   }
 
-  /** Token ids of one piece. */
-  private bpe(piece: string): number[] {
-    const cap = maxUtf8Length(piece.length);
+  /** BPE of the piece s[i, j): leaves its ids in this.syms and returns their count. */
+  private bpe(s: string, i: number, j: number): number {
+    const cap = maxUtf8Length(j - i);
     if (this.bytes.length < cap) {
       this.bytes = new Uint8Array(cap);
       this.syms = new Int32Array(cap);
       this.pairRanks = new Int32Array(cap);
     }
-    const m = utf8EncodeInto(piece, 0, piece.length, this.bytes);
-    const syms = this.syms;
-    for (let k = 0; k < m; k++) syms[k] = this.byteIds[this.bytes[k]];
-    if (m <= SHORT_PIECE) {
-      const n = this.mergeShort(m);
-      const out = new Array<number>(n);
-      for (let k = 0; k < n; k++) out[k] = syms[k];
-      return out;
-    }
-    return this.mergeLong(m);
+    const m = utf8EncodeInto(s, i, j, this.bytes);
+    for (let k = 0; k < m; k++) this.syms[k] = this.byteIds[this.bytes[k]];
+    return m <= SHORT_PIECE ? this.mergeShort(m) : this.mergeLong(m);
   }
 
   private rank(a: number, b: number): number {
@@ -177,8 +170,8 @@ export class BpeTokenizer implements Tokenizer {
     return m;
   }
 
-  /** Merges syms[0, m) with a linked list and a heap of (rank, position); returns the ids. */
-  private mergeLong(m: number): number[] {
+  /** Merges syms[0, m) in place with a linked list and a heap of (rank, position); returns the new length. */
+  private mergeLong(m: number): number {
     const s = this.syms;
     const next = new Int32Array(m);
     const prev = new Int32Array(m);
@@ -210,9 +203,9 @@ export class BpeTokenizer implements Tokenizer {
         if (r[pp] !== NO_RANK) heap.push(r[pp], pp);
       }
     }
-    const out: number[] = [];
-    for (let p = 0; p < m; p = next[p]) out.push(s[p]);
-    return out;
+    let n = 0;
+    for (let p = 0; p < m; p = next[p]) s[n++] = s[p];
+    return n;
   }
 
   private checkId(id: number): void {

@@ -13,3 +13,4 @@ export * from './prepare.js';
 export * from './generate/index.js';
 export * from './mix.js';
 export * from './inspect.js';
+export * from './builtin.js';

@@ -6,7 +6,8 @@ import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { gpt2, loadTokenizer } from '../../tokenizer/index.js';
-import { prepare } from '../../data/prepare.js';
+import { prepare, type Manifest } from '../../data/prepare.js';
+import { prepareBuiltinCorpus } from '../../data/builtin.js';
 import { formatFromPath, type SourceFormat, type SourceSpec } from '../../data/sources.js';
 import type { Layout, Normalize } from '../../data/render.js';
 
@@ -37,8 +38,24 @@ const options = {
   layout: { type: 'string', help: "sensor: 'rows' ([v1 v2 …] label per row) or 'columns' (one line per channel)", default: 'rows' },
   template: { type: 'string', help: "sensor: 'plain', 'instruction' (### Instruction/Input/Response) or a per-row template like '{values} -> {label}'", default: 'plain' },
   instruction: { type: 'string', help: 'sensor: the instruction text of --template instruction' },
+  preset: { type: 'string', help: "'sensing': prepare the built-in corpus from a 'tinyllm datasets generate' directory as <out>/sensing_* (sensor logs + gesture/robot training samples) and <out>/web_* (English prose)" },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line or summary' },
 } satisfies OptionSpecs;
+
+const openTokenizer = (name: string) => (name === 'gpt2' ? gpt2() : loadTokenizer(name));
+
+function printSummary(m: Manifest, out: string): void {
+  for (const split of ['train', 'val'] as const) {
+    const s = m.splits[split];
+    console.log(`${m.name} ${split.padEnd(5)} ${s.documents} documents, ${s.tokens.toLocaleString('en-US')} tokens in ${s.shards.length} shard(s)${s.shards.length ? `: ${path.join(out, s.shards[0].file)}${s.shards.length > 1 ? ' …' : ''}` : ''}`);
+  }
+  if (m.valFraction > 0 && m.splits.val.documents === 0) console.log(`warning: no validation documents came out (too little data for --val-fraction ${m.valFraction}); raise it or give --val-input`);
+  const skipped = m.sources.reduce((a, s) => a + s.skipped, 0);
+  const dropped = m.sources.reduce((a, s) => a + s.droppedAtSplitBoundary, 0);
+  if (skipped) console.log(`skipped ${skipped} bad rows/documents, e.g. ${m.sources.flatMap((s) => s.skippedExamples)[0]}`);
+  if (dropped) console.log(`dropped ${dropped} overlapping windows that straddle the train/val boundary`);
+  console.log(`manifest: ${path.join(out, m.name)}.manifest.json`);
+}
 
 const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
 
@@ -60,11 +77,25 @@ export async function run(argv: string[]): Promise<void> {
     console.log(
       formatHelp('prepare', '<input files or dirs…> [--out <dir>] [--name <name>] [options]', summary, options) +
         '\n\nExamples:\n' +
+        '  tinyllm prepare --preset sensing runs/datasets --out runs/data\n' +
         '  tinyllm prepare runs/datasets/sensor-logs --name sensor --window 16\n' +
         '  tinyllm prepare runs/datasets/text/prose.txt --name web --separator ---\n' +
         '  tinyllm prepare runs/datasets/gesture/train.csv --val-input runs/datasets/gesture/val.csv --name gesture \\\n' +
         '      --group sample --label label --layout columns --template instruction',
     );
+    return;
+  }
+  if (o.preset !== undefined) {
+    if (o.preset !== 'sensing') throw new UserError(`option --preset must be 'sensing', got '${o.preset}'`);
+    if (positionals.length !== 1) throw new UserError('--preset sensing expects one argument: the directory written by tinyllm datasets generate');
+    const interrupt = onInterrupt('interrupted: stopping; nothing more will be written (Ctrl-C again to quit now)');
+    try {
+      const opts = { datasets: positionals[0], out: o.out, tokenizer: openTokenizer(o.tokenizer), tokenizerName: o.tokenizer, seed: o.seed, progress: !o.quiet };
+      const { sensing, web } = await prepareBuiltinCorpus({ ...opts, shouldStop: () => interrupt.requested });
+      if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out);
+    } finally {
+      interrupt.dispose();
+    }
     return;
   }
   const files = expandInputs(positionals);
@@ -97,7 +128,7 @@ export async function run(argv: string[]): Promise<void> {
     return JSON.parse(JSON.stringify(s)) as SourceSpec; // drop undefined options so the manifest stays tidy
   };
 
-  const tokenizer = o.tokenizer === 'gpt2' ? gpt2() : loadTokenizer(o.tokenizer);
+  const tokenizer = openTokenizer(o.tokenizer);
   const name = o.name ?? path.basename(files[0]).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
   const interrupt = onInterrupt('interrupted: stopping; nothing will be written (Ctrl-C again to quit now)');
   try {
@@ -115,17 +146,7 @@ export async function run(argv: string[]): Promise<void> {
       progress: !o.quiet,
       shouldStop: () => interrupt.requested,
     });
-    if (o.quiet) return;
-    for (const split of ['train', 'val'] as const) {
-      const s = m.splits[split];
-      console.log(`${split.padEnd(5)} ${s.documents} documents, ${s.tokens.toLocaleString('en-US')} tokens in ${s.shards.length} shard(s)${s.shards.length ? `: ${path.join(o.out, s.shards[0].file)}${s.shards.length > 1 ? ' …' : ''}` : ''}`);
-    }
-    if (m.valFraction > 0 && m.splits.val.documents === 0) console.log(`warning: no validation documents came out (too little data for --val-fraction ${m.valFraction}); raise it or give --val-input`);
-    const skipped = m.sources.reduce((a, s) => a + s.skipped, 0);
-    const dropped = m.sources.reduce((a, s) => a + s.droppedAtSplitBoundary, 0);
-    if (skipped) console.log(`skipped ${skipped} bad rows/documents, e.g. ${m.sources.flatMap((s) => s.skippedExamples)[0]}`);
-    if (dropped) console.log(`dropped ${dropped} overlapping windows that straddle the train/val boundary`);
-    console.log(`manifest: ${path.join(o.out, name)}.manifest.json`);
+    if (!o.quiet) printSummary(m, o.out);
   } finally {
     interrupt.dispose();
   }

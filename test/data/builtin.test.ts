@@ -1,0 +1,29 @@
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { prepareBuiltinCorpus } from '../../src/data/builtin.js';
+import { readDocuments } from '../../src/data/docstream.js';
+import { generateDatasets } from '../../src/data/generate/index.js';
+import { resolveShards } from '../../src/data/loader.js';
+import { gpt2 } from '../../src/tokenizer/index.js';
+import { tmpDir } from './helpers.js';
+
+describe('prepareBuiltinCorpus', () => {
+  it('prepares sensing (logs + training samples only) and web from generated data', async () => {
+    const dir = tmpDir();
+    generateDatasets({ out: path.join(dir, 'ds'), seed: 3, scale: 0.05 });
+    const tok = gpt2();
+    const { sensing, web } = await prepareBuiltinCorpus({ datasets: path.join(dir, 'ds'), out: path.join(dir, 'data'), tokenizer: tok, progress: false });
+    expect(sensing.sources.map((s) => path.relative(path.join(dir, 'ds'), s.path))).toEqual([
+      'sensor-logs/gesture_stream.csv',
+      'sensor-logs/robot_stream.csv',
+      'gesture/train.csv',
+      'robot/train.csv',
+    ]);
+    expect(sensing.splits.val.documents).toBeGreaterThan(0);
+    const docs = [...readDocuments(resolveShards(path.join(dir, 'data', 'sensing_train')), tok.eotToken)].map((d) => tok.decode(d.slice(1)));
+    expect(docs.some((d) => /^### Instruction:\nClassify the hand gesture[^]*### Response:\n(Tap|Double tap|Hold)$/.test(d))).toBe(true);
+    expect(docs.some((d) => /### Response:\n(Charging station|Entrance|Server rack)$/.test(d))).toBe(true);
+    expect(web.splits.train.documents + web.splits.val.documents).toBe(15);
+    await expect(prepareBuiltinCorpus({ datasets: dir, out: path.join(dir, 'x'), tokenizer: tok })).rejects.toThrow(/tinyllm datasets generate/);
+  });
+});

@@ -7,3 +7,4 @@ export * from './checkpoint.js';
 export * from './metrics.js';
 export * from './losscurve.js';
 export * from './run.js';
+export * from './baseline.js';

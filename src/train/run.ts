@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { onInterrupt } from '../util/interrupt.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
+import { unigramBaseline } from './baseline.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lossCurveSvg } from './losscurve.js';
 import { MetricsLog } from './metrics.js';
@@ -70,6 +71,8 @@ export interface RunResult {
   step: number;
   lastLoss: number;
   lastValLoss: number | null;
+  /** Unigram cross-entropy of the validation shards (see baseline.ts), when they exist. */
+  unigramBaseline: number | null;
   checkpoint: string;
   interrupted: boolean;
 }
@@ -112,11 +115,13 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
   const model = new GPT2(s.config, { seed: s.seed, kernels: o.kernels });
   const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
   let val: ShardLoader | null = null;
+  let baseline: number | null = null;
   if (s.valEvery > 0 && s.valBatches > 0) {
     try {
       const dir = fs.statSync(s.data, { throwIfNoEntry: false })?.isDirectory() ? s.data : path.dirname(s.data);
       findShards(dir, 'val');
       val = new ShardLoader({ pattern: dir, B: s.B, T: s.T, shuffle: false, split: 'val', vocabSize: s.config.vocabSize });
+      baseline = unigramBaseline([...train.files], [...val.files], s.config.vocabSize);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       say(`note: no validation shards next to ${s.data} (${e.message.split(';')[0]}); validation is off`);
@@ -149,6 +154,7 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
     `model ${s.model}: ${n.toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ` +
       `V=${s.config.vocabSize} ctx=${s.config.blockSize}) | kernels ${model.kernels.name} × ${model.kernels.threads} threads`,
   );
+  if (baseline !== null) say(`unigram baseline on the validation shards: ${baseline.toFixed(4)} nats/token (a model that ignores context)`);
   say(`batch ${s.B}×${s.T} × ${gradAccum} accumulation = ${s.totalBatch} tokens/step | ${train.tokensPerEpoch.toLocaleString('en-US')} tokens/epoch | run dir ${o.out}`);
 
   const save = () => {
@@ -215,7 +221,7 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
   if (live) progress.finish(note);
   const interrupted = trainer.step < last;
   say(`${interrupted ? 'interrupted: saved' : 'saved'} ${ckptPath} at step ${trainer.step}${interrupted ? ` (continue with --resume ${o.out})` : ''}; loss curve ${path.join(o.out, 'loss.svg')}`);
-  return { step: trainer.step, lastLoss, lastValLoss: lastVal, checkpoint: ckptPath, interrupted };
+  return { step: trainer.step, lastLoss, lastValLoss: lastVal, unigramBaseline: baseline, checkpoint: ckptPath, interrupted };
 }
 
 /** Rewrites <out>/loss.svg from metrics.jsonl. */

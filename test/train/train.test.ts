@@ -151,6 +151,7 @@ describe('runs and resume', () => {
     const split = path.join(root, 'split');
     const first = runPretraining(settings(data, n), { out: split, stream: quiet, kernels: ref, stopAt: 7 });
     expect(first.step).toBe(7);
+    expect(first.unigramBaseline).toBeGreaterThan(3.5); // about ln 64 for the noisy cycle
     const second = runPretraining(settings(data, n), { out: split, stream: quiet, kernels: ref, resume: path.join(split, 'checkpoint.ckpt') });
     expect(second.step).toBe(n);
     const a = trainLosses(straight);

@@ -124,6 +124,14 @@ describe('BPE training', () => {
     expect(trainBpe(counter.counts, { vocabSize: 600 }).merges).toEqual(model.merges);
   });
 
+  it('bounds memory on huge inputs by dropping pieces seen once', () => {
+    const c = new PieceCounter(50);
+    for (let i = 0; i < 1000; i++) c.add(`x${i} common `);
+    c.add('', true);
+    expect(c.counts.size).toBeLessThanOrEqual(51);
+    expect(c.counts.get(' common')).toBe(1000);
+  });
+
   it('stops early when asked and when no pair repeats', () => {
     const counts = countWhole(sensorLog(200));
     let calls = 0;

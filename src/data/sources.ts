@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { readCsv, type CsvRecord } from './csv.js';
 import { readLines } from './lines.js';
-import { renderWindow, type Ranges, type RenderOptions } from './render.js';
+import { instructionPrompt, renderWindow, type Ranges, type RenderOptions } from './render.js';
 
 export type SourceFormat = 'text' | 'jsonl' | 'csv' | 'sensor';
 
@@ -37,6 +37,8 @@ export interface SourceSpec {
   separator?: string;
   /** jsonl: string fields joined into the document (default ['text']). */
   fields?: string[];
+  /** jsonl: render Alpaca-style records ({instruction, input?, output}) as `### Instruction/Input/Response` text. */
+  instruction?: boolean;
   /** csv: the column holding the text. */
   textColumn?: string;
   sensor?: SensorOptions;
@@ -106,7 +108,7 @@ async function* textDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator<D
 }
 
 async function* jsonlDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator<Doc> {
-  const fields = spec.fields?.length ? spec.fields : ['text'];
+  const fields = spec.instruction ? ['instruction', 'input', 'output'] : spec.fields?.length ? spec.fields : ['text'];
   for await (const line of readLines(spec.path, ctx.onBytes)) {
     if (line.bad) {
       ctx.bad(line.bad);
@@ -122,14 +124,16 @@ async function* jsonlDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator<
     }
     const parts: string[] = [];
     for (const f of fields) {
-      const v = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)[f] : undefined;
+      let v = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)[f] : undefined;
+      if (spec.instruction && f === 'input') v ??= ''; // input is optional in Alpaca records
       if (typeof v !== 'string') {
-        ctx.bad(`line ${line.number}: field '${f}' is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}; choose the text field(s) with --field`);
+        ctx.bad(`line ${line.number}: field '${f}' is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}; ${spec.instruction ? 'instruction records need string fields instruction, output and optionally input' : 'choose the text field(s) with --field'}`);
         break;
       }
       parts.push(v);
     }
-    if (parts.length === fields.length) yield textDoc(parts.join(''));
+    if (parts.length < fields.length) continue;
+    yield textDoc(spec.instruction ? instructionPrompt(parts[0], parts[1]) + parts[2] : parts.join(''));
   }
 }
 

@@ -122,6 +122,16 @@ describe('prepare', () => {
     await bad('j.jsonl', '{"text":"ok"}\n{"txt":"no"}\n', { format: 'jsonl' }, /line 2: field 'text' is missing/);
   });
 
+  it('renders Alpaca-style JSONL records as instruction text', async () => {
+    const dir = tmpDir();
+    const p = writeFile(dir, 'a.jsonl', [{ instruction: 'Add.', input: '2 3', output: '5' }, { instruction: 'Say hi.', output: 'hi' }].map((r) => JSON.stringify(r)).join('\n'));
+    await run([{ path: p, format: 'jsonl', instruction: true }], path.join(dir, 'o'), { valFraction: 0 });
+    expect(docsOf(path.join(dir, 'o'), 'train')).toEqual([
+      '### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5',
+      '### Instruction:\nSay hi.\n\n### Input:\n\n\n### Response:\nhi',
+    ]);
+  });
+
   it('--skip-bad skips and counts bad rows', async () => {
     const dir = tmpDir();
     const p = writeFile(dir, 'mixed.csv', 'a,b\n1,2\n3\n4,x\n5,6\n');

@@ -36,7 +36,7 @@ const options = {
   precision: { type: 'number', help: 'sensor: decimal places (default: values as written)' },
   normalize: { type: 'string', help: 'sensor: none or minmax (per column, to [0,1])', default: 'none' },
   layout: { type: 'string', help: "sensor: 'rows' ([v1 v2 …] label per row) or 'columns' (one line per channel)", default: 'rows' },
-  template: { type: 'string', help: "sensor: 'plain', 'instruction' (### Instruction/Input/Response) or a per-row template like '{values} -> {label}'", default: 'plain' },
+  template: { type: 'string', help: "sensor: 'plain', 'instruction' (### Instruction/Input/Response) or a per-row template like '{values} -> {label}'; jsonl: 'instruction' renders {instruction, input, output} records", default: 'plain' },
   instruction: { type: 'string', help: 'sensor: the instruction text of --template instruction' },
   preset: { type: 'string', help: "'sensing': prepare the built-in corpus from a 'tinyllm datasets generate' directory as <out>/sensing_* (sensor logs + gesture/robot training samples) and <out>/web_* (English prose)" },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line or summary' },
@@ -112,6 +112,7 @@ export async function run(argv: string[]): Promise<void> {
     const s: SourceSpec = { path: p, format };
     if (format === 'text' && o.separator !== undefined) s.separator = o.separator;
     if (format === 'jsonl' && o.field.length) s.fields = o.field;
+    if (format === 'jsonl' && o.template === 'instruction') s.instruction = true;
     if (format === 'csv') s.textColumn = o['text-column'];
     if (format === 'sensor') {
       s.sensor = {

@@ -47,7 +47,7 @@ export class PieceCounter {
   }
 }
 
-export interface TrainOptions {
+export interface BpeTrainOptions {
   /** Total vocabulary size: 256 bytes + merges + <|endoftext|> (at least 257). */
   vocabSize: number;
   /** Pairs seen fewer times than this are not merged (default 2). */
@@ -61,7 +61,7 @@ export interface TrainOptions {
 const ID_BITS = 2 ** 21; // pair key = left * ID_BITS + right (ids < 2M)
 
 /** Learns merges from piece counts; returns the model (tokens by id, merges, <|endoftext|>). */
-export function trainBpe(counts: Map<string, number>, opts: TrainOptions): BpeModel {
+export function trainBpe(counts: Map<string, number>, opts: BpeTrainOptions): BpeModel {
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < 257 || opts.vocabSize >= ID_BITS) {
     throw new RangeError(`vocabSize must be an integer in 257..${ID_BITS - 1} (256 bytes + merges + ${EOT_TEXT}), got ${opts.vocabSize}`);
   }

@@ -220,7 +220,8 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
   }
   if (live) progress.finish(note);
   const interrupted = trainer.step < last;
-  say(`${interrupted ? 'interrupted: saved' : 'saved'} ${ckptPath} at step ${trainer.step}${interrupted ? ` (continue with --resume ${o.out})` : ''}; loss curve ${path.join(o.out, 'loss.svg')}`);
+  const more = trainer.step < s.steps ? ` of ${s.steps} (continue with --resume ${o.out})` : '';
+  say(`${interrupted ? 'interrupted: ' : ''}saved ${ckptPath} at step ${trainer.step}${more}; loss curve ${path.join(o.out, 'loss.svg')}`);
   return { step: trainer.step, lastLoss, lastValLoss: lastVal, unigramBaseline: baseline, checkpoint: ckptPath, interrupted };
 }
 

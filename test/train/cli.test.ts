@@ -1,0 +1,91 @@
+// `tinyllm pretrain` and `tinyllm generate` end to end on a tiny GPT-2-vocabulary model with ref kernels:
+// flags, run directory, resume checks, streamed output and errors that say what to do.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { run as generate } from '../../src/cli/commands/generate.js';
+import { run as pretrain } from '../../src/cli/commands/pretrain.js';
+import { ShardFileWriter } from '../../src/data/shard.js';
+import { gpt2 } from '../../src/tokenizer/index.js';
+import { UserError } from '../../src/util/errors.js';
+import { tmpDir } from './helpers.js';
+
+const root = tmpDir('cli');
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function captured(stream: NodeJS.WriteStream, fn: () => Promise<void>): Promise<string> {
+  let out = '';
+  const spy = vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  });
+  return fn().then(
+    () => {
+      spy.mockRestore();
+      return out;
+    },
+    (e) => {
+      spy.mockRestore();
+      throw e;
+    },
+  );
+}
+
+describe('tinyllm pretrain / generate', () => {
+  const tok = gpt2();
+  const data = path.join(root, 'data');
+  fs.mkdirSync(data);
+  const text = 'ax=0.12 ay=0.40 az=9.81 gesture tap\n'.repeat(60);
+  for (const split of ['train', 'val']) {
+    const w = new ShardFileWriter(path.join(data, `s_${split}_000000.bin`));
+    w.write([tok.eotToken, ...tok.encode(text)]);
+    w.close();
+  }
+  const out = path.join(root, 'run');
+  const base = ['--data', data, '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--kernels', 'ref', '--threads', '1', '--out', out];
+
+  it('trains, checkpoints, resumes and generates', async () => {
+    const log = await captured(process.stderr, () =>
+      pretrain([...base, '--steps', '4', '--stop-at', '2', '--val-every', '2', '--val-batches', '1', '--sample-every', '2', '--sample-tokens', '4', '--log-every', '1']),
+    );
+    expect(log).toMatch(/model custom L1 H2 C16: [\d,]+ parameters/);
+    expect(log).toMatch(/unigram baseline/);
+    expect(log).toMatch(/step 2\/4 \| loss \d/);
+    expect(log).toMatch(/continue with --resume/);
+    for (const f of ['config.json', 'checkpoint.ckpt', 'metrics.jsonl', 'loss.svg', 'samples.txt']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+
+    await expect(pretrain(['--resume', out, '--batch', '3'])).rejects.toThrow(/--batch 2, but --batch 3.*drop --batch/);
+    await expect(pretrain(['--resume', out, '--n-layer', '2', '--n-head', '2', '--n-embd', '16'])).rejects.toThrow(/nLayer=1 vs 2/);
+    const log2 = await captured(process.stderr, () => pretrain(['--resume', out, '--kernels', 'ref', '--threads', '1']));
+    expect(log2).toMatch(/resumed from .* at step 2/);
+    expect(log2).toMatch(/step 4\/4/);
+    await expect(pretrain(['--resume', out])).rejects.toThrow(/already at step 4 of 4/);
+
+    let stdout = '';
+    const stderr = await captured(process.stderr, async () => {
+      stdout = await captured(process.stdout, () => generate(['--ckpt', out, '--prompt', 'ax=', '--max-tokens', '5', '--kernels', 'ref', '--threads', '1', '--seed', '2']));
+    });
+    expect(stdout.startsWith('ax=')).toBe(true);
+    expect(stderr).toMatch(/\d+ tokens in .* tok\/s; stopped: (max-tokens|stop-token)/);
+  });
+
+  it('bad flags give UserErrors that say how to fix them', async () => {
+    await expect(pretrain(['--n-layer', '2'])).rejects.toThrow(UserError);
+    await expect(pretrain(['--model', '7M', '--data', data])).rejects.toThrow(/unknown --model '7M'.*30M/);
+    await expect(pretrain([...base, '--total-batch', '20'])).rejects.toThrow(/multiple of --batch × --seq = 16/);
+    await expect(pretrain([...base, '--seq', '32'])).rejects.toThrow(/exceeds the block size 16/);
+    await expect(pretrain(['--n-layer', '1', '--n-head', '3', '--n-embd', '16', '--data', data])).rejects.toThrow(/multiple of --n-head/);
+    await expect(generate([])).rejects.toThrow(/--ckpt is required/);
+    await expect(generate(['--ckpt', out, '--top-p', '2'])).rejects.toThrow(/top-p must be in/);
+    const help = await captured(process.stdout, async () => {
+      const orig = console.log;
+      console.log = (s: string) => process.stdout.write(`${s}\n`);
+      try {
+        await pretrain(['--help']);
+      } finally {
+        console.log = orig;
+      }
+    });
+    expect(help).toMatch(/--total-batch/);
+  });
+});

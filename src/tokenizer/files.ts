@@ -117,17 +117,28 @@ export function loadVocabMerges(vocabFile: string, mergesFile: string): BpeToken
   return buildModel(vocabFile, byId, special, merges);
 }
 
+/** Rejects tokenizer.json settings this encoder does not implement (it always does GPT-2's byte-level split). */
+function checkGpt2Style(file: string, root: Record<string, unknown>): void {
+  const model = root.model as Record<string, unknown>;
+  if (model.type !== undefined && model.type !== 'BPE') throw new UserError(`${file}: model.type is ${JSON.stringify(model.type)}; only BPE models are supported`);
+  if (root.normalizer !== undefined && root.normalizer !== null) {
+    throw new UserError(`${file}: normalizer ${JSON.stringify(root.normalizer)} is not supported; only GPT-2 style tokenizers (normalizer: null) are`);
+  }
+  const pre = root.pre_tokenizer;
+  const parts = isObject(pre) && pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) ? pre.pretokenizers : [pre];
+  for (const p of parts) {
+    if (!isObject(p) || p.type !== 'ByteLevel' || p.add_prefix_space === true || p.use_regex === false) {
+      throw new UserError(`${file}: pre_tokenizer ${JSON.stringify(p)} is not supported; only GPT-2's (ByteLevel, add_prefix_space false, use_regex true) is`);
+    }
+  }
+}
+
 /** Loads a Hugging Face `tokenizer.json` holding a byte-level BPE model. Its added tokens are the special tokens. */
 export function loadTokenizerJson(file: string): BpeTokenizer {
   const root = parseJson(file, readText(file, 'tokenizer file'));
   if (!isObject(root) || !isObject(root.model)) throw new UserError(`${file}: expected a Hugging Face tokenizer.json with a "model" object`);
+  checkGpt2Style(file, root);
   const model = root.model;
-  if (model.type !== undefined && model.type !== 'BPE') throw new UserError(`${file}: model.type is ${JSON.stringify(model.type)}; only BPE models are supported`);
-  const pre = root.pre_tokenizer;
-  const preTypes = isObject(pre) ? (pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) ? pre.pretokenizers : [pre]).map((p) => (isObject(p) ? p.type : p)) : [pre];
-  if (!preTypes.every((t) => t === 'ByteLevel')) {
-    throw new UserError(`${file}: pre_tokenizer is ${JSON.stringify(preTypes)}; only GPT-2's ByteLevel pre-tokenizer is supported`);
-  }
   const { byId, ids } = readVocab(`${file} model.vocab`, model.vocab);
   if (!Array.isArray(model.merges)) throw new UserError(`${file}: model.merges must be an array`);
   const merges = model.merges.map((m: unknown, i: number) => readMerge(`${file} model.merges[${i}]`, m, ids, 'model.vocab'));

@@ -80,6 +80,30 @@ describe('Hugging Face files', () => {
     });
   }
 
+  it('rejects tokenizer.json settings other than GPT-2\'s (prefix space, normalizer, other pre-tokenizers)', () => {
+    const d = dir();
+    saveTokenizer(gpt2().model, d);
+    const file = path.join(d, 'tokenizer.json');
+    const good: Doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    type Doc = { pre_tokenizer: Record<string, unknown>; normalizer: unknown; added_tokens: unknown };
+    const edits: Array<[(j: Doc) => void, RegExp]> = [
+      [(j) => (j.pre_tokenizer.add_prefix_space = true), /pre_tokenizer .*add_prefix_space":true.* is not supported/],
+      [(j) => (j.pre_tokenizer = { type: 'Metaspace' }), /pre_tokenizer \{"type":"Metaspace"\} is not supported/],
+      [(j) => (j.normalizer = { type: 'NFC' }), /normalizer \{"type":"NFC"\} is not supported/],
+      [(j) => (j.added_tokens = [{ id: 'x', content: 1 }]), /added_tokens\[0\]: expected \{"id": <integer>/],
+    ];
+    for (const [edit, message] of edits) {
+      const j = structuredClone(good);
+      edit(j);
+      fs.writeFileSync(file, JSON.stringify(j));
+      expect(() => loadTokenizer(file)).toThrow(message);
+    }
+    const seq = structuredClone(good);
+    seq.pre_tokenizer = { type: 'Sequence', pretokenizers: [good.pre_tokenizer] };
+    fs.writeFileSync(file, JSON.stringify(seq));
+    expect(loadTokenizer(file).encode(sample)).toEqual(gpt2().encode(sample));
+  });
+
   it('rejects a non-JSON vocab, a non-BPE tokenizer.json and a missing path with clear messages', () => {
     const d = tiny();
     fs.writeFileSync(path.join(d, 'vocab.json'), '{"a": 1,');

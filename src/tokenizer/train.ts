@@ -78,13 +78,14 @@ export function trainBpe(counts: Map<string, number>, opts: BpeTrainOptions): Bp
   const len = new Int32Array(nWords);
   const freq = new Float64Array(nWords);
   let total = 0;
-  for (const piece of counts.keys()) total += maxUtf8Length(piece.length);
+  for (const piece of counts.keys()) total += Buffer.byteLength(piece); // lone surrogates: 3 bytes (U+FFFD) either way
   const syms = new Int32Array(total);
   const scratch = new Uint8Array(1024);
   let w = 0;
   let at = 0;
   for (const [piece, count] of counts) {
-    const buf = piece.length * 3 <= scratch.length ? scratch : new Uint8Array(maxUtf8Length(piece.length));
+    const need = maxUtf8Length(piece.length);
+    const buf = need <= scratch.length ? scratch : new Uint8Array(need);
     const n = utf8EncodeInto(piece, 0, piece.length, buf);
     for (let k = 0; k < n; k++) syms[at + k] = byteId[buf[k]];
     start[w] = at;

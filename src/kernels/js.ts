@@ -10,8 +10,11 @@ import type { Kernels } from './types.js';
 
 const F32 = Float32Array;
 
-/** Below this much work (multiply-adds or elements touched) a call stays on the caller thread. */
-const MIN_PARALLEL_WORK = 1 << 16;
+/**
+ * Default minimum work (multiply-adds or elements touched; ~0.1 ms) for a call to use the pool: below
+ * it the call stays on the caller thread, since waking a worker costs tens of µs.
+ */
+const MIN_PARALLEL_WORK = 1 << 18;
 /** Columns per work unit when a matmul is split by columns (a multiple of NR). */
 const COL_TILE = 16 * NR;
 
@@ -20,14 +23,20 @@ function off(v: ArrayBufferView): number {
   return v.byteOffset >>> 2;
 }
 
+export interface JsKernelOptions {
+  /** Minimum work for a call to use the pool (tests use 1 to send every arena call to the pool). */
+  minParallelWork?: number;
+}
+
 /** A 'js' kernel set splitting large calls across `threads` threads. */
-export function createJsKernels(threads: number): Kernels {
+export function createJsKernels(threads: number, opts: JsKernelOptions = {}): Kernels {
+  const minWork = opts.minParallelWork ?? MIN_PARALLEL_WORK;
   const arena = sharedArena();
   let pool: Pool | undefined;
 
   /** The pool when this call should run on it: several threads, enough work, all arrays in the arena. */
   function poolFor(work: number, ...views: ArrayBufferView[]): Pool | undefined {
-    if (threads < 2 || work < MIN_PARALLEL_WORK || !arena.shared) return undefined;
+    if (threads < 2 || work < minWork || !arena.shared) return undefined;
     for (const v of views) if (!arena.contains(v)) return undefined;
     pool ??= getPool(threads);
     return pool;

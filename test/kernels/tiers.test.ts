@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { availableTiers, createKernels, getPool, ref, type FloatArray, type Kernels } from '../../src/kernels/index.js';
+import { createJsKernels } from '../../src/kernels/js.js';
 import { sharedArena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -204,12 +205,23 @@ function crossEntropyCases(): Case<never>[] {
   return [fwd, bwd] as Case<never>[];
 }
 
-const tiers = availableTiers().filter((t) => t !== 'ref');
+/** Every tier at 1 and 2 threads, plus js with every arena call sent to the pool (whatever its size). */
+const matrix = [
+  ...availableTiers()
+    .filter((t) => t !== 'ref')
+    .flatMap((tier) => [1, 2].map((threads) => ({ label: `${tier}, ${threads} thread(s)`, threads, k: () => createKernels(tier, { threads }) }))),
+  { label: 'js, 2 threads, every call pooled', threads: 2, k: () => createJsKernels(2, { minParallelWork: 1 }) },
+];
 
-describe.each(tiers.flatMap((tier) => [1, 2].map((threads) => ({ tier, threads }))))('$tier tier, $threads thread(s)', ({ tier, threads }) => {
-  const k = createKernels(tier, { threads });
-  // let the workers start first, so they take part in every pooled call below
-  beforeAll(() => (threads > 1 ? getPool(threads).ready() : undefined));
+describe.each(matrix)('$label', ({ label, threads, k: make }) => {
+  const k = make();
+  let workerChunksBefore = 0;
+  // let the workers start first, so they take part in the pooled calls below
+  beforeAll(async () => {
+    if (threads === 1) return;
+    await getPool(threads).ready();
+    workerChunksBefore = getPool(threads).workerChunks;
+  });
   it.each(cases.map((c) => ({ name: c.name, c })))('$name matches ref', ({ c }) => {
     const rowLen = (p: unknown) => (p as { V?: number }).V ?? 1;
     fc.assert(
@@ -219,8 +231,8 @@ describe.each(tiers.flatMap((tier) => [1, 2].map((threads) => ({ tier, threads }
       { numRuns: 25 },
     );
   });
-  if (tier === 'js' && threads > 1) {
-    it('split work across the pool threads', () => expect(getPool(threads).workerChunks).toBeGreaterThan(0));
+  if (label.includes('every call pooled')) {
+    it('split work across the pool threads', () => expect(getPool(threads).workerChunks).toBeGreaterThan(workerChunksBefore));
   }
 });
 

@@ -18,7 +18,7 @@ export class PieceCounter {
    * @param maxPieces when more distinct pieces than this are held, those seen once are dropped
    *   (the counts become approximate for rare pieces; memory stays bounded on huge inputs)
    */
-  constructor(private readonly maxPieces = 5_000_000) {}
+  constructor(private readonly maxPieces = 2_000_000) {}
 
   /** Counts the pieces of `chunk`; the last one waits for the next chunk unless `final`. */
   add(chunk: string, final = false): void {

@@ -3,7 +3,7 @@
 // 50257-wide logits). Each body is written once over "lanes" and emitted twice: 4 lanes for the bulk and
 // 1 lane (a splatted scalar) for the tail. Formulas and argument orders are those of ref.ts / llm.c.
 import { hsum, threadRange } from './common.js';
-import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
+import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type ParamLocals, type V128 } from './emitter.js';
 import { exp4, f32x4Const, tanh4 } from './math.js';
 
 const F = 4;
@@ -50,13 +50,13 @@ function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
   m: ModuleBuilder,
   name: string,
   params: P,
-  body: (f: FuncBuilder, p: { [K in keyof P]: Local<P[K]> }, l: Lanes) => void,
+  body: (f: FuncBuilder, p: ParamLocals<P>, l: Lanes) => void,
 ): void {
   m.func(name, { ...params, n: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const, 'none', (f, p) => {
     const [t, lo, hi] = [f.local('i32'), f.local('i32'), f.local('i32')];
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.n, 16, p.threads, t, lo, hi);
-      forLanes(f, lo, hi, (l) => body(f, p as unknown as { [K in keyof P]: Local<P[K]> }, l));
+      forLanes(f, lo, hi, (l) => body(f, p, l));
     });
   });
 }

@@ -386,7 +386,7 @@ export interface MemoryImport {
   shared?: boolean;
 }
 
-type ParamLocals<P extends Record<string, ValType>> = { [K in keyof P]: Local<P[K]> };
+export type ParamLocals<P extends Record<string, ValType>> = { [K in keyof P]: Local<P[K]> };
 
 /** Builds a module: one imported memory, functions with named params, exports. */
 export class ModuleBuilder {

@@ -15,8 +15,8 @@ export class PieceCounter {
   private carry = '';
 
   /**
-   * @param maxPieces when more distinct pieces than this are held, those seen once are dropped
-   *   (the counts become approximate for rare pieces; memory stays bounded on huge inputs)
+   * @param maxPieces when more distinct pieces than this are held, the rarest are dropped down to half
+   *   (counts become approximate for rare pieces; memory stays bounded on huge inputs)
    */
   constructor(private readonly maxPieces = 2_000_000) {}
 
@@ -41,8 +41,13 @@ export class PieceCounter {
 
   addPiece(piece: string, n: number): void {
     this.counts.set(piece, (this.counts.get(piece) ?? 0) + n);
-    if (this.counts.size > this.maxPieces) {
-      for (const [p, c] of this.counts) if (c === 1) this.counts.delete(p);
+    if (this.counts.size > this.maxPieces) this.prune();
+  }
+
+  /** Drops the rarest pieces (seen once, then twice, ...) until at most half of maxPieces remain. */
+  private prune(): void {
+    for (let t = 1; this.counts.size > this.maxPieces / 2; t++) {
+      for (const [p, c] of this.counts) if (c <= t) this.counts.delete(p);
     }
   }
 }

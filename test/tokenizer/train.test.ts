@@ -130,6 +130,9 @@ describe('BPE training', () => {
     c.add('', true);
     expect(c.counts.size).toBeLessThanOrEqual(51);
     expect(c.counts.get(' common')).toBe(1000);
+    const twice = new PieceCounter(50);
+    for (let i = 0; i < 1000; i++) twice.add(`x${i} x${i} common `);
+    expect(twice.counts.size).toBeLessThanOrEqual(51);
   });
 
   it('stops early when asked and when no pair repeats', () => {

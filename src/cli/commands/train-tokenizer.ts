@@ -15,7 +15,7 @@ const options = {
   'vocab-size': { type: 'number', short: 'v', help: 'tokens in the vocabulary: 256 bytes + merges + <|endoftext|>', default: 4096 },
   out: { type: 'string', short: 'o', help: 'directory to write vocab.json, merges.txt and tokenizer.json into (required)' },
   'min-frequency': { type: 'number', help: 'do not merge pairs seen fewer times than this', default: 2 },
-  'max-pieces': { type: 'number', help: 'distinct pieces kept in memory (about 100 bytes each); beyond it pieces seen once are dropped', default: 2_000_000 },
+  'max-pieces': { type: 'number', help: 'distinct pieces kept in memory (about 100 bytes each); beyond it the rarest are dropped', default: 2_000_000 },
 } satisfies OptionSpecs;
 
 /** Total tokens of the counted pieces under a tokenizer (each distinct piece encoded once). */

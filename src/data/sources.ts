@@ -3,6 +3,7 @@
 // render.ts). Every document carries split keys (see split.ts); bad input goes to `ctx.bad`, which
 // throws a UserError naming file, line and column, or counts and skips under --skip-bad.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { readCsv, type CsvRecord } from './csv.js';
 import { readLines } from './lines.js';
@@ -238,13 +239,15 @@ async function* sensorDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator
   let skip = 0; // rows to pass over when stride > window
   let groupValue: string | undefined;
   let row = 0;
+  // Keys use the file's base name, so the split does not depend on the directory or working directory.
+  const file = path.basename(spec.path);
   const emit = (rows: typeof buf): Doc => {
     const text = renderWindow({ columns: (layout as SensorLayout).names, values: rows.map((r) => r.values), labels: rows.map((r) => r.label) }, render, ranges);
-    if (o.group) return { text, keys: [`${spec.path}#${groupValue}`] };
+    if (o.group) return { text, keys: [`${file}#${groupValue}`] };
     const first = Math.floor(rows[0].row / blockRows);
     const last = Math.floor(rows[rows.length - 1].row / blockRows);
     const keys: string[] = [];
-    for (let b = first; b <= last; b++) keys.push(`${spec.path}#block${b}`);
+    for (let b = first; b <= last; b++) keys.push(`${file}#block${b}`);
     return { text, keys };
   };
   let emitted = false; // a full window was emitted in this group (or file)

@@ -6,6 +6,7 @@ import { readDocuments } from '../../src/data/docstream.js';
 import { findShards } from '../../src/data/loader.js';
 import { prepare, type PrepareOptions } from '../../src/data/prepare.js';
 import type { SourceSpec } from '../../src/data/sources.js';
+import { splitOf } from '../../src/data/split.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { tmpDir } from './helpers.js';
@@ -38,6 +39,7 @@ describe('prepare', () => {
   it('round-trips documents: train ∪ val = inputs, train ∩ val = ∅, small shards roll over', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== '' && !s.includes('\n') && !s.includes('\r') && s !== '--'), { minLength: 2, maxLength: 40 }), fc.integer({ min: 5, max: 200 }), async (docs, shardTokens) => {
+        fc.pre(docs.some((d) => splitOf(d, 0.3, 1337) === 'train')); // else prepare rightly refuses: no training data
         const dir = tmpDir();
         const input = writeFile(dir, 'in.txt', docs.join('\n--\n'));
         const out = path.join(dir, 'out');

@@ -16,14 +16,14 @@ import { ROBOT_COLUMNS, ROBOT_INSTRUCTION, ROBOT_LABELS, randomContext, robotSam
 export * from './gesture.js';
 export * from './robot.js';
 
-export interface GenerateOptions {
+export interface GenerateDatasetsOptions {
   out: string;
   seed?: number;
   /** Multiplies every size (default 1: 600/150/150 samples per task, 20 000 rows per log). */
   scale?: number;
 }
 
-export interface TaskSummary {
+export interface GeneratedTaskSummary {
   columns: readonly string[];
   labels: readonly string[];
   stepsPerSample: number;
@@ -32,11 +32,11 @@ export interface TaskSummary {
   files: string[];
 }
 
-export interface GenerateSummary {
+export interface GenerateDatasetsSummary {
   seed: number;
   scale: number;
-  gesture: TaskSummary;
-  robot: TaskSummary;
+  gesture: GeneratedTaskSummary;
+  robot: GeneratedTaskSummary;
   sensorLogs: { files: string[]; rows: number };
   text: { files: string[] };
 }
@@ -60,10 +60,10 @@ interface TaskSpec {
   sample(rng: Rng, label: string, k: number, n: number): number[][];
 }
 
-function writeTask(rng: Rng, dir: string, spec: TaskSpec, sizes: Record<(typeof SPLITS)[number], number>): TaskSummary {
+function writeTask(rng: Rng, dir: string, spec: TaskSpec, sizes: Record<(typeof SPLITS)[number], number>): GeneratedTaskSummary {
   const total = sizes.train + sizes.val + sizes.test;
   const files = SPLITS.flatMap((s) => [path.join(dir, `${s}.csv`), path.join(dir, `${s}.jsonl`)]);
-  const classCounts = { train: {}, val: {}, test: {} } as TaskSummary['classCounts'];
+  const classCounts = { train: {}, val: {}, test: {} } as GeneratedTaskSummary['classCounts'];
   writeFiles(files, (w: LineFileWriter[]) => {
     let k = 0;
     SPLITS.forEach((split, si) => {
@@ -86,7 +86,7 @@ function writeTask(rng: Rng, dir: string, spec: TaskSpec, sizes: Record<(typeof 
 }
 
 /** Generates everything under `opts.out`; returns a summary (also written as datasets.json). */
-export function generateDatasets(opts: GenerateOptions): GenerateSummary {
+export function generateDatasets(opts: GenerateDatasetsOptions): GenerateDatasetsSummary {
   const seed = opts.seed ?? 1337;
   const scale = opts.scale ?? 1;
   const n = (x: number) => Math.max(1, Math.round(x * scale));
@@ -135,7 +135,7 @@ export function generateDatasets(opts: GenerateOptions): GenerateSummary {
     textFiles.push(path.relative(out, target));
   }
 
-  const summary: GenerateSummary = {
+  const summary: GenerateDatasetsSummary = {
     seed,
     scale,
     gesture,

@@ -12,6 +12,7 @@ import type { Kernels } from './types.js';
 export type { Kernels, FloatArray } from './types.js';
 export { ref } from './ref.js';
 export { Pool, getPool, MAX_ARGS, MAX_CHUNKS } from './pool.js';
+export { createJsKernels, type JsKernelOptions } from './js.js';
 
 /** A kernel tier the registry can instantiate. */
 export interface KernelTier {

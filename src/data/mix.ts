@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
 import { readDocuments } from './docstream.js';
 import type { Split } from './loader.js';
 import { MANIFEST_SUFFIX, writeDataset, type Manifest } from './prepare.js';
@@ -26,6 +27,8 @@ export interface MixOptions {
    */
   tokens?: number;
   shardTokens?: number;
+  /** Show a progress line (default true). */
+  progress?: boolean;
 }
 
 export interface Dataset {
@@ -87,6 +90,9 @@ export async function mix(opts: MixOptions): Promise<Manifest> {
       const files = sets.map((s) => s.manifest.splits[split].shards.map((x) => path.join(s.dir, x.file)));
       const streams = files.map((f) => readDocuments(f, tk.eotToken));
       let produced = 0;
+      // Without a target the mix ends at the first exhausted source: at most the smallest source's share of the total.
+      const estimate = target < Infinity ? target : Math.min(...sets.map((s, i) => (present[i] ? s.manifest.splits[split].tokens / shares[i] : Infinity)));
+      const progress = opts.progress === false ? null : new Progress(`mix ${split}`, estimate, { unit: 'Mtok', scale: 1e6 });
       while (produced < target) {
         // The source furthest below its share (among those with data in this split) goes next.
         let pick = -1;
@@ -110,7 +116,9 @@ export async function mix(opts: MixOptions): Promise<Manifest> {
         writers[split].writeDocument(doc);
         stats[pick].tokens[split] += doc.length;
         produced += doc.length;
+        progress?.update(produced);
       }
+      progress?.finish();
       for (const s of streams) s.return(undefined);
     }
     return {

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareBuiltinCorpus } from '../../src/data/builtin.js';
@@ -24,6 +25,10 @@ describe('prepareBuiltinCorpus', () => {
     expect(docs.some((d) => /^### Instruction:\nClassify the hand gesture[^]*### Response:\n(Tap|Double tap|Hold)$/.test(d))).toBe(true);
     expect(docs.some((d) => /### Response:\n(Charging station|Entrance|Server rack)$/.test(d))).toBe(true);
     expect(web.splits.train.documents + web.splits.val.documents).toBe(15);
+    // the CSV rendered by prepare is exactly the generated JSONL's prompt + answer
+    const jsonl = fs.readFileSync(path.join(dir, 'ds', 'gesture', 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rendered = new Set(docs);
+    expect(jsonl.filter((r) => rendered.has(r.prompt + r.answer)).length).toBe(sensing.sources[2].documents.train);
     await expect(prepareBuiltinCorpus({ datasets: dir, out: path.join(dir, 'x'), tokenizer: tok })).rejects.toThrow(/tinyllm datasets generate/);
   });
 });

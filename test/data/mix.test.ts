@@ -38,7 +38,7 @@ describe('mix', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), async (wa, wb) => {
         const out = path.join(dir, `mix${wa}${wb}`);
-        const m = await mix({ inputs: [{ dataset: a, weight: wa }, { dataset: b, weight: wb }], out, name: 'm' });
+        const m = await mix({ inputs: [{ dataset: a, weight: wa }, { dataset: b, weight: wb }], out, name: 'm', progress: false });
         const t = tokensByTag(out, 'train');
         const share = t.sensor / (t.sensor + (t.web ?? 0));
         expect(Math.abs(share - wa / (wa + wb))).toBeLessThan(0.02);
@@ -57,12 +57,12 @@ describe('mix', () => {
     const a = await dataset(dir, 'sensor', 400);
     const b = await dataset(dir, 'web', 20);
     const out = path.join(dir, 'mix');
-    const m = await mix({ inputs: [{ dataset: a, weight: 2 }, { dataset: b, weight: 8 }], out, name: 'm', tokens: 4000 });
+    const m = await mix({ inputs: [{ dataset: a, weight: 2 }, { dataset: b, weight: 8 }], out, name: 'm', tokens: 4000, progress: false });
     expect(m.splits.train.tokens).toBeGreaterThanOrEqual(4000);
     expect(m.mix?.[1].repeats.train).toBeGreaterThan(0);
     const t = tokensByTag(out, 'train');
     expect(Math.abs(t.sensor / (t.sensor + t.web) - 0.2)).toBeLessThan(0.02);
-    const only = await mix({ inputs: [{ dataset: a, weight: 0 }, { dataset: b, weight: 1 }], out: path.join(dir, 'only'), name: 'm' });
+    const only = await mix({ inputs: [{ dataset: a, weight: 0 }, { dataset: b, weight: 1 }], out: path.join(dir, 'only'), name: 'm', progress: false });
     expect(only.mix?.map((x) => x.dataset)).toEqual([b]);
   });
 

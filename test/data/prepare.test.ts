@@ -158,6 +158,16 @@ describe('prepare', () => {
 });
 
 describe('prepare staging', () => {
+  it('an interrupted run writes nothing', async () => {
+    const dir = tmpDir();
+    const out = path.join(dir, 'o');
+    const input = writeFile(dir, 'a.txt', Array.from({ length: 50 }, (_, i) => `doc ${i}`).join('\n\n'));
+    let docs = 0;
+    const err = await run([{ path: input, format: 'text', separator: '' }], out, { shouldStop: () => ++docs > 20 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/interrupted: nothing was written/);
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+
   it('removes staging directories left by dead processes, keeps live ones', async () => {
     const dir = tmpDir();
     const out = path.join(dir, 'o');

@@ -1,4 +1,4 @@
-// AdamW (Loshchilov & Hutter 2019) as llm.c trains GPT-2: β 0.9/0.95, ε 1e-8, decoupled weight decay 0.1
+// AdamW (Loshchilov & Hutter 2019) over one flat buffer, as llm.c trains GPT-2: β 0.9/0.95, ε 1e-8, decoupled weight decay 0.1
 // applied to 2-D tensors only (embeddings and weight matrices; never biases or LayerNorm gains). The moments
 // m and v are each ONE preallocated buffer in the parameter layout; the update runs through Kernels.adamw
 // once per contiguous run of decayed / non-decayed tensors.
@@ -20,7 +20,7 @@ interface Segment {
   decay: boolean;
 }
 
-export class AdamW {
+export class FlatAdamW {
   readonly m: FloatArray;
   readonly v: FloatArray;
   /** Updates taken so far (the bias-correction step count). */
@@ -91,7 +91,7 @@ export function globalNorm(grads: FloatArray): number {
 }
 
 /** Scales grads so their global norm is at most maxNorm (no-op if maxNorm ≤ 0); returns the norm before clipping. */
-export function clipGradNorm(grads: FloatArray, maxNorm: number): number {
+export function clipGlobalNorm(grads: FloatArray, maxNorm: number): number {
   const norm = globalNorm(grads);
   if (maxNorm > 0 && norm > maxNorm) {
     const s = maxNorm / (norm + 1e-6);

@@ -13,7 +13,7 @@ import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { AtomicWriter } from '../util/fs.js';
 import { UserError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
-import type { AdamW, AdamWHyper } from './adamw.js';
+import type { FlatAdamW, AdamWHyper } from './adamw.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
 export const CHECKPOINT_VERSION = 1;
@@ -47,7 +47,7 @@ export interface SaveCheckpointOptions {
   step: number;
   tokenizer?: string | null;
   /** Include AdamW moments (needed for --resume). */
-  optimizer?: AdamW;
+  optimizer?: FlatAdamW;
   run?: Record<string, unknown>;
   rng?: RngState;
   data?: unknown;
@@ -231,7 +231,7 @@ export function configDiff(a: GPT2Config, b: GPT2Config): string[] {
  * Loads a checkpoint into an existing model (and its optimizer's moments, when given); the model's config
  * must match the checkpoint's. Returns the header (step, states) for resuming.
  */
-export function loadCheckpoint(path: string, model: GPT2, optimizer?: AdamW): CheckpointHeader {
+export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW): CheckpointHeader {
   const c = openCheckpoint(path);
   try {
     const diff = configDiff(c.header.config, model.config);

@@ -2,7 +2,7 @@
 // (B,T), global-norm clipping, the warmup+cosine learning rate, AdamW; plus validation loss over a fixed
 // number of batches. Parameters, gradients and moments are preallocated once: memory stays flat across steps.
 import type { GPT2 } from '../models/gpt2/model.js';
-import { AdamW, ADAMW_DEFAULTS, clipGradNorm, type AdamWHyper } from './adamw.js';
+import { FlatAdamW, ADAMW_DEFAULTS, clipGlobalNorm, type AdamWHyper } from './adamw.js';
 import { lrAt, type LrSchedule } from './schedule.js';
 
 /** Token batches (B, T+1) row-major: inputs are [:, :T], targets [:, 1:]. ShardLoader satisfies it. */
@@ -38,7 +38,7 @@ export interface StepStats {
 export class Trainer {
   /** Optimizer steps completed. */
   step = 0;
-  readonly optimizer: AdamW;
+  readonly optimizer: FlatAdamW;
   private readonly inputs: Int32Array;
   private readonly targets: Int32Array;
 
@@ -48,7 +48,7 @@ export class Trainer {
     readonly opts: TrainerOptions,
   ) {
     if (!Number.isInteger(opts.gradAccum) || opts.gradAccum < 1) throw new Error(`gradAccum must be a positive integer, got ${opts.gradAccum}`);
-    this.optimizer = new AdamW(model.params.table, model.alloc, opts.adamw ?? ADAMW_DEFAULTS);
+    this.optimizer = new FlatAdamW(model.params.table, model.alloc, opts.adamw ?? ADAMW_DEFAULTS);
     model.ensureGrads();
     this.inputs = new Int32Array(opts.B * opts.T);
     this.targets = new Int32Array(opts.B * opts.T);
@@ -82,7 +82,7 @@ export class Trainer {
     }
     loss /= gradAccum;
     prof?.start();
-    const gradNorm = clipGradNorm(grads, gradClip);
+    const gradNorm = clipGlobalNorm(grads, gradClip);
     prof?.lap('gradnorm+clip');
     const lr = lrAt(this.step, schedule);
     this.optimizer.step(model.kernels, model.params.data, grads, lr);

@@ -43,7 +43,7 @@ describe('GPT-2 parameters', () => {
   it('initialises as GPT-2: N(0, 0.02), residual projections scaled by 1/sqrt(2L), LayerNorm 1/0, biases 0', () => {
     const cfg = { nLayer: 4, nHead: 4, nEmbd: 64, vocabSize: 500, blockSize: 64 };
     const m = new GPT2(cfg, { kernels: ref, alloc: plainF32, seed: 5 });
-    const std = (a: Float32Array | Float64Array) => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
+    const std = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, x) => s + x * x, 0) / a.length);
     expect(std(m.params.get('wte.weight'))).toBeCloseTo(0.02, 3);
     expect(std(m.params.get('h.0.mlp.c_fc.weight'))).toBeCloseTo(0.02, 3);
     expect(std(m.params.get('h.3.mlp.c_proj.weight'))).toBeCloseTo(0.02 / Math.sqrt(8), 3);

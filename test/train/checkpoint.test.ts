@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/index.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF32, plainF64 } from '../../src/models/gpt2/params.js';
-import { AdamW } from '../../src/train/adamw.js';
+import { FlatAdamW } from '../../src/train/adamw.js';
 import { isCheckpoint, loadCheckpoint, loadCheckpointWeights, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { UserError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -19,7 +19,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function trainedPair(seed: number) {
   const model = new GPT2(cfg, { kernels: ref, alloc: plainF32, seed });
-  const opt = new AdamW(model.params.table, plainF32);
+  const opt = new FlatAdamW(model.params.table, plainF32);
   const rng = new Rng(seed);
   for (let i = 0; i < opt.m.length; i++) {
     opt.m[i] = rng.normal();
@@ -36,7 +36,7 @@ describe('checkpoint round trip', () => {
     saveCheckpoint(file, { model, step: 17, tokenizer: 'gpt2', optimizer: opt, run: { lr: 1e-3 }, rng: [1, 2, 3, 4], data: { position: 5 } });
     expect(isCheckpoint(file)).toBe(true);
     const fresh = new GPT2(cfg, { kernels: ref, alloc: plainF32, seed: 99 });
-    const fopt = new AdamW(fresh.params.table, plainF32);
+    const fopt = new FlatAdamW(fresh.params.table, plainF32);
     const h = loadCheckpoint(file, fresh, fopt);
     expect(h.step).toBe(17);
     expect(h.tokenizer).toBe('gpt2');
@@ -72,7 +72,7 @@ describe('bad checkpoints give clear errors', () => {
     const f = path.join(dir, 'bad.ckpt');
     fs.writeFileSync(f, b);
     const m = new GPT2(cfg, { kernels: ref, alloc: plainF32, seed: null });
-    return () => loadCheckpoint(f, m, new AdamW(m.params.table, plainF32));
+    return () => loadCheckpoint(f, m, new FlatAdamW(m.params.table, plainF32));
   };
 
   it('any flipped byte is detected', () => {
@@ -108,7 +108,7 @@ describe('bad checkpoints give clear errors', () => {
     const wonly = path.join(dir, 'weights.ckpt');
     saveCheckpoint(wonly, { model, step: 3 });
     const m = new GPT2(cfg, { kernels: ref, alloc: plainF32, seed: null });
-    expect(() => loadCheckpoint(wonly, m, new AdamW(m.params.table, plainF32))).toThrow(/no 'm' section.*optimizer state/);
+    expect(() => loadCheckpoint(wonly, m, new FlatAdamW(m.params.table, plainF32))).toThrow(/no 'm' section.*optimizer state/);
     expect(readCheckpointHeader(wonly).optimizer).toBeUndefined();
     const foreign = path.join(dir, 'foreign.bin');
     fs.writeFileSync(foreign, Buffer.alloc(2048, 7));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/index.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF32 } from '../../src/models/gpt2/params.js';
-import { AdamW, clipGradNorm } from '../../src/train/adamw.js';
+import { FlatAdamW, clipGlobalNorm } from '../../src/train/adamw.js';
 import { MetricsLog } from '../../src/train/metrics.js';
 import { runPretraining, type RunSettings } from '../../src/train/run.js';
 import { lrAt } from '../../src/train/schedule.js';
@@ -27,7 +27,7 @@ describe('schedule and optimizer', () => {
 
   it('decays only 2-D tensors, in contiguous llm.c-order segments', () => {
     const model = new GPT2(tiny, { kernels: ref, alloc: plainF32, seed: 1 });
-    const opt = new AdamW(model.params.table, plainF32, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.5 });
+    const opt = new FlatAdamW(model.params.table, plainF32, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.5 });
     // zero gradients: only weight decay moves parameters
     const before = Float32Array.from(model.params.data);
     opt.step(ref, model.params.data, new Float32Array(model.params.size), 0.1);
@@ -41,10 +41,10 @@ describe('schedule and optimizer', () => {
 
   it('clips the global gradient norm', () => {
     const g = Float32Array.of(3, 4);
-    expect(clipGradNorm(g, 1)).toBeCloseTo(5, 6);
+    expect(clipGlobalNorm(g, 1)).toBeCloseTo(5, 6);
     expect(Math.hypot(g[0], g[1])).toBeCloseTo(1, 5);
     const h = Float32Array.of(0.3, 0.4);
-    clipGradNorm(h, 1);
+    clipGlobalNorm(h, 1);
     expect([...h]).toEqual([Float32Array.of(0.3)[0], Float32Array.of(0.4)[0]]);
   });
 });

@@ -27,7 +27,7 @@ const options = {
   lr: { type: 'number', help: 'peak learning rate (default 6e-4)' },
   warmup: { type: 'number', help: 'linear warmup steps (default min(100, steps/10))' },
   'final-lr-frac': { type: 'number', help: 'cosine decay ends at this fraction of --lr (default 0.1)' },
-  'weight-decay': { type: 'number', help: 'AdamW weight decay on 2-D weights (default 0.1)' },
+  'weight-decay': { type: 'number', help: 'FlatAdamW weight decay on 2-D weights (default 0.1)' },
   'grad-clip': { type: 'number', help: 'global gradient-norm clip, 0 = off (default 1.0)' },
   'val-every': { type: 'number', help: 'validation loss every N steps, 0 = off (default 100)' },
   'val-batches': { type: 'number', help: 'batches per validation (default 20)' },

@@ -7,4 +7,4 @@ export { gpt2, GPT2_DIR } from './gpt2.js';
 export { loadTokenizer, loadVocabMerges, loadTokenizerJson, saveTokenizer } from './files.js';
 export { GPT2_PATTERN, splitPieces } from './pretokenize.js';
 export { BYTE_ORDER, BYTE_TO_CHAR, bytesToToken, tokenToBytes } from './bytes.js';
-export { trainBpe, PieceCounter, countPiecesInFiles, type BpeTrainOptions } from './train.js';
+export { trainBpe, PieceCounter, countPiecesInFiles, tokensOfPieces, type BpeTrainOptions } from './train.js';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { BYTE_ORDER, maxUtf8Length, utf8EncodeInto } from './bytes.js';
 import { PairHeap } from './heap.js';
 import { pieceEnd } from './pretokenize.js';
-import { EOT_TEXT, type BpeModel } from './types.js';
+import { EOT_TEXT, type BpeModel, type Tokenizer } from './types.js';
 
 /** Counts GPT-2 pieces of text that arrives in chunks (a piece may straddle two chunks). */
 export class PieceCounter {
@@ -50,6 +50,13 @@ export class PieceCounter {
       for (const [p, c] of this.counts) if (c <= t) this.counts.delete(p);
     }
   }
+}
+
+/** Total tokens of counted pieces under a tokenizer (each distinct piece encoded once). */
+export function tokensOfPieces(tok: Tokenizer, counts: Map<string, number>): number {
+  let n = 0;
+  for (const [piece, c] of counts) n += c * tok.encode(piece).length;
+  return n;
 }
 
 export interface BpeTrainOptions {

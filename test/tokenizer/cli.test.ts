@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { run as tokenize } from '../../src/cli/commands/tokenize.js';
 import { run as trainTokenizer } from '../../src/cli/commands/train-tokenizer.js';
 import { UserError } from '../../src/util/errors.js';
+import { gpt2 } from '../../src/tokenizer/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -33,6 +34,11 @@ describe('tinyllm tokenize', () => {
     const file = path.join(tmp, 'in.txt');
     fs.writeFileSync(file, 'Hello world');
     expect(await capture(() => tokenize(['--file', file]))).toBe('[15496,995]\n');
+    const big = path.join(tmp, 'big.txt');
+    const text = "Line one: it's 23.5°C 🤖\n\n  indented <|endoftext|> 你好\n".repeat(500);
+    fs.writeFileSync(big, text);
+    expect(await capture(() => tokenize(['--count', '--file', big]))).toBe(`${gpt2().encode(text).length}\n`);
+    expect(await capture(() => tokenize(['--count', '--special', '--file', big]))).toBe(`${gpt2().encode(text, { allowSpecial: true }).length}\n`);
     expect(await capture(() => tokenize(['--help']))).toMatch(/Usage: tinyllm tokenize/);
   });
 

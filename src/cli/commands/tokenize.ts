@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
-import { gpt2, loadTokenizer, type Tokenizer } from '../../tokenizer/index.js';
+import { countPiecesInFiles, gpt2, loadTokenizer, PieceCounter, tokensOfPieces, type Tokenizer } from '../../tokenizer/index.js';
 
 export const summary = 'turn text into token ids (GPT-2 BPE by default), ids back into text, or count tokens';
 
@@ -59,6 +59,17 @@ export async function run(argv: string[]): Promise<void> {
     const ids = parseIds(text, where, tok.vocabSize);
     if (o.count) console.log(ids.length);
     else process.stdout.write(tok.decode(ids) + (process.stdout.isTTY ? '\n' : ''));
+    return;
+  }
+  if (o.count && o.file !== undefined && !o.special && !positionals.length) {
+    // Streamed: files of any size, memory bounded by the number of distinct pieces.
+    const counter = new PieceCounter(Infinity);
+    try {
+      await countPiecesInFiles([o.file], counter);
+    } catch (e) {
+      throw new UserError(`cannot read --file '${o.file}': ${(e as Error).message}`);
+    }
+    console.log(tokensOfPieces(tok, counter.counts));
     return;
   }
   const { text } = readInput(o, positionals);

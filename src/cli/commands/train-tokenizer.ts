@@ -7,7 +7,7 @@ import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { onInterrupt } from '../../util/interrupt.js';
-import { BpeTokenizer, countPiecesInFiles, gpt2, PieceCounter, saveTokenizer, trainBpe, type Tokenizer } from '../../tokenizer/index.js';
+import { BpeTokenizer, countPiecesInFiles, gpt2, PieceCounter, saveTokenizer, tokensOfPieces, trainBpe } from '../../tokenizer/index.js';
 
 export const summary = 'train a byte-level BPE tokenizer of a chosen vocabulary size on your text files';
 
@@ -17,13 +17,6 @@ const options = {
   'min-frequency': { type: 'number', help: 'do not merge pairs seen fewer times than this', default: 2 },
   'max-pieces': { type: 'number', help: 'distinct pieces kept in memory (about 100 bytes each); beyond it the rarest are dropped', default: 2_000_000 },
 } satisfies OptionSpecs;
-
-/** Total tokens of the counted pieces under a tokenizer (each distinct piece encoded once). */
-function tokenCount(tok: Tokenizer, counts: Map<string, number>): number {
-  let n = 0;
-  for (const [piece, c] of counts) n += c * tok.encode(piece).length;
-  return n;
-}
 
 export async function run(argv: string[]): Promise<void> {
   const { options: o, positionals: files, help } = parseArgs('train-tokenizer', argv, options);
@@ -70,8 +63,8 @@ export async function run(argv: string[]): Promise<void> {
     saveTokenizer(model, o.out);
 
     const bytes = [...counter.counts].reduce((n, [p, c]) => n + c * Buffer.byteLength(p), 0);
-    const ours = tokenCount(new BpeTokenizer(model), counter.counts);
-    const theirs = tokenCount(gpt2(), counter.counts);
+    const ours = tokensOfPieces(new BpeTokenizer(model), counter.counts);
+    const theirs = tokensOfPieces(gpt2(), counter.counts);
     console.log(`saved ${path.join(o.out, 'vocab.json')}, merges.txt, tokenizer.json: ${model.tokens.length} tokens, <|endoftext|> = ${model.tokens.length - 1}`);
     console.log(`training text: ${bytes} bytes -> ${ours} tokens (${(bytes / ours).toFixed(2)} bytes/token; GPT-2: ${(bytes / theirs).toFixed(2)})`);
   } finally {

@@ -117,6 +117,7 @@ export class ShardFileWriter {
 
   /** Appends tokens; each must be an integer in [0, 65535]. */
   write(tokens: ArrayLike<number>): void {
+    if (this.fd === null) throw new Error(`ShardFileWriter(${this.path}): write after close`);
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
       if (!(t >= 0 && t <= SHARD_MAX_TOKEN && Number.isInteger(t))) {
@@ -129,7 +130,7 @@ export class ShardFileWriter {
   }
 
   private flush(): void {
-    if (this.fd === null) throw new Error(`ShardFileWriter(${this.path}): write after close`);
+    if (this.fd === null) throw new Error(`ShardFileWriter(${this.path}): closed twice`);
     if (!LITTLE_ENDIAN) for (let i = 0; i < this.fill; i++) this.buf[i] = ((this.buf[i] & 0xff) << 8) | (this.buf[i] >>> 8);
     writeAll(this.fd, new Uint8Array(this.buf.buffer, 0, this.fill * 2), SHARD_HEADER_BYTES + 2 * this.flushed);
     this.flushed += this.fill;

@@ -1,7 +1,18 @@
 // tinyllm-ts public API: everything a library user imports comes from here.
+// Areas: utilities, tensors + autograd + nn (the educational engine), kernels (ref / js / wasm tiers),
+// the GPT-2 tokenizer, data preparation, the GPT-2 model, training, and interop file formats.
 export * from './util/rng.js';
 export * from './util/errors.js';
 export * from './util/fs.js';
 export * from './util/progress.js';
+export * from './util/interrupt.js';
 export * from './tensor/arena.js';
-export type { Kernels, FloatArray } from './kernels/types.js';
+export * from './tensor/index.js';
+export * from './autograd/index.js';
+export * from './nn/index.js';
+export * from './kernels/index.js';
+export * from './tokenizer/index.js';
+export * from './data/index.js';
+export * from './export/index.js';
+export * from './models/index.js';
+export * from './train/index.js';

@@ -3,7 +3,7 @@
 // samples and atomic checkpoints every N steps and on Ctrl-C, and exact resumption from a checkpoint.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ShardLoader, findShards, type LoaderState } from '../data/loader.js';
+import { ShardLoader, type LoaderState } from '../data/loader.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
@@ -97,6 +97,14 @@ export function gradAccumSteps(s: Pick<RunSettings, 'B' | 'T' | 'totalBatch'>): 
   return s.totalBatch / bt;
 }
 
+/** Where the validation shards of a --data pattern are: the same directory, prefix (_train -> _val) or file name. */
+export function valPattern(data: string): string | null {
+  if (fs.statSync(data, { throwIfNoEntry: false })?.isDirectory()) return data;
+  if (/_train$/.test(data)) return data.replace(/_train$/, '_val');
+  if (/_train_\d{6}\.bin$/.test(data)) return data.replace(/_train_(\d{6})\.bin$/, '_val_$1.bin');
+  return null;
+}
+
 export function runPretraining(settings: RunSettings, o: RunOptions): RunResult {
   const s = settings;
   const stream = o.stream ?? process.stderr;
@@ -116,15 +124,14 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
   const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
   let val: ShardLoader | null = null;
   let baseline: number | null = null;
-  if (s.valEvery > 0 && s.valBatches > 0) {
+  const valData = valPattern(s.data);
+  if (s.valEvery > 0 && s.valBatches > 0 && valData) {
     try {
-      const dir = fs.statSync(s.data, { throwIfNoEntry: false })?.isDirectory() ? s.data : path.dirname(s.data);
-      findShards(dir, 'val');
-      val = new ShardLoader({ pattern: dir, B: s.B, T: s.T, shuffle: false, split: 'val', vocabSize: s.config.vocabSize });
+      val = new ShardLoader({ pattern: valData, B: s.B, T: s.T, shuffle: false, split: 'val', vocabSize: s.config.vocabSize });
       baseline = unigramBaseline([...train.files], [...val.files], s.config.vocabSize);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      say(`note: no validation shards next to ${s.data} (${e.message.split(';')[0]}); validation is off`);
+      say(`note: no validation shards for ${s.data} (${e.message.split(';')[0]}); validation is off`);
     }
   }
   const trainer = new Trainer(model, train, {

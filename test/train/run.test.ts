@@ -8,7 +8,7 @@ import { generateText, type TextCodec } from '../../src/models/gpt2/generate.js'
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { Arena } from '../../src/tensor/arena.js';
 import { readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
-import { runPretraining, type RunSettings } from '../../src/train/run.js';
+import { runPretraining, valPattern, type RunSettings } from '../../src/train/run.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { cyclicTokens, tmpDir, writeToyShards } from './helpers.js';
 
@@ -72,5 +72,14 @@ describe('interruption', () => {
     expect(r2.step).toBe(10);
     expect(r2.interrupted).toBe(false);
     expect(r2.unigramBaseline).toBeNull(); // validation off
+  });
+});
+
+describe('validation shards', () => {
+  it('are found beside the training data: same directory, _val prefix or _val file', () => {
+    expect(valPattern(root)).toBe(root);
+    expect(valPattern('d/sensor_train')).toBe('d/sensor_val');
+    expect(valPattern('d/sensor_train_000003.bin')).toBe('d/sensor_val_000003.bin');
+    expect(valPattern('d/other.bin')).toBeNull();
   });
 });

@@ -5,6 +5,8 @@ export interface LossCurveData {
   train: { step: number; loss: number }[];
   val: { step: number; loss: number }[];
   title?: string;
+  /** A reference level drawn as a horizontal line, e.g. the unigram baseline. */
+  baseline?: { loss: number; label: string };
 }
 
 const W = 800;
@@ -27,7 +29,8 @@ function esc(s: string): string {
 }
 
 export function lossCurveSvg(d: LossCurveData): string {
-  const pts = [...d.train, ...d.val].filter((p) => Number.isFinite(p.loss));
+  const ref = d.baseline && Number.isFinite(d.baseline.loss) ? d.baseline : undefined;
+  const pts = [...d.train, ...d.val, ...(ref ? [{ step: 0, loss: ref.loss }] : [])].filter((p) => Number.isFinite(p.loss));
   const x0 = 0;
   const x1 = Math.max(1, ...pts.map((p) => p.step));
   let y0 = Math.min(...pts.map((p) => p.loss));
@@ -74,6 +77,13 @@ export function lossCurveSvg(d: LossCurveData): string {
     `<path d="${path(smooth)}" fill="none" stroke="#08519c" stroke-width="2"/>`,
     `<path d="${path(d.val)}" fill="none" stroke="#e6550d" stroke-width="1.5" stroke-dasharray="4 3"/>`,
   );
+  if (ref) {
+    const y = sy(ref.loss).toFixed(1);
+    out.push(
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#31a354" stroke-dasharray="6 4"/>`,
+      `<text x="${M.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="#31a354">${esc(ref.label)} ${ref.loss.toFixed(3)}</text>`,
+    );
+  }
   for (const p of d.val) {
     if (Number.isFinite(p.loss)) out.push(`<circle cx="${sx(p.step).toFixed(1)}" cy="${sy(p.loss).toFixed(1)}" r="3" fill="#e6550d"/>`);
   }

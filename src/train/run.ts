@@ -127,7 +127,8 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
   const valData = valPattern(s.data);
   if (s.valEvery > 0 && s.valBatches > 0 && valData) {
     try {
-      val = new ShardLoader({ pattern: valData, B: s.B, T: s.T, shuffle: false, split: 'val', vocabSize: s.config.vocabSize });
+      // a fixed random subset of windows (reset() replays it), so a few batches represent the whole set
+      val = new ShardLoader({ pattern: valData, B: s.B, T: s.T, seed: 0, shuffle: true, split: 'val', vocabSize: s.config.vocabSize });
       baseline = unigramBaseline([...train.files], [...val.files], s.config.vocabSize);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -174,7 +175,7 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
       rng: rng.getState(),
       data: train.getState(),
     });
-    writeLossCurve(o.out, metrics, s.model);
+    writeLossCurve(o.out, metrics, s.model, baseline);
   };
   const validate = (): number => {
     const loss = trainer.evaluate(val as ShardLoader, Math.min(s.valBatches, Math.floor((val as ShardLoader).windowsPerEpoch / s.B) || 1));
@@ -233,9 +234,14 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
 }
 
 /** Rewrites <out>/loss.svg from metrics.jsonl. */
-export function writeLossCurve(out: string, metrics: MetricsLog, title: string): void {
+export function writeLossCurve(out: string, metrics: MetricsLog, title: string, baseline: number | null = null): void {
   const rs = metrics.read();
   const train = rs.flatMap((r) => (r.type === 'train' ? [{ step: r.step, loss: r.loss }] : []));
   const val = rs.flatMap((r) => (r.type === 'val' ? [{ step: r.step, loss: r.valLoss }] : []));
-  writeFileAtomic(path.join(out, 'loss.svg'), lossCurveSvg({ train, val, title: `${title} pre-training loss` }));
+  writeFileAtomic(path.join(out, 'loss.svg'), lossCurveSvg({
+      train,
+      val,
+      title: `${title} pre-training loss`,
+      ...(baseline !== null ? { baseline: { loss: baseline, label: 'unigram baseline (val)' } } : {}),
+    }));
 }

@@ -2,7 +2,7 @@
 // --long), per kernel tier, plus a per-op time breakdown of one step (encoder, layernorm, each matmul
 // forward/backward, attention, GELU, softmax+CE, AdamW). Each (tier, model, T) runs in its own Node process
 // so its peak RSS is its own. Random tokens; timings on a shared machine are noisy (load average printed).
-// Run: npx tsx bench/train.ts [--kernels wasm,js,ref] [--models 30M,124M] [--long] [--steps 2] [--threads N]
+// Run: npx tsx bench/train.ts [--kernels wasm,js,ref] [--models 30M,124M] [--long | --seqs 64,256] [--steps 2] [--threads N]
 // Last stdout line: one JSON summary object.
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -85,7 +85,7 @@ if (childArg) {
 
 const tiers = (arg('kernels') ?? availableTiers()[availableTiers().length - 1]).split(',');
 const models = (arg('models') ?? '30M,124M').split(',') as GPT2PresetName[];
-const Ts = process.argv.includes('--long') ? [64, 256] : [64];
+const Ts = (arg('seqs') ?? (process.argv.includes('--long') ? '64,256' : '64')).split(',').map(Number);
 const steps = Number(arg('steps') ?? 2);
 const threads = Number(arg('threads') ?? defaultThreads());
 console.log(`train bench: tiers ${tiers.join(', ')}; models ${models.join(', ')}; B=4, T=${Ts.join('/')}; ${threads} threads; ${steps} timed steps; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

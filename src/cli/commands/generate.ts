@@ -16,7 +16,7 @@ export const summary = 'generate text from a trained model (streams to stdout)';
 
 const options = {
   ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, or an llm.c .bin' },
-  prompt: { type: 'string', short: 'p', help: 'text to continue (default: start of a new document)', default: '' },
+  prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
   'max-tokens': { type: 'number', short: 'n', help: 'tokens to generate at most', default: 200 },
   temperature: { type: 'number', help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
   'top-k': { type: 'number', help: 'sample among the k most likely tokens, 0 = off', default: 40 },

@@ -151,7 +151,6 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   change('ckptEvery', o['ckpt-every']);
   change('logEvery', o['log-every']);
   if (o.tokenizer !== undefined) s.tokenizer = o.tokenizer === 'none' ? null : o.tokenizer;
-  if (h.step >= s.steps) throw new UserError(`checkpoint ${ckpt} is already at step ${h.step} of ${s.steps}; give a larger --steps to train further`);
   return s;
 }
 
@@ -168,6 +167,13 @@ export async function run(argv: string[]): Promise<void> {
   }
   const resume = o.resume !== undefined ? checkpointPath(o.resume) : undefined;
   const settings = resume ? resumeSettings(o, resume) : freshSettings(o);
+  if (resume) {
+    const { step } = readCheckpointHeader(resume);
+    if (step >= settings.steps) {
+      process.stderr.write(`nothing to do: ${resume} is already at step ${step} of ${settings.steps} (give a larger --steps to train further)\n`);
+      return;
+    }
+  }
   const out = o.out ?? (resume ? path.dirname(resume) : `runs/${settings.model.replace(/\s+/g, '-')}`);
   const stopAt = o['stop-at'] === undefined ? undefined : positiveInt(o['stop-at'], 'stop-at');
   runPretraining(settings, { out, resume, stopAt });

@@ -28,6 +28,9 @@ interface JobResult extends Job {
   msPerStep: number;
   tokPerSec: number;
   peakRssMB: number;
+  /** Resident memory after the warm-up step and after the timed steps: flat when nothing leaks. */
+  rssAfterWarmupMB: number;
+  rssAfterStepsMB: number;
   initMs: number;
   breakdownMs: Record<string, number>;
 }
@@ -54,6 +57,7 @@ async function child(job: Job): Promise<JobResult> {
   });
   const initMs = performance.now() - t0;
   trainer.trainStep(); // warm-up: plans activations, starts workers, compiles
+  const rssAfterWarmupMB = Math.round(process.memoryUsage().rss / 2 ** 20);
   const prof = new OpProfiler();
   model.profiler = prof;
   trainer.trainStep();
@@ -71,6 +75,8 @@ async function child(job: Job): Promise<JobResult> {
     msPerStep: +msPerStep.toFixed(1),
     tokPerSec: +((job.B * job.T * 1000) / msPerStep).toFixed(1),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    rssAfterWarmupMB,
+    rssAfterStepsMB: Math.round(process.memoryUsage().rss / 2 ** 20),
     initMs: Math.round(initMs),
     breakdownMs: Object.fromEntries(prof.entries().map(([k, v]) => [k, +v.toFixed(1)])),
   };
@@ -109,7 +115,7 @@ for (const tier of tiers) {
       results.push(r);
       console.log(
         `${tier.padEnd(5)} ${model.padEnd(5)} B=4 T=${String(T).padEnd(4)} ${(r.msPerStep / 1000).toFixed(2).padStart(7)} s/step  ` +
-          `${r.tokPerSec.toFixed(0).padStart(6)} tok/s  peak RSS ${r.peakRssMB} MB  (init ${(r.initMs / 1000).toFixed(1)} s)`,
+          `${r.tokPerSec.toFixed(0).padStart(6)} tok/s  peak RSS ${r.peakRssMB} MB (RSS ${r.rssAfterWarmupMB} -> ${r.rssAfterStepsMB} MB over the timed steps)  (init ${(r.initMs / 1000).toFixed(1)} s)`,
       );
       const total = Object.values(r.breakdownMs).reduce((a, b) => a + b, 0);
       console.log(

@@ -105,7 +105,7 @@ export function valPattern(data: string): string | null {
   return null;
 }
 
-export function runPretraining(settings: RunSettings, o: RunOptions): RunResult {
+export async function runPretraining(settings: RunSettings, o: RunOptions): Promise<RunResult> {
   const s = settings;
   const stream = o.stream ?? process.stderr;
   const live = o.live ?? (Boolean(stream.isTTY) && !process.env.CI);
@@ -219,6 +219,8 @@ export function runPretraining(settings: RunSettings, o: RunOptions): RunResult 
       }
       if (s.sampleEvery > 0 && st.step % s.sampleEvery === 0) sample();
       if (s.ckptEvery > 0 && st.step % s.ckptEvery === 0 && st.step !== last) save();
+      // let the event loop run: signals (Ctrl-C) are delivered there
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     save();
   } finally {

@@ -38,7 +38,7 @@ describe('memory', () => {
 });
 
 describe('interruption', () => {
-  it('Ctrl-C finishes the step, saves a checkpoint and the run resumes from it', () => {
+  it('Ctrl-C (a real SIGINT) finishes the step, saves a checkpoint and the run resumes from it', async () => {
     const data = writeToyShards(path.join(root, 'data'), 64, 3000, 600);
     const s: RunSettings = {
       model: 'test',
@@ -63,12 +63,13 @@ describe('interruption', () => {
       tokenizer: null,
     };
     const out = path.join(root, 'int');
-    const r = runPretraining(s, { out, stream: quiet, kernels: ref, onStep: (st) => st.step === 4 && process.emit('SIGINT') });
+    // the signal is delivered by the event loop, which the training loop must let run between steps
+    const r = await runPretraining(s, { out, stream: quiet, kernels: ref, onStep: (st) => st.step === 4 && process.kill(process.pid, 'SIGINT') });
     expect(r.interrupted).toBe(true);
     expect(r.step).toBe(4);
     expect(readCheckpointHeader(r.checkpoint).step).toBe(4);
     expect(process.listenerCount('SIGINT')).toBe(0);
-    const r2 = runPretraining(s, { out, stream: quiet, kernels: ref, resume: r.checkpoint });
+    const r2 = await runPretraining(s, { out, stream: quiet, kernels: ref, resume: r.checkpoint });
     expect(r2.step).toBe(10);
     expect(r2.interrupted).toBe(false);
     expect(r2.unigramBaseline).toBeNull(); // validation off

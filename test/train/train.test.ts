@@ -143,18 +143,18 @@ describe('runs and resume', () => {
   const trainLosses = (dir: string) =>
     new MetricsLog(path.join(dir, 'metrics.jsonl')).read().flatMap((r) => (r.type === 'train' ? [[r.step, r.loss]] : []));
 
-  it.each(['ref', best])('k steps + resume + (n-k) steps gives bit-identical losses to n steps straight (%s kernels)', (tier) => {
+  it.each(['ref', best])('k steps + resume + (n-k) steps gives bit-identical losses to n steps straight (%s kernels)', async (tier) => {
     const kernels = createKernels(tier, { threads: tier === 'ref' ? 1 : 2 });
     const root = tmpDir('resume');
     const data = writeToyShards(path.join(root, 'data'), 64, 4000, 1000);
     const n = 12;
     const straight = path.join(root, 'straight');
-    runPretraining(settings(data, n), { out: straight, stream: quiet, kernels });
+    await runPretraining(settings(data, n), { out: straight, stream: quiet, kernels });
     const split = path.join(root, 'split');
-    const first = runPretraining(settings(data, n), { out: split, stream: quiet, kernels, stopAt: 7 });
+    const first = await runPretraining(settings(data, n), { out: split, stream: quiet, kernels, stopAt: 7 });
     expect(first.step).toBe(7);
     expect(first.unigramBaseline).toBeGreaterThan(3.5); // about ln 64 for the noisy cycle
-    const second = runPretraining(settings(data, n), { out: split, stream: quiet, kernels, resume: path.join(split, 'checkpoint.ckpt') });
+    const second = await runPretraining(settings(data, n), { out: split, stream: quiet, kernels, resume: path.join(split, 'checkpoint.ckpt') });
     expect(second.step).toBe(n);
     const a = trainLosses(straight);
     const b = trainLosses(split);

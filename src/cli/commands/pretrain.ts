@@ -176,5 +176,5 @@ export async function run(argv: string[]): Promise<void> {
   }
   const out = o.out ?? (resume ? path.dirname(resume) : `runs/${settings.model.replace(/\s+/g, '-')}`);
   const stopAt = o['stop-at'] === undefined ? undefined : positiveInt(o['stop-at'], 'stop-at');
-  runPretraining(settings, { out, resume, stopAt });
+  await runPretraining(settings, { out, resume, stopAt });
 }

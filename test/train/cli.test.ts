@@ -6,6 +6,11 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { run as generate } from '../../src/cli/commands/generate.js';
 import { run as pretrain } from '../../src/cli/commands/pretrain.js';
 import { ShardFileWriter } from '../../src/data/shard.js';
+import { writeLlmcCheckpoint } from '../../src/export/llmc.js';
+import { paramsFromFlat } from '../../src/export/params.js';
+import { ref } from '../../src/kernels/index.js';
+import { plainF32 } from '../../src/models/gpt2/params.js';
+import { loadCheckpointWeights } from '../../src/train/checkpoint.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { tmpDir } from './helpers.js';
@@ -67,6 +72,16 @@ describe('tinyllm pretrain / generate', () => {
     });
     expect(stdout.startsWith('ax=')).toBe(true);
     expect(stderr).toMatch(/\d+ tokens in .* tok\/s; stopped: (max-tokens|stop-token)/);
+
+    // other formats come in through src/export: the same weights as an llm.c file generate the same text
+    const { model } = loadCheckpointWeights(path.join(out, 'checkpoint.ckpt'), { kernels: ref, alloc: plainF32 });
+    const bin = path.join(root, 'model.bin');
+    writeLlmcCheckpoint(bin, model.config, paramsFromFlat(model.config, model.params.data as Float32Array), { dtype: 'f32' });
+    let fromBin = '';
+    await captured(process.stderr, async () => {
+      fromBin = await captured(process.stdout, () => generate(['--ckpt', bin, '--prompt', 'ax=', '--max-tokens', '5', '--kernels', 'ref', '--threads', '1', '--seed', '2']));
+    });
+    expect(fromBin).toBe(stdout);
   });
 
   it('bad flags give UserErrors that say how to fix them', async () => {

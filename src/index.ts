@@ -11,6 +11,7 @@ export * from './tensor/index.js';
 export * from './autograd/index.js';
 export * from './nn/index.js';
 export * from './kernels/index.js';
+export { createWasmKernels, hasMatmulInt8, wasmTierAvailable, type WasmKernels, type WasmKernelOptions } from './kernels/wasm/index.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
 export * from './export/index.js';

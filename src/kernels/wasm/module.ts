@@ -1,13 +1,14 @@
 // The kernel module: every WebAssembly kernel of the 'wasm' tier assembled into one module that imports
 // the arena's memory as env.memory (a shared memory when threads are used). Built and validated once
 // per process per memory kind; the compiled WebAssembly.Module is what worker threads instantiate.
+import { addAttention, type AttentionExport } from './attention.js';
 import { ModuleBuilder } from './emitter.js';
 import { addElementwiseKernels, type ElementwiseExport } from './elementwise.js';
 import { addMatmul } from './matmul.js';
 import { addMatmulInt8, addMatvec } from './matvec.js';
 
 /** Exports of the kernel module; each takes (threads, t0, t1) last and does threads t0..t1-1's share. */
-export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | ElementwiseExport;
+export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | ElementwiseExport | AttentionExport;
 
 export interface KernelModuleOptions {
   /** Import a shared memory (required to run on worker threads). */
@@ -42,5 +43,6 @@ function kernelModuleBuilder(opts: KernelModuleOptions): ModuleBuilder {
   addMatvec(m);
   addMatmulInt8(m);
   addElementwiseKernels(m);
+  addAttention(m);
   return m;
 }

@@ -1,0 +1,215 @@
+// Causal multi-head self-attention forward and backward in WebAssembly SIMD, llm.c layout and formulas
+// (attention_forward / attention_backward of train_gpt2.c, as in ref.ts): qkv(B,T,3C), out(B,T,C), score
+// tensors (B,NH,T,T) zero above the diagonal. Threads split the B·NH (batch, head) pairs; each pair owns
+// its rows of the score tensors, its head's columns of out and of dqkv, so no two threads write the same float.
+import { hsum, threadRange } from './common.js';
+import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
+import { exp4, f32x4Const } from './math.js';
+
+export type AttentionExport = 'attentionForward' | 'attentionBackward';
+
+const F = 4;
+
+/** One step of a lane loop at byte offset `o`: 4 consecutive f32 (wide), or 1 (splatted on load, lane 0 stored). */
+export interface Lanes {
+  readonly wide: boolean;
+  load(base: I32): V128;
+  store(base: I32, v: V128): void;
+}
+
+/** Runs body over the byte offsets [0, bytes) of f32 rows: 16 bytes at a time, then 4 at a time. */
+export function forLanes(f: FuncBuilder, bytes: I32, body: (l: Lanes) => void): void {
+  const o = f.local('i32');
+  const at = (base: I32) => i32.add(base, o);
+  const bulk: Lanes = { wide: true, load: (b) => v128.load(at(b)), store: (b, v) => f.emit(v128.store(at(b), v)) };
+  const tail: Lanes = {
+    wide: false,
+    load: (b) => v128.load32_splat(at(b)),
+    store: (b, v) => f.emit(f32.store(at(b), f32x4.extract_lane(v, 0))),
+  };
+  f.set(o, 0);
+  f.block((exit) => f.loop((again) => {
+    f.brIf(exit, i32.gt_s(i32.add(o, 16), bytes));
+    body(bulk);
+    f.inc(o, 16);
+    f.br(again);
+  }));
+  f.block((exit) => f.loop((again) => {
+    f.brIf(exit, i32.ge_s(o, bytes));
+    body(tail);
+    f.inc(o, F);
+    f.br(again);
+  }));
+}
+
+/** A running sum filled from a lane loop: the wide steps into a vector, the tail steps into a scalar. */
+export class LaneSum {
+  private readonly vec: Local<'v128'>;
+  private readonly scalar: Local<'f32'>;
+  constructor(private readonly f: FuncBuilder) {
+    this.vec = f.local('v128');
+    this.scalar = f.local('f32');
+  }
+  reset(): void {
+    this.f.set(this.vec, f32x4Const(0));
+    this.f.set(this.scalar, f32.const(0));
+  }
+  add(l: Lanes, v: V128): void {
+    if (l.wide) this.f.set(this.vec, f32x4.add(this.vec, v));
+    else this.f.set(this.scalar, f32.add(this.scalar, f32x4.extract_lane(v, 0)));
+  }
+  value(): F32 {
+    return f32.add(this.scalar, hsum(this.vec));
+  }
+}
+
+/** Locals both attention kernels derive from C and NH. */
+interface Head {
+  /** Byte sizes: one head (hs floats), one qkv row (3C floats), C floats (one out row). */
+  hsB: Local<'i32'>;
+  rowB: Local<'i32'>;
+  cB: Local<'i32'>;
+  scale: Local<'f32'>;
+}
+
+function head(f: FuncBuilder, C: Local<'i32'>, NH: Local<'i32'>): Head {
+  const h: Head = { hsB: f.local('i32'), rowB: f.local('i32'), cB: f.local('i32'), scale: f.local('f32') };
+  f.set(h.hsB, i32.mul(i32.div_s(C, NH), F));
+  f.set(h.cB, i32.mul(C, F));
+  f.set(h.rowB, i32.mul(h.cB, 3));
+  f.set(h.scale, f32.div(f32.const(1), f32.sqrt(f32.convert_i32_s(i32.div_s(C, NH)))));
+  return h;
+}
+
+/** Stores 0 to the f32s at byte offsets [from, to) of each base. */
+function zeroTail(f: FuncBuilder, bases: I32[], from: I32, to: I32): void {
+  const o = f.local('i32');
+  f.for(o, from, to, F, () => {
+    for (const b of bases) f.emit(f32.store(i32.add(b, o), f32.const(0)));
+  });
+}
+
+/**
+ * Adds the two exports, each taking byte offsets of its arrays, then (B, T, C, NH, threads, t0, t1):
+ *   attentionForward(out, preatt, att, qkv, …)
+ *   attentionBackward(dqkv, dpreatt, datt, dout, qkv, att, …)  (accumulates into dqkv; overwrites dpreatt, datt)
+ */
+export function addAttention(m: ModuleBuilder): void {
+  const dims = { B: 'i32', T: 'i32', C: 'i32', NH: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
+
+  m.func('attentionForward', { out: 'i32', preatt: 'i32', att: 'i32', qkv: 'i32', ...dims }, 'none', (f, p) => {
+    const hd = head(f, p.C, p.NH);
+    const [th, lo, hi, u, b, base, t, t2, n, q, k, v, prow, arow, o] = Array.from({ length: 15 }, () => f.local('i32'));
+    const val = f.local('f32');
+    const maxv = f.local('f32');
+    const inv = f.local('f32');
+    const w = f.local('v128');
+    const e = f.local('v128');
+    const dot = new LaneSum(f);
+    const sum = new LaneSum(f);
+    f.for(th, p.t0, p.t1, 1, () => {
+      threadRange(f, i32.mul(p.B, p.NH), 1, p.threads, th, lo, hi);
+      f.for(u, lo, hi, 1, () => {
+        f.set(b, i32.div_s(u, p.NH));
+        // &qkv[b][0][h·hs]: q of position 0 of this head; k and v are C and 2C floats further
+        f.set(base, i32.add(p.qkv, i32.add(i32.mul(i32.mul(b, p.T), hd.rowB), i32.mul(i32.sub(u, i32.mul(b, p.NH)), hd.hsB))));
+        f.for(t, 0, p.T, 1, () => {
+          f.set(q, i32.add(base, i32.mul(t, hd.rowB)));
+          f.set(n, i32.mul(i32.add(t, 1), F)); // bytes of the causal part of the score row
+          const rowOff = i32.mul(i32.mul(i32.add(i32.mul(u, p.T), t), p.T), F);
+          f.set(prow, i32.add(p.preatt, rowOff));
+          f.set(arow, i32.add(p.att, rowOff));
+          // pass 1: preatt[t2] = scale·q·k[t2] and the row max
+          f.set(maxv, f32.const(-Infinity));
+          f.for(t2, 0, i32.add(t, 1), 1, () => {
+            f.set(k, i32.add(i32.add(base, i32.mul(t2, hd.rowB)), hd.cB));
+            dot.reset();
+            forLanes(f, hd.hsB, (l) => dot.add(l, f32x4.mul(l.load(q), l.load(k))));
+            f.set(val, f32.mul(dot.value(), hd.scale));
+            f.emit(f32.store(i32.add(prow, i32.mul(t2, F)), val));
+            f.set(maxv, f32.max(maxv, val));
+          });
+          // passes 2-3: att = exp(preatt - max) / Σ, zero above the diagonal in both rows
+          sum.reset();
+          forLanes(f, n, (l) => {
+            f.set(e, exp4(f, f32x4.sub(l.load(prow), f32x4.splat(maxv))));
+            l.store(arow, e);
+            sum.add(l, e);
+          });
+          f.set(inv, f32.div(f32.const(1), sum.value()));
+          forLanes(f, n, (l) => l.store(arow, f32x4.mul(l.load(arow), f32x4.splat(inv))));
+          zeroTail(f, [prow, arow], n, i32.mul(p.T, F));
+          // pass 4: out = Σ_t2 att[t2]·v[t2]
+          f.set(o, i32.add(p.out, i32.add(i32.mul(i32.add(i32.mul(b, p.T), t), hd.cB), i32.mul(i32.sub(u, i32.mul(b, p.NH)), hd.hsB))));
+          forLanes(f, hd.hsB, (l) => l.store(o, f32x4Const(0)));
+          f.for(t2, 0, i32.add(t, 1), 1, () => {
+            f.set(v, i32.add(i32.add(base, i32.mul(t2, hd.rowB)), i32.mul(hd.cB, 2)));
+            f.set(w, v128.load32_splat(i32.add(arow, i32.mul(t2, F))));
+            forLanes(f, hd.hsB, (l) => l.store(o, f32x4.add(l.load(o), f32x4.mul(w, l.load(v)))));
+          });
+        });
+      });
+    });
+  });
+
+  const bwd = { dqkv: 'i32', dpreatt: 'i32', datt: 'i32', dout: 'i32', qkv: 'i32', att: 'i32', ...dims } as const;
+  m.func('attentionBackward', bwd, 'none', (f, p) => {
+    const hd = head(f, p.C, p.NH);
+    const names = ['th', 'lo', 'hi', 'u', 'b', 'base', 'dbase', 't', 't2', 'n', 'q', 'dq', 'k', 'dk', 'v', 'dv', 'o', 'ar', 'dar', 'dpr', 'off'];
+    const [th, lo, hi, u, b, base, dbase, t, t2, n, q, dq, k, dk, v, dv, o, ar, dar, dpr, off] = names.map(() => f.local('i32'));
+    const a = f.local('v128');
+    const g = f.local('v128');
+    const da = f.local('f32');
+    const dsum = f.local('f32');
+    const gs = f.local('f32');
+    const dot = new LaneSum(f);
+    f.for(th, p.t0, p.t1, 1, () => {
+      threadRange(f, i32.mul(p.B, p.NH), 1, p.threads, th, lo, hi);
+      f.for(u, lo, hi, 1, () => {
+        f.set(b, i32.div_s(u, p.NH));
+        f.set(off, i32.add(i32.mul(i32.mul(b, p.T), hd.rowB), i32.mul(i32.sub(u, i32.mul(b, p.NH)), hd.hsB)));
+        f.set(base, i32.add(p.qkv, off));
+        f.set(dbase, i32.add(p.dqkv, off));
+        f.for(t, 0, p.T, 1, () => {
+          f.set(q, i32.add(base, i32.mul(t, hd.rowB)));
+          f.set(dq, i32.add(dbase, i32.mul(t, hd.rowB)));
+          f.set(n, i32.mul(i32.add(t, 1), F));
+          const rowOff = i32.mul(i32.mul(i32.add(i32.mul(u, p.T), t), p.T), F);
+          f.set(ar, i32.add(p.att, rowOff));
+          f.set(dar, i32.add(p.datt, rowOff));
+          f.set(dpr, i32.add(p.dpreatt, rowOff));
+          f.set(o, i32.add(p.dout, i32.add(i32.mul(i32.add(i32.mul(b, p.T), t), hd.cB), i32.mul(i32.sub(u, i32.mul(b, p.NH)), hd.hsB))));
+          // pass 4 backward: datt[t2] = v[t2]·dout, dv[t2] += att[t2]·dout; dsum = Σ att·datt
+          f.set(dsum, f32.const(0));
+          f.for(t2, 0, i32.add(t, 1), 1, () => {
+            f.set(v, i32.add(i32.add(base, i32.mul(t2, hd.rowB)), i32.mul(hd.cB, 2)));
+            f.set(dv, i32.add(i32.add(dbase, i32.mul(t2, hd.rowB)), i32.mul(hd.cB, 2)));
+            f.set(a, v128.load32_splat(i32.add(ar, i32.mul(t2, F))));
+            dot.reset();
+            forLanes(f, hd.hsB, (l) => {
+              f.set(g, l.load(o));
+              dot.add(l, f32x4.mul(l.load(v), g));
+              l.store(dv, f32x4.add(l.load(dv), f32x4.mul(a, g)));
+            });
+            f.set(da, dot.value());
+            f.emit(f32.store(i32.add(dar, i32.mul(t2, F)), da));
+            f.set(dsum, f32.add(dsum, f32.mul(f32x4.extract_lane(a, 0), da)));
+          });
+          zeroTail(f, [dar, dpr], n, i32.mul(p.T, F));
+          // softmax and pass 1 backward: dpreatt = att·(datt − dsum); dq += scale·dpreatt·k, dk += scale·dpreatt·q
+          f.for(t2, 0, i32.add(t, 1), 1, () => {
+            f.set(gs, f32.mul(f32.load(i32.add(ar, i32.mul(t2, F))), f32.sub(f32.load(i32.add(dar, i32.mul(t2, F))), dsum)));
+            f.emit(f32.store(i32.add(dpr, i32.mul(t2, F)), gs));
+            f.set(g, f32x4.splat(f32.mul(gs, hd.scale)));
+            f.set(k, i32.add(i32.add(base, i32.mul(t2, hd.rowB)), hd.cB));
+            f.set(dk, i32.add(i32.add(dbase, i32.mul(t2, hd.rowB)), hd.cB));
+            forLanes(f, hd.hsB, (l) => {
+              l.store(dq, f32x4.add(l.load(dq), f32x4.mul(l.load(k), g)));
+              l.store(dk, f32x4.add(l.load(dk), f32x4.mul(l.load(q), g)));
+            });
+          });
+        });
+      });
+    });
+  });
+}

@@ -1,7 +1,7 @@
-// The wasm tier's causal attention forward and backward against the float64 `ref` oracle: random shapes
-// including T = 1, primes, head sizes that are not multiples of 4, 1–4 heads, 1 and 2 threads (every call
-// split, however small); overwritten outputs start as NaN so an unwritten float fails; arrays outside the
-// arena and Float64Array take the fallback and still match.
+// The wasm tier's causal attention and layernorm, forward and backward, against the float64 `ref` oracle:
+// random shapes including T = 1, primes, head sizes and widths that are not multiples of 4, 1–4 heads, 1 and
+// 2 threads (every call split, however small); overwritten outputs start as NaN so an unwritten float fails;
+// arrays outside the arena and Float64Array take the fallback and still match.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/ref.js';
@@ -93,5 +93,45 @@ describe('wasm attention vs ref', () => {
     ref.attentionForward(outs[0].out, outs[0].preatt, outs[0].att, qkv, B, T, C, NH);
     tiers[1].attentionForward(outs[1].out, outs[1].preatt, outs[1].att, qkv, B, T, C, NH);
     expect(outs[1]).toEqual(outs[0]);
+  });
+});
+
+/** Layernorm forward then backward on every tier, checked against ref in float64. */
+function checkLayernorm(N: number, C: number, seed: number, inArena: boolean): void {
+  const rng = new Rng(seed);
+  const r32 = (n: number) => Float64Array.from(f32(randn(n, rng), false));
+  const [inp, w, bias, dout, dinp0, dw0, db0] = [r32(N * C), r32(C), r32(C), r32(N * C), r32(N * C), r32(C), r32(C)];
+  const want = { out: new Float64Array(N * C), mean: new Float64Array(N), rstd: new Float64Array(N), dinp: Float64Array.from(dinp0), dw: Float64Array.from(dw0), db: Float64Array.from(db0) };
+  ref.layernormForward(want.out, want.mean, want.rstd, inp, w, bias, N, C, 1e-5);
+  ref.layernormBackward(want.dinp, want.dw, want.db, dout, inp, w, want.mean, want.rstd, N, C);
+  for (const k of tiers) {
+    const mark = arena.mark();
+    const what = `threads=${k.threads} N=${N} C=${C} arena=${inArena}`;
+    const nan = (n: number) => f32(new Float64Array(n).fill(NaN), inArena);
+    const [out, mean, rstd] = [nan(N * C), nan(N), nan(N)];
+    const [x, wt] = [f32(inp, inArena), f32(w, inArena)];
+    k.layernormForward(out, mean, rstd, x, wt, f32(bias, inArena), N, C, 1e-5);
+    expectClose(out, want.out, `${what} out`);
+    expectClose(mean, want.mean, `${what} mean`);
+    expectClose(rstd, want.rstd, `${what} rstd`);
+    const [dinp, dw, db] = [f32(dinp0, inArena), f32(dw0, inArena), f32(db0, inArena)];
+    k.layernormBackward(dinp, dw, db, f32(dout, inArena), x, wt, f32(want.mean, inArena), f32(want.rstd, inArena), N, C);
+    expectClose(dinp, want.dinp, `${what} dinp`);
+    expectClose(dw, want.dw, `${what} dweight`);
+    expectClose(db, want.db, `${what} dbias`);
+    arena.release(mark);
+  }
+}
+
+describe('wasm layernorm vs ref', () => {
+  const n = fc.oneof(fc.constantFrom(1, 2, 3, 7, 13, 64), fc.integer({ min: 1, max: 70 }));
+  const c = fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 15, 16, 17, 33, 384, 768), fc.integer({ min: 1, max: 100 }));
+
+  it('random shapes in the arena (wasm, 1 and 2 threads)', () => {
+    fc.assert(fc.property(n, c, fc.integer(), (N, C, seed) => checkLayernorm(N, C, seed, true)), { numRuns: 120 });
+  });
+
+  it('arrays outside the arena take the fallback and match too', () => {
+    fc.assert(fc.property(n, c, fc.integer(), (N, C, seed) => checkLayernorm(N, C, seed, false)), { numRuns: 20 });
   });
 });

@@ -2,66 +2,14 @@
 // (attention_forward / attention_backward of train_gpt2.c, as in ref.ts): qkv(B,T,3C), out(B,T,C), score
 // tensors (B,NH,T,T) zero above the diagonal. Threads split the B·NH (batch, head) pairs; each pair owns
 // its rows of the score tensors, its head's columns of out and of dqkv, so no two threads write the same float.
-import { hsum, threadRange } from './common.js';
-import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
+import { threadRange } from './common.js';
+import { f32, f32x4, i32, v128, type FuncBuilder, type I32, type Local, type ModuleBuilder } from './emitter.js';
+import { forLanes, LaneSum } from './lanes.js';
 import { exp4, f32x4Const } from './math.js';
 
 export type AttentionExport = 'attentionForward' | 'attentionBackward';
 
 const F = 4;
-
-/** One step of a lane loop at byte offset `o`: 4 consecutive f32 (wide), or 1 (splatted on load, lane 0 stored). */
-export interface Lanes {
-  readonly wide: boolean;
-  load(base: I32): V128;
-  store(base: I32, v: V128): void;
-}
-
-/** Runs body over the byte offsets [0, bytes) of f32 rows: 16 bytes at a time, then 4 at a time. */
-export function forLanes(f: FuncBuilder, bytes: I32, body: (l: Lanes) => void): void {
-  const o = f.local('i32');
-  const at = (base: I32) => i32.add(base, o);
-  const bulk: Lanes = { wide: true, load: (b) => v128.load(at(b)), store: (b, v) => f.emit(v128.store(at(b), v)) };
-  const tail: Lanes = {
-    wide: false,
-    load: (b) => v128.load32_splat(at(b)),
-    store: (b, v) => f.emit(f32.store(at(b), f32x4.extract_lane(v, 0))),
-  };
-  f.set(o, 0);
-  f.block((exit) => f.loop((again) => {
-    f.brIf(exit, i32.gt_s(i32.add(o, 16), bytes));
-    body(bulk);
-    f.inc(o, 16);
-    f.br(again);
-  }));
-  f.block((exit) => f.loop((again) => {
-    f.brIf(exit, i32.ge_s(o, bytes));
-    body(tail);
-    f.inc(o, F);
-    f.br(again);
-  }));
-}
-
-/** A running sum filled from a lane loop: the wide steps into a vector, the tail steps into a scalar. */
-export class LaneSum {
-  private readonly vec: Local<'v128'>;
-  private readonly scalar: Local<'f32'>;
-  constructor(private readonly f: FuncBuilder) {
-    this.vec = f.local('v128');
-    this.scalar = f.local('f32');
-  }
-  reset(): void {
-    this.f.set(this.vec, f32x4Const(0));
-    this.f.set(this.scalar, f32.const(0));
-  }
-  add(l: Lanes, v: V128): void {
-    if (l.wide) this.f.set(this.vec, f32x4.add(this.vec, v));
-    else this.f.set(this.scalar, f32.add(this.scalar, f32x4.extract_lane(v, 0)));
-  }
-  value(): F32 {
-    return f32.add(this.scalar, hsum(this.vec));
-  }
-}
 
 /** Locals both attention kernels derive from C and NH. */
 interface Head {

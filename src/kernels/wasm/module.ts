@@ -4,11 +4,12 @@
 import { addAttention, type AttentionExport } from './attention.js';
 import { ModuleBuilder } from './emitter.js';
 import { addElementwiseKernels, type ElementwiseExport } from './elementwise.js';
+import { addLayernorm, type LayernormExport } from './layernorm.js';
 import { addMatmul } from './matmul.js';
 import { addMatmulInt8, addMatvec } from './matvec.js';
 
 /** Exports of the kernel module; each takes (threads, t0, t1) last and does threads t0..t1-1's share. */
-export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | ElementwiseExport | AttentionExport;
+export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | ElementwiseExport | AttentionExport | LayernormExport;
 
 export interface KernelModuleOptions {
   /** Import a shared memory (required to run on worker threads). */
@@ -44,5 +45,6 @@ function kernelModuleBuilder(opts: KernelModuleOptions): ModuleBuilder {
   addMatmulInt8(m);
   addElementwiseKernels(m);
   addAttention(m);
+  addLayernorm(m);
   return m;
 }

@@ -1,9 +1,7 @@
-#!/usr/bin/env node
 // The `tinyllm` command: one subcommand per pipeline step, each in src/cli/commands/<name>.ts
 // exporting `summary` (one line) and `run(argv)`. Modules load lazily, so `tinyllm tokenize` on a
-// Pi does not pay for the training code. UserErrors print without a stack trace.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Pi does not pay for the training code. UserErrors print without a stack trace. The executable
+// entry point is src/cli/bin.ts.
 import { UserError } from '../util/errors.js';
 
 export interface CommandModule {
@@ -11,23 +9,25 @@ export interface CommandModule {
   run(argv: string[]): Promise<void>;
 }
 
-/** Subcommands in pipeline order. */
-export const COMMANDS = [
-  'demo',
-  'datasets',
-  'tokenize',
-  'train-tokenizer',
-  'prepare',
-  'mix',
-  'inspect',
-  'pretrain',
-  'generate',
-  'convert',
-  'info',
-] as const;
+/** Subcommands in pipeline order, each loaded only when used. */
+const LOADERS: Record<string, () => Promise<CommandModule>> = {
+  demo: () => import('./commands/demo.js'),
+  datasets: () => import('./commands/datasets.js'),
+  tokenize: () => import('./commands/tokenize.js'),
+  'train-tokenizer': () => import('./commands/train-tokenizer.js'),
+  prepare: () => import('./commands/prepare.js'),
+  mix: () => import('./commands/mix.js'),
+  inspect: () => import('./commands/inspect.js'),
+  pretrain: () => import('./commands/pretrain.js'),
+  generate: () => import('./commands/generate.js'),
+  convert: () => import('./commands/convert.js'),
+  info: () => import('./commands/info.js'),
+};
 
-async function load(name: string): Promise<CommandModule> {
-  return (await import(`./commands/${name}.js`)) as CommandModule;
+export const COMMANDS = Object.keys(LOADERS);
+
+function load(name: string): Promise<CommandModule> {
+  return LOADERS[name]();
 }
 
 async function usage(): Promise<string> {
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(await usage());
     return name ? 0 : 1;
   }
-  if (!(COMMANDS as readonly string[]).includes(name)) {
+  if (!COMMANDS.includes(name)) {
     console.error(`tinyllm: unknown command '${name}'\n\n${await usage()}`);
     return 2;
   }
@@ -59,11 +59,4 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-}
-
-const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -1,13 +1,14 @@
 // loadWeights: open GPT-2 weights in any format tinyllm reads, recognised by content rather than by
-// file name: a Hugging Face directory, a .safetensors file (config.json beside it), an llm.c checkpoint
+// file name: a Hugging Face directory, a tinyllm run directory, a .safetensors file (config.json beside it), an llm.c checkpoint
 // (int32 magic 20240326 first), or a tinyllm training checkpoint (magic "TLLMCKPT", read by its own loader).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { openForRead } from './binary.js';
 import { loadHFGPT2 } from './hf-gpt2.js';
 import { LLMC_MAGIC, readLlmcCheckpoint } from './llmc.js';
 import { allocateWeights, type LoadedWeights, type LoadOptions } from './params.js';
-import { isCheckpoint, loadCheckpointWeights } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE, checkpointPath, isCheckpoint, loadCheckpointWeights } from '../train/checkpoint.js';
 import { plainF32 } from '../models/gpt2/params.js';
 
 export type WeightsFormat = 'hf' | 'safetensors' | 'llmc' | 'tinyllm';
@@ -20,7 +21,7 @@ export interface DetectedWeights extends LoadedWeights {
 export function detectFormat(p: string): WeightsFormat {
   const st = fs.statSync(p, { throwIfNoEntry: false });
   if (!st) throw new UserError(`${p}: no such file or directory`);
-  if (st.isDirectory()) return 'hf';
+  if (st.isDirectory()) return fs.existsSync(path.join(p, CHECKPOINT_FILE)) ? 'tinyllm' : 'hf';
   if (isCheckpoint(p)) return 'tinyllm';
   const head = new Uint8Array(9);
   const fd = openForRead(p);
@@ -42,7 +43,7 @@ export function detectFormat(p: string): WeightsFormat {
 /** Loads GPT-2 weights from any supported format into one flat paramSpecs-ordered buffer. */
 export function loadWeights(p: string, opts: LoadOptions = {}): DetectedWeights {
   const format = detectFormat(p);
-  const w = format === 'llmc' ? readLlmcCheckpoint(p, opts) : format === 'tinyllm' ? loadTrainingCheckpoint(p, opts) : loadHFGPT2(p, opts);
+  const w = format === 'llmc' ? readLlmcCheckpoint(p, opts) : format === 'tinyllm' ? loadTrainingCheckpoint(checkpointPath(p), opts) : loadHFGPT2(p, opts);
   return { config: w.config, params: w.params, flat: w.flat, format };
 }
 

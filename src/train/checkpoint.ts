@@ -7,6 +7,7 @@
 // Written with AtomicWriter (temp + rename), so a crash mid-write never replaces the last good checkpoint.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { join } from 'node:path';
 import type { FloatArray } from '../kernels/types.js';
 import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
@@ -275,4 +276,11 @@ export function isCheckpoint(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The checkpoint file inside a run directory. */
+export const CHECKPOINT_FILE = 'checkpoint.ckpt';
+
+export function checkpointPath(runDirOrFile: string): string {
+  return fs.statSync(runDirOrFile, { throwIfNoEntry: false })?.isDirectory() ? join(runDirOrFile, CHECKPOINT_FILE) : runDirOrFile;
 }

@@ -16,7 +16,7 @@ import { onInterrupt } from '../util/interrupt.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { unigramBaseline } from './baseline.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lossCurveSvg } from './losscurve.js';
 import { MetricsLog } from './metrics.js';
 import { Trainer, type StepStats } from './trainer.js';
@@ -75,12 +75,6 @@ export interface RunResult {
   unigramBaseline: number | null;
   checkpoint: string;
   interrupted: boolean;
-}
-
-export const CHECKPOINT_FILE = 'checkpoint.ckpt';
-
-export function checkpointPath(runDirOrFile: string): string {
-  return fs.statSync(runDirOrFile, { throwIfNoEntry: false })?.isDirectory() ? path.join(runDirOrFile, CHECKPOINT_FILE) : runDirOrFile;
 }
 
 /** The tokenizer a run samples with: 'gpt2', a path, or none. */

@@ -11,7 +11,7 @@ import { bf16BitsToF32, f32ToBf16Bits } from '../../src/export/half.js';
 import { expectUserError, randomParams, tempDir } from './fixtures.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF32 } from '../../src/models/gpt2/params.js';
-import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { CHECKPOINT_FILE, saveCheckpoint } from '../../src/train/checkpoint.js';
 
 const tmp = tempDir('tinyllm-convert-');
 const cfg: GPT2Config = { blockSize: 6, vocabSize: 77, nLayer: 2, nHead: 2, nEmbd: 6 };
@@ -56,6 +56,16 @@ describe('loadWeights', () => {
     const mine = new Float32Array(model.params.data.length);
     expect(loadWeights(ckpt, { allocate: () => mine }).flat).toBe(mine);
     expect(mine).toEqual(model.params.data);
+  });
+
+  it('reads a tinyllm run directory (its checkpoint.ckpt), even with the run config.json beside it', () => {
+    const model = new GPT2(cfg, { alloc: plainF32, seed: 12 });
+    const dir = tmp('run-dir');
+    fs.mkdirSync(dir, { recursive: true });
+    saveCheckpoint(path.join(dir, CHECKPOINT_FILE), { model, step: 5 });
+    fs.writeFileSync(path.join(dir, 'config.json'), '{"model": "custom"}');
+    expect(detectFormat(dir)).toBe('tinyllm');
+    expect(loadWeights(dir).flat).toEqual(model.params.data);
   });
 
   it('explains what it reads when given something else', () => {

@@ -7,8 +7,8 @@ import { availableTiers, createKernels, defaultThreads, setKernels } from '../..
 import { generateText } from '../../models/gpt2/generate.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
-import { isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
-import { checkpointPath, openTokenizer } from '../../train/run.js';
+import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
+import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
 import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { createKernels, availableTiers, setKernels, defaultThreads } from '../../kernels/index.js';
 import { GPT2_PRESETS, presetConfig, validateConfig, type GPT2Config, type GPT2PresetName } from '../../models/gpt2/config.js';
 import { configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
-import { checkpointPath, runPretraining, type RunSettings } from '../../train/run.js';
+import { checkpointPath } from '../../train/checkpoint.js';
+import { runPretraining, type RunSettings } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
 import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 

@@ -5,45 +5,9 @@
 import { hsum, threadRange } from './common.js';
 import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type ParamLocals, type V128 } from './emitter.js';
 import { exp4, f32x4Const, tanh4 } from './math.js';
+import { forLanes, type Lanes } from './lanes.js';
 
 const F = 4;
-
-/** Loads and stores of one step of a lane loop: 4 consecutive f32, or 1 (splatted on load, lane 0 stored). */
-interface Lanes {
-  readonly width: 1 | 4;
-  /** The element(s) of array `base` at the current index. */
-  load(base: I32): V128;
-  store(base: I32, v: V128): void;
-}
-
-/** Runs body over elements [lo, hi): 4 lanes at a time, then one at a time. */
-function forLanes(f: FuncBuilder, lo: I32, hi: I32, body: (l: Lanes) => void): void {
-  const i = f.local('i32');
-  const at = (base: I32) => i32.add(base, i32.mul(i, F));
-  const bulk: Lanes = {
-    width: 4,
-    load: (base) => v128.load(at(base)),
-    store: (base, v) => f.emit(v128.store(at(base), v)),
-  };
-  const tail: Lanes = {
-    width: 1,
-    load: (base) => v128.load32_splat(at(base)),
-    store: (base, v) => f.emit(f32.store(at(base), f32x4.extract_lane(v, 0))),
-  };
-  f.set(i, lo);
-  f.block((exit) => f.loop((again) => {
-    f.brIf(exit, i32.gt_s(i32.add(i, 4), hi));
-    body(bulk);
-    f.inc(i, 4);
-    f.br(again);
-  }));
-  f.block((exit) => f.loop((again) => {
-    f.brIf(exit, i32.ge_s(i, hi));
-    body(tail);
-    f.inc(i, 1);
-    f.br(again);
-  }));
-}
 
 /** An element-wise export over n elements split across threads in runs of 16. */
 function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
@@ -56,7 +20,7 @@ function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
     const [t, lo, hi] = [f.local('i32'), f.local('i32'), f.local('i32')];
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.n, 16, p.threads, t, lo, hi);
-      forLanes(f, lo, hi, (l) => body(f, p, l));
+      forLanes(f, i32.mul(hi, F), (l) => body(f, p, l), i32.mul(lo, F));
     });
   });
 }
@@ -126,18 +90,18 @@ export function addElementwiseKernels(m: ModuleBuilder): void {
         f.set(x, i32.add(p.inp, i32.mul(i32.mul(r, p.C), F)));
         f.set(y, i32.add(p.out, i32.mul(i32.mul(r, p.C), F)));
         f.set(vmax, f32x4Const(-Infinity));
-        forLanes(f, 0, p.C, (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
+        forLanes(f, i32.mul(p.C, F), (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
         f.set(smax, lanesMax(vmax));
         f.set(vsum, f32x4Const(0));
         f.set(ssum, f32.const(0));
-        forLanes(f, 0, p.C, (l) => {
+        forLanes(f, i32.mul(p.C, F), (l) => {
           f.set(e, exp4(f, f32x4.sub(l.load(x), f32x4.splat(smax))));
           l.store(y, e);
-          if (l.width === 4) f.set(vsum, f32x4.add(vsum, e));
+          if (l.wide) f.set(vsum, f32x4.add(vsum, e));
           else f.set(ssum, f32.add(ssum, f32x4.extract_lane(e, 0)));
         });
         f.set(vsum, f32x4.splat(f32.add(ssum, hsum(vsum))));
-        forLanes(f, 0, p.C, (l) => l.store(y, f32x4.div(l.load(y), vsum)));
+        forLanes(f, i32.mul(p.C, F), (l) => l.store(y, f32x4.div(l.load(y), vsum)));
       });
     });
   });

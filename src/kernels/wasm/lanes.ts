@@ -14,8 +14,11 @@ export interface Lanes {
   store(base: I32, v: V128): void;
 }
 
-/** Runs body over the byte offsets [0, bytes) of f32 rows: 16 bytes at a time, then 4 at a time. */
-export function forLanes(f: FuncBuilder, bytes: I32, body: (l: Lanes) => void): void {
+/**
+ * Runs body over the byte offsets [start, end) of f32 rows: 16 bytes at a time, then 4 at a time. Row kernels
+ * pass end = the row's byte length; element-wise kernels pass a thread's range [4·lo, 4·hi).
+ */
+export function forLanes(f: FuncBuilder, end: I32, body: (l: Lanes) => void, start: I32 = 0): void {
   const o = f.local('i32');
   const at = (base: I32) => i32.add(base, o);
   const bulk: Lanes = { wide: true, load: (b) => v128.load(at(b)), store: (b, v) => f.emit(v128.store(at(b), v)) };
@@ -24,15 +27,15 @@ export function forLanes(f: FuncBuilder, bytes: I32, body: (l: Lanes) => void): 
     load: (b) => v128.load32_splat(at(b)),
     store: (b, v) => f.emit(f32.store(at(b), f32x4.extract_lane(v, 0))),
   };
-  f.set(o, 0);
+  f.set(o, start);
   f.block((exit) => f.loop((again) => {
-    f.brIf(exit, i32.gt_s(i32.add(o, 16), bytes));
+    f.brIf(exit, i32.gt_s(i32.add(o, 16), end));
     body(bulk);
     f.inc(o, 16);
     f.br(again);
   }));
   f.block((exit) => f.loop((again) => {
-    f.brIf(exit, i32.ge_s(o, bytes));
+    f.brIf(exit, i32.ge_s(o, end));
     body(tail);
     f.inc(o, F);
     f.br(again);

@@ -198,7 +198,8 @@ export function encodeSafetensorsHeader(tensors: readonly TensorToWrite[], metad
     seen.add(t.name);
   }
   const order = [...tensors].sort((a, b) => DTYPE_RANK.indexOf(stored(b)) - DTYPE_RANK.indexOf(stored(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // A null-prototype object, so a tensor named '__proto__' becomes a key like any other.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
   let pos = 0;
   for (const t of order) {

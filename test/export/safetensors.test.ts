@@ -67,6 +67,14 @@ describe('safetensors writer', () => {
     expect(new Uint8Array(fs.readFileSync(file))).toEqual(handBuilt('{}      ', []));
   });
 
+  it("writes a tensor named '__proto__' like any other name (found by the property below)", () => {
+    const file = tmpFile();
+    writeSafetensors(file, [{ name: '__proto__', shape: [1], data: new Float32Array([2.5]) }]);
+    const { tensors } = readSafetensors(file);
+    expect([...tensors.keys()]).toEqual(['__proto__']);
+    expect(Array.from(tensors.get('__proto__')!.data)).toEqual([2.5]);
+  });
+
   it('round-trips random tensor sets (values exact for f32, rounded to nearest even for f16/bf16)', () => {
     const tensor = fc.record({
       shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),

@@ -7,6 +7,8 @@
 // the pool is usable immediately. Synchronization rules (a notify that lands before the wait is lost):
 // every wait is on a value just read, in a loop that re-checks. The claim word carries the job's
 // sequence tag, so a late worker can never claim a chunk of a newer job with an older job's arguments.
+// Before sleeping, a thread spins up to SPIN_MS on the word it waits for: the next job of back-to-back
+// kernel calls (or the last chunk) usually arrives sooner than a futex wake-up would.
 //
 // Contract for WebAssembly kernels (used by the 'wasm' tier):
 //   pool.loadWasm(module)  sends a compiled WebAssembly.Module (importing only `env.memory`, the
@@ -45,6 +47,9 @@ const ARGS_BYTE = 64;
 const ERR_BYTE = ARGS_BYTE + 8 * MAX_ARGS;
 const ERR_LEN = 256;
 const CONTROL_BYTES = ERR_BYTE + ERR_LEN;
+
+/** How long a thread spins on a shared word before sleeping in Atomics.wait (a wake-up measured ~30–50 µs here). */
+const SPIN_MS = 0.05;
 
 const WASM = -1;
 const IDX_BITS = 10;
@@ -168,7 +173,9 @@ export function serve({ memory, control, port }: WorkerInit): never {
   Atomics.add(ctl, READY, 1);
   let seen = 0;
   for (;;) {
-    const s = Atomics.load(ctl, SEQ);
+    let s = Atomics.load(ctl, SEQ);
+    // spin briefly before sleeping: back-to-back kernel calls post the next job within microseconds
+    for (const until = performance.now() + SPIN_MS; s === seen && performance.now() < until; ) s = Atomics.load(ctl, SEQ);
     if (s === seen) {
       Atomics.wait(ctl, SEQ, s);
       continue;
@@ -245,7 +252,9 @@ export class Pool {
     Atomics.store(ctl, SEQ, seq);
     if (this.workers.length > 0) Atomics.notify(ctl, SEQ);
     this.state.work(seq);
-    for (let d = Atomics.load(ctl, DONE); d !== n; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
+    let d = Atomics.load(ctl, DONE);
+    for (const until = performance.now() + SPIN_MS; d !== n && performance.now() < until; ) d = Atomics.load(ctl, DONE);
+    for (; d !== n; d = Atomics.load(ctl, DONE)) Atomics.wait(ctl, DONE, d);
     const err = this.state.error();
     if (err !== undefined) throw new Error(`kernel job ${op === WASM ? 'wasm' : op} failed on a pool thread: ${err}`);
   }

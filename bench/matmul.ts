@@ -49,20 +49,23 @@ for (const [M, K, N] of SHAPES) {
   for (let i = 0; i < a.length; i++) a[i] = Math.random() - 0.5;
   for (let i = 0; i < b.length; i++) b[i] = Math.random() - 0.5;
   const macs = M * K * N;
-  // about 1.5 s per task: fewer iterations for the big shapes
-  const iterations = Math.max(2, Math.min(50, Math.round(1.5e9 / (4 * 2 * macs))));
+  // at least 3 timed calls and 0.3 s per task, median latency: short calls get many samples, so a slow
+  // patch of the shared host cannot decide a small shape's figure (2 calls gave 1.4–1.9x for the same code)
+  const iterations = Math.max(3, Math.min(50, Math.round(1.5e9 / (4 * 2 * macs))));
   for (const tier of availableTiers()) {
     if (tier === 'ref' && macs > REF_MAX_MACS) continue;
     for (const threads of tier === 'ref' ? [1] : threadCounts) {
       const k = createKernels(tier, { threads });
       for (const [form, tA, tB] of FORMS) {
         // the stored layouts: a (M,K) or (K,M); b (K,N) or (N,K): same sizes, so the buffers serve every form
-        const bench = new Bench({ iterations: tier === 'ref' ? 1 : iterations, time: 0, warmupIterations: 1, warmupTime: 0 });
+        const bench = tier === 'ref'
+          ? new Bench({ iterations: 1, time: 0, warmupIterations: 1, warmupTime: 0 })
+          : new Bench({ iterations, time: 300, warmupIterations: 3, warmupTime: 0 });
         bench.add(`${tier}/${threads}`, () => k.matmul(c, a, b, M, K, N, tA, tB, false));
         await bench.run();
         const r = bench.tasks[0].result;
         if (r.state !== 'completed') throw new Error(`bench ${tier}/${threads} ${M}x${K}x${N}: ${r.state}`);
-        const ms = r.latency.mean;
+        const ms = r.latency.p50;
         const gflops = (2 * macs) / (ms * 1e6);
         rows.push({ tier, threads, shape: `${M}x${K}x${N}`, form, gflops: +gflops.toFixed(3), ms: +ms.toFixed(2) });
         console.log(`${`${M}x${K}x${N}`.padEnd(15)} ${form.padEnd(5)} ${tier.padEnd(5)} ${String(threads).padStart(2)} thr  ${gflops.toFixed(2).padStart(7)} GFLOP/s  ${ms.toFixed(1).padStart(9)} ms`);

@@ -32,9 +32,15 @@ export function lossCurveSvg(d: LossCurveData): string {
   const ref = d.baseline && Number.isFinite(d.baseline.loss) ? d.baseline : undefined;
   const pts = [...d.train, ...d.val, ...(ref ? [{ step: 0, loss: ref.loss }] : [])].filter((p) => Number.isFinite(p.loss));
   const x0 = 0;
-  const x1 = Math.max(1, ...pts.map((p) => p.step));
-  let y0 = Math.min(...pts.map((p) => p.loss));
-  let y1 = Math.max(...pts.map((p) => p.loss));
+  // loops, not Math.max(...spread): a long run has more points than a call may take arguments
+  let x1 = 1;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const p of pts) {
+    x1 = Math.max(x1, p.step);
+    y0 = Math.min(y0, p.loss);
+    y1 = Math.max(y1, p.loss);
+  }
   if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
   if (y1 - y0 < 1e-6) [y0, y1] = [y0 - 0.5, y1 + 0.5];
   const pad = (y1 - y0) * 0.05;
@@ -49,10 +55,19 @@ export function lossCurveSvg(d: LossCurveData): string {
       .filter((p) => Number.isFinite(p.loss))
       .map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`)
       .join(' ');
-  let ema = NaN;
-  const smooth = d.train.map((p) => {
-    ema = Number.isNaN(ema) ? p.loss : 0.9 * ema + 0.1 * p.loss;
-    return { step: p.step, loss: ema };
+  // centred moving average over ±h points (no lag, unlike an EMA, while the loss falls fast)
+  const h = Math.max(2, Math.round(d.train.length / 80));
+  const sum = new Float64Array(d.train.length + 1); // prefix sums over the finite losses, and their counts
+  const cnt = new Float64Array(d.train.length + 1);
+  d.train.forEach((p, i) => {
+    const ok = Number.isFinite(p.loss);
+    sum[i + 1] = sum[i] + (ok ? p.loss : 0);
+    cnt[i + 1] = cnt[i] + (ok ? 1 : 0);
+  });
+  const smooth = d.train.map((p, i) => {
+    const lo = Math.max(0, i - h);
+    const hi = Math.min(d.train.length, i + h + 1);
+    return { step: p.step, loss: (sum[hi] - sum[lo]) / (cnt[hi] - cnt[lo]) }; // 0/0 = NaN: not drawn
   });
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,

@@ -25,4 +25,16 @@ describe('lossCurveSvg', () => {
       expect(svg).not.toMatch(/NaN|Infinity/);
     }
   });
+
+  it('smooths without lag: on a straight line the centred average is the line itself, away from the ends', () => {
+    const train = Array.from({ length: 100 }, (_, i) => ({ step: i + 1, loss: 10 - i / 10 }));
+    const svg = lossCurveSvg({ train, val: [] });
+    const points = (stroke: string) => (new RegExp(`<path d="([^"]*)" fill="none" stroke="${stroke}"`).exec(svg)?.[1] ?? '').split(/[ML]/).filter(Boolean);
+    expect(points('#08519c').slice(10, 90)).toEqual(points('#9ecae1').slice(10, 90));
+  });
+
+  it('draws runs longer than a function call may take arguments', () => {
+    const train = Array.from({ length: 300_000 }, (_, i) => ({ step: i + 1, loss: 10 - i / 50_000 }));
+    expect(lossCurveSvg({ train, val: [] })).toMatch(/<\/svg>\s*$/);
+  });
 });

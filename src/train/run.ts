@@ -55,6 +55,8 @@ export interface RunOptions {
   out: string;
   /** Checkpoint to continue from. */
   resume?: string;
+  /** Weights to start a fresh run from (paramSpecs order, e.g. loadWeights().flat) instead of a random init. */
+  initWeights?: Float32Array;
   /** Stop (and checkpoint) once this many steps are done, without changing the schedule. */
   stopAt?: number;
   /** Where progress goes (default process.stderr). */
@@ -114,7 +116,11 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   fs.mkdirSync(o.out, { recursive: true });
   const ckptPath = path.join(o.out, CHECKPOINT_FILE);
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
-  const model = new GPT2(s.config, { seed: s.seed, kernels: o.kernels });
+  const model = new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
+  if (o.initWeights && !o.resume) {
+    if (o.initWeights.length !== model.params.data.length) throw new Error(`initWeights has ${o.initWeights.length} values, the model ${model.params.data.length}`);
+    model.params.data.set(o.initWeights);
+  }
   const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
   let val: ShardLoader | null = null;
   let baseline: number | null = null;

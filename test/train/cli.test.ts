@@ -7,6 +7,8 @@ import { run as generate } from '../../src/cli/commands/generate.js';
 import { run as pretrain } from '../../src/cli/commands/pretrain.js';
 import { ShardFileWriter } from '../../src/data/shard.js';
 import { writeLlmcCheckpoint } from '../../src/export/llmc.js';
+import { saveHFGPT2 } from '../../src/export/hf-gpt2.js';
+import { loadWeights } from '../../src/export/load.js';
 import { paramsFromFlat } from '../../src/export/params.js';
 import { ref } from '../../src/kernels/index.js';
 import { plainF32 } from '../../src/models/gpt2/params.js';
@@ -102,5 +104,19 @@ describe('tinyllm pretrain / generate', () => {
       }
     });
     expect(help).toMatch(/--total-batch/);
+  });
+
+  it('--init starts a run from exported weights (Hugging Face here), with the size taken from the file', async () => {
+    // a model trained above, exported to HF, then trained on with lr 0: the weights must come through unchanged
+    const hf = path.join(root, 'hf');
+    const trained = loadWeights(out);
+    saveHFGPT2(hf, trained.config, paramsFromFlat(trained.config, trained.flat));
+    const next = path.join(root, 'from-hf');
+    const common = ['--data', data, '--batch', '2', '--seq', '8', '--steps', '1', '--lr', '0', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1', '--out', next];
+    const log = await captured(process.stderr, () => pretrain([...common, '--init', hf]));
+    expect(log).toMatch(/model hf-L1-H2-C16: /);
+    expect(loadWeights(next).flat).toEqual(trained.flat);
+    await expect(captured(process.stderr, () => pretrain([...common, '--init', hf, '--n-layer', '2']))).rejects.toThrow(/--init takes the model size from .*drop --n-layer/);
+    await expect(captured(process.stderr, () => pretrain([...common, '--init', hf, '--resume', next]))).rejects.toThrow(/give one of them/);
   });
 });

@@ -7,6 +7,7 @@ import { GPT2_PRESETS, presetConfig, validateConfig, type GPT2Config, type GPT2P
 import { configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
 import { checkpointPath } from '../../train/checkpoint.js';
 import { runPretraining, type RunSettings } from '../../train/run.js';
+import { loadWeights } from '../../export/load.js';
 import { UserError } from '../../util/errors.js';
 import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
 
@@ -28,7 +29,7 @@ const options = {
   lr: { type: 'number', help: 'peak learning rate (default 6e-4)' },
   warmup: { type: 'number', help: 'linear warmup steps (default min(100, steps/10))' },
   'final-lr-frac': { type: 'number', help: 'cosine decay ends at this fraction of --lr (default 0.1)' },
-  'weight-decay': { type: 'number', help: 'FlatAdamW weight decay on 2-D weights (default 0.1)' },
+  'weight-decay': { type: 'number', help: 'AdamW weight decay on 2-D weights (default 0.1)' },
   'grad-clip': { type: 'number', help: 'global gradient-norm clip, 0 = off (default 1.0)' },
   'val-every': { type: 'number', help: 'validation loss every N steps, 0 = off (default 100)' },
   'val-batches': { type: 'number', help: 'batches per validation (default 20)' },
@@ -40,6 +41,7 @@ const options = {
   tokenizer: { type: 'string', help: "tokenizer for samples: gpt2, a directory/tokenizer.json, or none (default gpt2)" },
   out: { type: 'string', short: 'o', help: 'run directory (default runs/<model>)' },
   resume: { type: 'string', help: 'continue from a checkpoint file or run directory' },
+  init: { type: 'string', help: 'start from these weights instead of a random init (the size comes from the file): a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   seed: { type: 'number', help: 'seed for the init, the data order and samples (default 1337)' },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
@@ -77,12 +79,11 @@ function modelConfig(o: Opts, vocabSize: number, blockSize?: number): { name: st
   return { name, config };
 }
 
-/** Settings for a fresh run from the flags. */
-function freshSettings(o: Opts): RunSettings {
+/** Settings for a fresh run from the flags; `init` (from --init) fixes the model instead of the size flags. */
+function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): RunSettings {
   if (!o.data) throw new UserError("--data is required: a directory of token shards (create one with 'tinyllm datasets generate' and 'tinyllm prepare')");
   const tokenizer = o.tokenizer === 'none' ? null : (o.tokenizer ?? 'gpt2');
-  const vocabSize = positiveInt(o['vocab-size'] ?? 50257, 'vocab-size');
-  const { name, config } = modelConfig(o, vocabSize);
+  const { name, config } = init ?? modelConfig(o, positiveInt(o['vocab-size'] ?? 50257, 'vocab-size'));
   const B = positiveInt(o.batch ?? 4, 'batch');
   const T = positiveInt(o.seq ?? 64, 'seq');
   const steps = positiveInt(o.steps ?? 1000, 'steps');
@@ -167,7 +168,18 @@ export async function run(argv: string[]): Promise<void> {
     setKernels(createKernels(o.kernels ?? tiers[tiers.length - 1], { threads }));
   }
   const resume = o.resume !== undefined ? checkpointPath(o.resume) : undefined;
-  const settings = resume ? resumeSettings(o, resume) : freshSettings(o);
+  let initWeights: Float32Array | undefined;
+  let init: { name: string; config: GPT2Config } | undefined;
+  if (o.init !== undefined) {
+    if (resume) throw new UserError('--init starts a new run from existing weights and --resume continues a run: give one of them');
+    const sizeFlags = (['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const).filter((f) => o[f] !== undefined);
+    if (sizeFlags.length > 0) throw new UserError(`--init takes the model size from ${o.init}; drop --${sizeFlags.join(', --')}`);
+    const w = loadWeights(o.init);
+    initWeights = w.flat;
+    const c = w.config;
+    init = { name: `${path.basename(path.resolve(o.init))}-L${c.nLayer}-H${c.nHead}-C${c.nEmbd}`, config: c };
+  }
+  const settings = resume ? resumeSettings(o, resume) : freshSettings(o, init);
   if (resume) {
     const { step } = readCheckpointHeader(resume);
     if (step >= settings.steps) {
@@ -177,5 +189,5 @@ export async function run(argv: string[]): Promise<void> {
   }
   const out = o.out ?? (resume ? path.dirname(resume) : `runs/${settings.model.replace(/\s+/g, '-')}`);
   const stopAt = o['stop-at'] === undefined ? undefined : positiveInt(o['stop-at'], 'stop-at');
-  await runPretraining(settings, { out, resume, stopAt });
+  await runPretraining(settings, { out, resume, stopAt, initWeights });
 }

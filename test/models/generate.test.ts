@@ -78,6 +78,45 @@ describe('Sampler', () => {
     expect(counts[4]).toBeGreaterThan(0);
   });
 
+  it('draws exactly what a full sort would give for top-k and top-p (ties, -Infinity included)', () => {
+    // reference: sort all weights descending, cut at the k-th largest logit, then at the nucleus mass
+    const refSample = (x: Float32Array, k: number, p: number, r: number): number => {
+      const desc = [...x].sort((a, b) => b - a);
+      const cut = k > 0 && k < x.length ? desc[k - 1] : -Infinity;
+      const max = desc[0];
+      const w = Array.from(x, (v) => (v >= cut ? Math.exp(v - max) : 0));
+      let sum = w.reduce((a, b) => a + b, 0);
+      if (p < 1) {
+        const ws = [...w].sort((a, b) => b - a);
+        let acc = 0;
+        let pcut = ws[ws.length - 1];
+        for (const v of ws) if ((acc += v) >= p * sum) { pcut = v; break; }
+        for (let i = 0; i < w.length; i++) if (w[i] < pcut) w[i] = 0;
+        sum = w.reduce((a, b) => a + b, 0);
+      }
+      let rest = r * sum;
+      let last = 0;
+      for (let i = 0; i < w.length; i++) {
+        if (w[i] === 0) continue;
+        last = i;
+        if ((rest -= w[i]) < 0) return i;
+      }
+      return last;
+    };
+    const logit = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.float({ min: -5, max: 5, noNaN: true }), fc.constant(-Infinity));
+    fc.assert(
+      fc.property(fc.array(logit, { minLength: 2, maxLength: 40 }), fc.integer({ min: 0, max: 45 }), fc.double({ min: 0.05, max: 1, noNaN: true }), fc.integer(), (xs, k, p, seed) => {
+        const x = Float32Array.from(xs);
+        fc.pre(x.some((v) => v > -Infinity));
+        const s = new Sampler(x.length, { topK: k, topP: p });
+        const rng = new Rng(seed);
+        const twin = new Rng(seed);
+        for (let i = 0; i < 10; i++) expect(s.sample(x, rng)).toBe(refSample(x, k, p, twin.random()));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('repetition penalty turns the top choice away from a seen token; the same seed gives the same draws', () => {
     const greedy = new Sampler(5, { temperature: 0, repetitionPenalty: 1.2 });
     expect(greedy.sample(logits, new Rng(1), [1])).toBe(3);

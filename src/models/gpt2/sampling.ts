@@ -66,8 +66,7 @@ export class Sampler {
       sum += e;
     }
     if (topP < 1) {
-      // smallest probability that still belongs to the nucleus
-      const pcut = this.kthLargest(x, V, topP * sum);
+      const pcut = this.nucleusCut(x, topP * sum);
       sum = 0;
       for (let i = 0; i < V; i++) {
         if (x[i] < pcut) x[i] = 0;
@@ -85,21 +84,48 @@ export class Sampler {
     return lastNonZero; // rounding left r ≥ 0 after the last token
   }
 
-  /**
-   * The k-th largest value of x; with `mass`, the first value (walking down from the largest, at most k
-   * of them) at which the running sum reaches mass.
-   */
-  private kthLargest(x: Float64Array, k: number, mass = Infinity): number {
+  /** The k-th largest value of x: quickselect on a scratch copy, O(V) per token instead of sorting V. */
+  private kthLargest(x: Float64Array, k: number): number {
     const s = this.sorted;
     s.set(x);
-    s.sort(); // ascending
+    const want = s.length - k; // its index in ascending order
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      // Hoare partition: afterwards s[lo..j] ≤ pivot ≤ s[i..hi] and everything between equals pivot
+      const pivot = s[(lo + hi) >>> 1];
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (s[i] < pivot) i++;
+        while (s[j] > pivot) j--;
+        if (i <= j) {
+          const t = s[i];
+          s[i++] = s[j];
+          s[j--] = t;
+        }
+      }
+      if (want <= j) hi = j;
+      else if (want >= i) lo = i;
+      else break;
+    }
+    return s[want];
+  }
+
+  /**
+   * The smallest weight of the nucleus: walking down from the largest weight, the first at which the running
+   * sum reaches mass. Only the non-zero weights are sorted (after top-k, a handful).
+   */
+  private nucleusCut(x: Float64Array, mass: number): number {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) if (x[i] > 0) this.sorted[m++] = x[i];
+    const s = this.sorted.subarray(0, m).sort(); // ascending
     let acc = 0;
-    const V = s.length;
-    for (let i = V - 1; i >= V - k; i--) {
+    for (let i = m - 1; i >= 0; i--) {
       acc += s[i];
       if (acc >= mass) return s[i];
     }
-    return s[V - k];
+    return s[0];
   }
 }
 

@@ -77,8 +77,11 @@ export class Arena {
     return this.memory.buffer.byteLength;
   }
 
-  /** A zero-filled view of n elements of the given type, 64-byte aligned. */
-  alloc<D extends ArenaDType>(dtype: D, n: number): ArrayFor<D> {
+  /**
+   * A view of n elements of the given type, 64-byte aligned; zero-filled unless `zero: false` (for scratch
+   * the caller overwrites at once: released memory keeps its old bytes).
+   */
+  alloc<D extends ArenaDType>(dtype: D, n: number, opts?: { zero?: boolean }): ArrayFor<D> {
     const C = CTORS[dtype];
     const bytes = n * C.BYTES_PER_ELEMENT;
     const start = Math.ceil(this.top / ARENA_ALIGN) * ARENA_ALIGN;
@@ -96,7 +99,7 @@ export class Arena {
     }
     this.top = end;
     const view = new C(this.memory.buffer, start, n) as ArrayFor<D>;
-    view.fill(0 as never);
+    if (opts?.zero ?? true) view.fill(0 as never);
     return view;
   }
 

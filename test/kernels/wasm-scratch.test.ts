@@ -1,10 +1,11 @@
-// The wasm matmul's packing scratch lives in the arena's free tail (past everything handed out) instead of
-// a zero-filled allocation: calls must leave the arena's allocations and bump pointer as they were, grow the
-// memory when the tail is too short, and still match the ref oracle on 1 and 2 threads.
+// The wasm matmul's packing scratch and staged copies are arena allocations without the zero fill
+// (alloc(..., { zero: false })), released after each call: calls must leave the arena's allocations and bump
+// pointer as they were, grow the memory when the tail is too short, and still match the ref oracle on 1 and 2
+// threads, also when the free tail holds garbage.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/ref.js';
-import { createWasmKernels } from '../../src/kernels/wasm/index.js';
+import { createWasmKernels, hasMatmulInt8 } from '../../src/kernels/wasm/index.js';
 import { Arena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -44,5 +45,42 @@ describe('wasm matmul scratch in the arena free tail', () => {
       { numRuns: 12 },
     );
     expect(arena.capacity).toBeGreaterThan(65536);
+  });
+
+  it('staged outputs and scratch need no zero fill: a NaN-filled free tail does not leak into results', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 200 }), fc.boolean(), fc.integer(), (M, K, N, tB, seed) => {
+        const rng = new Rng(seed);
+        const rand = (n: number) => Float32Array.from({ length: n }, () => rng.random() * 2 - 1);
+        // operands outside the arena, so every call stages copies of them
+        const [a, b] = [rand(M * K), rand(K * N)];
+        const w = Int8Array.from({ length: N * K }, () => rng.int(255) - 127);
+        const scales = rand(N);
+        const want = new Float32Array(M * N);
+        ref.matmul(want, a, b, M, K, N, false, tB, false);
+        const wantInt8 = new Float32Array(M * N);
+        ref.matmul(wantInt8, a, Float32Array.from(w, (x, i) => x * scales[Math.floor(i / K)]), M, K, N, false, true, false);
+        for (const k of tiers) {
+          const poison = () => {
+            const mark = arena.mark();
+            arena.f32(4 * (M * K + K * N + M * N) + (1 << 18)).fill(NaN);
+            arena.release(mark);
+          };
+          poison();
+          const c = new Float32Array(M * N);
+          k.matmul(c, a, b, M, K, N, false, tB, false);
+          let err = 0;
+          for (let i = 0; i < c.length; i++) err = Math.max(err, Math.abs(c[i] - want[i]));
+          expect(err, `matmul threads=${k.threads} M=${M} K=${K} N=${N}`).toBeLessThan(1e-6 * K + 1e-5);
+          if (!hasMatmulInt8(k)) throw new Error('wasm tier expected');
+          poison();
+          k.matmulInt8(c, a, w, scales, M, K, N);
+          err = 0;
+          for (let i = 0; i < c.length; i++) err = Math.max(err, Math.abs(c[i] - wantInt8[i]));
+          expect(err, `int8 threads=${k.threads} M=${M} K=${K} N=${N}`).toBeLessThan(1e-5 * K + 1e-5);
+        }
+      }),
+      { numRuns: 20 },
+    );
   });
 });

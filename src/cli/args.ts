@@ -80,6 +80,25 @@ export function parseArgs<S extends OptionSpecs>(command: string, argv: string[]
   return { options: out as ParsedOptions<S>, positionals, help };
 }
 
+export interface CommandHelp {
+  /** What follows `tinyllm <command>` on the usage line. */
+  usage: string;
+  summary: string;
+  /** Printed after the options, e.g. examples. */
+  epilog?: string;
+}
+
+/**
+ * parseArgs for a subcommand's run(): on --help it prints formatHelp (and the epilog) and returns
+ * undefined, so the command just returns.
+ */
+export function parseCommand<S extends OptionSpecs>(command: string, argv: string[], specs: S, help: CommandHelp): Omit<Parsed<S>, 'help'> | undefined {
+  const parsed = parseArgs(command, argv, specs);
+  if (!parsed.help) return parsed;
+  console.log(formatHelp(command, help.usage, help.summary, specs) + (help.epilog ? `\n\n${help.epilog}` : ''));
+  return undefined;
+}
+
 /** Help text: usage line, then one line per option with its default. */
 export function formatHelp(command: string, usage: string, summary: string, specs: OptionSpecs): string {
   const lines = [`Usage: tinyllm ${command} ${usage}`, '', summary, '', 'Options:'];

@@ -1,7 +1,7 @@
 // `tinyllm datasets generate --out <dir>`: writes the built-in sensing datasets (gesture, robot
 // localization, unlabelled sensor logs) and the shipped English text, deterministically from --seed.
 import * as path from 'node:path';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { generateDatasets } from '../../data/generate/index.js';
 
@@ -14,11 +14,9 @@ const options = {
 } satisfies OptionSpecs;
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals, help } = parseArgs('datasets', argv, options);
-  if (help) {
-    console.log(formatHelp('datasets', 'generate [--out <dir>] [--seed <n>] [--scale <x>]', summary, options));
-    return;
-  }
+  const parsed = parseCommand('datasets', argv, options, { usage: 'generate [--out <dir>] [--seed <n>] [--scale <x>]', summary });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
   if (positionals[0] !== 'generate' || positionals.length !== 1) {
     throw new UserError(`expected 'generate' (tinyllm datasets generate --out <dir>), got '${positionals.join(' ')}'`);
   }

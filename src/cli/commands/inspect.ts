@@ -2,7 +2,7 @@
 // document counts, largest id — with a decoded sample; for a prepared dataset also its manifest.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { gpt2, loadTokenizer } from '../../tokenizer/index.js';
 import { shardStats } from '../../data/inspect.js';
@@ -16,11 +16,9 @@ const options = {
 } satisfies OptionSpecs;
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals, help } = parseArgs('inspect', argv, options);
-  if (help) {
-    console.log(formatHelp('inspect', '<shard.bin | <dir>/<name> | dir>', summary, options));
-    return;
-  }
+  const parsed = parseCommand('inspect', argv, options, { usage: '<shard.bin | <dir>/<name> | dir>', summary });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
   if (positionals.length !== 1) throw new UserError('expected one shard file or dataset (see tinyllm inspect --help)');
   const target = positionals[0];
   const tok = o.tokenizer === 'gpt2' ? gpt2() : loadTokenizer(o.tokenizer);

@@ -1,7 +1,7 @@
 // `tinyllm mix <dataset>:<weight>… --out <dir> --name <name>`: interleaves prepared datasets by token
 // ratio into a new dataset (src/data/mix.ts), e.g. TinyLLM's sensor:web mixes 2:8 and 4:6.
 import * as path from 'node:path';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { mix, type MixInput } from '../../data/mix.js';
 
@@ -24,15 +24,15 @@ export function parseMixInput(arg: string): MixInput {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals, help } = parseArgs('mix', argv, options);
-  if (help) {
-    console.log(
-      formatHelp('mix', '<dataset>:<weight>… [--out <dir>] [--name <name>] [--tokens <n>]', summary, options) +
-        '\n\nA dataset is <dir>/<name> as written by tinyllm prepare (or its .manifest.json). Weights are token ratios.\n' +
-        'Example: tinyllm mix runs/data/sensor:2 runs/data/web:8 --name mix28 --tokens 2000000',
-    );
-    return;
-  }
+  const parsed = parseCommand('mix', argv, options, {
+    usage: '<dataset>:<weight>… [--out <dir>] [--name <name>] [--tokens <n>]',
+    summary,
+    epilog:
+      'A dataset is <dir>/<name> as written by tinyllm prepare (or its .manifest.json). Weights are token ratios.\n' +
+      'Example: tinyllm mix runs/data/sensor:2 runs/data/web:8 --name mix28 --tokens 2000000',
+  });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
   if (positionals.length === 0) throw new UserError('expected at least one <dataset>:<weight> (see tinyllm mix --help)');
   if (o.tokens !== undefined && !(Number.isInteger(o.tokens) && o.tokens > 0)) throw new UserError(`option --tokens must be a positive integer, got ${o.tokens}`);
   const m = await mix({ inputs: positionals.map(parseMixInput), out: o.out, name: o.name, tokens: o.tokens, shardTokens: o['shard-tokens'] });

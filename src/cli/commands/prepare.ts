@@ -2,7 +2,7 @@
 // llm.c shards with a document-level train/val split and a manifest (src/data/prepare.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { gpt2, loadTokenizer } from '../../tokenizer/index.js';
@@ -72,19 +72,19 @@ function expandInputs(paths: string[]): string[] {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals, help } = parseArgs('prepare', argv, options);
-  if (help) {
-    console.log(
-      formatHelp('prepare', '<input files or dirs…> [--out <dir>] [--name <name>] [options]', summary, options) +
-        '\n\nExamples:\n' +
-        '  tinyllm prepare --preset sensing runs/datasets --out runs/data\n' +
-        '  tinyllm prepare runs/datasets/sensor-logs --name sensor --window 16\n' +
-        '  tinyllm prepare runs/datasets/text/prose.txt --name web --separator ---\n' +
-        '  tinyllm prepare runs/datasets/gesture/train.csv --val-input runs/datasets/gesture/val.csv --name gesture \\\n' +
-        '      --group sample --label label --layout columns --template instruction',
-    );
-    return;
-  }
+  const parsed = parseCommand('prepare', argv, options, {
+    usage: '<input files or dirs…> [--out <dir>] [--name <name>] [options]',
+    summary,
+    epilog:
+      'Examples:\n' +
+      '  tinyllm prepare --preset sensing runs/datasets --out runs/data\n' +
+      '  tinyllm prepare runs/datasets/sensor-logs --name sensor --window 16\n' +
+      '  tinyllm prepare runs/datasets/text/prose.txt --name web --separator ---\n' +
+      '  tinyllm prepare runs/datasets/gesture/train.csv --val-input runs/datasets/gesture/val.csv --name gesture \\\n' +
+      '      --group sample --label label --layout columns --template instruction',
+  });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
   if (o.preset !== undefined) {
     if (o.preset !== 'sensing') throw new UserError(`option --preset must be 'sensing', got '${o.preset}'`);
     if (positionals.length !== 1) throw new UserError('--preset sensing expects one argument: the directory written by tinyllm datasets generate');

@@ -1,7 +1,7 @@
 // `tinyllm tokenize`: text -> GPT-2 token ids (a JSON array), ids -> text, or a token count, with the
 // shipped GPT-2 tokenizer or any byte-level BPE given by --tokenizer (vocab.json + merges.txt or tokenizer.json).
 import * as fs from 'node:fs';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { countPiecesInFiles, gpt2, loadTokenizer, PieceCounter, tokensOfPieces, type Tokenizer } from '../../tokenizer/index.js';
 
@@ -46,13 +46,13 @@ function readInput(o: { file?: string }, positionals: string[]): { text: string;
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals, help } = parseArgs('tokenize', argv, options);
-  if (help) {
-    const usage = '"text" | --file <path> | --decode "<ids>" | --ids <ids...> [--count] [--special] [--tokenizer <dir|tokenizer.json>]';
-    console.log(formatHelp('tokenize', usage, summary, options));
-    console.log('\nExamples:\n  tinyllm tokenize "Hello world"          [15496,995]\n  tinyllm tokenize --decode "15496 995"   Hello world\n  tinyllm tokenize --count --file notes.txt');
-    return;
-  }
+  const parsed = parseCommand('tokenize', argv, options, {
+    usage: '"text" | --file <path> | --decode "<ids>" | --ids <ids...> [--count] [--special] [--tokenizer <dir|tokenizer.json>]',
+    summary,
+    epilog: 'Examples:\n  tinyllm tokenize "Hello world"          [15496,995]\n  tinyllm tokenize --decode "15496 995"   Hello world\n  tinyllm tokenize --count --file notes.txt',
+  });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
   const tok: Tokenizer = o.tokenizer !== undefined ? loadTokenizer(o.tokenizer) : gpt2();
   if (o.decode !== undefined || o.ids) {
     const { text, where } = o.decode !== undefined ? { text: [o.decode, ...positionals].join(' '), where: '--decode' } : readInput(o, positionals);

@@ -3,7 +3,7 @@
 // merges.txt + tokenizer.json) for `--tokenizer` elsewhere. Ctrl-C stops early and saves what was learned.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { onInterrupt } from '../../util/interrupt.js';
@@ -19,11 +19,9 @@ const options = {
 } satisfies OptionSpecs;
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals: files, help } = parseArgs('train-tokenizer', argv, options);
-  if (help) {
-    console.log(formatHelp('train-tokenizer', '--vocab-size <n> --out <dir> <file> [file...]', summary, options));
-    return;
-  }
+  const parsed = parseCommand('train-tokenizer', argv, options, { usage: '--vocab-size <n> --out <dir> <file> [file...]', summary });
+  if (!parsed) return;
+  const { options: o, positionals: files } = parsed;
   const vocabSize = o['vocab-size'];
   if (!Number.isInteger(vocabSize) || vocabSize < 257) throw new UserError(`option --vocab-size must be an integer >= 257 (256 bytes + <|endoftext|> + merges), got ${vocabSize}`);
   if (o.out === undefined) throw new UserError('option --out <dir> is required: where to save vocab.json, merges.txt and tokenizer.json');

@@ -1,7 +1,8 @@
 // The exchange form of GPT-2 weights between the file formats and the model: a Map from Hugging Face
 // parameter name (paramSpecs) to a Float32Array in PyTorch (out, in) layout. Loaders fill ONE flat buffer
 // in paramSpecs order (llm.c's order, what the model uses) and return named views into it.
-import { numParams, paramSpecs, type GPT2Config } from '../models/gpt2/config.js';
+import { numParams, type GPT2Config } from '../models/gpt2/config.js';
+import { tensorTable } from '../models/gpt2/params.js';
 
 export type NamedParams = Map<string, Float32Array>;
 
@@ -21,18 +22,11 @@ export interface LoadOptions {
   allocate?: (config: GPT2Config) => Float32Array;
 }
 
-/** Names of views over a flat paramSpecs-ordered buffer. */
+/** Names of views over a flat paramSpecs-ordered buffer (the model's tensorTable layout). */
 export function paramsFromFlat(config: GPT2Config, flat: Float32Array): NamedParams {
   const n = numParams(config);
   if (flat.length !== n) throw new Error(`paramsFromFlat: buffer holds ${flat.length} floats, the config needs ${n}`);
-  const params: NamedParams = new Map();
-  let off = 0;
-  for (const s of paramSpecs(config)) {
-    const size = s.shape.reduce((a, b) => a * b, 1);
-    params.set(s.name, flat.subarray(off, off + size));
-    off += size;
-  }
-  return params;
+  return new Map(tensorTable(config).map((e) => [e.name, flat.subarray(e.offset, e.offset + e.size)]));
 }
 
 /** Allocates (via opts.allocate or a new array) the flat buffer and its named views. */
@@ -43,15 +37,14 @@ export function allocateWeights(config: GPT2Config, opts: LoadOptions = {}): Loa
 
 /** Checks that `params` holds exactly the config's parameters with the right sizes (for savers). */
 export function checkParams(config: GPT2Config, params: NamedParams, who: string): void {
-  const specs = paramSpecs(config);
-  for (const s of specs) {
-    const a = params.get(s.name);
-    const size = s.shape.reduce((x, y) => x * y, 1);
-    if (!a) throw new Error(`${who}: parameter '${s.name}' is missing`);
-    if (a.length !== size) throw new Error(`${who}: parameter '${s.name}' has ${a.length} values, shape [${s.shape}] needs ${size}`);
+  const table = tensorTable(config);
+  for (const e of table) {
+    const a = params.get(e.name);
+    if (!a) throw new Error(`${who}: parameter '${e.name}' is missing`);
+    if (a.length !== e.size) throw new Error(`${who}: parameter '${e.name}' has ${a.length} values, shape [${e.shape}] needs ${e.size}`);
   }
-  if (params.size !== specs.length) {
-    const known = new Set(specs.map((s) => s.name));
+  if (params.size !== table.length) {
+    const known = new Set(table.map((e) => e.name));
     const extra = [...params.keys()].filter((k) => !known.has(k));
     throw new Error(`${who}: unexpected parameters ${extra.join(', ')} (expected exactly the paramSpecs names)`);
   }

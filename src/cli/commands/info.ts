@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { availableTiers, getKernels } from '../../kernels/index.js';
+import { simdSupported } from '../../kernels/wasm/index.js';
 import { sharedArena } from '../../tensor/arena.js';
 import { formatHelp, parseArgs } from '../args.js';
 
@@ -12,11 +13,6 @@ export const summary = 'Show versions, CPU, kernel tiers, threads and WebAssembl
 const OPTIONS = {
   json: { type: 'boolean', help: 'print one JSON object instead of text', default: false },
 } as const;
-
-/** The smallest module using a SIMD instruction (i32x4.splat): valid only where WebAssembly SIMD is supported. */
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11,
-]);
 
 function packageVersion(): string {
   // package.json sits three levels above both src/cli/commands/ and dist/cli/commands/
@@ -41,7 +37,7 @@ export async function run(argv: string[]): Promise<void> {
     tiers: availableTiers(),
     kernels: kernels.name,
     threads: kernels.threads,
-    wasmSimd: WebAssembly.validate(SIMD_PROBE),
+    wasmSimd: simdSupported(),
     sharedMemory: sharedArena().shared,
     env: {
       TINYLLM_KERNELS: process.env.TINYLLM_KERNELS ?? null,

@@ -20,6 +20,20 @@ function accumulated(grads: Float64Array[], rng: Rng, backward: () => void): Flo
   return grads.map((g, i) => g.map((v, j) => v - before[i][j]));
 }
 
+/** A random layernorm problem (N,C) with loss = Σ out·w; the forward has run once, so mean and rstd are set. */
+function layernormProblem(N: number, C: number, rng: Rng) {
+  const inp = randomF64(N * C, rng);
+  const weight = randomF64(C, rng);
+  const bias = randomF64(C, rng);
+  const w = randomF64(N * C, rng);
+  const out = new Float64Array(N * C);
+  const mean = new Float64Array(N);
+  const rstd = new Float64Array(N);
+  const loss = () => (ref.layernormForward(out, mean, rstd, inp, weight, bias, N, C, 1e-5), dot(out, w));
+  loss();
+  return { inp, weight, bias, w, mean, rstd, loss };
+}
+
 describe('ref kernels: backward vs. finite differences (float64)', () => {
   it('matmul: dA = dC·Bᵀ (transB form) and dB = Aᵀ·dC (transA form), for every forward form', () => {
     fc.assert(
@@ -61,15 +75,7 @@ describe('ref kernels: backward vs. finite differences (float64)', () => {
     fc.assert(
       fc.property(smallDim, smallDim, seed, (N, C, s) => {
         const rng = new Rng(s);
-        const inp = randomF64(N * C, rng);
-        const weight = randomF64(C, rng);
-        const bias = randomF64(C, rng);
-        const w = randomF64(N * C, rng);
-        const out = new Float64Array(N * C);
-        const mean = new Float64Array(N);
-        const rstd = new Float64Array(N);
-        const loss = () => (ref.layernormForward(out, mean, rstd, inp, weight, bias, N, C, 1e-5), dot(out, w));
-        loss();
+        const { inp, weight, bias, w, mean, rstd, loss } = layernormProblem(N, C, rng);
         const grads = [new Float64Array(N * C), new Float64Array(C), new Float64Array(C)];
         const [dinp, dweight, dbias] = accumulated(grads, rng, () =>
           ref.layernormBackward(grads[0], grads[1], grads[2], w, inp, weight, mean, rstd, N, C),
@@ -195,17 +201,8 @@ describe('ref kernels: backward vs. finite differences (float64)', () => {
 
 describe('the gradient checker', () => {
   it('rejects a wrong backward (layernorm without the mean-of-dnorm term)', () => {
-    const rng = new Rng(3);
     const [N, C] = [3, 5];
-    const inp = randomF64(N * C, rng);
-    const weight = randomF64(C, rng);
-    const bias = randomF64(C, rng);
-    const w = randomF64(N * C, rng);
-    const out = new Float64Array(N * C);
-    const mean = new Float64Array(N);
-    const rstd = new Float64Array(N);
-    const loss = () => (ref.layernormForward(out, mean, rstd, inp, weight, bias, N, C, 1e-5), dot(out, w));
-    loss();
+    const { inp, weight, bias, w, mean, rstd, loss } = layernormProblem(N, C, new Rng(3));
     const dinp = new Float64Array(N * C);
     for (let r = 0; r < N; r++) {
       for (let i = 0; i < C; i++) dinp[r * C + i] = weight[i] * w[r * C + i] * rstd[r]; // treats mean/var as constants

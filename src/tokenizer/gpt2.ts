@@ -14,3 +14,8 @@ export function gpt2(): BpeTokenizer {
   cached ??= loadTokenizer(GPT2_DIR);
   return cached;
 }
+
+/** A `--tokenizer` value: 'gpt2' (the shipped one) or a path for loadTokenizer. */
+export function resolveTokenizer(spec: string): BpeTokenizer {
+  return spec === 'gpt2' ? gpt2() : loadTokenizer(spec);
+}

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BYTE_TO_CHAR, BYTE_ORDER, GPT2_DIR, gpt2, loadTokenizer, saveTokenizer } from '../../src/tokenizer/index.js';
+import { BYTE_TO_CHAR, BYTE_ORDER, GPT2_DIR, gpt2, loadTokenizer, resolveTokenizer, saveTokenizer } from '../../src/tokenizer/index.js';
 import { UserError } from '../../src/util/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-tok-'));
@@ -28,6 +28,14 @@ describe('Hugging Face files', () => {
       expect(t.eotToken).toBe(50256);
       for (const allowSpecial of [false, true]) expect(t.encode(sample, { allowSpecial })).toEqual(gpt2().encode(sample, { allowSpecial }));
     }
+  });
+
+  it("resolves a --tokenizer value: 'gpt2' is the shipped one, anything else a path", () => {
+    expect(resolveTokenizer('gpt2')).toBe(gpt2());
+    const d = dir();
+    saveTokenizer(gpt2().model, d);
+    expect(resolveTokenizer(d).encode(sample)).toEqual(gpt2().encode(sample));
+    expect(() => resolveTokenizer(path.join(d, 'missing'))).toThrow(UserError);
   });
 
   it('reads merges written as [left, right] arrays (newer tokenizer.json)', () => {

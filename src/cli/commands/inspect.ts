@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
-import { gpt2, loadTokenizer } from '../../tokenizer/index.js';
+import { resolveTokenizer } from '../../tokenizer/index.js';
 import { shardStats } from '../../data/inspect.js';
 import { loadDataset } from '../../data/mix.js';
 
@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<void> {
   const { options: o, positionals } = parsed;
   if (positionals.length !== 1) throw new UserError('expected one shard file or dataset (see tinyllm inspect --help)');
   const target = positionals[0];
-  const tok = o.tokenizer === 'gpt2' ? gpt2() : loadTokenizer(o.tokenizer);
+  const tok = resolveTokenizer(o.tokenizer);
   let files: string[];
   if (target.endsWith('.bin')) files = [target];
   else {

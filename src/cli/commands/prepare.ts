@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
-import { gpt2, loadTokenizer } from '../../tokenizer/index.js';
+import { resolveTokenizer } from '../../tokenizer/index.js';
 import { prepare, type Manifest } from '../../data/prepare.js';
 import { prepareBuiltinCorpus } from '../../data/builtin.js';
 import { formatFromPath, type SourceFormat, type SourceSpec } from '../../data/sources.js';
@@ -41,8 +41,6 @@ const options = {
   preset: { type: 'string', help: "'sensing': prepare the built-in corpus from a 'tinyllm datasets generate' directory as <out>/sensing_* (sensor logs + gesture/robot training samples) and <out>/web_* (English prose)" },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line or summary' },
 } satisfies OptionSpecs;
-
-const openTokenizer = (name: string) => (name === 'gpt2' ? gpt2() : loadTokenizer(name));
 
 function printSummary(m: Manifest, out: string): void {
   for (const split of ['train', 'val'] as const) {
@@ -90,7 +88,7 @@ export async function run(argv: string[]): Promise<void> {
     if (positionals.length !== 1) throw new UserError('--preset sensing expects one argument: the directory written by tinyllm datasets generate');
     const interrupt = onInterrupt('interrupted: stopping; nothing more will be written (Ctrl-C again to quit now)');
     try {
-      const opts = { datasets: positionals[0], out: o.out, tokenizer: openTokenizer(o.tokenizer), tokenizerName: o.tokenizer, seed: o.seed, progress: !o.quiet };
+      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: o.tokenizer, seed: o.seed, progress: !o.quiet };
       const { sensing, web } = await prepareBuiltinCorpus({ ...opts, shouldStop: () => interrupt.requested });
       if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out);
     } finally {
@@ -129,7 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     return JSON.parse(JSON.stringify(s)) as SourceSpec; // drop undefined options so the manifest stays tidy
   };
 
-  const tokenizer = openTokenizer(o.tokenizer);
+  const tokenizer = resolveTokenizer(o.tokenizer);
   const name = o.name ?? path.basename(files[0]).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
   const interrupt = onInterrupt('interrupted: stopping; nothing will be written (Ctrl-C again to quit now)');
   try {

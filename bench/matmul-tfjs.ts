@@ -65,18 +65,20 @@ for (const [M, K, N] of SHAPES) {
   }
 }
 
-const get = (shape: string, form: string, engine: string) => rows.find((r) => r.shape === shape && r.form === form && r.engine === engine)!.gflops;
-const best = (shape: string, form: string, engine: string) => rows.find((r) => r.shape === shape && r.form === form && r.engine === engine)!.best;
+const row = (shape: string, form: string, engine: string) => rows.find((r) => r.shape === shape && r.form === form && r.engine === engine)!;
 const summary = rows
   .filter((r) => r.engine === 'wasm x1')
-  .map((r) => ({
-    shape: r.shape,
-    form: r.form,
-    wasm1: r.gflops,
-    wasm2: get(r.shape, r.form, 'wasm x2'),
-    tfjs1: get(r.shape, r.form, 'tfjs-wasm x1'),
-    speedup2: Math.round((get(r.shape, r.form, 'wasm x2') / r.gflops) * 100) / 100,
-    vsTfjs: Math.round((r.gflops / get(r.shape, r.form, 'tfjs-wasm x1')) * 100) / 100,
-    best: { wasm1: r.best, wasm2: best(r.shape, r.form, 'wasm x2'), tfjs1: best(r.shape, r.form, 'tfjs-wasm x1') },
-  }));
+  .map((r) => {
+    const [wasm2, tfjs1] = [row(r.shape, r.form, 'wasm x2'), row(r.shape, r.form, 'tfjs-wasm x1')];
+    return {
+      shape: r.shape,
+      form: r.form,
+      wasm1: r.gflops,
+      wasm2: wasm2.gflops,
+      tfjs1: tfjs1.gflops,
+      speedup2: Math.round((wasm2.gflops / r.gflops) * 100) / 100,
+      vsTfjs: Math.round((r.gflops / tfjs1.gflops) * 100) / 100,
+      best: { wasm1: r.best, wasm2: wasm2.best, tfjs1: tfjs1.best },
+    };
+  });
 console.log(JSON.stringify({ bench: 'matmul-tfjs', unit: 'GFLOP/s', loadavg: loadavg().map((l) => Math.round(l * 100) / 100), results: summary }));

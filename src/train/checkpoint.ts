@@ -4,14 +4,14 @@
 //   header: JSON (config, step, tokenizer, hyper-parameters, states, tensor table, sections), space-padded to 64 B
 //   sections: raw float32 params, then m and v when saved for resume
 //   trailer: u32 checksum per section, then "TLLMEND\0"
-// Written with AtomicWriter (temp + rename), so a crash mid-write never replaces the last good checkpoint.
+// Written atomically (temp + rename), so a crash mid-write never replaces the last good checkpoint; the
+// float I/O (and its refusal of big-endian hosts) is export/binary.ts's.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import type { FloatArray } from '../kernels/types.js';
 import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
-import { AtomicWriter } from '../util/fs.js';
+import { readExact, writeAtomically } from '../export/binary.js';
 import { UserError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
@@ -61,12 +61,7 @@ function hashWords(h: number, words: Uint32Array): number {
 }
 const HASH_SEED = 0x811c9dc5;
 
-function assertLittleEndian(): void {
-  if (os.endianness() !== 'LE') throw new UserError('tinyllm checkpoints are little-endian; this big-endian machine cannot read or write them');
-}
-
 export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
-  assertLittleEndian();
   const { model } = o;
   const sections: [SectionName, FloatArray][] = [['params', model.params.data]];
   if (o.optimizer) sections.push(['m', o.optimizer.m], ['v', o.optimizer.v]);
@@ -95,8 +90,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   pre.writeUInt32LE(json.length, 12);
   pre.writeUInt32LE(hashWords(HASH_SEED, new Uint32Array(json.buffer, json.byteOffset, json.length / 4)), 16);
 
-  const w = new AtomicWriter(path);
-  try {
+  writeAtomically(path, (w) => {
     w.write(pre);
     w.write(json);
     const stage = new Float32Array(CHUNK);
@@ -115,11 +109,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
     });
     trailer.write(END_MAGIC, 4 * sections.length, 'latin1');
     w.write(trailer);
-    w.commit();
-  } catch (e) {
-    w.abort();
-    throw e;
-  }
+  });
 }
 
 /** An open checkpoint: its validated header and where its sections start. */
@@ -136,7 +126,6 @@ function bad(path: string, what: string, fix = 'use an earlier checkpoint or sta
 }
 
 function openCheckpoint(path: string): OpenCheckpoint {
-  assertLittleEndian();
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -204,12 +193,7 @@ function readSection(c: OpenCheckpoint, name: SectionName, into: FloatArray): vo
   let h = HASH_SEED;
   for (let i = 0; i < into.length; i += CHUNK) {
     const n = Math.min(CHUNK, into.length - i);
-    let got = 0;
-    while (got < n * 4) {
-      const r = fs.readSync(c.fd, bytes, got, n * 4 - got, c.dataStart + s.offset + i * 4 + got);
-      if (r === 0) throw bad(c.path, 'unexpected end of file');
-      got += r;
-    }
+    readExact(c.fd, bytes.subarray(0, n * 4), c.dataStart + s.offset + i * 4, c.path, `checkpoint section '${name}'`);
     h = hashWords(h, words.subarray(0, n));
     into.set(stage.subarray(0, n), i);
   }

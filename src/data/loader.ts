@@ -174,9 +174,8 @@ export class ShardLoader {
       const shard = this.shardOf(w);
       const start = (w - shard.firstWindow) * this.T;
       readShardTokens(shard.fd, start, T1, this.row);
-      const out = this.batch.subarray(b * T1, (b + 1) * T1);
-      for (let i = 0; i < T1; i++) out[i] = this.row[i];
-      if (this.vocabSize !== undefined) this.checkVocab(out, shard, start);
+      if (this.vocabSize !== undefined) this.checkVocab(shard, start);
+      this.batch.set(this.row, b * T1);
       if (++this.position === this.windowsPerEpoch) this.startEpoch(this.epoch + 1);
     }
     return this.batch;
@@ -249,8 +248,10 @@ export class ShardLoader {
     return this.shards[lo];
   }
 
-  private checkVocab(row: Int32Array, shard: OpenShard, start: number): void {
+  /** Checks this.row, the window read from `shard` at token `start`. */
+  private checkVocab(shard: OpenShard, start: number): void {
     const V = this.vocabSize as number;
+    const row = this.row;
     for (let i = 0; i < row.length; i++) {
       if (row[i] >= V) {
         throw new UserError(`${shard.file}: token ${row[i]} at position ${start + i} is outside the model's vocabulary (${V}); the shard was prepared with another tokenizer — re-run 'tinyllm prepare' with the model's tokenizer`);

@@ -35,22 +35,24 @@ function finish(data: FloatArray, shape: Shape, opts: CreateOptions): Tensor {
 /** A tensor from a number, a (nested) array or a typed array; `shape` reshapes flat data. Copies the data. */
 export function tensor(data: Nested | FloatArray, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
   const shape: number[] = [];
-  const flat: number[] = [];
+  let flat: ArrayLike<number>;
   if (ArrayBuffer.isView(data)) {
     shape.push(data.length);
-    flat.push(...data);
+    flat = data; // copied by arr.set below (a spread would overflow the stack on large arrays)
   } else {
+    const values: number[] = [];
     for (let d: Nested = data; Array.isArray(d); d = (d as readonly Nested[])[0]) shape.push((d as readonly Nested[]).length);
     const walk = (d: Nested, depth: number): void => {
       if (typeof d === 'number') {
         if (depth !== shape.length) throw new ShapeError(`tensor: ragged nested array (expected shape ${shapeStr(shape)})`);
-        flat.push(d);
+        values.push(d);
         return;
       }
       if (d.length !== shape[depth]) throw new ShapeError(`tensor: ragged nested array at depth ${depth} (expected shape ${shapeStr(shape)})`);
       for (const e of d) walk(e, depth + 1);
     };
     walk(data as Nested, 0);
+    flat = values;
   }
   const dtype = opts.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32');
   const target = opts.shape ?? shape;

@@ -29,6 +29,11 @@ describe('creation', () => {
     expect(tensor(7).shape).toEqual([]);
     expect(tensor(7).item()).toBe(7);
     expect(() => tensor([[1, 2], [3]])).toThrow(/ragged/);
+    const big = Float32Array.from({ length: 300_000 }, (_, i) => i % 7); // too large for a spread
+    const tb = tensor(big);
+    expect(tb.shape).toEqual([300_000]);
+    expect(tb.data).toEqual(big);
+    expect(tb.data).not.toBe(big);
     expect(tensor([1, 2, 3, 4], { shape: [2, 2], dtype: 'float64' }).data).toBeInstanceOf(Float64Array);
   });
 

@@ -65,11 +65,6 @@ export function scatterAdd(dst: Tensor, src: FloatArray): void {
   for (let i = 0; i < offs.length; i++) d[offs[i]] += src[i];
 }
 
-/** A new contiguous tensor owning the given values. */
-export function fromValues(data: FloatArray, shape: Shape): Tensor {
-  return new Tensor(data, shape);
-}
-
 export function zerosOf(dtype: DType, shape: Shape): Tensor {
   return new Tensor(newArray(dtype, numel(shape)), shape);
 }

@@ -1,7 +1,7 @@
 // `tinyllm convert <in> <out>`: move GPT-2 weights between tools. Reads any format loadWeights
 // recognises (Hugging Face dir / .safetensors, llm.c .bin, tinyllm checkpoint) and writes a Hugging Face directory
 // (config.json + model.safetensors) or an llm.c checkpoint.
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { numParams, type GPT2Config } from '../../models/gpt2/config.js';
 import { loadWeights, type WeightsFormat } from '../../export/load.js';
@@ -33,11 +33,9 @@ function describeConfig(c: GPT2Config): string {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, positionals, help } = parseArgs('convert', argv, options);
-  if (help) {
-    console.log(formatHelp('convert', '<in> <out> [--to hf|llmc] [--dtype f32|f16|bf16]', summary, options));
-    return;
-  }
+  const parsed = parseCommand('convert', argv, options, { usage: '<in> <out> [--to hf|llmc] [--dtype f32|f16|bf16]', summary });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
   if (positionals.length !== 2) throw new UserError(`expected <in> and <out>, got ${positionals.length} argument(s) (see tinyllm convert --help)`);
   const [input, output] = positionals;
   const to = o.to ?? (output.toLowerCase().endsWith('.bin') ? 'llmc' : 'hf');

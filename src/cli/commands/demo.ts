@@ -3,7 +3,7 @@
 // GPT-2 and let it answer a held-out robot-localization prompt. Each step is the real subcommand.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 import { run as datasets } from './datasets.js';
 import { run as prepare } from './prepare.js';
 import { run as pretrain } from './pretrain.js';
@@ -25,11 +25,9 @@ function banner(step: string): void {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, help } = parseArgs('demo', argv, options);
-  if (help) {
-    console.log(formatHelp('demo', '[--out runs/demo] [--steps N]', summary, options));
-    return;
-  }
+  const parsed = parseCommand('demo', argv, options, { usage: '[--out runs/demo] [--steps N]', summary });
+  if (!parsed) return;
+  const o = parsed.options;
   const dir = (...p: string[]) => path.join(o.out, ...p);
   const seed = String(o.seed);
 

@@ -3,14 +3,14 @@
 // penalty sampling, stopping at <|endoftext|>, --stop strings or --max-tokens.
 import * as fs from 'node:fs';
 import { loadWeights } from '../../export/load.js';
-import { availableTiers, createKernels, defaultThreads, setKernels } from '../../kernels/index.js';
+import { availableTiers, setKernels } from '../../kernels/index.js';
 import { generateText } from '../../models/gpt2/generate.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
 import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
 import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
 
 export const summary = 'generate text from a trained model (streams to stdout)';
 
@@ -51,16 +51,11 @@ export function openModel(p: string): { model: GPT2; tokenizer: string | null } 
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, help } = parseArgs('generate', argv, options);
-  if (help) {
-    console.log(formatHelp('generate', '--ckpt <run dir | checkpoint> [--prompt text] [options]', summary, options));
-    return;
-  }
+  const parsed = parseCommand('generate', argv, options, { usage: '--ckpt <run dir | checkpoint> [--prompt text] [options]', summary });
+  if (!parsed) return;
+  const o = parsed.options;
   if (!o.ckpt) throw new UserError('--ckpt is required: a run directory from tinyllm pretrain (or its checkpoint.ckpt), or exported weights');
-  if (o.kernels !== undefined || o.threads !== undefined) {
-    const tiers = availableTiers();
-    setKernels(createKernels(o.kernels ?? tiers[tiers.length - 1], { threads: o.threads ?? defaultThreads() }));
-  }
+  if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
   const maxTokens = o['max-tokens'];
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UserError(`--max-tokens must be a whole number ≥ 1, got ${maxTokens}`);
   const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], repetitionPenalty: o['repetition-penalty'] };
@@ -76,15 +71,15 @@ export async function run(argv: string[]): Promise<void> {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
   const t0 = performance.now();
-    process.stdout.write(o.prompt);
-    const r = generateText(model, tokenizer, o.prompt, {
-      ...sampling,
-      maxTokens,
-      seed: o.seed,
-      stopStrings: o.stop,
-      onText: (piece) => process.stdout.write(piece),
-    });
-    process.stdout.write('\n');
-    const secs = (performance.now() - t0) / 1000;
-    process.stderr.write(`[${r.tokens.length} tokens in ${secs.toFixed(2)} s, ${(r.tokens.length / secs).toFixed(1)} tok/s; stopped: ${r.reason}]\n`);
+  process.stdout.write(o.prompt);
+  const r = generateText(model, tokenizer, o.prompt, {
+    ...sampling,
+    maxTokens,
+    seed: o.seed,
+    stopStrings: o.stop,
+    onText: (piece) => process.stdout.write(piece),
+  });
+  process.stdout.write('\n');
+  const secs = (performance.now() - t0) / 1000;
+  process.stderr.write(`[${r.tokens.length} tokens in ${secs.toFixed(2)} s, ${(r.tokens.length / secs).toFixed(1)} tok/s; stopped: ${r.reason}]\n`);
 }

@@ -2,14 +2,13 @@
 // accumulation, AdamW + warmup/cosine schedule, validation, samples, metrics, a loss-curve SVG and
 // resumable atomic checkpoints. The loop itself is src/train/run.ts.
 import * as path from 'node:path';
-import { createKernels, availableTiers, setKernels, defaultThreads } from '../../kernels/index.js';
+import { availableTiers, setKernels } from '../../kernels/index.js';
 import { GPT2_PRESETS, presetConfig, validateConfig, type GPT2Config, type GPT2PresetName } from '../../models/gpt2/config.js';
-import { configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
-import { checkpointPath } from '../../train/checkpoint.js';
+import { checkpointPath, configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
 import { runPretraining, type RunSettings } from '../../train/run.js';
 import { loadWeights } from '../../export/load.js';
 import { UserError } from '../../util/errors.js';
-import { formatHelp, parseArgs, type OptionSpecs } from '../args.js';
+import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 
 export const summary = 'pre-train a GPT-2 on token shards (resumable checkpoints, metrics, loss curve)';
 
@@ -47,7 +46,10 @@ const options = {
   threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
 
-type Opts = ReturnType<typeof parseArgs<typeof options>>['options'];
+type Opts = ParsedOptions<typeof options>;
+
+/** Flags that set the model size (--init and --resume take it from the file instead). */
+const SIZE_FLAGS = ['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const;
 
 function positiveInt(v: number, flag: string, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new UserError(`--${flag} must be a whole number ≥ ${min}, got ${v}`);
@@ -117,7 +119,7 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   const saved = h.run as RunSettings | undefined;
   if (!saved || !h.optimizer) throw new UserError(`checkpoint ${ckpt} holds no training state (weights only); start a fresh run instead of --resume`);
   // flags that define the model, the batches or the data order must match the run
-  if (o.model !== undefined || o['n-layer'] !== undefined || o['n-head'] !== undefined || o['n-embd'] !== undefined || o['block-size'] !== undefined || o['vocab-size'] !== undefined) {
+  if (SIZE_FLAGS.some((f) => o[f] !== undefined)) {
     const { config } = modelConfig(o, o['vocab-size'] ?? h.config.vocabSize, h.config.blockSize);
     const diff = configDiff(h.config, config);
     if (diff.length > 0) {
@@ -157,22 +159,19 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const { options: o, help } = parseArgs('pretrain', argv, options);
-  if (help) {
-    console.log(formatHelp('pretrain', '--data <shards> [--model 30M | --n-layer L --n-head H --n-embd C] [options]', summary, options));
-    return;
-  }
+  const parsed = parseCommand('pretrain', argv, options, { usage: '--data <shards> [--model 30M | --n-layer L --n-head H --n-embd C] [options]', summary });
+  if (!parsed) return;
+  const o = parsed.options;
   if (o.kernels !== undefined || o.threads !== undefined) {
-    const tiers = availableTiers();
-    const threads = o.threads === undefined ? defaultThreads() : positiveInt(o.threads, 'threads');
-    setKernels(createKernels(o.kernels ?? tiers[tiers.length - 1], { threads }));
+    const threads = o.threads === undefined ? undefined : positiveInt(o.threads, 'threads');
+    setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads });
   }
   const resume = o.resume !== undefined ? checkpointPath(o.resume) : undefined;
   let initWeights: Float32Array | undefined;
   let init: { name: string; config: GPT2Config } | undefined;
   if (o.init !== undefined) {
     if (resume) throw new UserError('--init starts a new run from existing weights and --resume continues a run: give one of them');
-    const sizeFlags = (['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const).filter((f) => o[f] !== undefined);
+    const sizeFlags = SIZE_FLAGS.filter((f) => o[f] !== undefined);
     if (sizeFlags.length > 0) throw new UserError(`--init takes the model size from ${o.init}; drop --${sizeFlags.join(', --')}`);
     const w = loadWeights(o.init);
     initWeights = w.flat;

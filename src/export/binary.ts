@@ -80,15 +80,3 @@ export function writeFloats(w: AtomicWriter, data: Float32Array, dtype: WeightDt
     w.write(bytesOf(part));
   }
 }
-
-/** Creates `file` atomically: `body` streams into a temp file that is renamed into place, or removed if it throws. */
-export function writeAtomically(file: string, body: (w: AtomicWriter) => void): void {
-  const w = new AtomicWriter(file);
-  try {
-    body(w);
-    w.commit();
-  } catch (e) {
-    w.abort();
-    throw e;
-  }
-}

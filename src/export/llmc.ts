@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { numParams, paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { UserError } from '../util/errors.js';
-import { DTYPE_SIZE, openForRead, readExact, readFloats, writeAtomically, writeFloats } from './binary.js';
+import { DTYPE_SIZE, openForRead, readExact, readFloats, writeFloats } from './binary.js';
+import { writeAtomically } from '../util/fs.js';
 import { allocateWeights, checkParams, type LoadedWeights, type LoadOptions, type NamedParams } from './params.js';
 
 export const LLMC_MAGIC = 20240326;

@@ -5,7 +5,8 @@
 // writing reproduces its serializer byte for byte (order, compact JSON, space padding to 8 bytes).
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { openForRead, readExact, readFloats, writeAtomically, writeFloats, type ReadableDtype, type WeightDtype } from './binary.js';
+import { openForRead, readExact, readFloats, writeFloats, type ReadableDtype, type WeightDtype } from './binary.js';
+import { writeAtomically } from '../util/fs.js';
 
 /** Element sizes of the byte-sized safetensors dtypes (sub-byte F4/F6 types are not supported). */
 export const SAFETENSORS_DTYPES = {

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import type { FloatArray } from '../kernels/types.js';
 import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
-import { readExact, writeAtomically } from '../export/binary.js';
+import { readExact } from '../export/binary.js';
 import { UserError } from '../util/errors.js';
+import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
 

@@ -8,8 +8,7 @@ import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
 import { GPT2 } from '../models/gpt2/model.js';
-import { gpt2 } from '../tokenizer/gpt2.js';
-import { loadTokenizer } from '../tokenizer/files.js';
+import { resolveTokenizer } from '../tokenizer/gpt2.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { onInterrupt } from '../util/interrupt.js';
@@ -82,7 +81,7 @@ export interface RunResult {
 /** The tokenizer a run samples with: 'gpt2', a path, or none. */
 export function openTokenizer(spec: string | null): (TextCodec & { vocabSize: number }) | null {
   if (spec === null) return null;
-  return spec === 'gpt2' ? gpt2() : loadTokenizer(spec);
+  return resolveTokenizer(spec);
 }
 
 export function gradAccumSteps(s: Pick<RunSettings, 'B' | 'T' | 'totalBatch'>): number {

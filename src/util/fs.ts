@@ -11,9 +11,14 @@ function tempName(target: string): string {
 
 /** Writes `data` to `target` atomically (temp file + fsync + rename). */
 export function writeFileAtomic(target: string, data: Uint8Array | string): void {
+  writeAtomically(target, (w) => w.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/** Streams a file through `body` into a temp file, renamed over `target` only if body returns normally. */
+export function writeAtomically(target: string, body: (w: AtomicWriter) => void): void {
   const w = new AtomicWriter(target);
   try {
-    w.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    body(w);
     w.commit();
   } catch (e) {
     w.abort();

@@ -3,3 +3,6 @@
 export * from './method.js';
 export * from './lora.js';
 export * from './finetuner.js';
+export * from './peft.js';
+export * from './merge.js';
+export * from './state.js';

@@ -23,16 +23,22 @@ export function siteShape(site: LinearSite, C: number): { IC: number; OC: number
   }
 }
 
+/** An adapter tensor: where it lives in the buffer and which layer it adapts. */
+export interface LoraEntry extends TensorEntry {
+  layer: number;
+  site: LinearSite;
+}
+
 /** Adapter tensors in buffer order: per block, per target site, 'h.<l>.<site>.lora_A' (r, in) then 'lora_B' (out, r). */
-export function loraTable(model: GPT2Config, lora: LoraConfig): TensorEntry[] {
-  const out: TensorEntry[] = [];
+export function loraTable(model: GPT2Config, lora: LoraConfig): LoraEntry[] {
+  const out: LoraEntry[] = [];
   let offset = 0;
   for (let l = 0; l < model.nLayer; l++) {
     for (const site of LORA_SITES.filter((s) => lora.targets.includes(s))) {
       const { IC, OC } = siteShape(site, model.nEmbd);
       for (const [ab, shape] of [['A', [lora.r, IC]], ['B', [OC, lora.r]]] as const) {
         const size = shape[0] * shape[1];
-        out.push({ name: `h.${l}.${site}.lora_${ab}`, shape: [...shape], offset, size });
+        out.push({ name: `h.${l}.${site}.lora_${ab}`, shape: [...shape], offset, size, layer: l, site });
         offset += size;
       }
     }
@@ -59,7 +65,7 @@ function fmix32(h: number): number {
 }
 
 export class LoraAdapters implements LinearHook {
-  readonly table: TensorEntry[];
+  readonly table: LoraEntry[];
   /** Every adapter weight, in `table` order. */
   readonly params: FloatArray;
   /** Gradients in the same layout (allocated by ensureGrads). */

@@ -14,7 +14,6 @@ import { writeFileAtomic } from '../util/fs.js';
 import { onInterrupt } from '../util/interrupt.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { ADAMW_DEFAULTS } from './adamw.js';
 import { unigramBaseline } from './baseline.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { lossCurveSvg } from './losscurve.js';
@@ -38,10 +37,6 @@ export interface RunSettings {
   warmup: number;
   finalLrFrac: number;
   weightDecay: number;
-  /** AdamW β1, β2, ε (absent in runs saved before these were settings: 0.9, 0.95, 1e-8). */
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
   gradClip: number;
   valEvery: number;
   valBatches: number;
@@ -145,7 +140,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
     gradAccum,
     schedule: { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac },
     gradClip: s.gradClip,
-    adamw: { beta1: s.beta1 ?? ADAMW_DEFAULTS.beta1, beta2: s.beta2 ?? ADAMW_DEFAULTS.beta2, eps: s.eps ?? ADAMW_DEFAULTS.eps, weightDecay: s.weightDecay },
+    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
   });
   const rng = new Rng(s.seed ^ 0x5eed);
 

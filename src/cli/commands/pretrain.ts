@@ -6,7 +6,6 @@ import { availableTiers, setKernels } from '../../kernels/index.js';
 import { GPT2_PRESETS, presetConfig, validateConfig, type GPT2Config, type GPT2PresetName } from '../../models/gpt2/config.js';
 import { checkpointPath, configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
 import { runPretraining, type RunSettings } from '../../train/run.js';
-import { ADAMW_DEFAULTS } from '../../train/adamw.js';
 import { loadWeights } from '../../export/load.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
@@ -31,9 +30,6 @@ const options = {
   'final-lr-frac': { type: 'number', help: 'cosine decay ends at this fraction of --lr (default 0.1)' },
   'weight-decay': { type: 'number', help: 'AdamW weight decay on 2-D weights (default 0.1)' },
   'grad-clip': { type: 'number', help: 'global gradient-norm clip, 0 = off (default 1.0)' },
-  beta1: { type: 'number', help: 'AdamW β1 (default 0.9)' },
-  beta2: { type: 'number', help: "AdamW β2 (default 0.95 as nanoGPT; llm.c's CPU trainer uses 0.999)" },
-  eps: { type: 'number', help: 'AdamW ε (default 1e-8)' },
   'val-every': { type: 'number', help: 'validation loss every N steps, 0 = off (default 100)' },
   'val-batches': { type: 'number', help: 'batches per validation (default 20)' },
   'sample-every': { type: 'number', help: 'print a text sample every N steps, 0 = off (default 200)' },
@@ -58,22 +54,6 @@ const SIZE_FLAGS = ['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab
 function positiveInt(v: number, flag: string, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new UserError(`--${flag} must be a whole number ≥ ${min}, got ${v}`);
   return v;
-}
-
-/** --beta1/--beta2/--eps, checked (only the flags given). */
-export function adamwFlags(o: { beta1?: number; beta2?: number; eps?: number }): { beta1?: number; beta2?: number; eps?: number } {
-  const out: { beta1?: number; beta2?: number; eps?: number } = {};
-  for (const k of ['beta1', 'beta2'] as const) {
-    const v = o[k];
-    if (v === undefined) continue;
-    if (!(v >= 0 && v < 1)) throw new UserError(`--${k} must be in [0, 1), got ${v}`);
-    out[k] = v;
-  }
-  if (o.eps !== undefined) {
-    if (!(o.eps > 0)) throw new UserError(`--eps must be > 0, got ${o.eps}`);
-    out.eps = o.eps;
-  }
-  return out;
 }
 
 function modelConfig(o: Opts, vocabSize: number, blockSize?: number): { name: string; config: GPT2Config } {
@@ -121,10 +101,6 @@ function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): Ru
     warmup: positiveInt(o.warmup ?? Math.min(100, Math.floor(steps / 10)), 'warmup', 0),
     finalLrFrac: o['final-lr-frac'] ?? 0.1,
     weightDecay: o['weight-decay'] ?? 0.1,
-    beta1: ADAMW_DEFAULTS.beta1,
-    beta2: ADAMW_DEFAULTS.beta2,
-    eps: ADAMW_DEFAULTS.eps,
-    ...adamwFlags(o),
     gradClip: o['grad-clip'] ?? 1.0,
     valEvery: positiveInt(o['val-every'] ?? 100, 'val-every', 0),
     valBatches: positiveInt(o['val-batches'] ?? 20, 'val-batches', 0),
@@ -171,7 +147,6 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   change('warmup', o.warmup);
   change('finalLrFrac', o['final-lr-frac']);
   change('weightDecay', o['weight-decay']);
-  Object.assign(s, adamwFlags(o));
   change('gradClip', o['grad-clip']);
   change('valEvery', o['val-every']);
   change('valBatches', o['val-batches']);

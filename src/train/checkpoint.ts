@@ -22,7 +22,8 @@ import { mergeLora } from '../finetune/merge.js';
 import type { FinetuneMethod } from '../finetune/method.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
-export const CHECKPOINT_VERSION = 1;
+/** Version 2 adds fine-tuning (header `finetune`, compact moments, a 'lora' section); pre-training files stay version 1 so older readers still open them. */
+export const CHECKPOINT_VERSION = 2;
 const END_MAGIC = 'TLLMEND\0';
 const PREAMBLE = 32;
 const CHUNK = 1 << 20; // floats per I/O chunk
@@ -98,7 +99,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const pre = Buffer.alloc(PREAMBLE);
   pre.write(CHECKPOINT_MAGIC, 0, 'latin1');
-  pre.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  pre.writeUInt32LE(o.finetune ? 2 : 1, 8);
   pre.writeUInt32LE(json.length, 12);
   pre.writeUInt32LE(hashWords(HASH_SEED, new Uint32Array(json.buffer, json.byteOffset, json.length / 4)), 16);
 
@@ -151,8 +152,8 @@ function openCheckpoint(path: string): OpenCheckpoint {
       throw bad(path, `not a tinyllm checkpoint (no "${CHECKPOINT_MAGIC}" magic)`, 'for Hugging Face or llm.c weights use tinyllm convert, or pass the right file');
     }
     const version = pre.readUInt32LE(8);
-    if (version !== CHECKPOINT_VERSION) {
-      throw bad(path, `format version ${version}, this tinyllm reads version ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
+    if (version < 1 || version > CHECKPOINT_VERSION) {
+      throw bad(path, `format version ${version}, this tinyllm reads versions 1 to ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
     }
     if (pre.subarray(20).some((b) => b !== 0)) throw bad(path, 'reserved preamble bytes are not zero (the file is corrupt)');
     const hbytes = pre.readUInt32LE(12);

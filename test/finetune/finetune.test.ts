@@ -13,7 +13,7 @@ import { LoraAdapters } from '../../src/finetune/lora.js';
 import { mergeLora } from '../../src/finetune/merge.js';
 import { LORA_SITES, type FinetuneMethod } from '../../src/finetune/method.js';
 import { loadFinetuneState, saveFinetuneState } from '../../src/finetune/state.js';
-import { loadCheckpointWeights, readCheckpointHeader } from '../../src/train/checkpoint.js';
+import { loadCheckpointWeights, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from '../train/helpers.js';
 import { noisyModel, paddedBatch } from './helpers.js';
@@ -175,6 +175,11 @@ describe('fine-tune state', () => {
     saveFinetuneState(file, ft);
     const other = new Finetuner(f32Model(8), { method: { kind: 'top', layers: 2 }, schedule, gradClip: 1 });
     expect(() => loadFinetuneState(file, other)).toThrow(/fine-tuned with top 1 blocks, not top 2 blocks/);
+    // fine-tune files are format version 2 (older readers refuse them instead of reading LoRA runs as the base); pre-training stays 1
+    expect(fs.readFileSync(file).readUInt32LE(8)).toBe(2);
+    const plain = path.join(dir, 'plain.ckpt');
+    saveCheckpoint(plain, { model: ft.model, step: 0 });
+    expect(fs.readFileSync(plain).readUInt32LE(8)).toBe(1);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

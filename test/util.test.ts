@@ -61,7 +61,8 @@ describe('Arena', () => {
 
 describe('parseArgs', () => {
   const specs = {
-    steps: { type: 'number', help: 'steps', default: 10 },
+    steps: { type: 'number', help: 'steps', default: 10, min: 1, integer: true },
+    lr: { type: 'number', help: 'lr', min: 0, max: 10 },
     out: { type: 'string', help: 'out', short: 'o' },
     verbose: { type: 'boolean', help: 'v', default: false },
     input: { type: 'string', help: 'inputs', multiple: true },
@@ -77,6 +78,24 @@ describe('parseArgs', () => {
   it('names the flag in errors', () => {
     expect(() => parseArgs('x', ['--steps', 'many'], specs)).toThrow(/--steps expects a number/);
     expect(() => parseArgs('x', ['--nope'], specs)).toThrow(UserError);
+  });
+  it('checks every number against the range its flag declares', () => {
+    expect(() => parseArgs('x', ['--lr', '-1'], specs)).toThrow(/^option --lr must be a number from 0 to 10, got -1$/);
+    expect(() => parseArgs('x', ['--lr=11'], specs)).toThrow(/from 0 to 10, got 11/);
+    expect(() => parseArgs('x', ['--steps', '2.5'], specs)).toThrow(/^option --steps must be a whole number ≥ 1, got 2.5$/);
+    expect(() => parseArgs('x', ['--steps', '0'], specs)).toThrow(/≥ 1, got 0/);
+    expect(parseArgs('x', ['--lr', '0', '--steps', '1'], specs).options).toMatchObject({ lr: 0, steps: 1 });
+  });
+  it('quotes at most ~80 characters of an offending value', () => {
+    const long = 'x'.repeat(100_000);
+    let msg = '';
+    try {
+      parseArgs('x', ['--steps', long], specs);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/expects a number, got 'x{80}…' \(100,000 characters\)/);
+    expect(msg.length).toBeLessThan(200);
   });
 });
 

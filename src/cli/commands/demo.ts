@@ -13,10 +13,10 @@ export const summary = 'the whole pipeline on built-in data: datasets → shards
 
 const options = {
   out: { type: 'string', short: 'o', help: 'working directory for datasets, shards and the run', default: 'runs/demo' },
-  steps: { type: 'number', help: 'pre-training steps', default: 200 },
-  'n-layer': { type: 'number', help: 'transformer blocks of the demo model', default: 4 },
-  'n-embd': { type: 'number', help: 'width of the demo model (heads = width / 32)', default: 128 },
-  seed: { type: 'number', help: 'seed for data, init and sampling', default: 1337 },
+  steps: { type: 'number', min: 1, integer: true, help: 'pre-training steps', default: 200 },
+  'n-layer': { type: 'number', min: 1, max: 48, integer: true, help: 'transformer blocks of the demo model', default: 4 },
+  'n-embd': { type: 'number', min: 32, max: 4096, integer: true, help: 'width of the demo model (heads = width / 32)', default: 128 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for data, init and sampling', default: 1337 },
   resume: { type: 'boolean', help: 'continue an interrupted demo run instead of starting over', default: false },
 } satisfies OptionSpecs;
 

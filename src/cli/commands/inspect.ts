@@ -11,7 +11,7 @@ import { loadDataset } from '../../data/mix.js';
 export const summary = 'check a token shard or prepared dataset: header, counts and a decoded sample';
 
 const options = {
-  tokens: { type: 'number', short: 'n', help: 'tokens of the decoded sample', default: 120 },
+  tokens: { type: 'number', min: 0, integer: true, short: 'n', help: 'tokens of the decoded sample', default: 120 },
   tokenizer: { type: 'string', help: "'gpt2' or a tokenizer directory/file, for decoding", default: 'gpt2' },
 } satisfies OptionSpecs;
 

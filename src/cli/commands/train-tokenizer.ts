@@ -12,10 +12,10 @@ import { BpeTokenizer, countPiecesInFiles, gpt2, PieceCounter, saveTokenizer, to
 export const summary = 'train a byte-level BPE tokenizer of a chosen vocabulary size on your text files';
 
 const options = {
-  'vocab-size': { type: 'number', short: 'v', help: 'tokens in the vocabulary: 256 bytes + merges + <|endoftext|>', default: 4096 },
+  'vocab-size': { type: 'number', min: 257, max: 65536, integer: true, short: 'v', help: 'tokens in the vocabulary: 256 bytes + merges + <|endoftext|>', default: 4096 },
   out: { type: 'string', short: 'o', help: 'directory to write vocab.json, merges.txt and tokenizer.json into (required)' },
-  'min-frequency': { type: 'number', help: 'do not merge pairs seen fewer times than this', default: 2 },
-  'max-pieces': { type: 'number', help: 'distinct pieces kept in memory (about 100 bytes each); beyond it the rarest are dropped', default: 2_000_000 },
+  'min-frequency': { type: 'number', min: 1, integer: true, help: 'do not merge pairs seen fewer times than this', default: 2 },
+  'max-pieces': { type: 'number', min: 1000, integer: true, help: 'distinct pieces kept in memory (about 100 bytes each); beyond it the rarest are dropped', default: 2_000_000 },
 } satisfies OptionSpecs;
 
 export async function run(argv: string[]): Promise<void> {
@@ -23,9 +23,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!parsed) return;
   const { options: o, positionals: files } = parsed;
   const vocabSize = o['vocab-size'];
-  if (!Number.isInteger(vocabSize) || vocabSize < 257) throw new UserError(`option --vocab-size must be an integer >= 257 (256 bytes + <|endoftext|> + merges), got ${vocabSize}`);
   if (o.out === undefined) throw new UserError('option --out <dir> is required: where to save vocab.json, merges.txt and tokenizer.json');
-  if (!(o['min-frequency'] >= 1)) throw new UserError(`option --min-frequency must be >= 1, got ${o['min-frequency']}`);
   if (files.length === 0) throw new UserError('give one or more text files to train on (see tinyllm train-tokenizer --help)');
   let totalBytes = 0;
   for (const f of files) {

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { processAlive, writeFileAtomic } from '../util/fs.js';
+import { Interrupted } from '../util/interrupt.js';
 import { Progress } from '../util/progress.js';
 import type { Split } from './loader.js';
 import { ShardFileWriter } from './shard.js';
@@ -169,16 +170,6 @@ export async function writeDataset(
   }
 }
 
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Prepares shards from the inputs; returns the manifest (also written to <out>/<name>.manifest.json). */
 export async function prepare(opts: PrepareOptions): Promise<Manifest> {
   const seed = opts.seed ?? 1337;
@@ -212,7 +203,7 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
         },
       };
       for await (const doc of documents(spec, ctx)) {
-        if (opts.shouldStop?.()) throw new UserError('interrupted: nothing was written (the staging directory was removed)');
+        if (opts.shouldStop?.()) throw new Interrupted('nothing was written (the staging directory was removed)');
         let split: Split = 'val';
         if (role === 'split') {
           split = splitOf(doc.keys[0], valFraction, seed);

@@ -1,5 +1,6 @@
 // GPT-2's tokenizer, shipped with the project (data/tokenizer/gpt2: OpenAI's vocabulary and merges in
 // Hugging Face format) so it works offline on a device; found relative to this module from src/ and dist/.
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BpeTokenizer } from './bpe.js';
 import { loadTokenizer } from './files.js';
@@ -18,4 +19,9 @@ export function gpt2(): BpeTokenizer {
 /** A `--tokenizer` value: 'gpt2' (the shipped one) or a path for loadTokenizer. */
 export function resolveTokenizer(spec: string): BpeTokenizer {
   return spec === 'gpt2' ? gpt2() : loadTokenizer(spec);
+}
+
+/** A `--tokenizer` value as it is recorded in manifests and checkpoints: 'gpt2', or the path made absolute. */
+export function tokenizerSpec(spec: string): string {
+  return spec === 'gpt2' ? spec : resolve(spec);
 }

@@ -36,7 +36,7 @@ export const EXIT_INTERRUPTED = 130;
  */
 export class Interrupted extends UserError {
   constructor(message: string) {
-    super(message);
+    super(`interrupted: ${message}`);
     this.name = 'Interrupted';
   }
 }

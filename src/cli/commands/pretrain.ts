@@ -4,10 +4,15 @@
 import * as path from 'node:path';
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import { GPT2_PRESETS, presetConfig, validateConfig, type GPT2Config, type GPT2PresetName } from '../../models/gpt2/config.js';
+import { datasetOfShards, datasetTokenizer } from '../../data/mix.js';
+import { resolveShards } from '../../data/loader.js';
 import { checkpointPath, configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
-import { runPretraining, type RunSettings } from '../../train/run.js';
+import { RUN_MARKERS, runPretraining, type RunSettings } from '../../train/run.js';
 import { loadWeights } from '../../export/load.js';
+import { tokenizerSpec } from '../../tokenizer/index.js';
 import { UserError } from '../../util/errors.js';
+import { Interrupted } from '../../util/interrupt.js';
+import { checkOutDir } from '../../util/outdir.js';
 import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 
 export const summary = 'pre-train a GPT-2 on token shards (resumable checkpoints, metrics, loss curve)';
@@ -37,8 +42,9 @@ const options = {
   'ckpt-every': { type: 'number', min: 0, integer: true, help: 'checkpoint every N steps, 0 = only at the end and on Ctrl-C (default 200)' },
   'log-every': { type: 'number', min: 1, integer: true, help: 'progress line every N steps when not on a terminal (default 10)' },
   'stop-at': { type: 'number', min: 1, integer: true, help: 'stop (and checkpoint) after this step without changing the schedule; continue later with --resume' },
-  tokenizer: { type: 'string', help: "tokenizer for samples: gpt2, a directory/tokenizer.json, or none (default gpt2)" },
-  out: { type: 'string', short: 'o', help: 'run directory (default runs/<model>)' },
+  tokenizer: { type: 'string', help: "tokenizer for samples: gpt2, a directory/tokenizer.json, or none (default: the one the data was prepared with, else gpt2)" },
+  out: { type: 'string', short: 'o', help: 'run directory (default runs/<model>); a directory holding a run needs --resume or --force' },
+  force: { type: 'boolean', help: 'start over in an --out directory that already holds a run, replacing it' },
   resume: { type: 'string', help: 'continue from a checkpoint file or run directory' },
   init: { type: 'string', help: 'start from these weights instead of a random init (the size comes from the file): a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for the init, the data order and samples (default 1337)' },
@@ -79,15 +85,22 @@ function modelConfig(o: Opts, vocabSize: number, blockSize?: number): { name: st
 /** Settings for a fresh run from the flags; `init` (from --init) fixes the model instead of the size flags. */
 function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): RunSettings {
   if (!o.data) throw new UserError("--data is required: a directory of token shards (create one with 'tinyllm datasets generate' and 'tinyllm prepare')");
-  const tokenizer = o.tokenizer === 'none' ? null : (o.tokenizer ?? 'gpt2');
-  const { name, config } = init ?? modelConfig(o, o['vocab-size'] ?? 50257);
+  // the tokenizer and vocabulary the data was prepared with (its manifest), unless the shards have none
+  const ds = datasetOfShards(o.data);
+  let tokenizer = o.tokenizer === 'none' ? null : tokenizerSpec(o.tokenizer ?? 'gpt2');
+  if (ds && o.tokenizer !== 'none') tokenizer = datasetTokenizer(ds, o.tokenizer).spec;
+  const dataVocab = ds?.manifest.tokenizer.vocabSize;
+  if (dataVocab !== undefined && o['vocab-size'] !== undefined && o['vocab-size'] < dataVocab) {
+    throw new UserError(`--vocab-size ${o['vocab-size']} is smaller than the ${dataVocab} tokens of the tokenizer ${ds?.manifest.tokenizer.name} the data was prepared with; drop --vocab-size`);
+  }
+  const { name, config } = init ?? modelConfig(o, o['vocab-size'] ?? dataVocab ?? 50257);
   const B = o.batch ?? 4;
   const T = o.seq ?? 64;
   const steps = o.steps ?? 1000;
   return {
     model: name,
     config,
-    data: o.data,
+    data: path.resolve(o.data),
     B,
     T,
     totalBatch: o['total-batch'] ?? B * T,
@@ -136,7 +149,17 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   const change = <K extends keyof RunSettings>(key: K, v: RunSettings[K] | undefined) => {
     if (v !== undefined) s[key] = v;
   };
-  change('data', o.data);
+  change('data', o.data === undefined ? undefined : path.resolve(o.data));
+  // the data path is stored resolved; older checkpoints stored it as given, relative to where the run started
+  s.data = path.resolve(s.data);
+  if (o.data === undefined) {
+    try {
+      resolveShards(s.data);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      throw new UserError(`the run's training data is not at ${s.data} (the path saved in ${ckpt}): ${e.message}; if the shards moved, give --data <their new place>`);
+    }
+  }
   change('steps', o.steps);
   change('lr', o.lr);
   change('warmup', o.warmup);
@@ -149,7 +172,7 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   change('sampleTokens', o['sample-tokens']);
   change('ckptEvery', o['ckpt-every']);
   change('logEvery', o['log-every']);
-  if (o.tokenizer !== undefined) s.tokenizer = o.tokenizer === 'none' ? null : o.tokenizer;
+  if (o.tokenizer !== undefined) s.tokenizer = o.tokenizer === 'none' ? null : tokenizerSpec(o.tokenizer);
   return s;
 }
 
@@ -182,6 +205,9 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   const out = o.out ?? (resume ? path.dirname(resume) : `runs/${settings.model.replace(/\s+/g, '-')}`);
-  const stopAt = o['stop-at'] === undefined ? undefined : o['stop-at'];
-  await runPretraining(settings, { out, resume, stopAt, initWeights });
+  // a fresh run never replaces another run's checkpoint without --force; --resume continues its own directory
+  const own = resume !== undefined && path.resolve(out) === path.resolve(path.dirname(resume));
+  checkOutDir(out, { markers: own ? [] : RUN_MARKERS, force: o.force, resumeHint: `--resume ${out}` });
+  const r = await runPretraining(settings, { out, resume, stopAt: o['stop-at'], initWeights });
+  if (r.interrupted) throw new Interrupted(`stopped at step ${r.step} of ${settings.steps}; continue with: tinyllm pretrain --resume ${out}`);
 }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
-import { onInterrupt } from '../../util/interrupt.js';
+import { Interrupted, onInterrupt } from '../../util/interrupt.js';
+import { checkOutDir } from '../../util/outdir.js';
 import { BpeTokenizer, countPiecesInFiles, gpt2, PieceCounter, saveTokenizer, tokensOfPieces, trainBpe } from '../../tokenizer/index.js';
 
 export const summary = 'train a byte-level BPE tokenizer of a chosen vocabulary size on your text files';
@@ -14,9 +15,12 @@ export const summary = 'train a byte-level BPE tokenizer of a chosen vocabulary 
 const options = {
   'vocab-size': { type: 'number', min: 257, max: 65536, integer: true, short: 'v', help: 'tokens in the vocabulary: 256 bytes + merges + <|endoftext|>', default: 4096 },
   out: { type: 'string', short: 'o', help: 'directory to write vocab.json, merges.txt and tokenizer.json into (required)' },
+  force: { type: 'boolean', help: 'replace a tokenizer already saved in --out' },
   'min-frequency': { type: 'number', min: 1, integer: true, help: 'do not merge pairs seen fewer times than this', default: 2 },
   'max-pieces': { type: 'number', min: 1000, integer: true, help: 'distinct pieces kept in memory (about 100 bytes each); beyond it the rarest are dropped', default: 2_000_000 },
 } satisfies OptionSpecs;
+
+const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
 
 export async function run(argv: string[]): Promise<void> {
   const parsed = parseCommand('train-tokenizer', argv, options, { usage: '--vocab-size <n> --out <dir> <file> [file...]', summary });
@@ -36,6 +40,8 @@ export async function run(argv: string[]): Promise<void> {
     if (!st.isFile()) throw new UserError(`input '${f}' is not a file; pass the files themselves (e.g. ${path.join(f, '*.txt')})`);
     totalBytes += st.size;
   }
+  // before the long work: --out must be writable, and an existing tokenizer (datasets may depend on it) is kept unless --force
+  checkOutDir(o.out, { markers: TOKENIZER_FILES, force: o.force });
 
   const interrupt = onInterrupt('interrupted: finishing with what was learned so far and saving (Ctrl-C again to quit now)');
   try {
@@ -63,6 +69,7 @@ export async function run(argv: string[]): Promise<void> {
     const theirs = tokensOfPieces(gpt2(), counter.counts);
     console.log(`saved ${path.join(o.out, 'vocab.json')}, merges.txt, tokenizer.json: ${model.tokens.length} tokens, <|endoftext|> = ${model.tokens.length - 1}`);
     console.log(`training text: ${bytes} bytes -> ${ours} tokens (${(bytes / ours).toFixed(2)} bytes/token; GPT-2: ${(bytes / theirs).toFixed(2)})`);
+    if (interrupt.requested) throw new Interrupted(`stopped early; the ${model.tokens.length} tokens learned so far are saved in ${o.out}`);
   } finally {
     interrupt.dispose();
   }

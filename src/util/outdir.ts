@@ -23,7 +23,7 @@ export interface OutDirRule {
  */
 export function checkOutDir(dir: string, rule: OutDirRule): void {
   const flag = rule.flag ?? '--out';
-  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  const st = fs.existsSync(dir) ? fs.statSync(dir) : undefined; // false too when a parent is a file (ENOTDIR)
   if (st && !st.isDirectory()) throw new UserError(`${flag} ${dir}: is a file, not a folder; choose another ${flag}`);
   if (st && !rule.force) {
     const found = rule.markers.filter((m) => fs.existsSync(path.join(dir, m)));

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BpeTokenizer } from './bpe.js';
-import { loadTokenizer } from './files.js';
+import { copyTokenizerFiles, loadTokenizer } from './files.js';
 
 /** Directory of the shipped GPT-2 vocab.json + merges.txt. */
 export const GPT2_DIR = fileURLToPath(new URL('../../data/tokenizer/gpt2/', import.meta.url));
@@ -24,4 +24,9 @@ export function resolveTokenizer(spec: string): BpeTokenizer {
 /** A `--tokenizer` value as it is recorded in manifests and checkpoints: 'gpt2', or the path made absolute. */
 export function tokenizerSpec(spec: string): string {
   return spec === 'gpt2' ? spec : resolve(spec);
+}
+
+/** Writes the tokenizer named by a spec ('gpt2' or a path) into an export directory as Hugging Face files. */
+export function exportTokenizer(spec: string, dir: string): string[] {
+  return copyTokenizerFiles(spec, GPT2_DIR, dir);
 }

@@ -147,3 +147,68 @@ describe('pretrain keeps runs', () => {
     await expect(pretrain(['--data', data, ...tiny, '--steps', '1', '--out', file])).rejects.toThrow(/is a file, not a folder/);
   });
 });
+
+describe('the tokenizer a dataset was prepared with', () => {
+  it('inspect, pretrain, generate and convert all use the manifest\'s tokenizer, and a different one is refused', async () => {
+    const text = path.join(root, 'own.txt');
+    fs.writeFileSync(text, Array.from({ length: 300 }, (_, i) => `temp=${20 + (i % 7)}.${i % 10} hum=${40 + (i % 13)} status=${i % 9 ? 'ok' : 'WARN'}\n${i % 5 === 4 ? '\n' : ''}`).join(''));
+    const tok = path.join(root, 'tok');
+    const dataDir = path.join(root, 'own-data');
+    let log = '';
+    const capture = async (fn: () => Promise<unknown>) => {
+      const con = vi.spyOn(console, 'log').mockImplementation((s: string) => void (log += `${s}\n`));
+      const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((log += String(c)), true));
+      try {
+        const err = await quietly(fn);
+        log += err;
+      } finally {
+        con.mockRestore();
+        out.mockRestore();
+      }
+    };
+    await capture(() => main(['train-tokenizer', '--vocab-size', '300', '--out', tok, text]));
+    const vocab = Object.keys(JSON.parse(fs.readFileSync(path.join(tok, 'vocab.json'), 'utf8'))).length;
+    await capture(() => main(['prepare', text, '--tokenizer', path.relative(process.cwd(), tok), '--separator', '', '--out', dataDir, '--name', 'own', '--quiet']));
+
+    log = '';
+    await capture(async () => expect(await main(['inspect', path.join(dataDir, 'own')])).toBe(0));
+    expect(log).toMatch(new RegExp(`tokenizer ${tok}`));
+    expect(log).toMatch(/own_train_000000\.bin: .* [1-9]\d* documents/);
+    expect(log).toMatch(/temp=2\d\.\d hum=/);
+    await expect(main(['inspect', path.join(dataDir, 'own'), '--tokenizer', 'gpt2'])).resolves.toBe(1);
+
+    const out = path.join(root, 'own-run');
+    const args = ['--data', path.join(dataDir, 'own_train'), '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '2', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1', '--out', out];
+    await expect(pretrain([...args, '--tokenizer', 'gpt2'])).rejects.toThrow(/--tokenizer gpt2 has 50257 tokens .*but .*own.* was prepared with .*tok \(\d+ tokens/);
+    await capture(() => pretrain(args));
+    const h = readCheckpointHeader(path.join(out, 'checkpoint.ckpt'));
+    expect(h.tokenizer).toBe(tok);
+    expect(h.config.vocabSize).toBe(vocab);
+
+    log = '';
+    await capture(async () => expect(await main(['generate', '--ckpt', out, '--prompt', 'temp=', '--max-tokens', '4', '--kernels', 'ref', '--threads', '1'])).toBe(0));
+    expect(log).toMatch(/^temp=/);
+    const hf = path.join(root, 'own-hf');
+    await capture(async () => expect(await main(['convert', out, hf])).toBe(0));
+    for (const f of ['vocab.json', 'merges.txt']) expect(fs.readFileSync(path.join(hf, f), 'utf8')).toBe(fs.readFileSync(path.join(tok, f), 'utf8'));
+  });
+
+  it('inspect and the loader name the shard, offset and id of a token outside the vocabulary', async () => {
+    const dir = path.join(root, 'oov');
+    writeToyShards(dir, 50, 300, 100);
+    const f = path.join(dir, 'toy_train_000000.bin');
+    const bytes = fs.readFileSync(f);
+    bytes.writeUInt16LE(60000, 1024 + 2 * 123);
+    fs.writeFileSync(f, bytes);
+    await expect(pretrain(['--data', dir, ...tiny, '--steps', '1', '--out', path.join(root, 'oov-run')])).rejects.toThrow(/toy_train_000000\.bin: token id 60000 at token offset 123 \(byte 1270\) is outside the vocabulary of 50 ids/);
+    expect(fs.existsSync(path.join(root, 'oov-run'))).toBe(false);
+    let log = '';
+    const con = vi.spyOn(console, 'log').mockImplementation((s: string) => void (log += `${s}\n`));
+    try {
+      expect(await quietly(async () => expect(await main(['inspect', f])).toBe(1))).toMatch(/token ids outside the tokenizer's 50257/);
+    } finally {
+      con.mockRestore();
+    }
+    expect(log).toMatch(/max id 60000 — ABOVE the tokenizer's 50257 ids \(first: id 60000 at token offset 123\)/);
+  });
+});

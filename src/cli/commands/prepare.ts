@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
-import { resolveTokenizer } from '../../tokenizer/index.js';
+import { resolveTokenizer, tokenizerSpec } from '../../tokenizer/index.js';
 import { prepare, type Manifest } from '../../data/prepare.js';
 import { prepareBuiltinCorpus } from '../../data/builtin.js';
 import { formatFromPath, type SourceFormat, type SourceSpec } from '../../data/sources.js';
@@ -88,7 +88,7 @@ export async function run(argv: string[]): Promise<void> {
     if (positionals.length !== 1) throw new UserError('--preset sensing expects one argument: the directory written by tinyllm datasets generate');
     const interrupt = onInterrupt('interrupted: stopping; nothing more will be written (Ctrl-C again to quit now)');
     try {
-      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: o.tokenizer, seed: o.seed, progress: !o.quiet };
+      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: tokenizerSpec(o.tokenizer), seed: o.seed, progress: !o.quiet };
       const { sensing, web } = await prepareBuiltinCorpus({ ...opts, shouldStop: () => interrupt.requested });
       if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out);
     } finally {
@@ -136,7 +136,7 @@ export async function run(argv: string[]): Promise<void> {
       out: o.out,
       name,
       tokenizer,
-      tokenizerName: o.tokenizer,
+      tokenizerName: tokenizerSpec(o.tokenizer),
       valFraction: o['val-fraction'],
       seed: o.seed,
       shardTokens: o['shard-tokens'],

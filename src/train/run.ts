@@ -5,16 +5,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ShardLoader, type LoaderState } from '../data/loader.js';
 import type { Kernels } from '../kernels/types.js';
-import { activationFloats } from '../models/gpt2/activations.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
 import { GPT2 } from '../models/gpt2/model.js';
+import { checkTrainingMemory } from '../models/gpt2/memory.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
-import { sharedArena } from '../tensor/arena.js';
 import { fsUserError, isFsError, UserError } from '../util/errors.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { onInterrupt } from '../util/interrupt.js';
-import { checkMemory, mib } from '../util/memory.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { unigramBaseline } from './baseline.js';
@@ -104,29 +102,6 @@ export function valPattern(data: string): string | null {
   if (/_train$/.test(data)) return data.replace(/_train$/, '_val');
   if (/_train_\d{6}\.bin$/.test(data)) return data.replace(/_train_(\d{6})\.bin$/, '_val_$1.bin');
   return null;
-}
-
-/**
- * Refuses a run whose weights, gradients, AdamW moments and activations do not fit in the WebAssembly
- * memory (4 GiB at most, see README "Memory") or in the memory this process may use (util/memory.ts),
- * before anything is allocated; the message gives the figures and the flags that lower them.
- */
-export function checkTrainingMemory(s: Pick<RunSettings, 'config' | 'B' | 'T' | 'model'>): void {
-  const weights = 16 * numParams(s.config); // params, grads, m, v: float32 each
-  const perRow = activationFloats(s.config, 1, s.T) * 4;
-  const acts = activationFloats(s.config, s.B, s.T) * 4;
-  const need = weights + acts;
-  const arena = sharedArena();
-  const room = arena.limit - arena.used;
-  const fitB = Math.floor((room - weights) / perRow);
-  const lower = fitB >= 1 ? `lower --batch (-b ${Math.min(fitB, s.B - 1)} fits) or --seq (-t)` : 'even -b 1 does not fit: lower --seq (-t)';
-  if (need > room) {
-    throw new UserError(
-      `${s.model} with -b ${s.B} -t ${s.T} needs ${mib(need)} of WebAssembly memory (weights, gradients and AdamW moments ${mib(weights)} + activations ${mib(acts)}), ` +
-        `more than its limit of ${mib(arena.limit)} (the most a 32-bit WebAssembly memory can address; see README, Memory); ${lower}, or use a smaller --model`,
-    );
-  }
-  checkMemory(need, `training ${s.model} with -b ${s.B} -t ${s.T}`, `${lower}, or use a smaller --model`);
 }
 
 export async function runPretraining(settings: RunSettings, o: RunOptions): Promise<RunResult> {

@@ -7,7 +7,8 @@ import { availableTiers, setKernels } from '../../kernels/index.js';
 import { generateText } from '../../models/gpt2/generate.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
-import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
+import { checkInferenceMemory } from '../../models/gpt2/memory.js';
+import { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } from '../../train/checkpoint.js';
 import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -37,12 +38,14 @@ export function openModel(p: string): { model: GPT2; tokenizer: string | null } 
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
+    checkInferenceMemory(readCheckpointHeader(file).config, `the model in ${file}`);
     const { model, header } = loadCheckpointWeights(file);
     return { model, tokenizer: header.tokenizer };
   }
   let model: GPT2 | undefined;
   loadWeights(p, {
     allocate: (config) => {
+      checkInferenceMemory(config, `the model in ${p}`);
       model = new GPT2(config, { seed: null });
       return model.params.data as Float32Array;
     },

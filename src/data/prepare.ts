@@ -40,6 +40,8 @@ export interface SourceSummary extends Omit<SourceSpec, 'path'> {
   skippedExamples: string[];
   /** Overlapping windows dropped because they straddle the train/val boundary. */
   droppedAtSplitBoundary: number;
+  /** Choices made for the user, e.g. a detected label column or timestamp columns left out. */
+  notes?: string[];
 }
 
 export interface Manifest {
@@ -197,6 +199,9 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
           if (!opts.skipBad) throw new UserError(`${where} (or pass --skip-bad to skip bad rows and count them)`);
           summary.skipped++;
           if (summary.skippedExamples.length < 5) summary.skippedExamples.push(where);
+        },
+        note(message: string) {
+          (summary.notes ??= []).push(message);
         },
         onBytes(b: number) {
           progress?.update(bytesBefore + b, `${tokens.toLocaleString('en-US')} tokens`);

@@ -43,6 +43,7 @@ const options = {
 } satisfies OptionSpecs;
 
 function printSummary(m: Manifest, out: string): void {
+  for (const s of m.sources) for (const n of s.notes ?? []) console.log(`${s.path}: ${n}`);
   for (const split of ['train', 'val'] as const) {
     const s = m.splits[split];
     console.log(`${m.name} ${split.padEnd(5)} ${s.documents} documents, ${s.tokens.toLocaleString('en-US')} tokens in ${s.shards.length} shard(s)${s.shards.length ? `: ${path.join(out, s.shards[0].file)}${s.shards.length > 1 ? ' …' : ''}` : ''}`);

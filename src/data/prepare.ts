@@ -56,8 +56,41 @@ export interface Manifest {
   splits: Record<Split, SplitSummary>;
   /** Actual share of documents and tokens in validation. */
   ratios: { valDocuments: number; valTokens: number };
+  /** Tokens per document (with its <|endoftext|>), over both splits: median, 90th and 99th percentile, longest. */
+  documentTokens?: DocumentTokens;
   /** Present for mixes: the component datasets and their target token shares. */
   mix?: { dataset: string; weight: number; share: number; tokens: Record<Split, number>; repeats: Record<Split, number> }[];
+}
+
+export interface DocumentTokens {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** pretrain's default sequence length (--seq), which prepare compares document lengths with. */
+export const DEFAULT_SEQ = 64;
+
+/** Percentiles of document lengths (nearest rank). */
+export function documentTokens(lengths: ArrayLike<number>): DocumentTokens {
+  const sorted = Uint32Array.from(lengths).sort();
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.length ? sorted[sorted.length - 1] : 0 };
+}
+
+/**
+ * A warning when documents are longer than the training sequence length T: a model trained on T-token windows
+ * never sees the end of a longer document (e.g. a label) together with its start. Null when they fit.
+ */
+export function contextWarning(m: Pick<Manifest, 'name' | 'documentTokens'>, T: number, seqFlag = '--seq'): string | null {
+  const d = m.documentTokens;
+  if (!d || d.p90 <= T) return null;
+  return (
+    `warning: documents of ${m.name} are longer than ${seqFlag} ${T}: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}; ` +
+    `a model trained on ${T}-token windows rarely sees a document's end (its label) with its start — ` +
+    `use ${seqFlag} ${d.p90} or more (with --block-size to match), or shorter documents (prepare --window)`
+  );
 }
 
 export interface PrepareOptions {
@@ -84,6 +117,8 @@ export class SplitWriter {
   readonly shards: ShardInfo[] = [];
   documents = 0;
   tokens = 0;
+  /** Token count of every document written, for the manifest's length percentiles. */
+  lengths: number[] = [];
   private current: ShardFileWriter | null = null;
 
   constructor(
@@ -104,6 +139,7 @@ export class SplitWriter {
     }
     this.documents++;
     this.tokens += tokens.length;
+    this.lengths.push(tokens.length);
   }
 
   private closeShard(): void {
@@ -156,6 +192,7 @@ export async function writeDataset(
       ...rest,
       splits,
       ratios: { valDocuments: docs ? splits.val.documents / docs : 0, valTokens: toks ? splits.val.tokens / toks : 0 },
+      documentTokens: documentTokens([...writers.train.lengths, ...writers.val.lengths]),
     };
     const fresh = new Set([...splits.train.shards, ...splits.val.shards].map((s) => s.file));
     const stale = new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDocuments } from '../../src/data/docstream.js';
 import { findShards } from '../../src/data/loader.js';
-import { prepare, type PrepareOptions } from '../../src/data/prepare.js';
+import { contextWarning, documentTokens, prepare, type PrepareOptions } from '../../src/data/prepare.js';
 import type { SourceSpec } from '../../src/data/sources.js';
 import { splitOf } from '../../src/data/split.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
@@ -152,6 +152,17 @@ describe('prepare', () => {
     expect(m2.sources[0].notes?.join(' ')).toMatch(/left out .*'time'.*using column 'gesture' as the label/);
     const two = writeFile(dir, 'two.csv', 'ax,site,gesture\n1,lab,tap\n2,lab,swipe\n');
     await expect(run([{ path: two, format: 'sensor', sensor: { window: 1 } }], path.join(dir, 'o3'))).rejects.toThrow(/columns 'site', 'gesture' hold text, not numbers; name the label with --label/);
+  });
+
+  it('records document length percentiles and warns when documents exceed the training context', async () => {
+    const dir = tmpDir();
+    // documents of 1..100 words ('word' is one GPT-2 token, ' word' another) + <|endoftext|>
+    const p = writeFile(dir, 'docs.txt', Array.from({ length: 100 }, (_, i) => Array(i + 1).fill('word').join(' ')).join('\n---\n'));
+    const m = await run([{ path: p, format: 'text', separator: '---' }], path.join(dir, 'o'), { valFraction: 0 });
+    expect(m.documentTokens).toEqual({ p50: 51, p90: 91, p99: 100, max: 101 });
+    expect(contextWarning(m, 64)).toMatch(/^warning: documents of ds are longer than --seq 64: median 51 tokens, 90% up to 91, longest 101; .*use --seq 91 or more/);
+    expect(contextWarning(m, 128)).toBeNull();
+    expect(documentTokens([])).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
   });
 
   it('quotes at most ~80 characters of an offending value (a 1 MB field stays a short message)', async () => {

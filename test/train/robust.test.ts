@@ -180,7 +180,9 @@ describe('the tokenizer a dataset was prepared with', () => {
     const out = path.join(root, 'own-run');
     const args = ['--data', path.join(dataDir, 'own_train'), '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '2', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1', '--out', out];
     await expect(pretrain([...args, '--tokenizer', 'gpt2'])).rejects.toThrow(/--tokenizer gpt2 has 50257 tokens .*but .*own.* was prepared with .*tok \(\d+ tokens/);
+    log = '';
     await capture(() => pretrain(args));
+    expect(log).toMatch(/warning: documents of own are longer than --seq 8: median \d+ tokens, 90% up to \d+, longest \d+; .*use --seq \d+ or more/);
     const h = readCheckpointHeader(path.join(out, 'checkpoint.ckpt'));
     expect(h.tokenizer).toBe(tok);
     expect(h.config.vocabSize).toBe(vocab);

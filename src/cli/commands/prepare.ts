@@ -6,7 +6,7 @@ import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { resolveTokenizer, tokenizerSpec } from '../../tokenizer/index.js';
-import { prepare, type Manifest } from '../../data/prepare.js';
+import { contextWarning, DEFAULT_SEQ, prepare, type Manifest } from '../../data/prepare.js';
 import { prepareBuiltinCorpus } from '../../data/builtin.js';
 import { formatFromPath, type SourceFormat, type SourceSpec } from '../../data/sources.js';
 import type { Layout, Normalize } from '../../data/render.js';
@@ -53,6 +53,10 @@ function printSummary(m: Manifest, out: string): void {
   const dropped = m.sources.reduce((a, s) => a + s.droppedAtSplitBoundary, 0);
   if (skipped) console.log(`skipped ${skipped} bad rows/documents, e.g. ${m.sources.flatMap((s) => s.skippedExamples)[0]}`);
   if (dropped) console.log(`dropped ${dropped} overlapping windows that straddle the train/val boundary`);
+  const d = m.documentTokens;
+  if (d) console.log(`${m.name} documents: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}`);
+  const warning = m.documentTokens && contextWarning(m, DEFAULT_SEQ, "pretrain's default --seq");
+  if (warning) console.log(warning);
   console.log(`manifest: ${path.join(out, m.name)}.manifest.json`);
 }
 

@@ -6,6 +6,7 @@ import { availableTiers, setKernels } from '../../kernels/index.js';
 import { GPT2_PRESETS, presetConfig, validateConfig, type GPT2Config, type GPT2PresetName } from '../../models/gpt2/config.js';
 import { datasetOfShards, datasetTokenizer } from '../../data/mix.js';
 import { resolveShards } from '../../data/loader.js';
+import { contextWarning, DEFAULT_SEQ } from '../../data/prepare.js';
 import { checkpointPath, configDiff, readCheckpointHeader } from '../../train/checkpoint.js';
 import { RUN_MARKERS, runPretraining, type RunSettings } from '../../train/run.js';
 import { loadWeights } from '../../export/load.js';
@@ -27,7 +28,7 @@ const options = {
   'vocab-size': { type: 'number', min: 2, max: 1048576, integer: true, help: "vocabulary size (default: the tokenizer's, 50257 for gpt2)" },
   data: { type: 'string', help: "token shards: a directory with *_train_NNNNNN.bin (and *_val_*) from 'tinyllm prepare', a prefix or a .bin" },
   batch: { type: 'number', min: 1, integer: true, short: 'b', help: 'micro-batch rows B (default 4)' },
-  seq: { type: 'number', min: 1, integer: true, short: 't', help: 'sequence length T (default 64)' },
+  seq: { type: 'number', min: 1, integer: true, short: 't', help: 'sequence length T (default 64; warns when the data\'s documents are longer)' },
   'total-batch': { type: 'number', min: 1, integer: true, help: 'tokens per optimizer step, a multiple of B·T; the rest is gradient accumulation (default B·T)' },
   steps: { type: 'number', min: 1, integer: true, help: 'optimizer steps (default 1000)' },
   lr: { type: 'number', min: 0, max: 10, help: 'peak learning rate (default 6e-4)' },
@@ -95,7 +96,7 @@ function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): Ru
   }
   const { name, config } = init ?? modelConfig(o, o['vocab-size'] ?? dataVocab ?? 50257);
   const B = o.batch ?? 4;
-  const T = o.seq ?? 64;
+  const T = o.seq ?? DEFAULT_SEQ;
   const steps = o.steps ?? 1000;
   return {
     model: name,
@@ -208,6 +209,9 @@ export async function run(argv: string[]): Promise<void> {
   // a fresh run never replaces another run's checkpoint without --force; --resume continues its own directory
   const own = resume !== undefined && path.resolve(out) === path.resolve(path.dirname(resume));
   checkOutDir(out, { markers: own ? [] : RUN_MARKERS, force: o.force, resumeHint: `--resume ${out}` });
+  const ds = datasetOfShards(settings.data);
+  const warning = ds && contextWarning(ds.manifest, settings.T);
+  if (warning) process.stderr.write(`${warning}\n`);
   const r = await runPretraining(settings, { out, resume, stopAt: o['stop-at'], initWeights });
   if (r.interrupted) throw new Interrupted(`stopped at step ${r.step} of ${settings.steps}; continue with: tinyllm pretrain --resume ${out}`);
 }

@@ -196,3 +196,27 @@ describe('GPT2 unaffected outside fine-tuning', () => {
     expect(model.hook).toBeNull();
   });
 });
+
+describe('finetuneMemoryBytes', () => {
+  it('matches what a Finetuner allocates in the arena for each method', async () => {
+    const { sharedArena } = await import('../../src/tensor/arena.js');
+    const { finetuneMemoryBytes } = await import('../../src/finetune/memory.js');
+    const config = { nLayer: 3, nHead: 2, nEmbd: 32, vocabSize: 100, blockSize: 64 };
+    for (const [, method] of METHODS) {
+      for (const shape of [{ B: 4, T: 32, countedRows: 4 }, { B: 4, T: 48, countedRows: 5, maxTokensPerPass: 48, recompute: true }]) {
+        const arena = sharedArena();
+        const mark = arena.mark();
+        const model = new GPT2(config, { kernels: ref, seed: 1 });
+        const ft = new Finetuner(model, { method, schedule, gradClip: 1, ...shape });
+        ft.reserve(shape.B, shape.T, shape.countedRows);
+        const b = paddedBatch(config.vocabSize, shape.B, shape.T, 1, 1);
+        ft.trainStep(b);
+        const used = arena.mark() - mark;
+        arena.release(mark);
+        const est = finetuneMemoryBytes(config, method, shape);
+        expect(used, `${method.kind} ${JSON.stringify(shape)}`).toBeGreaterThanOrEqual(est);
+        expect(used).toBeLessThan(est * 1.02 + 64 * 64); // 64-byte alignment per buffer
+      }
+    }
+  });
+});

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDocuments } from '../../src/data/docstream.js';
 import { findShards } from '../../src/data/loader.js';
+import { readShardHeader } from '../../src/data/shard.js';
 import { contextWarning, documentTokens, prepare, type PrepareOptions } from '../../src/data/prepare.js';
 import type { SourceSpec } from '../../src/data/sources.js';
 import { splitOf } from '../../src/data/split.js';
@@ -50,6 +51,11 @@ describe('prepare', () => {
         expect(train.filter((d) => val.includes(d))).toEqual([]);
         expect(m.splits.train.documents + m.splits.val.documents).toBe(docs.length);
         for (const s of [...m.splits.train.shards, ...m.splits.val.shards]) expect(s.tokens).toBeLessThanOrEqual(shardTokens);
+        // balanced tail: in a split of several shards none is under half of --shard-tokens (llm.c needs B·T+1 each)
+        for (const split of [m.splits.train, m.splits.val]) {
+          if (split.shards.length > 1) for (const s of split.shards) expect(s.tokens).toBeGreaterThanOrEqual(Math.floor(shardTokens / 2));
+          for (const s of split.shards) expect(readShardHeader(path.join(out, s.file)).numTokens).toBe(s.tokens);
+        }
         fs.rmSync(dir, { recursive: true });
       }),
       { numRuns: 15 },

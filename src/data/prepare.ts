@@ -89,7 +89,7 @@ export function contextWarning(m: Pick<Manifest, 'name' | 'documentTokens'>, T: 
   return (
     `warning: documents of ${m.name} are longer than ${seqFlag} ${T}: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}; ` +
     `a model trained on ${T}-token windows rarely sees a document's end (its label) with its start — ` +
-    `use ${seqFlag} ${d.p90} or more (with --block-size to match), or shorter documents (prepare --window)`
+    `train with --seq ${d.p90} or more (and --block-size to match), or make documents shorter (prepare --window)`
   );
 }
 

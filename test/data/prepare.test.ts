@@ -166,7 +166,7 @@ describe('prepare', () => {
     const p = writeFile(dir, 'docs.txt', Array.from({ length: 100 }, (_, i) => Array(i + 1).fill('word').join(' ')).join('\n---\n'));
     const m = await run([{ path: p, format: 'text', separator: '---' }], path.join(dir, 'o'), { valFraction: 0 });
     expect(m.documentTokens).toEqual({ p50: 51, p90: 91, p99: 100, max: 101 });
-    expect(contextWarning(m, 64)).toMatch(/^warning: documents of ds are longer than --seq 64: median 51 tokens, 90% up to 91, longest 101; .*use --seq 91 or more/);
+    expect(contextWarning(m, 64)).toMatch(/^warning: documents of ds are longer than --seq 64: median 51 tokens, 90% up to 91, longest 101; .*train with --seq 91 or more/);
     expect(contextWarning(m, 128)).toBeNull();
     expect(documentTokens([])).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
   });

@@ -205,7 +205,7 @@ describe('the tokenizer a dataset was prepared with', () => {
     await expect(pretrain([...args, '--tokenizer', 'gpt2'])).rejects.toThrow(/--tokenizer gpt2 has 50257 tokens .*but .*own.* was prepared with .*tok \(\d+ tokens/);
     log = '';
     await capture(() => pretrain(args));
-    expect(log).toMatch(/warning: documents of own are longer than --seq 8: median \d+ tokens, 90% up to \d+, longest \d+; .*use --seq \d+ or more/);
+    expect(log).toMatch(/warning: documents of own are longer than --seq 8: median \d+ tokens, 90% up to \d+, longest \d+; .*train with --seq \d+ or more/);
     const h = readCheckpointHeader(path.join(out, 'checkpoint.ckpt'));
     expect(h.tokenizer).toBe(tok);
     expect(h.config.vocabSize).toBe(vocab);

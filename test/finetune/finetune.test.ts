@@ -220,3 +220,27 @@ describe('finetuneMemoryBytes', () => {
     }
   });
 });
+
+describe('GPT2.linear', () => {
+  it('applies the LoRA hook for decoders: equals linearForward plus the adapter', () => {
+    const model = f32Model(9);
+    const adapters = new LoraAdapters(tiny, { r: 2, alpha: 4, dropout: 0, targets: ['mlp.c_fc'] }, plainF32, 1);
+    adapters.params.fill(0.25);
+    adapters.attach(model);
+    const N = 3;
+    const C = tiny.nEmbd;
+    const inp = Float32Array.from({ length: N * C }, (_, i) => Math.sin(i));
+    const w = model.params.tensors.h[1];
+    const hooked = new Float32Array(N * 4 * C);
+    model.linear(1, 'mlp.c_fc', hooked, inp, w.fcw, w.fcb, N, C, 4 * C);
+    const plain = new Float32Array(N * 4 * C);
+    model.hook = null;
+    model.linear(1, 'mlp.c_fc', plain, inp, w.fcw, w.fcb, N, C, 4 * C);
+    // adapter: (α/r)·B·A·x with every A, B entry 0.25 -> 2 · (2 · 0.25·0.25) · Σx per output
+    for (let n = 0; n < N; n++) {
+      let sx = 0;
+      for (let i = 0; i < C; i++) sx += inp[n * C + i];
+      for (let o = 0; o < 4 * C; o++) expect(hooked[n * 4 * C + o] - plain[n * 4 * C + o]).toBeCloseTo(2 * 2 * 0.0625 * sx, 4);
+    }
+  });
+});

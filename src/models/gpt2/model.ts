@@ -8,10 +8,10 @@ import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import type { OpProfiler } from '../profile.js';
 import { planBackward, planForward, type BackwardActs, type ForwardActs } from './activations.js';
-import { numParams, validateConfig, type GPT2Config } from './config.js';
+import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
 import { arenaF32, ParamBuffer, type Allocator } from './params.js';
 
-export const LN_EPS = 1e-5;
+export { LN_EPS } from './config.js';
 export const INIT_STD = 0.02;
 
 export interface GPT2Options {

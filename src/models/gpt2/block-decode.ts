@@ -32,6 +32,14 @@ export function decodeScratchSizes(n: number, C: number, capacity: number): [Dec
   ];
 }
 
+/** out(n,OC) += bias(OC) on every row. */
+export function addBias(out: FloatArray, bias: FloatArray, n: number, OC: number): void {
+  for (let r = 0; r < n; r++) {
+    const o = r * OC;
+    for (let j = 0; j < OC; j++) out[o + j] += bias[j];
+  }
+}
+
 /**
  * The decoding loop over a model whose matrices are held as M: subclasses say how the embedding, the linear
  * layers and the LM head compute. The cache and scratch come from `alloc` (the arena, for the fast kernels).
@@ -40,21 +48,23 @@ export abstract class CacheDecoder<M> {
   /** Tokens currently in the cache (= position of the next token). */
   pos = 0;
   readonly capacity: number;
-  protected readonly k: FloatArray[]; // per layer (capacity, C)
-  protected readonly v: FloatArray[]; // per layer (capacity, C)
+  protected readonly kCache: FloatArray[]; // per layer (capacity, C)
+  protected readonly vCache: FloatArray[]; // per layer (capacity, C)
   protected readonly s: DecodeScratch & { logits: FloatArray };
   protected readonly ids = new Int32Array(PREFILL_CHUNK);
+  /** (PREFILL_CHUNK, V) logits of every fed row, allocated on the first feedScored(). */
+  private rowLogits: FloatArray | null = null;
 
   constructor(
     readonly config: GPT2Config,
-    alloc: Allocator,
+    private readonly alloc: Allocator,
     capacity: number,
   ) {
     const { nLayer: L, nEmbd: C, vocabSize: V, blockSize } = config;
     this.capacity = Math.min(capacity, blockSize);
     const cache = carve(alloc, Array.from({ length: 2 * L }, (_, i) => [String(i), this.capacity * C] as [string, number]));
-    this.k = Array.from({ length: L }, (_, l) => cache[String(2 * l)]);
-    this.v = Array.from({ length: L }, (_, l) => cache[String(2 * l + 1)]);
+    this.kCache = Array.from({ length: L }, (_, l) => cache[String(2 * l)]);
+    this.vCache = Array.from({ length: L }, (_, l) => cache[String(2 * l + 1)]);
     this.s = carve<keyof typeof this.s>(alloc, [...decodeScratchSizes(PREFILL_CHUNK, C, this.capacity), ['logits', V]]);
   }
 
@@ -74,6 +84,32 @@ export abstract class CacheDecoder<M> {
     this.pos = 0;
   }
 
+  /**
+   * Truncates the context to its first `pos` tokens (0 ≤ pos ≤ this.pos); the next feed() continues at position
+   * pos exactly as if only those tokens had been fed (the cache row of position t depends only on tokens 0..t).
+   */
+  rewind(pos: number): void {
+    if (!Number.isInteger(pos) || pos < 0 || pos > this.pos) throw new RangeError(`rewind: position ${pos} outside [0, ${this.pos}]`);
+    this.pos = pos;
+  }
+
+  /** Makes this decoder's context a copy of `src`'s (same model shape, capacity ≥ src.pos). No allocation. */
+  copyFrom(src: CacheDecoder<M>): void {
+    const { nLayer: L, nEmbd: C } = this.config;
+    if (src.config.nLayer !== L || src.config.nEmbd !== C) throw new Error('copyFrom: decoders of different model shapes');
+    if (src.pos > this.capacity) throw new Error(`copyFrom: ${src.pos} tokens do not fit a capacity of ${this.capacity}`);
+    for (let l = 0; l < L; l++) {
+      this.kCache[l].set(src.kCache[l].subarray(0, src.pos * C));
+      this.vCache[l].set(src.vCache[l].subarray(0, src.pos * C));
+    }
+    this.pos = src.pos;
+  }
+
+  /** Logits after the last token fed (valid until the next feed). */
+  get logits(): FloatArray {
+    return this.s.logits;
+  }
+
   /** Appends tokens to the context and returns the logits (V) for the token after the last one. */
   feed(tokens: ArrayLike<number>): FloatArray {
     if (tokens.length === 0) throw new Error('feed: no tokens');
@@ -88,6 +124,32 @@ export abstract class CacheDecoder<M> {
     return this.s.logits;
   }
 
+  /**
+   * Appends tokens and returns Σ_{i≥1} log p(tokens[i] | context, tokens[0..i)): the log-likelihood of all but
+   * the first token (teacher forcing; perplexity). Logits of the last token are not computed: feed() or rewind() next.
+   */
+  feedScored(tokens: ArrayLike<number>): number {
+    if (tokens.length === 0) throw new Error('feedScored: no tokens');
+    if (this.pos + tokens.length > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
+    const { nEmbd: C, vocabSize: V } = this.config;
+    const [w, b] = this.lnf();
+    const s = this.s;
+    this.rowLogits ??= this.alloc(PREFILL_CHUNK * V);
+    const logits = this.rowLogits;
+    let sum = 0;
+    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
+      const n = Math.min(PREFILL_CHUNK, tokens.length - i);
+      for (let j = 0; j < n; j++) this.ids[j] = tokens[i + j];
+      this.chunk(n, false);
+      const rows = Math.min(n, tokens.length - 1 - i); // rows whose next token is known
+      if (rows === 0) continue;
+      this.kernels().layernormForward(s.ln, s.mean, s.rstd, s.x, w, b, rows, C, LN_EPS);
+      this.lmHead(logits, s.ln, rows); // (rows,C) · wteᵀ -> (rows,V)
+      for (let j = 0; j < rows; j++) sum += logProbOf(logits.subarray(j * V, (j + 1) * V), tokens[i + j + 1]);
+    }
+    return sum;
+  }
+
   /** Runs n (≤ PREFILL_CHUNK) tokens in this.ids at positions pos..pos+n-1; computes logits of the last if asked. */
   protected chunk(n: number, wantLogits: boolean): void {
     const { nLayer: L, nEmbd: C, vocabSize: V, nHead } = this.config;
@@ -97,13 +159,22 @@ export abstract class CacheDecoder<M> {
       if (!(this.ids[j] >= 0 && this.ids[j] < V)) throw new Error(`token id ${this.ids[j]} outside the vocabulary [0, ${V})`);
     }
     this.embed(s.x, this.ids, n, this.pos);
-    for (let l = 0; l < L; l++) blockDecode(k, s, this.block(l), this.linear, this.k[l], this.v[l], this.pos, n, C, nHead);
+    for (let l = 0; l < L; l++) blockDecode(k, s, this.block(l), this.linear, this.kCache[l], this.vCache[l], this.pos, n, C, nHead);
     this.pos += n;
     if (!wantLogits) return;
     const [w, b] = this.lnf();
     k.layernormForward(s.ln, s.mean, s.rstd, s.x.subarray((n - 1) * C, n * C), w, b, 1, C, LN_EPS);
     this.lmHead(s.logits, s.ln, 1); // (1,C) · wteᵀ -> (1,V)
   }
+}
+
+/** log softmax(logits)[id], computed stably in float64. */
+export function logProbOf(logits: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return logits[id] - max - Math.log(sum);
 }
 
 /** Runs block `w` on s.x (n,C) in place, appending the n new keys/values to the layer's cache kc/vc (capacity, C). */

@@ -16,6 +16,13 @@ export class KVDecoder extends CacheDecoder<FloatArray> {
     super(model.config, model.alloc, capacity);
   }
 
+  /** A new decoder (its own cache, from the model's allocator) holding a copy of this one's context. */
+  fork(): KVDecoder {
+    const d = new KVDecoder(this.model, this.capacity);
+    d.copyFrom(this);
+    return d;
+  }
+
   protected kernels(): Kernels {
     return this.model.kernels;
   }

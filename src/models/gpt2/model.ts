@@ -7,6 +7,7 @@ import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import type { OpProfiler } from '../profile.js';
+import { addBias } from './block-decode.js';
 import { planBackward, planForward, type BackwardActs, type ForwardActs } from './activations.js';
 import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
 import { arenaF32, ParamBuffer, type Allocator } from './params.js';
@@ -255,10 +256,7 @@ export function linearForward(
   OC: number,
 ): void {
   k.matmul(out, inp, w, N, IC, OC, false, true, false);
-  for (let r = 0; r < N; r++) {
-    const o = r * OC;
-    for (let j = 0; j < OC; j++) out[o + j] += bias[j];
-  }
+  addBias(out, bias, N, OC);
 }
 
 /** Token ids must lie in [0, V) (targets may also be negative = ignored). */

@@ -27,13 +27,13 @@ const options = {
   int8: { type: 'boolean', help: 'int8 weights with f32 scales (symmetric; see --group)' },
   f16: { type: 'boolean', help: 'f16 weights' },
   f32: { type: 'boolean', help: 'f32 weights (exact)' },
-  group: { type: 'number', help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
+  group: { type: 'number', min: 0, max: 64, integer: true, help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
   embedding: { type: 'string', help: 'storage of the token embedding / tied LM head: int8, f16 or f32 (default: as the weights)' },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (embedded in the file; default: the checkpoint's, else gpt2)" },
   prompt: { type: 'string', multiple: true, help: 'sample prompt for the max |Δlogit| check (repeatable; default: three built-in ones)' },
   val: { type: 'string', help: 'validation shard (file, prefix or directory) for Δ perplexity' },
-  'val-tokens': { type: 'number', help: 'tokens of --val to score', default: 4096 },
-  'max-ppl-increase': { type: 'number', help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
+  'val-tokens': { type: 'number', min: 2, integer: true, help: 'tokens of --val to score', default: 4096 },
+  'max-ppl-increase': { type: 'number', min: -100, help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
   force: { type: 'boolean', help: 'overwrite an existing output file' },
 } satisfies OptionSpecs;
 
@@ -52,7 +52,6 @@ export async function run(argv: string[]): Promise<void> {
   if (!o.out) throw new UserError('-o <model.tllm> is required');
   if (fs.existsSync(o.out) && !o.force) throw new UserError(`${o.out} exists; choose another -o or pass --force to overwrite it`);
   const valTokens = o['val-tokens'];
-  if (!Number.isInteger(valTokens) || valTokens < 2) throw new UserError(`--val-tokens must be a whole number ≥ 2, got ${valTokens}`);
   if (o['max-ppl-increase'] !== undefined && !o.val) throw new UserError('--max-ppl-increase needs --val <validation shard> to measure perplexity on');
   const input = positionals[0];
 

@@ -24,6 +24,8 @@ export interface GenerateOptions extends SamplingOptions {
   /** Seed of the sampling Rng (ignored when rng is given). Default 1337. */
   seed?: number;
   rng?: Rng;
+  /** Only ids below this are sampled (default: the model's vocabulary; less when it is padded past the tokenizer's). */
+  sampleVocab?: number;
 }
 
 /** Yields sampled token ids one by one. An empty prompt must be avoided: start from e.g. the EOT token. */
@@ -31,7 +33,7 @@ export function* decodeTokens(dec: TokenDecoder, prompt: ArrayLike<number>, opts
   if (prompt.length === 0) throw new Error('generateTokens: empty prompt (start from the end-of-text token)');
   const blockSize = dec.capacity;
   const rng = opts.rng ?? new Rng(opts.seed ?? 1337);
-  const sampler = new Sampler(dec.config.vocabSize, opts);
+  const sampler = new Sampler(Math.min(opts.sampleVocab ?? Infinity, dec.config.vocabSize), opts);
   const stops = new Set(opts.stopTokens ?? []);
   dec.reset();
   const context = Array.from(prompt);
@@ -57,6 +59,8 @@ export interface TextCodec {
   encode(text: string): ArrayLike<number>;
   createStreamDecoder(): { push(id: number): string; flush(): string };
   eotToken: number;
+  /** Ids the tokenizer can decode (generation samples no others). */
+  vocabSize?: number;
 }
 
 export interface GenerateTextOptions extends GenerateOptions {
@@ -100,7 +104,7 @@ export function* textSteps(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<n
     return piece;
   };
   let reason: GenerateTextResult['reason'] = 'stop-token';
-  for (const id of decodeTokens(dec, ids, { stopTokens: [codec.eotToken], ...opts })) {
+  for (const id of decodeTokens(dec, ids, { stopTokens: [codec.eotToken], sampleVocab: codec.vocabSize, ...opts })) {
     tokens.push(id);
     text += decoder.push(id);
     const hit = firstStop(text, stopStrings, Math.max(0, emitted - maxLen(stopStrings)));

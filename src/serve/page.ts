@@ -12,7 +12,7 @@ export const PAGE_HTML = `<!doctype html>
   body { font: 15px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 1.5rem auto; padding: 0 1rem; color: #1b1b1b; }
   h1 { font-size: 1.3rem; margin: 0 0 .8rem; } h2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }
   table { border-collapse: collapse; font-size: .9rem; } td { padding: .15rem .8rem .15rem 0; vertical-align: top; }
-  td:first-child { color: #666; } textarea, input[type=text] { width: 100%; box-sizing: border-box; font: inherit; padding: .4rem; }
+  td:first-child { color: #666; } #card td + td { white-space: pre-wrap; } textarea, input[type=text] { width: 100%; box-sizing: border-box; font: inherit; padding: .4rem; }
   .row { display: flex; gap: .8rem; align-items: center; flex-wrap: wrap; margin: .4rem 0; } .row label { font-size: .85rem; color: #444; }
   .row input[type=number] { width: 5rem; } button { font: inherit; padding: .3rem 1rem; }
   pre { white-space: pre-wrap; background: #f4f4f1; padding: .6rem; min-height: 3rem; border-radius: 4px; }

@@ -1,12 +1,14 @@
 // `tinyllm serve` as a process: it prints the port it picked (--port 0), and on SIGTERM stops accepting
-// connections, refuses the waiting request with 503, lets the running stream finish, and exits 0.
+// connections, refuses the waiting request with 503, lets the running stream finish, and exits 0. A port in use
+// is a one-line error.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { tempDir } from '../runtime/helpers.js';
-import { exportModel, INT8, longConfig, postJson, streamPost, until } from './helpers.js';
+import { exportModel, INT8, longConfig, postJson, smallConfig, startServer, streamPost, until } from './helpers.js';
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -43,3 +45,17 @@ it('SIGTERM: no new connections, the waiting request gets 503, the running strea
     child.kill('SIGKILL');
   }
 }, 90_000);
+
+it('a port in use: a one-line error naming --port, exit 1', async () => {
+  const { file } = exportModel(dir, 'small.tllm', smallConfig, INT8);
+  const busy = await startServer(file);
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void lines.push(String(s)));
+  try {
+    expect(await main(['serve', '-m', file, '--port', new URL(busy.url).port])).toBe(1);
+    expect(lines).toEqual([`tinyllm serve: --port ${new URL(busy.url).port}: the port is in use; choose another (--port 0 picks a free one)`]);
+  } finally {
+    spy.mockRestore();
+    await busy.server.shutdown();
+  }
+});

@@ -72,6 +72,8 @@ export function paramSpecs(c: GPT2Config): ParamSpec[] {
   return specs;
 }
 
+/** Parameter count in closed form (per layer 12C² + 13C; O(1), so a corrupt header's nLayer = 2^31 costs nothing). */
 export function numParams(c: GPT2Config): number {
-  return paramSpecs(c).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const C = c.nEmbd;
+  return (c.vocabSize + c.blockSize) * C + c.nLayer * (12 * C * C + 13 * C) + 2 * C;
 }

@@ -50,14 +50,15 @@ export interface ReaderTarget<R> {
   budget?(inputBytes: number): number;
 }
 
-/** One change to the files. Generated ones use the first five kinds; hand-written cases may use `edit`. */
+/** One change to the files. Generated ones use the first five kinds; hand-written cases may also use `edit` and `editJson`. */
 export type Mutation =
   | { kind: 'truncate'; file: string; at: number }
   | { kind: 'flip'; file: string; bits: number[] }
   | { kind: 'splice'; file: string; at: number; remove: number; insert: number[] }
   | { kind: 'int'; field: string; value: number }
   | { kind: 'json'; file: string; path: number[]; op: 'set' | 'delete' | 'rename'; value: unknown }
-  | { kind: 'edit'; file: string; apply: (bytes: Uint8Array) => Uint8Array };
+  | { kind: 'edit'; file: string; apply: (bytes: Uint8Array) => Uint8Array }
+  | { kind: 'editJson'; file: string; apply: (json: any) => unknown };
 
 export interface FuzzCase {
   mutations: Mutation[];
@@ -71,7 +72,7 @@ export const NASTY_INTS = [0, 1, -1, 2, 3, 7, 255, 256, 65535, 65536, 2 ** 31 - 
 /** JSON values that break field checks: wrong types, huge and negative numbers, odd shapes, long strings. */
 export const NASTY_JSON: unknown[] = [
   ...NASTY_INTS, -(2 ** 40), 1.5, -0.5, 1e300, -1e300, '', 'x', 'F32', 'F16', 'BF16', 'I64', 'U8', null, true, false,
-  [], {}, [-1], [0], [2 ** 40], [2 ** 31, 2 ** 31], [1, 2, 3], [65536, 65536, 65536], ['a', 'b'], { a: 1 }, 'x'.repeat(5000),
+  [], {}, [-1], [0], [2 ** 40], [2 ** 31, 2 ** 31], [1, 2, 3], [65536, 65536, 65536], ['a', 'b'], { a: 1 }, 'x'.repeat(2000),
   '__proto__', 'constructor', 'h.0.attn.bias', '<|endoftext|>',
 ];
 
@@ -187,6 +188,12 @@ function applyMutation(t: ReaderTarget<unknown>, files: Map<string, Uint8Array>,
     case 'edit':
       out = m.apply(b.slice());
       break;
+    case 'editJson': {
+      const codec = t.json?.[file];
+      if (!codec) throw new Error(`fuzz case: '${file}' has no JSON codec`);
+      out = codec.set(b, JSON.stringify(m.apply(JSON.parse(codec.get(b)))));
+      break;
+    }
   }
   files.set(file, plain(out));
 }
@@ -275,7 +282,7 @@ export interface FuzzOptions {
  * Property: every generated case keeps the reader's contract (see runCase). The unmutated files are
  * checked first, so a target whose valid input does not read back fails loudly instead of passing.
  * With FUZZ_STATS=1 in the environment it prints how often each outcome occurred (which checks the
- * mutations reach), e.g. `FUZZ_STATS=1 npx vitest run test/fuzz/shard.test.ts`.
+ * mutations reach), e.g. `FUZZ_STATS=1 npx vitest run test/fuzz/shard.test.ts`; FUZZ_RUNS=5000 runs a deeper search.
  */
 export async function fuzzReader<R>(t: ReaderTarget<R>, opts: FuzzOptions = {}): Promise<void> {
   const clean = await runCase(t, { mutations: [], fix: false });
@@ -287,7 +294,7 @@ export async function fuzzReader<R>(t: ReaderTarget<R>, opts: FuzzOptions = {}):
       const key = out.ok ? '(read)' : out.error.message.replace(/\S*tinyllm-fuzz-\S*/g, '<file>').replace(/\d+/g, 'N').slice(0, 120);
       seen.set(key, (seen.get(key) ?? 0) + 1);
     }),
-    { numRuns: opts.numRuns ?? 100, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) },
+    { numRuns: Number(process.env.FUZZ_RUNS) || (opts.numRuns ?? 100), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) },
   );
   if (process.env.FUZZ_STATS) console.log([...seen].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(5)}  ${k}`).join('\n'));
 }

@@ -9,14 +9,17 @@ export class UserError extends Error {
   }
 }
 
+/** A string cut to at most `max` characters (with '…'), e.g. a name from a file quoted in an error. */
+export function clip(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** A value for an error message: JSON-quoted and cut to `max` characters, so a huge field stays a short line. */
 export function quoteValue(value: unknown, max = 80): string {
-  const s = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+  return clip(JSON.stringify(value) ?? String(value), max);
 }
 
 /** Another error's message (e.g. JSON.parse's, which quotes the bad bytes) as one short line for a UserError. */
 export function oneLine(message: string, max = 160): string {
-  const s = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+  return clip(message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)), max);
 }

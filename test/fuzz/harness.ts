@@ -91,7 +91,7 @@ function mutationArb(t: ReaderTarget<unknown>): fc.Arbitrary<Mutation> {
       file,
       at: pos,
       remove: fc.oneof(fc.nat({ max: 16 }), pos),
-      insert: fc.oneof(fc.array(fc.nat({ max: 255 }), { maxLength: 16 }), fc.constantFrom([0xff, 0xff, 0xff, 0xff], [0x7b], [0x22], [0x0a], [0x2c], [0xef, 0xbb, 0xbf], [0xc3])),
+      insert: fc.oneof(fc.array(fc.nat({ max: 255 }), { maxLength: 16 }), fc.constantFrom<number[]>([0xff, 0xff, 0xff, 0xff], [0x7b], [0x22], [0x0a], [0x2c], [0xef, 0xbb, 0xbf], [0xc3])),
     }),
   ];
   const fields = Object.keys(t.fields ?? {});
@@ -203,7 +203,7 @@ const plain = (b: Uint8Array): Uint8Array => (b instanceof Buffer ? new Uint8Arr
 
 /** The files of a case: the target's valid files with the mutations (and fixup) applied. */
 export function caseFiles(t: ReaderTarget<unknown>, c: FuzzCase): Map<string, Uint8Array> {
-  const files = new Map(Object.entries(t.files).map(([k, v]) => [k, new Uint8Array(typeof v === 'string' ? Buffer.from(v, 'utf8') : v)]));
+  const files = new Map<string, Uint8Array>(Object.entries(t.files).map(([k, v]) => [k, new Uint8Array(typeof v === 'string' ? Buffer.from(v, 'utf8') : v)]));
   const touched = new Set<string>();
   for (const m of c.mutations) {
     applyMutation(t, files, m);

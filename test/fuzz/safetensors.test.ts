@@ -3,22 +3,10 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors, writeSafetensors } from '../../src/export/safetensors.js';
-import { expectRefused, fuzzReader, type JsonCodec, type ReaderTarget } from './harness.js';
-import { fileBytes } from './seeds.js';
+import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
+import { fileBytes, safetensorsJson } from './seeds.js';
 
 const FILE = 'model.safetensors';
-
-/** The JSON header of a safetensors file; `set` rewrites the 8-byte length before it. */
-export const safetensorsJson: JsonCodec = {
-  get: (b) => Buffer.from(b.subarray(8, 8 + Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)))).toString('utf8'),
-  set(b, text) {
-    const json = Buffer.from(text, 'utf8');
-    const rest = b.subarray(8 + Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)));
-    const out = Buffer.concat([Buffer.alloc(8), json, rest]);
-    out.writeBigUInt64LE(BigInt(json.length), 0);
-    return out;
-  },
-};
 
 const values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
 

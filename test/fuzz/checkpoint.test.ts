@@ -1,14 +1,17 @@
 // Fuzzed tinyllm training checkpoints (src/train/checkpoint.ts): raw corruption (stopped by the magic, the
 // sizes and the checksums) and, with the checksums recomputed, corrupted header JSON — configs, step,
 // section and tensor tables — through readCheckpointHeader, loadCheckpointWeights and loadCheckpoint.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { numParams, type GPT2Config } from '../../src/models/gpt2/config.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF32 } from '../../src/models/gpt2/params.js';
+import { ShardLoader } from '../../src/data/loader.js';
 import { FlatAdamW } from '../../src/train/adamw.js';
 import { loadCheckpoint, loadCheckpointWeights, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { expectRefused, fuzzReader, writeU32, type JsonCodec, type ReaderTarget } from './harness.js';
+import { writeShard } from '../data/helpers.js';
 import { fileBytes } from './seeds.js';
 
 const FILE = 'checkpoint.ckpt';
@@ -57,15 +60,27 @@ function fixChecksums(b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The run's data: one shard, read by a loader whose position the checkpoint saves. */
+const SHARD = 'd_train_000000.bin';
+const shard = fileBytes((f) => writeShard(f, Array.from({ length: 100 }, (_, i) => i % 20)));
+const loaderOf = (dir: string) => new ShardLoader({ pattern: path.join(dir, SHARD), B: 2, T: 4, seed: 9 });
+
 function seed(): Uint8Array {
   const model = new GPT2(cfg, { alloc: plainF32, seed: 3 });
   const opt = new FlatAdamW(model.params.table, plainF32);
   opt.t = 5;
-  return fileBytes((f) => saveCheckpoint(f, { model, step: 5, tokenizer: 'gpt2', optimizer: opt, run: { lr: 0.001 }, rng: [1, 2, 3, 4], data: { position: 1 } }));
+  return fileBytes((f) => {
+    fs.writeFileSync(path.join(path.dirname(f), SHARD), shard);
+    const loader = loaderOf(path.dirname(f));
+    loader.next();
+    saveCheckpoint(f, { model, step: 5, tokenizer: 'gpt2', optimizer: opt, run: { lr: 0.001 }, rng: [1, 2, 3, 4], data: loader.getState() });
+    loader.close();
+  });
 }
 
 export const checkpointTarget: ReaderTarget<{ config: GPT2Config; params: number; step: number }> = {
-  files: { [FILE]: seed() },
+  files: { [FILE]: seed(), [SHARD]: shard },
+  mutable: [FILE],
   fields: {
     version: { file: FILE, offset: 8, size: 4 },
     headerBytes: { file: FILE, offset: 12, size: 4 },
@@ -79,6 +94,12 @@ export const checkpointTarget: ReaderTarget<{ config: GPT2Config; params: number
     const { model } = loadCheckpointWeights(file, { alloc: plainF32 });
     const into = new GPT2(cfg, { alloc: plainF32, seed: null });
     loadCheckpoint(file, into, new FlatAdamW(into.params.table, plainF32));
+    const loader = loaderOf(dir);
+    try {
+      loader.setState(header.data, `checkpoint ${file}: data-loader position`); // as run.ts resumes
+    } finally {
+      loader.close();
+    }
     return { config: model.config, params: model.params.data.length, step: header.step };
   },
   check(r) {
@@ -114,4 +135,7 @@ describe('fuzzed training checkpoints', () => {
       [{ kind: 'edit', file: FILE, apply: (b) => headerJson.set(b, headerJson.get(b).replace(':', ':Z\n')) }],
       /unreadable header \(Unexpected token 'Z', .*"format":Z "tinyllm/,
     ));
+
+  it('refuses a loader position whose shard list is not a list, naming the checkpoint (was a TypeError on resume)', () =>
+    expectRefused(t, [{ kind: 'editJson', file: FILE, apply: (h) => ({ ...h, data: { ...h.data, shards: 5 } }) }], /checkpoint .*checkpoint\.ckpt: data-loader position: corrupt loader state \(shard list 5\)/));
 });

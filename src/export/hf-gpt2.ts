@@ -124,9 +124,12 @@ function locate(dirOrFile: string): { configFile: string; weightFiles: string[] 
   if (fs.existsSync(single)) return { configFile, weightFiles: [single] };
   const index = path.join(dir, HF_INDEX_FILE);
   if (fs.existsSync(index)) {
-    const map = (readJson(index) as { weight_map?: Record<string, string> }).weight_map;
-    if (!map || typeof map !== 'object') throw new UserError(`${index}: field "weight_map" is missing`);
-    return { configFile, weightFiles: [...new Set(Object.values(map))].map((f) => path.join(dir, f)) };
+    const map = (readJson(index) as { weight_map?: unknown } | null)?.weight_map;
+    if (!map || typeof map !== 'object' || Array.isArray(map)) throw new UserError(`${index}: field "weight_map" is missing`);
+    const files = [...new Set(Object.values(map))];
+    const bad = files.find((f) => typeof f !== 'string' || path.basename(f) !== f || !f.endsWith('.safetensors'));
+    if (bad !== undefined) throw new UserError(`${index}: "weight_map" names ${quoteValue(bad)}; it must map tensors to .safetensors files in ${dir}`);
+    return { configFile, weightFiles: (files as string[]).map((f) => path.join(dir, f)) };
   }
   const pickle = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => fs.existsSync(path.join(dir, f)));
   throw new UserError(

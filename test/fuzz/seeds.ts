@@ -17,6 +17,18 @@ export function fileBytes(write: (file: string) => void, name = 'seed'): Uint8Ar
   }
 }
 
+/** Runs `read` on `bytes` written to a temporary file (removed afterwards). */
+export function withFile<R>(bytes: Uint8Array, read: (file: string) => R): R {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-fuzz-seed-'));
+  try {
+    const file = path.join(dir, 'seed');
+    fs.writeFileSync(file, bytes);
+    return read(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The JSON header of a safetensors file; `set` rewrites the 8-byte length before it. */
 export const safetensorsJson: JsonCodec = {
   get: (b) => Buffer.from(b.subarray(8, 8 + Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)))).toString('utf8'),

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { oneLine, quoteValue, UserError } from '../util/errors.js';
+import { isCount, isObject } from '../util/guards.js';
 import { Progress } from '../util/progress.js';
 import { readDocuments } from './docstream.js';
 import type { Split } from './loader.js';
@@ -56,8 +57,6 @@ export function loadDataset(ref: string): Dataset {
   return { ref, dir: path.dirname(file), manifest: checkManifest(file, manifest) };
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 /** Checks the manifest fields its readers (mix, inspect, training) use; shard names must be plain file names in its directory. */
 function checkManifest(file: string, m: unknown): Manifest {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { isObject } from '../util/guards.js';
 import { BpeTokenizer } from './bpe.js';
 import { bytesToToken, tokenToBytes } from './bytes.js';
 import { EOT_TEXT, type BpeModel } from './types.js';
@@ -25,10 +26,6 @@ function parseJson(file: string, text: string): unknown {
   } catch (e) {
     throw new UserError(`${file} is not valid JSON: ${oneLine((e as Error).message)}`);
   }
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 /** Token strings by id and the string -> id map from a vocab object, with every entry checked. */

@@ -13,6 +13,7 @@ import { numParams, validateConfig, type GPT2Config } from '../models/gpt2/confi
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { readExact } from '../export/binary.js';
 import { oneLine, UserError } from '../util/errors.js';
+import { isCount, isObject } from '../util/guards.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
@@ -179,8 +180,6 @@ function openCheckpoint(path: string): OpenCheckpoint {
   }
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 
 /**
  * Checks the parsed header's fields before anything is sized from them: sections back to back from 0,

@@ -69,12 +69,14 @@ function checkManifest(file: string, m: unknown): Manifest {
   if (typeof m.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(m.name)) bad(`bad "name" ${quoteValue(m.name)}`);
   const t = m.tokenizer;
   if (!isObject(t) || typeof t.name !== 'string' || !isCount(t.vocabSize) || !isCount(t.eotToken) || t.eotToken >= t.vocabSize) bad(`bad "tokenizer" ${quoteValue(t)}`);
-  if (!isCount(m.shardTokens) || m.shardTokens === 0) bad(`bad "shardTokens" ${quoteValue(m.shardTokens)}`);
+  if (!isCount(m.shardTokens) || m.shardTokens === 0 || m.shardTokens >= 2 ** 31) bad(`bad "shardTokens" ${quoteValue(m.shardTokens)}`);
   if (!isObject(m.splits)) bad('"splits" missing');
   for (const split of ['train', 'val']) {
     const s = (m.splits as Record<string, unknown>)[split];
     const shardOk = (x: unknown) => isObject(x) && typeof x.file === 'string' && /^[^/\\]+\.bin$/.test(x.file) && !x.file.startsWith('..') && isCount(x.tokens);
     if (!isObject(s) || !isCount(s.documents) || !isCount(s.tokens) || !Array.isArray(s.shards) || !s.shards.every(shardOk)) bad(`bad "splits.${split}" ${quoteValue(s)}`);
+    const listed = (s.shards as { tokens: number }[]).reduce((n, x) => n + x.tokens, 0);
+    if (listed !== s.tokens) bad(`"splits.${split}" has ${s.tokens} tokens but its shards list ${listed}`);
   }
   if (!Array.isArray(m.sources) || !m.sources.every((x) => isObject(x) && isObject(x.documents))) bad('bad "sources"');
   if (m.mix !== undefined && !(Array.isArray(m.mix) && m.mix.every((x) => isObject(x) && isObject(x.tokens) && isObject(x.repeats)))) bad('bad "mix"');

@@ -64,4 +64,10 @@ describe('fuzzed dataset manifests', () => {
 
   it('refuses shard names that leave the dataset directory', () =>
     expectRefused(manifestTarget, edit((m) => ({ ...m, splits: { ...m.splits, val: { ...m.splits.val, shards: [{ file: '../../elsewhere/x_val_000000.bin', tokens: 5 }] } } })), /bad "splits\.val"/));
+
+  it("refuses shardTokens of 2^31 naming the manifest (mix blamed a --shard-tokens flag that was not given)", () =>
+    expectRefused(manifestTarget, edit((m) => ({ ...m, shardTokens: 2 ** 31 })), /ds\.manifest\.json: bad "shardTokens" 2147483648/));
+
+  it('refuses a split whose shard list does not add up to its token count (a mix of it came out empty)', () =>
+    expectRefused(manifestTarget, edit((m) => ({ ...m, splits: { ...m.splits, train: { ...m.splits.train, shards: [] } } })), /ds\.manifest\.json: "splits\.train" has \d+ tokens but its shards list 0/));
 });

@@ -60,7 +60,7 @@ export function loadDataset(ref: string): Dataset {
 
 /** Checks the manifest fields its readers (mix, inspect, training) use; shard names must be plain file names in its directory. */
 function checkManifest(file: string, m: unknown): Manifest {
-  const bad = (what: string): never => {
+  const bad: (what: string) => never = (what) => {
     throw new UserError(`${file}: ${what}; re-create the dataset with 'tinyllm prepare'`);
   };
   if (!isObject(m) || m.format !== 'tinyllm-shards' || m.version !== 1) {

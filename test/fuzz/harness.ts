@@ -2,7 +2,16 @@
 // truncations, bit flips, byte splices, huge/negative integer fields and JSON header corruption, and
 // checks what every reader must keep: it returns a valid result or throws the project's UserError with a
 // one-line message naming the file; it never throws anything else, never allocates far more than the
-// input justifies and never hangs. A reader's fuzz test is a ReaderTarget and one fuzzReader() call.
+// input justifies and never hangs. A reader's fuzz test is a ReaderTarget and one fuzzReader() call:
+//
+//   const target: ReaderTarget<Weights> = {
+//     files: { 'model.gguf': fileBytes((f) => writeGguf(f, ...)) },           // valid seeds (seeds.ts)
+//     fields: { tensorCount: { file: 'model.gguf', offset: 8, size: 8 } },     // header integers to abuse
+//     read: (dir) => readGguf(path.join(dir, 'model.gguf')),
+//     check: (w) => expect(w.flat.length).toBe(numParams(w.config)),          // what a success must satisfy
+//   };
+//   it('fuzzed GGUF', () => fuzzReader(target, { numRuns: 150 }));
+//   it('regression', () => expectRefused(target, [{ kind: 'int', field: 'tensorCount', value: 2 ** 40 }], /model\.gguf: .../));
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

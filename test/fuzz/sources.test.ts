@@ -5,8 +5,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepare, type Manifest } from '../../src/data/prepare.js';
 import type { SourceSpec } from '../../src/data/sources.js';
+import { readLines } from '../../src/data/lines.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
-import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
+import { expectRefused, fuzzReader, runCase, type ReaderTarget } from './harness.js';
 
 const rows = Array.from({ length: 24 }, (_, i) => `${i * 10},${(Math.sin(i) * 9.81).toFixed(3)},${(Math.cos(i) * 2).toFixed(2)},-0.5e1,${i % 3 === 0 ? 'swipe left' : '"tap, ""soft"""'}`);
 const FILES = {
@@ -46,4 +47,17 @@ describe('fuzzed prepare inputs (CSV, JSONL, text)', () => {
       [{ kind: 'edit', file: 'notes.csv', apply: (b) => Buffer.concat([Buffer.from([0xff]), b]) }],
       /notes\.csv: no column 'text' \(--text-column\); the header has: 1, first note, over two lines$/,
     ));
+
+  it('reads a 16 MB line without a newline in linear time (joining the carried bytes at every chunk took minutes)', async () => {
+    const long: ReaderTarget<number> = {
+      files: { 'long.txt': `first\n${'a'.repeat(16 << 20)}` },
+      async read(dir) {
+        let chars = 0;
+        for await (const line of readLines(path.join(dir, 'long.txt'), undefined, 4096)) chars += line.text.length;
+        return chars;
+      },
+    };
+    const out = await runCase(long, { mutations: [], fix: false }); // fails if the read takes over 5 s of CPU
+    expect(out.ok && out.result).toBe(5 + (16 << 20));
+  });
 });

@@ -64,7 +64,7 @@ export function barChartSvg(o: BarChartOptions): string {
     let x = left;
     const y = top - 14;
     for (const [k, s] of o.series.entries()) {
-      out.push(`<rect x="${x}" y="${y - 6}" width="12" height="12" fill="${s.color ?? PALETTE[k % PALETTE.length]}"/><text x="${x + 16}" y="${y + 4}">${esc(s.label)}</text>`);
+      out.push(`<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${s.color ?? PALETTE[k % PALETTE.length]}"/><text x="${x + 16}" y="${y + 4}">${esc(s.label)}</text>`);
       x += 32 + textWidth(s.label);
     }
   }

@@ -7,3 +7,4 @@ export * from './gpt2/decode.js';
 export * from './gpt2/sampling.js';
 export * from './gpt2/generate.js';
 export { OpProfiler } from './profile.js';
+export * from './nanogpt.js';

@@ -8,7 +8,7 @@ const attr = (tag: string, name: string) => Number(new RegExp(`${name}="([-0-9.]
 describe('heatmapSvg', () => {
   it('draws one cell per value, darker for larger values, grey for NaN, with numbers when asked', () => {
     const svg = heatmapSvg([[0, 1, NaN], [2, 3, 4]], { rowLabels: ['a<b', 'c'], colLabels: ['x', 'y', 'z'], annotate: true, title: 'T' });
-    const cells = svg.match(/<rect x="[^"]*" y="[^"]*" width="(\d+)" height="\1" fill="[^"]*" stroke="white"/g) ?? [];
+    const cells: string[] = svg.match(/<rect x="[^"]*" y="[^"]*" width="(\d+)" height="\1" fill="[^"]*" stroke="white"/g) ?? [];
     expect(cells.length).toBe(6);
     expect(cells[2]).toContain('#e0e0e0');
     const lum = (c: string) => {

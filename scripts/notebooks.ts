@@ -81,7 +81,7 @@ async function runChild(file: string, resultFile: string): Promise<void> {
   const code = nb.cells.filter((c) => c.cell_type === 'code').map(sourceOf);
   const { source, starts } = toModule(code);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-notebook-'));
-  const modFile = path.join(dir, `${path.basename(file, '.ipynb')}.ts`);
+  const modFile = path.join(dir, `${path.basename(file, '.ipynb')}.mts`); // .mts: an ES module wherever it lies (top-level await)
   fs.writeFileSync(modFile, source);
   const outputs: Output[][] = code.map(() => []);
   let current = -1;
@@ -115,7 +115,9 @@ async function runChild(file: string, resultFile: string): Promise<void> {
     const modLine = m ? Number(m[1]) : null;
     let cell = Math.max(current, 0);
     if (modLine !== null) cell = Math.max(0, starts.filter((s) => s <= modLine).length - 1);
-    error = { cell, line: modLine !== null ? modLine - starts[cell] + 1 : null, message: String(err?.message ?? e).split('\n')[0] };
+    // a transform (syntax) error says what is wrong on its second line
+    const message = String(err?.message ?? e).split('\n').filter(Boolean).slice(0, 2).join(' ');
+    error = { cell, line: modLine !== null ? modLine - starts[cell] + 1 : null, message };
   } finally {
     process.stdout.write = realWrite.stdout;
     process.stderr.write = realWrite.stderr;

@@ -1,6 +1,6 @@
-// The notebook runner: executes every notebooks/*.ipynb's code cells in order under Node (through tsx, as
-// one module per notebook, each in its own process), fails on the first error naming the notebook and the
-// cell, and with --refresh writes the outputs (stdout/stderr streams, SVG display data) back into the files.
+// The notebook runner: type-checks every notebooks/*.ipynb's code cells, executes them in order under Node
+// (through tsx, as one module per notebook, each in its own process), fails naming the notebook, the cell and
+// the line, and with --refresh writes the outputs (stdout/stderr streams, SVG display data) back into the files.
 //   npm run notebooks                     run all, check only (nothing written)
 //   npm run notebooks -- --refresh        run all at full size and store their outputs
 //   npm run notebooks -- --quick 03 05    small sizes (TINYLLM_NOTEBOOK_QUICK=1, what the test suite runs), a subset
@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { setDisplaySink } from './notebooks/tslab.js';
 
@@ -75,6 +76,50 @@ function toModule(codeCells: string[]): { source: string; starts: number[] } {
   return { source: parts.join(''), starts };
 }
 
+/**
+ * Type-checks the notebooks' code cells with notebooks/tsconfig.json (tsx only strips types, so a wrong option
+ * name would otherwise pass silently). Returns one error line per problem: notebook, cell, line, message.
+ */
+function typecheck(files: string[]): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-notebook-types-'));
+  try {
+    const modules = new Map<string, { file: string; nb: Notebook; starts: number[] }>();
+    for (const file of files) {
+      const nb = readNotebook(file);
+      const { source, starts } = toModule(nb.cells.filter((c) => c.cell_type === 'code').map(sourceOf));
+      const mod = path.join(dir, `${path.basename(file, '.ipynb')}.mts`);
+      fs.writeFileSync(mod, `declare global { var ${CELL_HOOK}: (i: number) => void; }\n${source}`);
+      modules.set(mod, { file, nb, starts: starts.map((l) => l + 1) });
+    }
+    const config = ts.getParsedCommandLineOfConfigFile(path.join(NOTEBOOKS, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+    if (!config) throw new Error('notebooks/tsconfig.json could not be read');
+    const program = ts.createProgram([...modules.keys()], { ...config.options, noEmit: true });
+    const problems: string[] = [];
+    // diagnostics of the notebook modules only: the library's own bodies are checked by npm run typecheck
+    const diagnostics = [...program.getOptionsDiagnostics(), ...[...modules.keys()].flatMap((f) => ts.getPreEmitDiagnostics(program, program.getSourceFile(f)))];
+    for (const d of diagnostics) {
+      const m = d.file && modules.get(path.resolve(d.file.fileName));
+      const text = ts.flattenDiagnosticMessageText(d.messageText, ' ');
+      if (!m || d.start === undefined) {
+        problems.push(`type error: ${text}`);
+        continue;
+      }
+      const line = d.file!.getLineAndCharacterOfPosition(d.start).line + 1;
+      const cell = Math.max(0, m.starts.filter((s) => s <= line).length - 1);
+      problems.push(`${path.relative(process.cwd(), m.file)}: ${cellName(m.nb, cell)}, line ${line - m.starts[cell] + 1}: type error: ${text}`);
+    }
+    return problems;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** "cell 5 (In [3])": the position among all cells, and the execution count Jupyter shows. */
+function cellName(nb: Notebook, codeIndex: number): string {
+  const at = nb.cells.map((c, i) => [c, i] as const).filter(([c]) => c.cell_type === 'code')[codeIndex]?.[1];
+  return `cell ${at} (In [${codeIndex + 1}])`;
+}
+
 /** Child side: run one notebook in this process, capturing outputs per cell; write a RunResult as JSON. */
 async function runChild(file: string, resultFile: string): Promise<void> {
   const nb = readNotebook(file);
@@ -132,7 +177,9 @@ async function runChild(file: string, resultFile: string): Promise<void> {
 function runNotebook(file: string, quick: boolean): RunResult {
   const resultFile = path.join(os.tmpdir(), `tinyllm-notebook-${process.pid}-${path.basename(file)}.json`);
   fs.rmSync(resultFile, { force: true });
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', file, resultFile], {
+  // tsx's loader by absolute URL: the child's working directory may lie outside this repository
+  const tsx = import.meta.resolve('tsx');
+  const r = spawnSync(process.execPath, ['--import', tsx, fileURLToPath(import.meta.url), '--child', file, resultFile], {
     cwd: path.dirname(file), // as Jupyter: cells run in the notebook's directory
     env: { ...process.env, TSX_TSCONFIG_PATH: path.join(NOTEBOOKS, 'tsconfig.json'), TINYLLM_NOTEBOOK_QUICK: quick ? '1' : '', FORCE_COLOR: '0' },
     encoding: 'utf8',
@@ -187,6 +234,12 @@ async function main(argv: string[]): Promise<number> {
         if (!hits.length) throw new Error(`no notebook in notebooks/ starts with '${a}'`);
         return hits;
       });
+  const typeErrors = typecheck(files);
+  if (typeErrors.length) {
+    for (const e of typeErrors) console.error(`✗ ${e}`);
+    console.error(`${typeErrors.length} type error(s) in notebook cells; nothing was run`);
+    return 1;
+  }
   let failed = 0;
   for (const file of files) {
     const name = path.relative(process.cwd(), file);
@@ -197,8 +250,7 @@ async function main(argv: string[]): Promise<number> {
     if (r.error) {
       failed++;
       const { cell, line, message } = r.error;
-      const at = nb.cells.map((c, i) => [c, i] as const).filter(([c]) => c.cell_type === 'code')[cell]?.[1];
-      const where = cell < 0 ? '' : ` cell ${at} (In [${cell + 1}])${line !== null ? `, line ${line}` : ''}`;
+      const where = cell < 0 ? '' : ` ${cellName(nb, cell)}${line !== null ? `, line ${line}` : ''}`;
       console.error(`✗ ${name}:${where}: ${message} (${secs} s)`);
       continue;
     }

@@ -88,7 +88,8 @@ export function lineChartSvg(o: LineChartOptions): string {
     const color = h.color ?? '#31a354';
     out.push(
       `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="${color}" stroke-dasharray="6 4"/>`,
-      `<text x="${M.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${color}">${esc(h.label)} ${h.y.toFixed(3)}</text>`,
+      // a white halo keeps the label readable where a curve crosses it
+      `<text x="${M.left + 6}" y="${(Number(y) - 5).toFixed(1)}" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke">${esc(h.label)} ${h.y.toFixed(3)}</text>`,
     );
   }
   const legend = o.series.filter((s) => !s.hideInLegend);

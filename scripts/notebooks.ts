@@ -245,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
     const name = path.relative(process.cwd(), file);
     const t0 = performance.now();
     const nb = readNotebook(file);
+    if (process.stdout.isTTY) process.stdout.write(`… ${name}\r`); // overwritten by the result line
     const r = runNotebook(file, quick);
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     if (r.error) {

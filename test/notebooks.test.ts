@@ -26,7 +26,7 @@ describe('notebooks', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     for (const f of files) expect(r.stdout).toContain(`✓ notebooks/${f}`);
-  });
+  }, 600_000); // about 15 s of CPU; the wall time stretches on a shared machine
 
   it('a failing cell or a type error is reported with the notebook, the cell, the line and the message; nothing is written', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-nbtest-'));
@@ -51,7 +51,7 @@ describe('notebooks', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   it('stored notebooks are nbformat 4 for a TypeScript kernel, fully executed, with their SVG pictures', () => {
     for (const f of files) {

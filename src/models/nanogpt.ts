@@ -65,7 +65,7 @@ export class MLP extends Module {
 }
 
 /** A pre-LayerNorm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(·)). */
-export class Block extends Module {
+export class NanoBlock extends Module {
   ln_1: LayerNorm;
   attn: CausalSelfAttention;
   ln_2: LayerNorm;
@@ -89,7 +89,7 @@ export class Block extends Module {
 export class NanoGPT extends Module {
   wte: Embedding; // (V,C) token embedding, also the LM head
   wpe: Embedding; // (maxT,C) position embedding
-  h: Block[];
+  h: NanoBlock[];
   ln_f: LayerNorm;
 
   constructor(readonly config: GPT2Config, dtype: DType = 'float32') {
@@ -97,7 +97,7 @@ export class NanoGPT extends Module {
     const { vocabSize: V, blockSize, nEmbd: C, nLayer } = config;
     this.wte = new Embedding(V, C, { dtype, std: 0.02 });
     this.wpe = new Embedding(blockSize, C, { dtype, std: 0.02 });
-    this.h = Array.from({ length: nLayer }, () => new Block(config, dtype));
+    this.h = Array.from({ length: nLayer }, () => new NanoBlock(config, dtype));
     this.ln_f = new LayerNorm(C, { dtype });
   }
 

@@ -21,7 +21,8 @@ import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
 import { LoraAdapters } from '../finetune/lora.js';
 import { mergeLora } from '../finetune/merge.js';
-import type { FinetuneMethod } from '../finetune/method.js';
+import { LORA_SITES, validateMethod, type FinetuneMethod } from '../finetune/method.js';
+import { trainableCount } from '../finetune/memory.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
 /** Version 2 adds fine-tuning (header `finetune`, compact moments, a 'lora' section); pre-training files stay version 1 so older readers still open them. */
@@ -199,6 +200,21 @@ function openCheckpoint(path: string): OpenCheckpoint {
  * their byte counts whole floats, and the params section exactly the config's parameter count (so the
  * model allocated for it is no larger than the file).
  */
+/** The fine-tuning method of a header (validated), or null for pre-training checkpoints. */
+function checkFinetune(f: unknown, config: GPT2Config): FinetuneMethod | null {
+  if (f === undefined) return null;
+  if (!isObject(f) || !isObject(f.method)) throw new Error('finetune entry is not an object with a method');
+  const m = f.method as Record<string, unknown>;
+  if (m.kind === 'lora') {
+    const l = m.lora;
+    if (!isObject(l) || !Array.isArray(l.targets) || !l.targets.every((t) => (LORA_SITES as readonly unknown[]).includes(t))) throw new Error('finetune LoRA settings are malformed');
+  } else if (m.kind !== 'full' && m.kind !== 'top') {
+    throw new Error(`unknown fine-tuning method ${JSON.stringify(m.kind)}`);
+  }
+  validateMethod(m as unknown as FinetuneMethod, config);
+  return m as unknown as FinetuneMethod;
+}
+
 function checkHeader(h: unknown): CheckpointHeader {
   if (!isObject(h)) throw new Error('not a JSON object');
   if (!isObject(h.config)) throw new Error('config missing');
@@ -206,15 +222,25 @@ function checkHeader(h: unknown): CheckpointHeader {
   if (!isCount(h.step)) throw new Error(`step ${JSON.stringify(h.step)} is not a count`);
   if (h.tokenizer !== undefined && h.tokenizer !== null && typeof h.tokenizer !== 'string') throw new Error('tokenizer is not a string');
   if (!Array.isArray(h.tensors)) throw new Error('tensor table missing');
-  if (!Array.isArray(h.sections) || h.sections.length > 3) throw new Error('section table missing');
+  if (!Array.isArray(h.sections) || h.sections.length > 4) throw new Error('section table missing');
+  const config = h.config as unknown as GPT2Config;
+  const method = checkFinetune(h.finetune, config);
+  // floats each section holds: the whole model's params; moments of the trainable set; the LoRA adapters
+  const floats: Record<SectionName, number> = {
+    params: numParams(config),
+    m: method ? trainableCount(config, method) : numParams(config),
+    v: method ? trainableCount(config, method) : numParams(config),
+    lora: method?.kind === 'lora' ? trainableCount(config, method) : NaN,
+  };
   let offset = 0;
   const names = new Set<unknown>();
   for (const s of h.sections as unknown[]) {
-    if (!isObject(s) || !['params', 'm', 'v'].includes(s.name as string) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
+    if (!isObject(s) || !(s.name as string in floats) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
       throw new Error(`bad section entry ${JSON.stringify(s).slice(0, 80)}`);
     }
     names.add(s.name);
-    if (s.bytes !== numParams(h.config as unknown as GPT2Config) * 4) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the config needs ${numParams(h.config as unknown as GPT2Config) * 4}`);
+    const want = floats[s.name as SectionName] * 4;
+    if (s.bytes !== want) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the ${method ? 'fine-tune method' : 'config'} needs ${want}`);
     offset += s.bytes;
   }
   if (h.optimizer !== undefined && !(isObject(h.optimizer) && isCount(h.optimizer.t))) throw new Error('optimizer state is not an object with a step count t');

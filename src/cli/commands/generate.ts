@@ -10,12 +10,13 @@ import { GPT2 } from '../../models/gpt2/model.js';
 import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
 import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
+import type { Tokenizer } from '../../tokenizer/types.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
 export const summary = 'generate text from a trained model (streams to stdout)';
 
 const options = {
-  ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, or an llm.c .bin' },
+  ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, an llm.c .bin or a GGUF file' },
   prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
   'max-tokens': { type: 'number', short: 'n', help: 'tokens to generate at most', default: 200 },
   temperature: { type: 'number', help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
@@ -24,7 +25,7 @@ const options = {
   'repetition-penalty': { type: 'number', help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
   seed: { type: 'number', help: 'sampling seed (same seed, same text)', default: 1337 },
-  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
@@ -33,7 +34,7 @@ const options = {
  * Opens a model for inference from any supported file: tinyllm checkpoints here, every other format through
  * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any.
  */
-export function openModel(p: string): { model: GPT2; tokenizer: string | null } {
+export function openModel(p: string): { model: GPT2; tokenizer: string | Tokenizer | null } {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
@@ -41,13 +42,13 @@ export function openModel(p: string): { model: GPT2; tokenizer: string | null } 
     return { model, tokenizer: header.tokenizer };
   }
   let model: GPT2 | undefined;
-  loadWeights(p, {
+  const w = loadWeights(p, {
     allocate: (config) => {
       model = new GPT2(config, { seed: null });
       return model.params.data as Float32Array;
     },
   });
-  return { model: model as GPT2, tokenizer: 'gpt2' };
+  return { model: model as GPT2, tokenizer: w.tokenizer ?? 'gpt2' };
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -65,7 +66,8 @@ export async function run(argv: string[]): Promise<void> {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
   const { model, tokenizer: saved } = openModel(o.ckpt);
-  const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
+  const fromFile = o.tokenizer ?? saved ?? 'gpt2';
+  const tokenizer = typeof fromFile === 'string' ? openTokenizer(fromFile) : fromFile;
   if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);

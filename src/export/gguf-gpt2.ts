@@ -161,13 +161,16 @@ export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
     if (eps !== undefined && (typeof eps !== 'number' || Math.abs(eps - LN_EPS) > 1e-9)) {
       throw new UserError(`${file}: gpt2.attention.layer_norm_epsilon is ${String(eps)}; tinyllm's GPT-2 uses ${LN_EPS}`);
     }
+    // every shape is checked against the tensor table (bounded by the file size) before anything is allocated
+    const perBlock = 12;
+    if (config.nLayer * perBlock + 4 > r.tensors.size) {
+      throw new UserError(`${file}: gpt2.block_count is ${config.nLayer} but the file has ${r.tensors.size} tensors (a GPT-2 block has ${perBlock}); the file is corrupt`);
+    }
     const specs = paramSpecs(config);
     const expected = new Set(specs.map((s) => ggufTensorName(s.name)));
     for (const name of r.tensors.keys()) {
       if (!expected.has(name) && name !== 'output.weight') throw new UserError(`${file}: unexpected tensor '${name}' for a GPT-2 with ${config.nLayer} blocks`);
     }
-    const tokenizer = readTokenizer(r, config.vocabSize);
-    const out = allocateWeights(config, opts);
     const types = new Map<string, GgmlTypeName>();
     for (const s of specs) {
       const name = ggufTensorName(s.name);
@@ -177,8 +180,10 @@ export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
         throw new UserError(`${file}: tensor '${name}' has dims [${t.dims}], expected [${want}] (ggml order) for this config`);
       }
       types.set(name, r.typeOf(name));
-      r.readFloat32(name, out.params.get(s.name));
     }
+    const tokenizer = readTokenizer(r, config.vocabSize);
+    const out = allocateWeights(config, opts);
+    for (const s of specs) r.readFloat32(ggufTensorName(s.name), out.params.get(s.name));
     if (r.tensors.has('output.weight')) {
       const head = r.readFloat32('output.weight');
       const wte = out.params.get('wte.weight') as Float32Array;

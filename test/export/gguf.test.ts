@@ -178,10 +178,13 @@ describe('GPT-2 in GGUF', () => {
     writeGguf(llama, new Map([...md, ['general.architecture', { type: 'string', value: 'llama' }]]), tensors);
     expectUserError(() => loadWeights(llama), 'general.architecture is "llama"', 'GPT-2');
     const missing = tmp('missing.gguf');
-    writeGguf(missing, md, tensors.filter((t) => t.name !== 'blk.1.ffn_up.weight'));
-    expectUserError(() => loadWeights(missing), "tensor 'blk.1.ffn_up.weight' is missing");
-    const untied = tmp('untied.gguf');
     const embd = tensors[0];
+    const tiedHead = { ...embd, name: 'output.weight' }; // keeps the tensor count, so the name check is reached
+    writeGguf(missing, md, [...tensors.filter((t) => t.name !== 'blk.1.ffn_up.weight'), tiedHead]);
+    expectUserError(() => loadWeights(missing), "tensor 'blk.1.ffn_up.weight' is missing");
+    writeGguf(missing, md, tensors.slice(1));
+    expectUserError(() => loadWeights(missing), "tensor 'token_embd.weight' is missing");
+    const untied = tmp('untied.gguf');
     writeGguf(untied, md, [...tensors, { ...embd, name: 'output.weight', data: embd.data.map((x) => x + 1) }]);
     expectUserError(() => loadWeights(untied), "'output.weight' differs");
   });

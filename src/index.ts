@@ -17,3 +17,4 @@ export * from './data/index.js';
 export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './runtime/index.js';

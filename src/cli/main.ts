@@ -21,6 +21,7 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   pretrain: () => import('./commands/pretrain.js'),
   generate: () => import('./commands/generate.js'),
   convert: () => import('./commands/convert.js'),
+  export: () => import('./commands/export.js'),
   info: () => import('./commands/info.js'),
 };
 

@@ -12,6 +12,7 @@ import { loadWeights } from '../../src/export/load.js';
 import { writeLlmcCheckpoint } from '../../src/export/llmc.js';
 import { f32ToF16Bits } from '../../src/export/half.js';
 import { run as convert } from '../../src/cli/commands/convert.js';
+import { run as exportCmd } from '../../src/cli/commands/export.js';
 import { openModel } from '../../src/cli/commands/generate.js';
 import { gpt2 } from '../../src/tokenizer/gpt2.js';
 import { expectUserError, randomParams, tempDir, tinyTokenizer } from './fixtures.js';
@@ -208,8 +209,31 @@ describe('convert and generate with GGUF', () => {
       log.mockRestore();
     }
     expect(loadWeights(gguf).format).toBe('gguf');
-    const { model, tokenizer } = openModel(gguf);
+    const { model, tokenizer } = await openModel(gguf);
     expect(model.config).toEqual(cfg);
     expect(typeof tokenizer === 'object' && tokenizer?.encode('hello')).toEqual(tinyTokenizer().encode('hello'));
+  });
+
+  it('export --gguf writes a checked GGUF and reports what Q8_0 cost; --gguf with --int8 is refused', async () => {
+    const bin = tmp('src.bin');
+    writeLlmcCheckpoint(bin, cfg, randomParams(cfg, 10).params);
+    const tokDir = tmp('tok2');
+    const { saveTokenizer } = await import('../../src/tokenizer/files.js');
+    saveTokenizer(tinyTokenizer().model, tokDir);
+    const out = tmp('e.gguf');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    let printed = '';
+    try {
+      await exportCmd([bin, '--gguf', '--dtype', 'q8_0', '--tokenizer', tokDir, '--prompt', 'hello', '-o', out]);
+      printed = log.mock.calls.map((c) => c.join(' ')).join('\n');
+      await expect(exportCmd([bin, '--gguf', '--int8', '-o', tmp('x.gguf')])).rejects.toMatchObject({ name: 'UserError', message: expect.stringContaining('--dtype') });
+    } finally {
+      log.mockRestore();
+    }
+    expect(printed).toMatch(/GGUF q8_0; [\d.]+ MB/);
+    expect(printed).toMatch(/max \|Δlogit\| [\d.e-]+ .*top-1 token agrees/);
+    const g = loadGgufGPT2(out);
+    expect(g.types.get('blk.0.ffn_up.weight')).toBe('Q8_0');
+    expect(g.tokenizer?.encode('hello')).toEqual(tinyTokenizer().encode('hello'));
   });
 });

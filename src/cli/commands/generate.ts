@@ -1,21 +1,20 @@
 // `tinyllm generate`: stream a continuation of a prompt from a trained model (a tinyllm checkpoint or any
-// weights format src/export reads), with a KV cache and seeded temperature / top-k / top-p / repetition
-// penalty sampling, stopping at <|endoftext|>, --stop strings or --max-tokens.
+// weights format src/export reads, or a .tllm deployment file run by src/runtime), with a KV cache and seeded
+// temperature / top-k / top-p / repetition penalty sampling, stopping at <|endoftext|>, --stop strings or
+// --max-tokens. The training code loads only for --ckpt, so `generate -m` on a device loads just the runtime.
 import * as fs from 'node:fs';
-import { loadWeights } from '../../export/load.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { generateText } from '../../models/gpt2/generate.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
-import { GPT2 } from '../../models/gpt2/model.js';
-import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
-import { openTokenizer } from '../../train/run.js';
+import type { GenerateTextOptions, GenerateTextResult } from '../../models/gpt2/textgen.js';
+import type { GPT2 } from '../../models/gpt2/model.js';
 import { UserError } from '../../util/errors.js';
-import type { Tokenizer } from '../../tokenizer/types.js';
+import type { BpeTokenizer } from '../../tokenizer/bpe.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
 export const summary = 'generate text from a trained model (streams to stdout)';
 
 const options = {
+  model: { type: 'string', short: 'm', help: 'a .tllm deployment file from tinyllm export (int8/f16/f32), run by the runtime' },
   ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, an llm.c .bin or a GGUF file' },
   prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
   'max-tokens': { type: 'number', short: 'n', help: 'tokens to generate at most', default: 200 },
@@ -34,8 +33,11 @@ const options = {
  * Opens a model for inference from any supported file: tinyllm checkpoints here, every other format through
  * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any.
  */
-export function openModel(p: string): { model: GPT2; tokenizer: string | Tokenizer | null } {
+export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | BpeTokenizer | null }> {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
+  const { checkpointPath, isCheckpoint, loadCheckpointWeights } = await import('../../train/checkpoint.js');
+  const { GPT2 } = await import('../../models/gpt2/model.js');
+  const { loadWeights } = await import('../../export/load.js');
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
     const { model, header } = loadCheckpointWeights(file);
@@ -52,10 +54,10 @@ export function openModel(p: string): { model: GPT2; tokenizer: string | Tokeniz
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseCommand('generate', argv, options, { usage: '--ckpt <run dir | checkpoint> [--prompt text] [options]', summary });
+  const parsed = parseCommand('generate', argv, options, { usage: '(-m model.tllm | --ckpt <run dir | checkpoint>) [--prompt text] [options]', summary });
   if (!parsed) return;
   const o = parsed.options;
-  if (!o.ckpt) throw new UserError('--ckpt is required: a run directory from tinyllm pretrain (or its checkpoint.ckpt), or exported weights');
+  if (!o.ckpt === !o.model) throw new UserError('give either -m <model.tllm> (from tinyllm export) or --ckpt <run directory | checkpoint | exported weights>');
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
   const maxTokens = o['max-tokens'];
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UserError(`--max-tokens must be a whole number ≥ 1, got ${maxTokens}`);
@@ -65,16 +67,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  const { model, tokenizer: saved } = openModel(o.ckpt);
-  const fromFile = o.tokenizer ?? saved ?? 'gpt2';
-  const tokenizer = typeof fromFile === 'string' ? openTokenizer(fromFile) : fromFile;
-  if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
-  if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
-  }
+  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer) : await trainingGenerator(o.ckpt as string, o.tokenizer);
   const t0 = performance.now();
   process.stdout.write(o.prompt);
-  const r = generateText(model, tokenizer, o.prompt, {
+  const r = generate(o.prompt, {
     ...sampling,
     maxTokens,
     seed: o.seed,
@@ -84,4 +80,28 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write('\n');
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(`[${r.tokens.length} tokens in ${secs.toFixed(2)} s, ${(r.tokens.length / secs).toFixed(1)} tok/s; stopped: ${r.reason}]\n`);
+}
+
+type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
+
+/** Generation from a .tllm file with the runtime and the tokenizer the file carries. */
+async function runtimeGenerator(file: string, tokenizer: string | undefined): Promise<Generator> {
+  if (tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
+  const { loadModel, generate } = await import('../../runtime/index.js');
+  const model = loadModel(file);
+  return (prompt, opts) => generate(model, prompt, opts);
+}
+
+/** Generation with the training model from a checkpoint or exported weights. */
+async function trainingGenerator(ckpt: string, tokenizerFlag: string | undefined): Promise<Generator> {
+  const { openTokenizer } = await import('../../train/run.js');
+  const { generateText } = await import('../../models/gpt2/generate.js');
+  const { model, tokenizer: saved } = await openModel(ckpt);
+  const fromFile = tokenizerFlag ?? saved ?? 'gpt2';
+  const tokenizer = typeof fromFile === 'string' ? openTokenizer(fromFile) : fromFile;
+  if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
+  }
+  return (prompt, opts) => generateText(model, tokenizer, prompt, opts);
 }

@@ -2,6 +2,9 @@
 // vocabulary 50257) plus custom sizes, and the parameter list in Hugging Face names. Shapes follow PyTorch's
 // nn.Linear layout (out, in) as llm.c stores them; Hugging Face's Conv1D files hold (in, out) and are transposed on load.
 
+/** LayerNorm epsilon (GPT-2's layer_norm_epsilon). */
+export const LN_EPS = 1e-5;
+
 export interface GPT2Config {
   /** Maximum sequence length (n_positions / n_ctx). */
   blockSize: number;

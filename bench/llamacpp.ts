@@ -71,12 +71,12 @@ export async function llamaCppDecodeBench(o: LlamaCppBenchOptions): Promise<{ ro
     for (const dtype of o.dtypes) {
       const file = benchGguf(name, dtype);
       const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
-      const ctx = await model.createContext({ contextSize: o.promptTokens + o.newTokens + 1, threads: o.threads, batchSize: o.promptTokens });
-      const seq = ctx.getSequence();
       const ttft: number[] = [];
       const rate: number[] = [];
       for (let round = 0; round <= o.rounds; round++) {
-        await seq.clearHistory();
+        // a fresh context per round: nothing of the previous round's prompt is left in the KV cache
+        const ctx = await model.createContext({ contextSize: o.promptTokens + o.newTokens + 1, threads: o.threads, batchSize: o.promptTokens });
+        const seq = ctx.getSequence();
         const t0 = performance.now();
         let first = 0;
         let n = 0;
@@ -85,11 +85,11 @@ export async function llamaCppDecodeBench(o: LlamaCppBenchOptions): Promise<{ ro
           if (++n === o.newTokens) break;
         }
         const end = performance.now();
+        await ctx.dispose();
         if (round === 0) continue; // warm-up
         ttft.push(first - t0);
         rate.push(((o.newTokens - 1) * 1000) / (end - first));
       }
-      await ctx.dispose();
       await model.dispose();
       const r: LlamaCppRow = {
         engine: 'llama.cpp',

@@ -17,7 +17,6 @@ export interface LlamaContextSequence {
     input: Array<number | [number, { generateNext?: { probabilities?: boolean; options?: Record<string, number> } }]>,
   ): Promise<Array<undefined | { next: { probabilities?: Map<number, number> } }>>;
   evaluate(tokens: number[], options?: Record<string, unknown>): AsyncGenerator<number>;
-  clearHistory(): Promise<void>;
 }
 export interface LlamaModel {
   tokenize(text: string): number[];

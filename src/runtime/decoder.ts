@@ -25,7 +25,9 @@ export class Decoder extends CacheDecoder<Matrix> {
     readonly model: LoadedModel,
     opts: DecoderOptions = {},
   ) {
-    super(model.config, (n) => sharedArena().f32(n), opts.capacity ?? model.config.blockSize);
+    // not zero-filled: every cache row and scratch value is written before it is read, and untouched cache pages
+    // of a long context then cost no memory until used
+    super(model.config, (n) => sharedArena().alloc('f32', n, { zero: false }), opts.capacity ?? model.config.blockSize);
     this.k = opts.kernels ?? getKernels();
     this.int8 = int8MatmulFor(this.k);
   }

@@ -9,7 +9,8 @@ import { saveHFGPT2 } from '../../export/hf-gpt2.js';
 import { writeLlmcCheckpoint } from '../../export/llmc.js';
 import type { WeightDtype } from '../../export/binary.js';
 import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
-import { resolveTokenizer } from '../../tokenizer/gpt2.js';
+import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
+import { exportTokenizer, resolveTokenizer } from '../../tokenizer/index.js';
 
 export const summary = 'convert GPT-2 weights between Hugging Face safetensors, llm.c checkpoints and GGUF (llama.cpp)';
 
@@ -55,11 +56,18 @@ export async function run(argv: string[]): Promise<void> {
   const w = loadWeights(input);
   console.log(`read  ${input} (${FORMAT_NAMES[w.format]})`);
   console.log(`      ${describeConfig(w.config)}`);
-  if (to === 'hf') saveHFGPT2(output, w.config, w.params, { dtype: dtype as WeightDtype });
-  else if (to === 'llmc') writeLlmcCheckpoint(output, w.config, w.params, { dtype: dtype === 'bf16' ? 'bf16' : 'f32' });
-  else {
-    const tokenizer = o.tokenizer !== undefined ? resolveTokenizer(o.tokenizer) : (w.tokenizer ?? resolveTokenizer('gpt2'));
-    saveGgufGPT2(output, w.config, w.params, tokenizer.model, { dtype: dtype as GgufDtype });
+  // a tinyllm checkpoint records the tokenizer its ids belong to: a Hugging Face export carries its files
+  const tokenizer = w.format === 'tinyllm' ? readCheckpointHeader(checkpointPath(input)).tokenizer : null;
+  if (to === 'hf') {
+    saveHFGPT2(output, w.config, w.params, { dtype: dtype as WeightDtype });
+    if (tokenizer) console.log(`      tokenizer ${tokenizer}: ${exportTokenizer(tokenizer, output).join(', ')}`);
+  } else if (to === 'llmc') {
+    writeLlmcCheckpoint(output, w.config, w.params, { dtype: dtype === 'bf16' ? 'bf16' : 'f32' });
+    if (tokenizer && tokenizer !== 'gpt2') console.log(`      note: the model's tokenizer is ${tokenizer}, not GPT-2's; llm.c decodes with GPT-2's unless given this one`);
+  } else {
+    // a GGUF file carries its tokenizer: --tokenizer, else the input's own (a GGUF file's or a checkpoint's), else GPT-2's
+    const tok = o.tokenizer !== undefined ? resolveTokenizer(o.tokenizer) : (w.tokenizer ?? resolveTokenizer(tokenizer ?? 'gpt2'));
+    saveGgufGPT2(output, w.config, w.params, tok.model, { dtype: dtype as GgufDtype });
   }
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`wrote ${output} (${FORMAT_NAMES[to]}, ${dtype}) in ${secs}s`);

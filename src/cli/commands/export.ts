@@ -29,13 +29,13 @@ const options = {
   f32: { type: 'boolean', help: 'f32 weights (exact)' },
   gguf: { type: 'boolean', help: 'write a GGUF file for llama.cpp instead of a .tllm (see --dtype)' },
   dtype: { type: 'string', help: 'with --gguf: f32, f16 or q8_0 (blocks of 32 with an f16 scale)', default: 'f32' },
-  group: { type: 'number', help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
+  group: { type: 'number', min: 0, integer: true, help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
   embedding: { type: 'string', help: 'storage of the token embedding / tied LM head: int8, f16 or f32 (default: as the weights)' },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (embedded in the file; default: the checkpoint's, else gpt2)" },
   prompt: { type: 'string', multiple: true, help: 'sample prompt for the max |Δlogit| check (repeatable; default: three built-in ones)' },
   val: { type: 'string', help: 'validation shard (file, prefix or directory) for Δ perplexity' },
-  'val-tokens': { type: 'number', help: 'tokens of --val to score', default: 4096 },
-  'max-ppl-increase': { type: 'number', help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
+  'val-tokens': { type: 'number', min: 2, integer: true, help: 'tokens of --val to score', default: 4096 },
+  'max-ppl-increase': { type: 'number', min: 0, help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
   force: { type: 'boolean', help: 'overwrite an existing output file' },
 } satisfies OptionSpecs;
 

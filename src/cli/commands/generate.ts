@@ -17,16 +17,16 @@ const options = {
   model: { type: 'string', short: 'm', help: 'a .tllm deployment file from tinyllm export (int8/f16/f32), run by the runtime' },
   ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, an llm.c .bin or a GGUF file' },
   prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
-  'max-tokens': { type: 'number', short: 'n', help: 'tokens to generate at most', default: 200 },
-  temperature: { type: 'number', help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
-  'top-k': { type: 'number', help: 'sample among the k most likely tokens, 0 = off', default: 40 },
-  'top-p': { type: 'number', help: 'nucleus sampling: smallest set of tokens with this total probability, 1 = off', default: 1 },
-  'repetition-penalty': { type: 'number', help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
+  'max-tokens': { type: 'number', min: 1, integer: true, short: 'n', help: 'tokens to generate at most', default: 200 },
+  temperature: { type: 'number', min: 0, help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
+  'top-k': { type: 'number', min: 0, integer: true, help: 'sample among the k most likely tokens, 0 = off', default: 40 },
+  'top-p': { type: 'number', min: 0, max: 1, help: 'nucleus sampling: smallest set of tokens with this total probability, 1 = off', default: 1 },
+  'repetition-penalty': { type: 'number', min: 0, help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
-  seed: { type: 'number', help: 'sampling seed (same seed, same text)', default: 1337 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'sampling seed (same seed, same text)', default: 1337 },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
-  threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
+  threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
 
 /**
@@ -35,17 +35,20 @@ const options = {
  */
 export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | BpeTokenizer | null }> {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
-  const { checkpointPath, isCheckpoint, loadCheckpointWeights } = await import('../../train/checkpoint.js');
+  const { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } = await import('../../train/checkpoint.js');
   const { GPT2 } = await import('../../models/gpt2/model.js');
+  const { checkInferenceMemory } = await import('../../models/gpt2/memory.js');
   const { loadWeights } = await import('../../export/load.js');
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
+    checkInferenceMemory(readCheckpointHeader(file).config, `the model in ${file}`);
     const { model, header } = loadCheckpointWeights(file);
     return { model, tokenizer: header.tokenizer };
   }
   let model: GPT2 | undefined;
   const w = loadWeights(p, {
     allocate: (config) => {
+      checkInferenceMemory(config, `the model in ${p}`);
       model = new GPT2(config, { seed: null });
       return model.params.data as Float32Array;
     },
@@ -60,7 +63,6 @@ export async function run(argv: string[]): Promise<void> {
   if (!o.ckpt === !o.model) throw new UserError('give either -m <model.tllm> (from tinyllm export) or --ckpt <run directory | checkpoint | exported weights>');
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
   const maxTokens = o['max-tokens'];
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UserError(`--max-tokens must be a whole number ≥ 1, got ${maxTokens}`);
   const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], repetitionPenalty: o['repetition-penalty'] };
   try {
     checkSamplingOptions(sampling);

@@ -47,10 +47,11 @@ export interface ForwardActs {
   losses: FloatArray; // (B,T)
 }
 
-export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator): ForwardActs {
-  const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = c;
+/** What one block saves, in float elements per buffer, for a micro-batch (B,T). */
+function blockSizes(c: GPT2Config, B: number, T: number): [keyof BlockActs, number][] {
+  const { nHead: NH, nEmbd: C } = c;
   const BT = B * T;
-  const perBlock: [keyof BlockActs, number][] = [
+  return [
     ['ln1', BT * C],
     ['ln1Mean', BT],
     ['ln1Rstd', BT],
@@ -65,6 +66,12 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     ['fchGelu', BT * 4 * C],
     ['res3', BT * C],
   ];
+}
+
+/** The forward buffer's named parts (float elements) for a micro-batch (B,T). */
+function forwardSizes(c: GPT2Config, B: number, T: number): [string, number][] {
+  const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = c;
+  const BT = B * T;
   const sizes: [string, number][] = [
     ['encoded', BT * C],
     ['preatt', B * NH * T * T],
@@ -74,7 +81,15 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     ['probs', BT * V],
     ['losses', BT],
   ];
+  const perBlock = blockSizes(c, B, T);
   for (let l = 0; l < L; l++) for (const [k, n] of perBlock) sizes.push([`${l}.${k}`, n]);
+  return sizes;
+}
+
+export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator): ForwardActs {
+  const L = c.nLayer;
+  const perBlock = blockSizes(c, B, T);
+  const sizes = forwardSizes(c, B, T);
   const v = carve(alloc, sizes);
   const blocks: BlockActs[] = [];
   for (let l = 0; l < L; l++) {
@@ -107,10 +122,10 @@ export interface BackwardActs {
   dlosses: FloatArray; // (B,T)
 }
 
-export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocator): BackwardActs {
+function backwardSizes(c: GPT2Config, B: number, T: number): [keyof BackwardActs, number][] {
   const { nHead: NH, nEmbd: C, vocabSize: V } = c;
   const BT = B * T;
-  return carve<keyof BackwardActs>(alloc, [
+  return [
     ['dres', BT * C],
     ['dtmp', BT * C],
     ['dqkv', BT * 3 * C],
@@ -120,5 +135,15 @@ export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocat
     ['datt', B * NH * T * T],
     ['dlogits', BT * V],
     ['dlosses', BT],
-  ]);
+  ];
+}
+
+export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocator): BackwardActs {
+  return carve<keyof BackwardActs>(alloc, backwardSizes(c, B, T));
+}
+
+/** Float elements of the forward + backward activation buffers of training at micro-batch (B,T). */
+export function activationFloats(c: GPT2Config, B: number, T: number): number {
+  const sum = (xs: [string, number][]) => xs.reduce((n, [, s]) => n + s, 0);
+  return sum(forwardSizes(c, B, T)) + sum(backwardSizes(c, B, T));
 }

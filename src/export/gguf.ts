@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { writeAtomically, type AtomicWriter } from '../util/fs.js';
-import { openForRead, readExact, readFloats } from './binary.js';
-import { f16BitsToF32, f32ToF16Bits, encodeF16 } from './half.js';
+import { openForRead, readExact, readFloats, writeFloats } from './binary.js';
+import { f16BitsToF32, f32ToF16Bits } from './half.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
@@ -202,28 +202,20 @@ export function dequantizeQ8_0(src: Uint8Array, out: Float32Array): void {
   }
 }
 
-const ROWS_PER_CHUNK = 1 << 16; // values encoded per write
+const CHUNK = 1 << 16; // values encoded per write (a multiple of the Q8_0 block)
 
 function writeTensorData(w: AtomicWriter, t: GgufTensorToWrite): void {
   const data = typeof t.data === 'function' ? t.data() : t.data;
   const n = t.dims.reduce((x, y) => x * y, 1);
   if (data.length !== n) throw new Error(`writeGguf: tensor '${t.name}' has ${data.length} values, dims [${t.dims}] need ${n}`);
-  if (t.type === 'F32') {
-    w.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (t.type !== 'Q8_0') {
+    writeFloats(w, data, t.type === 'F32' ? 'f32' : 'f16');
     return;
   }
-  const chunk = t.type === 'Q8_0' ? ROWS_PER_CHUNK - (ROWS_PER_CHUNK % Q8_0_BLOCK) : ROWS_PER_CHUNK;
-  const f16 = new Uint16Array(Math.min(chunk, n));
-  const q8 = new Uint8Array(ggmlTypeBytes('Q8_0', Math.min(chunk, n - (n % Q8_0_BLOCK))));
-  for (let i = 0; i < n; i += chunk) {
-    const part = data.subarray(i, Math.min(n, i + chunk));
-    if (t.type === 'F16') {
-      encodeF16(part, f16);
-      w.write(new Uint8Array(f16.buffer, 0, part.length * 2));
-    } else {
-      const bytes = q8.subarray(0, ggmlTypeBytes('Q8_0', part.length));
-      w.write(quantizeQ8_0(part, bytes));
-    }
+  const q8 = new Uint8Array(ggmlTypeBytes('Q8_0', Math.min(CHUNK, n)));
+  for (let i = 0; i < n; i += CHUNK) {
+    const part = data.subarray(i, Math.min(n, i + CHUNK));
+    w.write(quantizeQ8_0(part, q8.subarray(0, ggmlTypeBytes('Q8_0', part.length))));
   }
 }
 

@@ -35,7 +35,7 @@ const options = {
   prompt: { type: 'string', multiple: true, help: 'sample prompt for the max |Δlogit| check (repeatable; default: three built-in ones)' },
   val: { type: 'string', help: 'validation shard (file, prefix or directory) for Δ perplexity' },
   'val-tokens': { type: 'number', min: 2, integer: true, help: 'tokens of --val to score', default: 4096 },
-  'max-ppl-increase': { type: 'number', min: 0, help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
+  'max-ppl-increase': { type: 'number', min: -100, help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
   force: { type: 'boolean', help: 'overwrite an existing output file' },
 } satisfies OptionSpecs;
 

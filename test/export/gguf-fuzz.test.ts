@@ -1,6 +1,6 @@
 // Fuzzed GGUF reader: a valid small GPT-2 GGUF file, truncated, with bytes flipped, or with a count/length field
-// replaced by a huge value, must load or fail with a UserError (never a RangeError, a huge allocation or a hang):
-// every count is checked against the bytes left in the file before anything is allocated.
+// replaced by a huge value, must load (holding memory in proportion to the file) or fail with a UserError, never a
+// RangeError, a huge allocation or a hang: every count is checked against the bytes left before anything is allocated.
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -24,8 +24,12 @@ r.close();
 function load(data: Uint8Array): 'ok' | 'user-error' {
   const file = tmp('fuzz.gguf');
   fs.writeFileSync(file, data);
+  const before = process.memoryUsage().arrayBuffers;
   try {
-    loadWeights(file);
+    const w = loadWeights(file);
+    // what a successful load holds is bounded by the input: the weights (and tokenizer) the bytes describe
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThanOrEqual(32 * 2 ** 20 + 16 * data.length);
+    expect(w.flat.length * 4).toBeLessThanOrEqual(8 * data.length);
     return 'ok';
   } catch (e) {
     if (e instanceof UserError) return 'user-error';

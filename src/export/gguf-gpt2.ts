@@ -143,7 +143,7 @@ function readTokenizer(r: GgufReader, vocabSize: number): BpeTokenizer | null {
   return tokenizerFromStrings(`${r.file} tokenizer`, tokens, special, stringArray(r, 'tokenizer.ggml.merges') ?? []);
 }
 
-/** Loads a GPT-2 GGUF file (F32 / F16 / Q8_0 tensors, dequantized to float32) and its tokenizer. */
+/** Loads a GPT-2 GGUF file (F32 / F16 / BF16 / Q8_0 tensors, dequantized to float32) and its tokenizer. */
 export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
   const r = new GgufReader(file);
   try {

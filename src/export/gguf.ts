@@ -1,7 +1,7 @@
 // GGUF, ggml's model file (version 3 as specified in ggml/docs/gguf.md; version 2 has the same layout): a
 // little-endian header [magic "GGUF", version u32, tensor count u64, metadata count u64], typed metadata
 // key/values, tensor infos (name, dims in ggml order = the PyTorch shape reversed, ggml type, data offset),
-// zero padding to general.alignment (default 32), then the aligned tensor data. Tensor types: F32, F16 and
+// zero padding to general.alignment (default 32), then the aligned tensor data. Tensor types: F32, F16, BF16 and
 // Q8_0 (blocks of 32 values: an f16 scale d then 32 int8 q, x = d·q), quantized exactly as ggml's
 // quantize_row_q8_0_ref. The reader bounds every count and length by the bytes left in the file.
 import * as fs from 'node:fs';
@@ -19,7 +19,7 @@ const MAX_DIMS = 4;
 const MAX_TENSOR_NAME = 63;
 
 /** The ggml tensor types tinyllm reads and writes, with their ggml_type ids. */
-export const GGML_TYPES = { F32: 0, F16: 1, Q8_0: 8 } as const;
+export const GGML_TYPES = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
 export type GgmlTypeName = keyof typeof GGML_TYPES;
 const TYPE_BY_ID = new Map<number, GgmlTypeName>(Object.entries(GGML_TYPES).map(([k, v]) => [v, k as GgmlTypeName]));
 /** Q8_0: values per block and bytes per block (f16 scale + 32 int8). */
@@ -28,7 +28,12 @@ export const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
 
 /** Bytes of n values of a type (n a multiple of 32 for Q8_0). */
 export function ggmlTypeBytes(type: GgmlTypeName, n: number): number {
-  return type === 'F32' ? 4 * n : type === 'F16' ? 2 * n : (n / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
+  return type === 'F32' ? 4 * n : type === 'Q8_0' ? (n / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES : 2 * n;
+}
+
+/** The binary.ts dtype of an unquantized ggml type. */
+function floatDtype(type: Exclude<GgmlTypeName, 'Q8_0'>): 'f32' | 'f16' | 'bf16' {
+  return type === 'F32' ? 'f32' : type === 'F16' ? 'f16' : 'bf16';
 }
 
 // ---------------------------------------------------------------- metadata values
@@ -209,7 +214,7 @@ function writeTensorData(w: AtomicWriter, t: GgufTensorToWrite): void {
   const n = t.dims.reduce((x, y) => x * y, 1);
   if (data.length !== n) throw new Error(`writeGguf: tensor '${t.name}' has ${data.length} values, dims [${t.dims}] need ${n}`);
   if (t.type !== 'Q8_0') {
-    writeFloats(w, data, t.type === 'F32' ? 'f32' : 'f16');
+    writeFloats(w, data, floatDtype(t.type));
     return;
   }
   const q8 = new Uint8Array(ggmlTypeBytes('Q8_0', Math.min(CHUNK, n)));
@@ -415,7 +420,7 @@ export class GgufReader {
   typeOf(name: string): GgmlTypeName {
     const t = this.info(name);
     const type = TYPE_BY_ID.get(t.typeId);
-    if (!type) throw new UserError(`${this.file}: tensor '${name}' has ggml type ${t.typeId}; tinyllm reads F32, F16 and Q8_0 GGUF files (re-export with llama.cpp's convert_hf_to_gguf.py --outtype f16 or q8_0)`);
+    if (!type) throw new UserError(`${this.file}: tensor '${name}' has ggml type ${t.typeId}; tinyllm reads F32, F16, BF16 and Q8_0 GGUF files (re-export with llama.cpp's convert_hf_to_gguf.py --outtype f16 or q8_0)`);
     return type;
   }
 
@@ -435,7 +440,7 @@ export class GgufReader {
     if (dst.length !== n) throw new Error(`GgufReader.readFloat32: '${name}' has ${n} values, the destination ${dst.length}`);
     const pos = this.dataOffset + t.offset;
     if (type !== 'Q8_0') {
-      readFloats(this.fd, pos, dst, type === 'F32' ? 'f32' : 'f16', this.file, `tensor '${name}'`);
+      readFloats(this.fd, pos, dst, floatDtype(type), this.file, `tensor '${name}'`);
       return dst;
     }
     const blocksPerChunk = 1 << 12;

@@ -10,7 +10,7 @@ import { GgufReader, dequantizeQ8_0, quantizeQ8_0, writeGguf, type GgufValue } f
 import { ggufTensorName, loadGgufGPT2, saveGgufGPT2 } from '../../src/export/gguf-gpt2.js';
 import { loadWeights } from '../../src/export/load.js';
 import { writeLlmcCheckpoint } from '../../src/export/llmc.js';
-import { f32ToF16Bits } from '../../src/export/half.js';
+import { bf16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/export/half.js';
 import { run as convert } from '../../src/cli/commands/convert.js';
 import { run as exportCmd } from '../../src/cli/commands/export.js';
 import { openModel } from '../../src/cli/commands/generate.js';
@@ -141,6 +141,23 @@ describe('GPT-2 in GGUF', () => {
       }
       expect(flat.length).toBe(w.flat.length);
     }
+  });
+
+  it('reads BF16 tensors as convert_hf_to_gguf --outtype bf16 writes them', () => {
+    const src = tmp('f32.gguf');
+    saveGgufGPT2(src, cfg, params, tok.model);
+    const r = new GgufReader(src);
+    const tensors = [...r.tensors.values()].map((t) => ({ name: t.name, dims: t.dims, type: t.dims.length === 2 ? ('BF16' as const) : r.typeOf(t.name), data: r.readFloat32(t.name) }));
+    const md = new Map(r.metadata);
+    r.close();
+    const file = tmp('bf16.gguf');
+    writeGguf(file, md, tensors);
+    const g = loadGgufGPT2(file);
+    expect(g.types.get('blk.0.ffn_up.weight')).toBe('BF16');
+    const orig = params.get('h.0.mlp.c_fc.weight') as Float32Array;
+    const got = g.params.get('h.0.mlp.c_fc.weight') as Float32Array;
+    expect([...got]).toEqual([...orig].map((x) => bf16BitsToF32(f32ToBf16Bits(x))));
+    expect(got.some((x, i) => x !== orig[i])).toBe(true);
   });
 
   it('falls back to F16 for Q8_0 matrices whose rows are not a multiple of 32, as convert_hf_to_gguf does', () => {

@@ -221,6 +221,8 @@ describe('convert and generate with GGUF', () => {
     try {
       await convert([bin, gguf, '--dtype', 'q8_0', '--tokenizer', tokDir]);
       await convert([gguf, tmp('back.bin')]);
+      await expect(convert([bin, gguf, '--dtype', 'f16'])).rejects.toMatchObject({ name: 'UserError', message: expect.stringContaining('--force') });
+      await convert([bin, gguf, '--dtype', 'q8_0', '--tokenizer', tokDir, '--force']);
       await expect(convert([bin, tmp('x.gguf'), '--dtype', 'bf16'])).rejects.toMatchObject({ name: 'UserError' });
     } finally {
       log.mockRestore();

@@ -1,13 +1,12 @@
 // `tinyllm convert <in> <out>`: move GPT-2 weights between tools. Reads any format loadWeights
 // recognises (Hugging Face dir / .safetensors, llm.c .bin, GGUF, tinyllm checkpoint) and writes a Hugging Face directory
 // (config.json + model.safetensors), an llm.c checkpoint or a GGUF file for llama.cpp (with the tokenizer).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
+import { checkOutDir, checkOutFile } from '../../util/outdir.js';
 import { numParams, type GPT2Config } from '../../models/gpt2/config.js';
 import { loadWeights, type WeightsFormat } from '../../export/load.js';
-import { HF_WEIGHTS_FILE, saveHFGPT2 } from '../../export/hf-gpt2.js';
+import { saveHFGPT2 } from '../../export/hf-gpt2.js';
 import { writeLlmcCheckpoint } from '../../export/llmc.js';
 import type { WeightDtype } from '../../export/binary.js';
 import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
@@ -23,7 +22,7 @@ const options = {
     help: "stored weight type: f32, f16 (hf, gguf), bf16 (hf, llmc: llm.c's default CUDA build loads bf16 = version 5; its CPU and PRECISION=FP32 builds load f32) or q8_0 (gguf)",
     default: 'f32',
   },
-  force: { type: 'boolean', help: 'overwrite an existing output file (or the weights in an existing Hugging Face directory)' },
+  force: { type: 'boolean', help: 'replace <out> if it already holds a model' },
   tokenizer: { type: 'string', help: "tokenizer stored in a GGUF file: gpt2 or a directory/tokenizer.json (default: the input's own, else gpt2)" },
 } satisfies OptionSpecs;
 
@@ -41,7 +40,7 @@ function describeConfig(c: GPT2Config): string {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseCommand('convert', argv, options, { usage: '<in> <out> [--to hf|llmc|gguf] [--dtype f32|f16|bf16|q8_0]', summary });
+  const parsed = parseCommand('convert', argv, options, { usage: '<in> <out> [--to hf|llmc|gguf] [--dtype f32|f16|bf16|q8_0] [--force]', summary });
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals.length !== 2) throw new UserError(`expected <in> and <out>, got ${positionals.length} argument(s) (see tinyllm convert --help)`);
@@ -55,8 +54,9 @@ export async function run(argv: string[]): Promise<void> {
   if (to === 'hf' && dtype === 'q8_0') throw new UserError('option --dtype q8_0 is for GGUF output (--to gguf); safetensors stores f32, f16 or bf16');
   if (to === 'gguf' && dtype === 'bf16') throw new UserError('option --dtype bf16: tinyllm writes GGUF as f32, f16 or q8_0');
 
-  const existing = to === 'hf' ? path.join(output, HF_WEIGHTS_FILE) : output;
-  if (fs.existsSync(existing) && !o.force) throw new UserError(`${existing} exists; choose another output or pass --force to overwrite it`);
+  // before reading the model: never replace an existing export without --force
+  if (to === 'hf') checkOutDir(output, { markers: ['config.json', 'model.safetensors'], force: o.force, flag: '<out>' });
+  else checkOutFile(output, { force: o.force, flag: '<out>' });
 
   const t0 = performance.now();
   const w = loadWeights(input);

@@ -33,6 +33,8 @@ const threads = Number(arg('threads') ?? defaultThreads());
 interface Sample {
   ttftMs: number;
   decodeTokPerSec: number;
+  /** CPU time (all threads) per decoded token: steadier than wall time on a loaded machine. */
+  decodeCpuMsPerToken: number;
   peakRssMB: number;
 }
 
@@ -46,11 +48,14 @@ function child(file: string, tier: string): void {
   const t0 = performance.now();
   let next = argmax(dec.feed(prompt));
   const t1 = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < TOKENS; i++) next = argmax(dec.feed([next]));
   const t2 = performance.now();
+  const { user, system } = process.cpuUsage(cpu);
   const s: Sample = {
     ttftMs: +(t1 - t0).toFixed(1),
     decodeTokPerSec: +((TOKENS * 1000) / (t2 - t1)).toFixed(2),
+    decodeCpuMsPerToken: +((user + system) / 1000 / TOKENS).toFixed(2),
     peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
   console.log(JSON.stringify(s));
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
         return [f, file] as const;
       }));
       for (const tier of tiers) {
-        const byFormat = new Map<string, { ttftMs: number; decodeTokPerSec: number }>();
+        const byFormat = new Map<string, { ttftMs: number; decodeTokPerSec: number; cpu: number }>();
         for (const [format, file] of files) {
           const samples: Sample[] = [];
           for (let r = 0; r < rounds; r++) {
@@ -91,18 +96,23 @@ async function main(): Promise<void> {
           const row = {
             model: name, format, tier, threads, group: format === 'int8' ? group : undefined,
             fileMB: +(fs.statSync(file).size / 1e6).toFixed(1),
-            ttftMs: pick('ttftMs'), decodeTokPerSec: pick('decodeTokPerSec'), peakRssMB: pick('peakRssMB'),
+            ttftMs: pick('ttftMs'), decodeTokPerSec: pick('decodeTokPerSec'), decodeCpuMsPerToken: pick('decodeCpuMsPerToken'), peakRssMB: pick('peakRssMB'),
           };
           rows.push(row);
-          byFormat.set(format, { ttftMs: row.ttftMs.median, decodeTokPerSec: row.decodeTokPerSec.median });
-          console.log(`${name.padEnd(5)} ${format.padEnd(5)} ${tier.padEnd(5)} file ${String(row.fileMB).padStart(6)} MB  TTFT ${row.ttftMs.median.toFixed(0).padStart(6)} ms  decode ${row.decodeTokPerSec.median.toFixed(1).padStart(6)} tok/s (${row.decodeTokPerSec.min}–${row.decodeTokPerSec.max})  peak RSS ${row.peakRssMB.median} MB`);
+          byFormat.set(format, { ttftMs: row.ttftMs.median, decodeTokPerSec: row.decodeTokPerSec.median, cpu: row.decodeCpuMsPerToken.median });
+          console.log(`${name.padEnd(5)} ${format.padEnd(5)} ${tier.padEnd(5)} file ${String(row.fileMB).padStart(6)} MB  TTFT ${row.ttftMs.median.toFixed(0).padStart(6)} ms  decode ${row.decodeTokPerSec.median.toFixed(1).padStart(6)} tok/s (${row.decodeTokPerSec.min}–${row.decodeTokPerSec.max}), ${row.decodeCpuMsPerToken.median} CPU ms/token  peak RSS ${row.peakRssMB.median} MB`);
         }
         const q = byFormat.get('int8');
         const f = byFormat.get('f32');
         if (q && f) {
-          const r = { model: name, tier, decodeInt8OverF32: +(q.decodeTokPerSec / f.decodeTokPerSec).toFixed(2), ttftInt8OverF32: +(q.ttftMs / f.ttftMs).toFixed(2) };
+          const r = {
+            model: name, tier,
+            decodeInt8OverF32: +(q.decodeTokPerSec / f.decodeTokPerSec).toFixed(2),
+            decodeCpuF32OverInt8: +(f.cpu / q.cpu).toFixed(2),
+            ttftInt8OverF32: +(q.ttftMs / f.ttftMs).toFixed(2),
+          };
           ratios.push(r);
-          console.log(`${name.padEnd(5)} ${tier.padEnd(5)} int8/f32: decode ${r.decodeInt8OverF32}x, time to first token ${r.ttftInt8OverF32}x`);
+          console.log(`${name.padEnd(5)} ${tier.padEnd(5)} int8/f32: decode ${r.decodeInt8OverF32}x (by CPU time ${r.decodeCpuF32OverInt8}x), time to first token ${r.ttftInt8OverF32}x`);
         }
       }
     }

@@ -142,6 +142,8 @@ export interface ReadTllmOptions {
    * are used where they lie). Default: a new ArrayBuffer.
    */
   alloc?: (bytes: number) => Uint8Array;
+  /** Called with the file size once the preamble checks out, before the buffer is allocated (memory preflight). */
+  beforeAlloc?: (bytes: number) => void;
 }
 
 /** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
@@ -154,6 +156,7 @@ export function readTllm(file: string, opts: ReadTllmOptions = {}): TllmFile {
     if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
     readExact(fd, pre, 0, file, 'the preamble');
     checkPreamble(file, pre, size);
+    opts.beforeAlloc?.(size);
     bytes = opts.alloc ? opts.alloc(size) : new Uint8Array(size);
     if (bytes.byteLength !== size || bytes.byteOffset % TLLM_ALIGN !== 0) throw new Error(`readTllm: alloc must return ${size} bytes at a ${TLLM_ALIGN}-byte aligned offset`);
     readExact(fd, bytes, 0, file, 'the model');

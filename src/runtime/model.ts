@@ -13,6 +13,7 @@ import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { parseTokenizerJson } from '../tokenizer/files.js';
 import { gpt2 } from '../tokenizer/gpt2.js';
 import { UserError } from '../util/errors.js';
+import { checkMemory } from '../util/memory.js';
 
 /** A weight matrix (rows = outputs, cols = inputs) as the runtime multiplies it. */
 export type Matrix =
@@ -49,7 +50,11 @@ export interface LoadModelOptions {
 /** Loads a .tllm file; problems with the file are UserErrors naming it and saying how to fix it. */
 export function loadModel(file: string, opts: LoadModelOptions = {}): LoadedModel {
   const arena = opts.arena ?? sharedArena();
-  const f = readTllm(file, { alloc: (n) => arena.alloc('u8', n, { zero: false }) });
+  const f = readTllm(file, {
+    // refuse with figures rather than be OOM-killed: the whole file lives in memory (the KV cache grows with use)
+    beforeAlloc: (n) => checkMemory(n, `the model in ${file}`, 'export it with --int8 (about a quarter of f32), or use a smaller model'),
+    alloc: (n) => arena.alloc('u8', n, { zero: false }),
+  });
   const { header } = f;
   const entry = new Map(header.tensors.map((t) => [t.name, t]));
   const vec = (name: string): Float32Array => {

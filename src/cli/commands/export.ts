@@ -17,6 +17,8 @@ import { Decoder, loadModel } from '../../runtime/index.js';
 import { tokenizerJsonText } from '../../tokenizer/files.js';
 import { resolveTokenizer } from '../../tokenizer/gpt2.js';
 import { UserError } from '../../util/errors.js';
+import { onInterrupt, type InterruptFlag } from '../../util/interrupt.js';
+import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { openModel } from './generate.js';
 
@@ -29,7 +31,7 @@ const options = {
   f32: { type: 'boolean', help: 'f32 weights (exact)' },
   gguf: { type: 'boolean', help: 'write a GGUF file for llama.cpp instead of a .tllm (see --dtype)' },
   dtype: { type: 'string', help: 'with --gguf: f32, f16 or q8_0 (blocks of 32 with an f16 scale)', default: 'f32' },
-  group: { type: 'number', min: 0, integer: true, help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
+  group: { type: 'number', min: 0, max: 64, integer: true, help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
   embedding: { type: 'string', help: 'storage of the token embedding / tied LM head: int8, f16 or f32 (default: as the weights)' },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (embedded in the file; default: the checkpoint's, else gpt2)" },
   prompt: { type: 'string', multiple: true, help: 'sample prompt for the max |Δlogit| check (repeatable; default: three built-in ones)' },
@@ -55,7 +57,6 @@ export async function run(argv: string[]): Promise<void> {
   if (!o.out) throw new UserError('-o <model.tllm> is required');
   if (fs.existsSync(o.out) && !o.force) throw new UserError(`${o.out} exists; choose another -o or pass --force to overwrite it`);
   const valTokens = o['val-tokens'];
-  if (!Number.isInteger(valTokens) || valTokens < 2) throw new UserError(`--val-tokens must be a whole number ≥ 2, got ${valTokens}`);
   if (o['max-ppl-increase'] !== undefined && !o.val) throw new UserError('--max-ppl-increase needs --val <validation shard> to measure perplexity on');
   const input = positionals[0];
 
@@ -75,6 +76,7 @@ export async function run(argv: string[]): Promise<void> {
       source: { path: path.resolve(input), exported: new Date().toISOString() },
     });
   }
+  const stop = onInterrupt('interrupted: stopping the quantization check; nothing will be written (Ctrl-C again to quit now)');
   try {
     const before = numParams(model.config) * 4;
     const after = fs.statSync(temp).size;
@@ -83,12 +85,12 @@ export async function run(argv: string[]): Promise<void> {
     const ours = gguf ? new KVDecoder((await openModel(temp)).model, capacity) : new Decoder(loadModel(temp), { capacity });
     const ref = new KVDecoder(model, capacity);
     const prompts = (o.prompt?.length ? o.prompt : DEFAULT_PROMPTS).map((p) => [tokenizer.eotToken, ...tokenizer.encode(p)].slice(0, capacity));
-    const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts);
+    const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts, stop);
     console.log(`  logits on ${prompts.length} prompts (${positions} positions): max |Δlogit| ${maxDelta.toPrecision(3)} (largest |logit| ${scale.toPrecision(3)}), top-1 token agrees at ${((100 * agree) / positions).toFixed(1)}%`);
     if (o.val) {
       const tokens = readValTokens(o.val, valTokens, model.config.vocabSize);
-      const pRef = perplexity(ref, tokens);
-      const pOurs = perplexity(ours, tokens);
+      const pRef = perplexity(ref, tokens, 'perplexity f32', stop);
+      const pOurs = perplexity(ours, tokens, `perplexity ${gguf ?? (scheme as TllmScheme).weights}`, stop);
       const rise = (100 * (pOurs - pRef)) / pRef;
       console.log(`  perplexity on ${tokens.length} tokens of ${o.val}: f32 ${pRef.toFixed(3)} -> ${pOurs.toFixed(3)} (${rise >= 0 ? '+' : ''}${rise.toFixed(2)}%)`);
       const bound = o['max-ppl-increase'];
@@ -97,7 +99,13 @@ export async function run(argv: string[]): Promise<void> {
       }
     }
     fs.renameSync(temp, o.out);
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    fs.rmSync(temp, { force: true });
+    console.error('tinyllm export: interrupted; nothing written');
+    process.exit(130);
   } finally {
+    stop.dispose();
     fs.rmSync(temp, { force: true });
   }
   console.log(`wrote ${o.out}`);
@@ -135,8 +143,14 @@ function diskSize(p: string): number {
   }, 0);
 }
 
+class Interrupted extends Error {}
+
+function checkStop(stop: InterruptFlag): void {
+  if (stop.requested) throw new Interrupted();
+}
+
 /** Feeds each prompt token by token to both decoders and compares the logits at every position. */
-function logitCost(ours: Decoder | KVDecoder, ref: Decoder | KVDecoder, prompts: number[][]) {
+function logitCost(ours: Decoder | KVDecoder, ref: Decoder | KVDecoder, prompts: number[][], stop: InterruptFlag) {
   let maxDelta = 0;
   let agree = 0;
   let positions = 0;
@@ -145,6 +159,7 @@ function logitCost(ours: Decoder | KVDecoder, ref: Decoder | KVDecoder, prompts:
     ours.reset();
     ref.reset();
     for (const id of ids) {
+      checkStop(stop);
       const a = ours.feed([id]);
       const b = ref.feed([id]);
       let ia = 0;
@@ -162,17 +177,21 @@ function logitCost(ours: Decoder | KVDecoder, ref: Decoder | KVDecoder, prompts:
   return { maxDelta, agree, positions, scale };
 }
 
-/** Perplexity of the tokens in windows of the decoder's capacity (teacher forcing). */
-function perplexity(dec: Decoder | KVDecoder, tokens: Uint16Array): number {
+/** Perplexity of the tokens in windows of the decoder's capacity (teacher forcing), with a progress line. */
+function perplexity(dec: Decoder | KVDecoder, tokens: Uint16Array, label: string, stop: InterruptFlag): number {
+  const progress = new Progress(`  ${label}`, tokens.length, { unit: 'tok' });
   let logp = 0;
   let n = 0;
   for (let i = 0; i + 1 < tokens.length; i += dec.capacity) {
     const window = tokens.subarray(i, Math.min(tokens.length, i + dec.capacity));
     if (window.length < 2) break;
+    checkStop(stop);
     dec.reset();
     logp += dec.feedScored(window);
     n += window.length - 1;
+    progress.update(i + window.length);
   }
+  progress.finish();
   return Math.exp(-logp / n);
 }
 

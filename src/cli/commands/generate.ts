@@ -36,8 +36,8 @@ const options = {
 export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | BpeTokenizer | null }> {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } = await import('../../train/checkpoint.js');
-  const { GPT2 } = await import('../../models/gpt2/model.js');
   const { checkInferenceMemory } = await import('../../models/gpt2/memory.js');
+  const { GPT2 } = await import('../../models/gpt2/model.js');
   const { loadWeights } = await import('../../export/load.js');
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {

@@ -122,12 +122,14 @@ export function addMatmulInt8(m: ModuleBuilder): void {
     const facc = [0, 1, 2, 3].map(() => f.local('v128'));
     const [xl, xh, q] = [0, 1, 2].map(() => f.local('v128'));
     const s = f.local('f32');
-    const wRow = (r: number) => i32.add(p.w, i32.mul(i32.add(n, r), p.K)); // &w[n+r][0], 1 byte per weight
+    const wp = [0, 1, 2, 3].map(() => f.local('i32')); // &w[n+r][0], 1 byte per weight
+    const xk = f.local('i32');
     const scaleAt = (r: number, block: I32) => f32.load(i32.add(p.scales, i32.mul(i32.add(i32.mul(i32.add(n, r), nb), block), F)));
 
     // R weight rows n..n+R-1 against row `row` of a
     const dots = (R: number) => {
       for (const v of facc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
+      wp.slice(0, R).forEach((w, r) => f.set(w, i32.add(p.w, i32.mul(i32.add(n, r), p.K))));
       f.set(k, 0);
       f.set(sp, 0); // block index
       f.block((exit) => f.loop((again) => {
@@ -135,10 +137,11 @@ export function addMatmulInt8(m: ModuleBuilder): void {
         f.set(end, i32.min_s(i32.add(k, p.B), kv));
         for (const v of iacc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
         f.for(k, k, end, 16, () => {
-          f.set(xl, v128.load(i32.add(x, i32.shl(k, 1))));
-          f.set(xh, v128.load(i32.add(x, i32.shl(k, 1)), 16));
+          f.set(xk, i32.add(x, i32.shl(k, 1)));
+          f.set(xl, v128.load(xk));
+          f.set(xh, v128.load(xk, 16));
           iacc.slice(0, R).forEach((v, r) => {
-            f.set(q, v128.load(i32.add(wRow(r), k)));
+            f.set(q, v128.load(i32.add(wp[r], k)));
             f.set(v, i32x4.add(v, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q), xh))));
           });
         });
@@ -149,7 +152,7 @@ export function addMatmulInt8(m: ModuleBuilder): void {
       for (let r = 0; r < R; r++) {
         // the last K mod 16 values, in the last block
         f.set(ti, 0);
-        f.for(k, kv, p.K, 1, () => f.set(ti, i32.add(ti, i32.mul(i32.load8_s(i32.add(wRow(r), k)), i32.load16_s(i32.add(x, i32.shl(k, 1)))))));
+        f.for(k, kv, p.K, 1, () => f.set(ti, i32.add(ti, i32.mul(i32.load8_s(i32.add(wp[r], k)), i32.load16_s(i32.add(x, i32.shl(k, 1)))))));
         f.set(s, f32.add(hsum(facc[r]), f32.mul(f32.convert_i32_s(ti), scaleAt(r, i32.sub(nb, 1)))));
         const out = i32.add(p.c, i32.mul(i32.add(i32.mul(row, p.N), i32.add(n, r)), F));
         f.emit(f32.store(out, f32.mul(s, f32.load(i32.add(p.ascale, i32.mul(row, F))))));

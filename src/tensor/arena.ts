@@ -131,7 +131,11 @@ export class Arena {
 
   /** True when `view` lies inside this arena's memory (so wasm kernels and workers can use it in place). */
   contains(view: ArrayBufferView): boolean {
-    return this.buffers.has(view.buffer);
+    if (this.buffers.has(view.buffer)) return true;
+    // the getter of a shared memory's buffer may hand out a new SharedArrayBuffer object for the same memory
+    if (view.buffer !== this.memory.buffer) return false;
+    this.buffers.add(view.buffer);
+    return true;
   }
 }
 

@@ -214,3 +214,33 @@ describe('wasm tier on the shared kernel pool', () => {
     shared.release(mark);
   });
 });
+
+describe('wasm attentionDecode (KV-cache attention of one row) vs ref attention', () => {
+  it('matches the causal attention of the full sequence at every position, on 1 and 2 threads', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (NH, hsQ, T, seed) => {
+        const mark = arena.mark();
+        const C = NH * hsQ;
+        const rng = new Rng(seed);
+        const qkv = filled(T * 3 * C, rng, true);
+        const want = new Float32Array(T * C);
+        ref.attentionForward(want, new Float32Array(NH * T * T), new Float32Array(NH * T * T), qkv, 1, T, C, NH);
+        const K = arena.f32(T * C);
+        const V = arena.f32(T * C);
+        for (let t = 0; t < T; t++) {
+          K.set(qkv.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
+          V.set(qkv.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
+        }
+        const scores = arena.f32(NH * T);
+        for (const k of tiers) {
+          const out = arena.f32(T * C).fill(NaN);
+          for (let t = 0; t < T; t++) expect(k.attentionDecode(out.subarray(t * C), qkv.subarray(t * 3 * C), K, V, scores, t, C, NH)).toBe(true);
+          expect(maxErr(out, want), `threads=${k.threads} NH=${NH} C=${C} T=${T}`).toBeLessThan(1e-5);
+        }
+        expect(tiers[0].attentionDecode(new Float32Array(C), qkv, K, V, scores, 0, C, NH)).toBe(false); // not in the arena
+        arena.release(mark);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -36,6 +36,12 @@ export interface WasmKernels extends Kernels {
    * int16 (relative error ≤ 2^-16 of the row's largest |a|; see int8.ts for the bound).
    */
   matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number): void;
+  /**
+   * KV-cache attention of one query at position t: out(C) = softmax(q·Kᵀ/√hs) V per head over cached rows 0..t of
+   * K and V (cap, C); q is the first C floats of qkv; scores is scratch of NH·(t+1) floats. Returns false, doing
+   * nothing, unless every array is a float32 view in this tier's arena (the caller then runs its own loop).
+   */
+  attentionDecode(out: FloatArray, qkv: FloatArray, K: FloatArray, V: FloatArray, scores: FloatArray, t: number, C: number, NH: number): boolean;
 }
 
 /** Largest block of values per int8 scale the wasm kernel sums in int32 without overflow. */
@@ -161,6 +167,12 @@ class WasmTier implements WasmKernels {
       const ps = ptr(scales, N * Math.ceil(K / block), true, false);
       this.run('matmulInt8', [pc, a16.byteOffset, ascale.byteOffset, pw, ps, M, K, N, block], M * K * N >= this.parallelMinMacs);
     });
+  }
+
+  attentionDecode(out: FloatArray, qkv: FloatArray, K: FloatArray, V: FloatArray, scores: FloatArray, t: number, C: number, NH: number): boolean {
+    if (!this.inArena(out, qkv, K, V, scores) || scores.length < NH * (t + 1)) return false;
+    this.run('attentionDecode', [out.byteOffset, qkv.byteOffset, K.byteOffset, V.byteOffset, scores.byteOffset, t, C, NH], NH > 1 && (t + 1) * C * 2 >= this.parallelMinMacs);
+    return true;
   }
 
   // Element-wise and row-wise kernels run in wasm when every array is a float32 arena view (copying

@@ -4,6 +4,7 @@
 // layer's keys and values into the cache, and returns the logits after the last one; one block is llm.c's
 // block forward with attention over the cached keys/values.
 import type { FloatArray, Kernels } from '../../kernels/types.js';
+import { hasMatmulInt8 } from '../../kernels/wasm/index.js';
 import { carve } from './activations.js';
 import { LN_EPS, type GPT2Config } from './config.js';
 import type { Allocator, Block } from './params.js';
@@ -16,8 +17,8 @@ export type LinearFn<M> = (out: FloatArray, inp: FloatArray, w: M, bias: FloatAr
 export type DecodeScratchName = 'x' | 'ln' | 'qkv' | 'atty' | 'tmp' | 'fch' | 'fchGelu' | 'mean' | 'rstd' | 'scores';
 export type DecodeScratch = Record<DecodeScratchName, FloatArray>;
 
-/** Sizes of the scratch views for chunks of up to n tokens and a cache of `capacity` positions (for carve). */
-export function decodeScratchSizes(n: number, C: number, capacity: number): [DecodeScratchName, number][] {
+/** Sizes of the scratch views for chunks of up to n tokens, NH heads and a cache of `capacity` positions (for carve). */
+export function decodeScratchSizes(n: number, C: number, NH: number, capacity: number): [DecodeScratchName, number][] {
   return [
     ['x', n * C],
     ['ln', n * C],
@@ -28,7 +29,7 @@ export function decodeScratchSizes(n: number, C: number, capacity: number): [Dec
     ['fchGelu', n * 4 * C],
     ['mean', n],
     ['rstd', n],
-    ['scores', capacity],
+    ['scores', NH * capacity],
   ];
 }
 
@@ -65,7 +66,7 @@ export abstract class CacheDecoder<M> {
     const cache = carve(alloc, Array.from({ length: 2 * L }, (_, i) => [String(i), this.capacity * C] as [string, number]));
     this.kCache = Array.from({ length: L }, (_, l) => cache[String(2 * l)]);
     this.vCache = Array.from({ length: L }, (_, l) => cache[String(2 * l + 1)]);
-    this.s = carve<keyof typeof this.s>(alloc, [...decodeScratchSizes(PREFILL_CHUNK, C, this.capacity), ['logits', V]]);
+    this.s = carve<keyof typeof this.s>(alloc, [...decodeScratchSizes(PREFILL_CHUNK, C, config.nHead, this.capacity), ['logits', V]]);
   }
 
   /** The kernels the layers run on. */
@@ -184,7 +185,7 @@ export function blockDecode<M>(
 ): void {
   k.layernormForward(s.ln, s.mean, s.rstd, s.x, w.ln1w, w.ln1b, n, C, LN_EPS);
   linear(s.qkv, s.ln, w.qkvw, w.qkvb, n, C, 3 * C); // (n,C) -> (n,3C)
-  attendCached(s, kc, vc, pos, n, C, NH); // (n,3C) + cache -> atty (n,C)
+  attendCached(k, s, kc, vc, pos, n, C, NH); // (n,3C) + cache -> atty (n,C)
   linear(s.tmp, s.atty, w.attprojw, w.attprojb, n, C, C);
   k.add(s.x, s.x, s.tmp, n * C);
   k.layernormForward(s.ln, s.mean, s.rstd, s.x, w.ln2w, w.ln2b, n, C, LN_EPS);
@@ -194,8 +195,11 @@ export function blockDecode<M>(
   k.add(s.x, s.x, s.tmp, n * C);
 }
 
-/** Causal attention of the n new queries in s.qkv over the cache (their own keys/values appended first). */
-function attendCached(s: DecodeScratch, K: FloatArray, Vc: FloatArray, pos: number, n: number, C: number, NH: number): void {
+/**
+ * Causal attention of the n new queries in s.qkv over the cache (their own keys/values appended first): the wasm
+ * tier's attentionDecode when it takes the arrays, else plain loops.
+ */
+function attendCached(k: Kernels, s: DecodeScratch, K: FloatArray, Vc: FloatArray, pos: number, n: number, C: number, NH: number): void {
   const hs = C / NH;
   const scale = 1 / Math.sqrt(hs);
   const { qkv, atty, scores } = s;
@@ -203,6 +207,11 @@ function attendCached(s: DecodeScratch, K: FloatArray, Vc: FloatArray, pos: numb
     const t = pos + j;
     K.set(qkv.subarray(j * 3 * C + C, j * 3 * C + 2 * C), t * C);
     Vc.set(qkv.subarray(j * 3 * C + 2 * C, j * 3 * C + 3 * C), t * C);
+  }
+  if (hasMatmulInt8(k)) {
+    let done = 0;
+    while (done < n && k.attentionDecode(atty.subarray(done * C), qkv.subarray(done * 3 * C), K, Vc, scores, pos + done, C, NH)) done++;
+    if (done === n) return;
   }
   for (let j = 0; j < n; j++) {
     const t = pos + j;

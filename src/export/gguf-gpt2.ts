@@ -8,7 +8,7 @@ import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/conf
 import { EOT_TEXT, type BpeModel } from '../tokenizer/types.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { tokenStrings, tokenizerFromStrings } from '../tokenizer/files.js';
-import { UserError } from '../util/errors.js';
+import { quoteValue, UserError } from '../util/errors.js';
 import { GgufReader, Q8_0_BLOCK, writeGguf, type GgmlTypeName, type GgufScalar, type GgufValue } from './gguf.js';
 import { allocateWeights, checkParams, type LoadedWeights, type LoadOptions, type NamedParams } from './params.js';
 
@@ -19,6 +19,8 @@ const MATRIX_TYPE: Record<GgufDtype, GgmlTypeName> = { f32: 'F32', f16: 'F16', q
 /** tokenizer.ggml.token_type values (gguf-py TokenType). */
 export const TOKEN_TYPE = { normal: 1, control: 3, unused: 5 } as const;
 const LN_EPS = 1e-5;
+/** A metadata value from the file, short enough for an error message (u64 values may be bigints). */
+const shown = (v: unknown): string => (Array.isArray(v) ? `an array of ${v.length} items` : quoteValue(typeof v === 'bigint' ? String(v) : v));
 
 /** GGUF tensor name of a paramSpecs name (e.g. h.3.mlp.c_fc.weight -> blk.3.ffn_up.weight). */
 export function ggufTensorName(name: string): string {
@@ -112,7 +114,7 @@ function positiveInt(r: GgufReader, key: string): number {
   const v = r.metadata.get(key);
   if (!v) throw new UserError(`${r.file}: metadata '${key}' is missing; it is required for a GPT-2 GGUF file`);
   if (v.type === 'array' || typeof v.value !== 'number' || !Number.isSafeInteger(v.value) || v.value <= 0) {
-    throw new UserError(`${r.file}: metadata '${key}' is ${JSON.stringify(String(v.value))} (${v.type}); it must be a positive integer`);
+    throw new UserError(`${r.file}: metadata '${key}' is ${shown(v.value)} (${v.type}); it must be a positive integer`);
   }
   return v.value;
 }
@@ -128,7 +130,7 @@ function readTokenizer(r: GgufReader, vocabSize: number): BpeTokenizer | null {
   const tokens = stringArray(r, 'tokenizer.ggml.tokens');
   if (!tokens) return null;
   const model = r.metadata.get('tokenizer.ggml.model')?.value;
-  if (model !== 'gpt2') throw new UserError(`${r.file}: tokenizer.ggml.model is ${JSON.stringify(model)}; tinyllm reads the byte-level BPE tokenizer ("gpt2"); give --tokenizer to use another one`);
+  if (model !== 'gpt2') throw new UserError(`${r.file}: tokenizer.ggml.model is ${shown(model)}; tinyllm reads the byte-level BPE tokenizer ("gpt2"); give --tokenizer to use another one`);
   if (tokens.length !== vocabSize) throw new UserError(`${r.file}: tokenizer.ggml.tokens has ${tokens.length} tokens but token_embd.weight has ${vocabSize} rows; the file is corrupt`);
   const typesV = r.metadata.get('tokenizer.ggml.token_type');
   let types: GgufScalar[] = [];
@@ -148,7 +150,7 @@ export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
   const r = new GgufReader(file);
   try {
     const arch = r.metadata.get('general.architecture')?.value;
-    if (arch !== 'gpt2') throw new UserError(`${file}: general.architecture is ${JSON.stringify(arch ?? null)}; tinyllm runs GPT-2 GGUF files ("gpt2") only`);
+    if (arch !== 'gpt2') throw new UserError(`${file}: general.architecture is ${shown(arch ?? null)}; tinyllm runs GPT-2 GGUF files ("gpt2") only`);
     const C = positiveInt(r, 'gpt2.embedding_length');
     const embd = r.info('token_embd.weight');
     if (embd.dims.length !== 2 || embd.dims[0] !== C) throw new UserError(`${file}: token_embd.weight has dims [${embd.dims}], expected [${C}, vocab size]`);
@@ -159,7 +161,7 @@ export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
     }
     const eps = r.metadata.get('gpt2.attention.layer_norm_epsilon')?.value;
     if (eps !== undefined && (typeof eps !== 'number' || Math.abs(eps - LN_EPS) > 1e-9)) {
-      throw new UserError(`${file}: gpt2.attention.layer_norm_epsilon is ${String(eps)}; tinyllm's GPT-2 uses ${LN_EPS}`);
+      throw new UserError(`${file}: gpt2.attention.layer_norm_epsilon is ${shown(eps)}; tinyllm's GPT-2 uses ${LN_EPS}`);
     }
     // every shape is checked against the tensor table (bounded by the file size) before anything is allocated
     const perBlock = 12;
@@ -169,7 +171,7 @@ export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
     const specs = paramSpecs(config);
     const expected = new Set(specs.map((s) => ggufTensorName(s.name)));
     for (const name of r.tensors.keys()) {
-      if (!expected.has(name) && name !== 'output.weight') throw new UserError(`${file}: unexpected tensor '${name}' for a GPT-2 with ${config.nLayer} blocks`);
+      if (!expected.has(name) && name !== 'output.weight') throw new UserError(`${file}: unexpected tensor ${quoteValue(name)} for a GPT-2 with ${config.nLayer} blocks`);
     }
     const types = new Map<string, GgmlTypeName>();
     for (const s of specs) {

@@ -5,7 +5,7 @@
 // Q8_0 (blocks of 32 values: an f16 scale d then 32 int8 q, x = d·q), quantized exactly as ggml's
 // quantize_row_q8_0_ref. The reader bounds every count and length by the bytes left in the file.
 import * as fs from 'node:fs';
-import { UserError } from '../util/errors.js';
+import { quoteValue, UserError } from '../util/errors.js';
 import { writeAtomically, type AtomicWriter } from '../util/fs.js';
 import { openForRead, readExact, readFloats, writeFloats } from './binary.js';
 import { f16BitsToF32, f32ToF16Bits } from './half.js';
@@ -138,7 +138,7 @@ function alignmentOf(metadata: ReadonlyMap<string, GgufValue>, where: string): n
   if (a === undefined) return GGUF_DEFAULT_ALIGNMENT;
   const v = a.value;
   if (a.type !== 'u32' || typeof v !== 'number' || v === 0 || (v & (v - 1)) !== 0) {
-    throw new UserError(`${where}: metadata general.alignment is ${JSON.stringify(String(v))} (${a.type}); it must be a u32 power of two such as 32`);
+    throw new UserError(`${where}: metadata general.alignment is ${quoteValue(String(v))} (${a.type}); it must be a u32 power of two such as 32`);
   }
   return v;
 }
@@ -382,13 +382,13 @@ export class GgufReader {
       }
       for (let i = 0; i < nKV; i++) {
         const key = c.string(`metadata key ${i}`);
-        if (this.metadata.has(key)) throw new UserError(`${file}: metadata key '${key}' appears twice; the file is corrupt`);
-        this.metadata.set(key, c.value(`metadata '${key}'`));
+        if (this.metadata.has(key)) throw new UserError(`${file}: metadata key ${quoteValue(key)} appears twice; the file is corrupt`);
+        this.metadata.set(key, c.value(`metadata ${quoteValue(key)}`));
       }
       this.alignment = alignmentOf(this.metadata, file);
       for (let i = 0; i < nTensors; i++) {
         const name = c.string(`the name of tensor ${i}`);
-        const what = `tensor '${name}'`;
+        const what = `tensor ${quoteValue(name)}`;
         if (this.tensors.has(name)) throw new UserError(`${file}: ${what} appears twice; the file is corrupt`);
         const nDims = c.u32(`the dimension count of ${what}`);
         if (nDims < 1 || nDims > MAX_DIMS) throw new UserError(`${file}: ${what} has ${nDims} dimensions (ggml allows 1 to ${MAX_DIMS}); the file is corrupt`);
@@ -404,10 +404,10 @@ export class GgufReader {
         const type = TYPE_BY_ID.get(t.typeId);
         if (!type) continue; // checked when (if) the tensor is read
         const n = t.dims.reduce((x, y) => x * y, 1);
-        if (type === 'Q8_0' && t.dims[0] % Q8_0_BLOCK !== 0) throw new UserError(`${file}: Q8_0 tensor '${t.name}' has dims[0] = ${t.dims[0]}, not a multiple of ${Q8_0_BLOCK}; the file is corrupt`);
+        if (type === 'Q8_0' && t.dims[0] % Q8_0_BLOCK !== 0) throw new UserError(`${file}: Q8_0 tensor ${quoteValue(t.name)} has dims[0] = ${t.dims[0]}, not a multiple of ${Q8_0_BLOCK}; the file is corrupt`);
         const end = this.dataOffset + t.offset + ggmlTypeBytes(type, n);
         if (!(end <= this.size)) {
-          throw new UserError(`${file}: tensor '${t.name}' (${type} [${t.dims}]) ends at byte ${end}, past the end of the ${this.size}-byte file; the file is truncated`);
+          throw new UserError(`${file}: tensor ${quoteValue(t.name)} (${type} [${t.dims}]) ends at byte ${end}, past the end of the ${this.size}-byte file; the file is truncated`);
         }
       }
     } catch (e) {
@@ -420,7 +420,7 @@ export class GgufReader {
   typeOf(name: string): GgmlTypeName {
     const t = this.info(name);
     const type = TYPE_BY_ID.get(t.typeId);
-    if (!type) throw new UserError(`${this.file}: tensor '${name}' has ggml type ${t.typeId}; tinyllm reads F32, F16, BF16 and Q8_0 GGUF files (re-export with llama.cpp's convert_hf_to_gguf.py --outtype f16 or q8_0)`);
+    if (!type) throw new UserError(`${this.file}: tensor ${quoteValue(name)} has ggml type ${t.typeId}; tinyllm reads F32, F16, BF16 and Q8_0 GGUF files (re-export with llama.cpp's convert_hf_to_gguf.py --outtype f16 or q8_0)`);
     return type;
   }
 

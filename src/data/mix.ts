@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveTokenizer, tokenizerSpec, type BpeTokenizer } from '../tokenizer/index.js';
-import { UserError } from '../util/errors.js';
+import { oneLine, quoteValue, UserError } from '../util/errors.js';
+import { isCount, isObject } from '../util/guards.js';
 import { Progress } from '../util/progress.js';
 import { readDocuments } from './docstream.js';
 import { resolveShards, type Split } from './loader.js';
@@ -27,6 +28,8 @@ export interface MixOptions {
    * mixed to the same train:val proportion as the sources.
    */
   tokens?: number;
+  /** Most times a source may be repeated to reach its share of `tokens` (default 10); more is refused. */
+  maxRepeats?: number;
   shardTokens?: number;
   /** Show a progress line (default true). */
   progress?: boolean;
@@ -38,6 +41,8 @@ export interface Dataset {
   manifest: Manifest;
 }
 
+export const DEFAULT_MAX_REPEATS = 10;
+
 /** Finds a prepared dataset's manifest (see MixInput.dataset) and reads it. */
 export function loadDataset(ref: string): Dataset {
   let file = ref.endsWith(MANIFEST_SUFFIX) ? ref : `${ref}${MANIFEST_SUFFIX}`;
@@ -48,14 +53,40 @@ export function loadDataset(ref: string): Dataset {
     }
     file = path.join(ref, found[0]);
   }
-  let manifest: Manifest;
+  let manifest: unknown;
   try {
-    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UserError(`${ref}: cannot read dataset manifest ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a prepared dataset as <dir>/<name>`);
+    throw new UserError(`${ref}: cannot read dataset manifest ${file} (${oneLine((e as NodeJS.ErrnoException).code ?? (e as Error).message)}); give a prepared dataset as <dir>/<name>`);
   }
-  if (manifest.format !== 'tinyllm-shards' || manifest.version !== 1) throw new UserError(`${file}: not a tinyllm dataset manifest (format ${manifest.format}, version ${manifest.version})`);
-  return { ref, dir: path.dirname(file), manifest };
+  return { ref, dir: path.dirname(file), manifest: checkManifest(file, manifest) };
+}
+
+
+/** Checks the manifest fields its readers (mix, inspect, training) use; shard names must be plain file names in its directory. */
+function checkManifest(file: string, m: unknown): Manifest {
+  const bad: (what: string) => never = (what) => {
+    throw new UserError(`${file}: ${what}; re-create the dataset with 'tinyllm prepare'`);
+  };
+  if (!isObject(m) || m.format !== 'tinyllm-shards' || m.version !== 1) {
+    throw new UserError(`${file}: not a tinyllm dataset manifest (format ${quoteValue(isObject(m) ? m.format : m)}, version ${quoteValue(isObject(m) ? m.version : undefined)})`);
+  }
+  if (typeof m.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(m.name)) bad(`bad "name" ${quoteValue(m.name)}`);
+  const t = m.tokenizer;
+  if (!isObject(t) || typeof t.name !== 'string' || !isCount(t.vocabSize) || !isCount(t.eotToken) || t.eotToken >= t.vocabSize) bad(`bad "tokenizer" ${quoteValue(t)}`);
+  if (!isCount(m.shardTokens) || m.shardTokens === 0 || m.shardTokens >= 2 ** 31) bad(`bad "shardTokens" ${quoteValue(m.shardTokens)}`);
+  if (!isObject(m.splits)) bad('"splits" missing');
+  for (const split of ['train', 'val']) {
+    const s = (m.splits as Record<string, unknown>)[split];
+    const shardOk = (x: unknown) => isObject(x) && typeof x.file === 'string' && /^[^/\\]+\.bin$/.test(x.file) && !x.file.startsWith('..') && isCount(x.tokens);
+    if (!isObject(s) || !isCount(s.documents) || !isCount(s.tokens) || !Array.isArray(s.shards) || !s.shards.every(shardOk)) bad(`bad "splits.${split}" ${quoteValue(s)}`);
+    const listed = (s.shards as { tokens: number }[]).reduce((n, x) => n + x.tokens, 0);
+    if (listed !== s.tokens) bad(`"splits.${split}" has ${s.tokens} tokens but its shards list ${listed}`);
+  }
+  if (!Array.isArray(m.sources) || !m.sources.every((x) => isObject(x) && isObject(x.documents))) bad('bad "sources"');
+  if (m.mix !== undefined && !(Array.isArray(m.mix) && m.mix.every((x) => isObject(x) && isObject(x.tokens) && isObject(x.repeats)))) bad('bad "mix"');
+  if (!isObject(m.ratios)) bad('"ratios" missing');
+  return m as unknown as Manifest;
 }
 
 /** The prepared dataset whose shards a loader pattern (directory, prefix or .bin) names, or null for shards without a manifest. */
@@ -106,6 +137,20 @@ export async function mix(opts: MixOptions): Promise<Manifest> {
   }
   const total = inputs.reduce((a, i) => a + i.weight, 0);
   const shares = inputs.map((i) => i.weight / total);
+  // repeating a small source hundreds of times teaches the model to recite it: refuse past maxRepeats
+  const maxRepeats = opts.maxRepeats ?? DEFAULT_MAX_REPEATS;
+  if (opts.tokens !== undefined) {
+    sets.forEach((s, i) => {
+      const have = s.manifest.splits.train.tokens;
+      const times = (shares[i] * (opts.tokens as number)) / have;
+      if (times > maxRepeats) {
+        throw new UserError(
+          `${s.ref}: reaching its ${(100 * shares[i]).toFixed(0)}% share of --tokens ${opts.tokens} would repeat its ${have.toLocaleString('en-US')} training tokens ${Math.ceil(times)}×, ` +
+            `more than --max-repeats ${maxRepeats}; prepare more data for it, lower --tokens or its weight, or raise --max-repeats`,
+        );
+      }
+    });
+  }
   const stats = sets.map(() => ({ tokens: { train: 0, val: 0 }, repeats: { train: 0, val: 0 } }));
 
   return writeDataset(opts.out, opts.name, opts.shardTokens ?? sets[0].manifest.shardTokens, async (writers) => {

@@ -20,3 +20,5 @@ export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
 export * from './runtime/index.js';
+export { ModelServer, type ServeOptions } from './serve/server.js';
+export * from './plot/index.js';

@@ -24,6 +24,7 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   generate: () => import('./commands/generate.js'),
   convert: () => import('./commands/convert.js'),
   export: () => import('./commands/export.js'),
+  serve: () => import('./commands/serve.js'),
   info: () => import('./commands/info.js'),
 };
 

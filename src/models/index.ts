@@ -9,3 +9,4 @@ export * from './gpt2/generate.js';
 export * from './gpt2/block-decode.js';
 export * from './gpt2/textgen.js';
 export { OpProfiler } from './profile.js';
+export * from './nanogpt.js';

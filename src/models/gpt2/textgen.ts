@@ -24,6 +24,8 @@ export interface GenerateOptions extends SamplingOptions {
   /** Seed of the sampling Rng (ignored when rng is given). Default 1337. */
   seed?: number;
   rng?: Rng;
+  /** Only ids below this are sampled (default: the model's vocabulary; less when it is padded past the tokenizer's). */
+  sampleVocab?: number;
 }
 
 /** Yields sampled token ids one by one. An empty prompt must be avoided: start from e.g. the EOT token. */
@@ -31,7 +33,7 @@ export function* decodeTokens(dec: TokenDecoder, prompt: ArrayLike<number>, opts
   if (prompt.length === 0) throw new Error('generateTokens: empty prompt (start from the end-of-text token)');
   const blockSize = dec.capacity;
   const rng = opts.rng ?? new Rng(opts.seed ?? 1337);
-  const sampler = new Sampler(dec.config.vocabSize, opts);
+  const sampler = new Sampler(Math.min(opts.sampleVocab ?? Infinity, dec.config.vocabSize), opts);
   const stops = new Set(opts.stopTokens ?? []);
   dec.reset();
   const context = Array.from(prompt);
@@ -57,6 +59,8 @@ export interface TextCodec {
   encode(text: string): ArrayLike<number>;
   createStreamDecoder(): { push(id: number): string; flush(): string };
   eotToken: number;
+  /** Ids the tokenizer can decode (generation samples no others). */
+  vocabSize?: number;
 }
 
 export interface GenerateTextOptions extends GenerateOptions {
@@ -75,29 +79,43 @@ export interface GenerateTextResult {
 
 /** Generates a continuation of `prompt` (an empty prompt starts from the end-of-text token). */
 export function decodeText(dec: TokenDecoder, codec: TextCodec, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
-  const ids = prompt === '' ? [codec.eotToken] : Array.from(codec.encode(prompt));
+  const steps = textSteps(dec, codec, promptIds(codec, prompt), opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (step.value) opts.onText?.(step.value);
+  }
+}
+
+/**
+ * decodeText one token at a time from prompt ids (see promptIds): yields after every sampled token the text that became final with it ('' when
+ * none did), and returns the result. A caller can pause between tokens (a server yields to its event loop) or
+ * stop (return()) at any yield.
+ */
+export function* textSteps(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<number>, opts: GenerateOptions & { stopStrings?: string[] }): Generator<string, GenerateTextResult> {
   const stopStrings = (opts.stopStrings ?? []).filter((s) => s.length > 0);
   const decoder = codec.createStreamDecoder();
   const tokens: number[] = [];
   let text = '';
-  let emitted = 0; // text[0..emitted) went to onText
-  const emit = (upto: number) => {
-    if (upto > emitted) opts.onText?.(text.slice(emitted, upto));
+  let emitted = 0; // text[0..emitted) was yielded
+  const take = (upto: number): string => {
+    const piece = upto > emitted ? text.slice(emitted, upto) : '';
     emitted = Math.max(emitted, upto);
+    return piece;
   };
   let reason: GenerateTextResult['reason'] = 'stop-token';
-  for (const id of decodeTokens(dec, ids, { stopTokens: [codec.eotToken], ...opts })) {
+  for (const id of decodeTokens(dec, ids, { stopTokens: [codec.eotToken], sampleVocab: codec.vocabSize, ...opts })) {
     tokens.push(id);
     text += decoder.push(id);
     const hit = firstStop(text, stopStrings, Math.max(0, emitted - maxLen(stopStrings)));
     if (hit >= 0) {
       text = text.slice(0, hit);
-      emit(hit);
+      yield take(hit);
       return { text, tokens, reason: 'stop-string' };
     }
-    // hold back a tail that could still grow into a stop string
-    emit(text.length - heldBack(text, stopStrings));
     if (tokens.length === opts.maxTokens) reason = 'max-tokens';
+    // hold back a tail that could still grow into a stop string
+    yield take(text.length - heldBack(text, stopStrings));
   }
   text += decoder.flush();
   const hit = firstStop(text, stopStrings, 0);
@@ -105,8 +123,14 @@ export function decodeText(dec: TokenDecoder, codec: TextCodec, prompt: string, 
     text = text.slice(0, hit);
     reason = 'stop-string';
   }
-  emit(text.length);
+  const rest = take(text.length);
+  if (rest) yield rest;
   return { text, tokens, reason };
+}
+
+/** The token ids generation starts from: the prompt's, or the end-of-text token for an empty prompt. */
+export function promptIds(codec: Pick<TextCodec, 'encode' | 'eotToken'>, prompt: string): number[] {
+  return prompt === '' ? [codec.eotToken] : Array.from(codec.encode(prompt));
 }
 
 function maxLen(strings: string[]): number {

@@ -1,6 +1,6 @@
 // The tinyllm checkpoint's header JSON and checksums, for fuzzing checkpoints with consistent checksums
 // (shared by the pre-training and fine-tune state fuzz tests).
-import { writeU32, type JsonCodec } from './harness.js';
+import { writeU32, type JsonCodec, type ReaderTarget } from './harness.js';
 
 const PREAMBLE = 32;
 
@@ -44,4 +44,18 @@ export function fixChecksums(b: Uint8Array): Uint8Array {
     // header not JSON: nothing more to fix
   }
   return out;
+}
+
+/** The mutation setup of a checkpoint file `name`: preamble fields, the header JSON, checksums repaired after mutating. */
+export function checkpointMutations(name: string): Pick<ReaderTarget<unknown>, 'mutable' | 'fields' | 'json' | 'fixup'> {
+  return {
+    mutable: [name],
+    fields: {
+      version: { file: name, offset: 8, size: 4 },
+      headerBytes: { file: name, offset: 12, size: 4 },
+      reserved: { file: name, offset: 20, size: 4 },
+    },
+    json: { [name]: headerJson },
+    fixup: (_f, b) => fixChecksums(b),
+  };
 }

@@ -11,7 +11,7 @@ import { ShardLoader } from '../../src/data/loader.js';
 import { FlatAdamW } from '../../src/train/adamw.js';
 import { loadCheckpoint, loadCheckpointWeights, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
-import { fixChecksums, headerJson } from './checkpoint-codec.js';
+import { checkpointMutations, headerJson } from './checkpoint-codec.js';
 import { writeShard } from '../data/helpers.js';
 import { fileBytes } from './seeds.js';
 
@@ -38,14 +38,7 @@ function seed(): Uint8Array {
 
 export const checkpointTarget: ReaderTarget<{ config: GPT2Config; params: number; step: number }> = {
   files: { [FILE]: seed(), [SHARD]: shard },
-  mutable: [FILE],
-  fields: {
-    version: { file: FILE, offset: 8, size: 4 },
-    headerBytes: { file: FILE, offset: 12, size: 4 },
-    reserved: { file: FILE, offset: 20, size: 4 },
-  },
-  json: { [FILE]: headerJson },
-  fixup: (_f, b) => fixChecksums(b),
+  ...checkpointMutations(FILE),
   read(dir) {
     const file = path.join(dir, FILE);
     const header = readCheckpointHeader(file);

@@ -11,7 +11,7 @@ import { GPT2 } from '../../src/models/gpt2/model.js';
 import { loadCheckpointWeights, readCheckpointHeader } from '../../src/train/checkpoint.js';
 import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
 import { fileBytes } from './seeds.js';
-import { fixChecksums, headerJson } from './checkpoint-codec.js';
+import { checkpointMutations } from './checkpoint-codec.js';
 
 const FILE = 'finetune.ckpt';
 const cfg: GPT2Config = { nLayer: 2, nHead: 2, nEmbd: 8, vocabSize: 20, blockSize: 8 };
@@ -26,10 +26,7 @@ function seed(): Uint8Array {
 
 const target: ReaderTarget<{ config: GPT2Config; step: number; kind: string }> = {
   files: { [FILE]: seed() },
-  mutable: [FILE],
-  fields: { version: { file: FILE, offset: 8, size: 4 }, headerBytes: { file: FILE, offset: 12, size: 4 } },
-  json: { [FILE]: headerJson },
-  fixup: (_f, b) => fixChecksums(b),
+  ...checkpointMutations(FILE),
   read(dir) {
     const file = path.join(dir, FILE);
     const header = readCheckpointHeader(file);

@@ -198,6 +198,19 @@ export class KVDecoder {
   }
 }
 
+// one cache per model, reused by generation and evaluation (its buffers live in the model's allocator)
+const decoders = new WeakMap<GPT2, KVDecoder>();
+
+/** The model's shared decoder (whole context), created on first use; callers reset() or rewind() it. */
+export function sharedDecoder(model: GPT2): KVDecoder {
+  let d = decoders.get(model);
+  if (!d) {
+    d = new KVDecoder(model);
+    decoders.set(model, d);
+  }
+  return d;
+}
+
 /** log softmax(logits)[id], computed stably in float64. */
 export function logProbOf(logits: ArrayLike<number>, id: number): number {
   let max = -Infinity;

@@ -3,7 +3,7 @@
 // the cache is rebuilt from the last half of it (sliding window). Text streams through the tokenizer's
 // streaming decoder so multi-byte characters are never split.
 import { Rng } from '../../util/rng.js';
-import { KVDecoder } from './decode.js';
+import { sharedDecoder } from './decode.js';
 import type { GPT2 } from './model.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
 
@@ -17,17 +17,6 @@ export interface GenerateOptions extends SamplingOptions {
   rng?: Rng;
 }
 
-// one cache per model, reused by every generation (its buffers live in the model's allocator)
-const decoders = new WeakMap<GPT2, KVDecoder>();
-function decoderFor(model: GPT2): KVDecoder {
-  let d = decoders.get(model);
-  if (!d) {
-    d = new KVDecoder(model);
-    decoders.set(model, d);
-  }
-  return d;
-}
-
 /** Yields sampled token ids one by one. An empty prompt must be avoided: start from e.g. the EOT token. */
 export function* generateTokens(model: GPT2, prompt: ArrayLike<number>, opts: GenerateOptions): Generator<number> {
   if (prompt.length === 0) throw new Error('generateTokens: empty prompt (start from the end-of-text token)');
@@ -35,7 +24,7 @@ export function* generateTokens(model: GPT2, prompt: ArrayLike<number>, opts: Ge
   const rng = opts.rng ?? new Rng(opts.seed ?? 1337);
   const sampler = new Sampler(vocabSize, opts);
   const stops = new Set(opts.stopTokens ?? []);
-  const dec = decoderFor(model);
+  const dec = sharedDecoder(model);
   dec.reset();
   const context = Array.from(prompt);
   // a prompt longer than the block keeps its tail

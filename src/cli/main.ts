@@ -20,6 +20,7 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   inspect: () => import('./commands/inspect.js'),
   pretrain: () => import('./commands/pretrain.js'),
   generate: () => import('./commands/generate.js'),
+  eval: () => import('./commands/eval.js'),
   convert: () => import('./commands/convert.js'),
   info: () => import('./commands/info.js'),
 };

@@ -4,6 +4,10 @@
 // [last prompt token, ...candidate], so the candidate costs its own length plus one token.
 import { sharedDecoder, type KVDecoder } from '../models/gpt2/decode.js';
 import type { GPT2 } from '../models/gpt2/model.js';
+import { fitPrompt, type PromptOptions } from '../task/encode.js';
+import type { TaskExample } from '../task/read.js';
+import type { SequenceCodec } from '../task/sequence.js';
+import { renderAnswer } from '../task/template.js';
 
 /**
  * log p(candidate | prompt) for every candidate, after one shared prefill. If the decoder already holds the
@@ -64,4 +68,21 @@ export function rankExamples(model: GPT2, examples: readonly RankedExample[], ca
     return p;
   });
   return { predictions, correct, accuracy: examples.length ? correct / examples.length : NaN };
+}
+
+/** The token ids of each label's answer as fine-tuning trains it (label + end marker, encoded on its own). */
+export function labelCandidates(codec: SequenceCodec, labels: readonly string[], opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[][] {
+  return labels.map((l) => Array.from(codec.encode(renderAnswer(opts.template, l), { allowSpecial: opts.allowSpecial ?? false })));
+}
+
+/**
+ * Ranking accuracy of task examples over a closed label set (validation accuracy during fine-tuning): each
+ * prompt is built as fine-tuning builds it (template, sequence start, input cut to fit) with room for the
+ * longest candidate.
+ */
+export function rankingAccuracy(model: GPT2, codec: SequenceCodec, examples: readonly TaskExample[], labels: readonly string[], opts: PromptOptions & { decoder?: KVDecoder; onExample?: (done: number) => void }): RankingResult {
+  const candidates = labelCandidates(codec, labels, opts);
+  const reserve = candidates.reduce((m, c) => Math.max(m, c.length), 0);
+  const ranked = examples.map((ex) => ({ prompt: fitPrompt(codec, ex, reserve, opts, ex.where).ids, truth: labels.indexOf(ex.output) }));
+  return rankExamples(model, ranked, candidates, opts);
 }

@@ -14,6 +14,7 @@ export * from './kernels/index.js';
 export { createWasmKernels, hasMatmulInt8, wasmTierAvailable, type WasmKernels, type WasmKernelOptions } from './kernels/wasm/index.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
+export * from './task/index.js';
 export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';

@@ -5,6 +5,7 @@
 // directory and moved into place at the end, so a failed or interrupted run leaves nothing behind.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { encodeSequence } from '../task/sequence.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -221,8 +222,7 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
             continue;
           }
         }
-        const ids = tok.encode(doc.text);
-        ids.unshift(tok.eotToken);
+        const ids = encodeSequence(tok, doc.text); // <|endoftext|> first, as every sequence starts
         writers[split].writeDocument(ids);
         summary.documents[split]++;
         tokens += ids.length;

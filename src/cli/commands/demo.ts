@@ -3,6 +3,7 @@
 // GPT-2 and let it answer a held-out robot-localization prompt. Each step is the real subcommand.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { renderPrompt, TINYLLM_TEMPLATE } from '../../task/template.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { run as datasets } from './datasets.js';
 import { run as prepare } from './prepare.js';
@@ -61,9 +62,9 @@ export async function run(argv: string[]): Promise<void> {
 
   banner('4/4 ask the model where the robot is (a held-out test sample)');
   const first = fs.readFileSync(dir('datasets', 'robot', 'test.jsonl'), 'utf8').split('\n')[0];
-  const sample = JSON.parse(first) as { prompt: string; answer: string };
-  await generate(['--ckpt', runDir, '--prompt', sample.prompt, '--max-tokens', '8', '--temperature', '0', '--stop', '\n', '--seed', seed]);
-  console.log(`\n(the test set's answer: ${sample.answer}. A ${o['n-layer']}-layer model after ${o.steps} steps has learned the`);
+  const sample = JSON.parse(first) as { instruction: string; input: string; output: string };
+  await generate(['--ckpt', runDir, '--prompt', renderPrompt(TINYLLM_TEMPLATE, sample), '--max-tokens', '8', '--temperature', '0', '--stop', '\n', '--seed', seed]);
+  console.log(`\n(the test set's answer: ${sample.output}. A ${o['n-layer']}-layer model after ${o.steps} steps has learned the`);
   console.log(' shape of sensor data — compare its validation loss above with the unigram baseline — not yet the task;');
   console.log(' longer pre-training (--steps) and fine-tuning on the labelled samples are what teach it to answer.)');
   console.log(`\nEverything is in ${o.out}/: datasets/, data/ (shards + manifests), model/ (checkpoint, metrics.jsonl, loss.svg).`);

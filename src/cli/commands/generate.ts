@@ -9,6 +9,7 @@ import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
 import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
 import { openTokenizer } from '../../train/run.js';
+import { parseSequenceStart } from '../../task/sequence.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
@@ -24,6 +25,8 @@ const options = {
   'repetition-penalty': { type: 'number', help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
   seed: { type: 'number', help: 'sampling seed (same seed, same text)', default: 1337 },
+  'sequence-start': { type: 'string', help: "what precedes the prompt: 'endoftext' (<|endoftext|>, as training documents) or 'none' (models trained without it)", default: 'endoftext' },
+  'allow-special': { type: 'boolean', help: 'special-token text in the prompt (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
@@ -76,6 +79,8 @@ export async function run(argv: string[]): Promise<void> {
     ...sampling,
     maxTokens,
     seed: o.seed,
+    start: parseSequenceStart(o['sequence-start']),
+    allowSpecial: o['allow-special'],
     stopStrings: o.stop,
     onText: (piece) => process.stdout.write(piece),
   });

@@ -2,6 +2,7 @@
 // (seeded), stopping at a stop token, a stop string or max tokens. When the context fills the block size,
 // the cache is rebuilt from the last half of it (sliding window). Text streams through the tokenizer's
 // streaming decoder so multi-byte characters are never split.
+import { encodeSequence, type SequenceCodec, type SequenceStart } from '../../task/sequence.js';
 import { Rng } from '../../util/rng.js';
 import { sharedDecoder } from './decode.js';
 import type { GPT2 } from './model.js';
@@ -45,10 +46,8 @@ export function* generateTokens(model: GPT2, prompt: ArrayLike<number>, opts: Ge
 }
 
 /** What text generation needs from a tokenizer (src/tokenizer's Tokenizer satisfies it). */
-export interface TextCodec {
-  encode(text: string): ArrayLike<number>;
+export interface TextCodec extends SequenceCodec {
   createStreamDecoder(): { push(id: number): string; flush(): string };
-  eotToken: number;
 }
 
 export interface GenerateTextOptions extends GenerateOptions {
@@ -56,6 +55,10 @@ export interface GenerateTextOptions extends GenerateOptions {
   stopStrings?: string[];
   /** Called with each new piece of text as soon as it is final. */
   onText?: (piece: string) => void;
+  /** How the prompt's sequence starts (src/task/sequence.ts; default <|endoftext|>, as training documents). */
+  start?: SequenceStart;
+  /** Special-token text in the prompt becomes special ids (default: plain text). */
+  allowSpecial?: boolean;
 }
 
 export interface GenerateTextResult {
@@ -65,9 +68,10 @@ export interface GenerateTextResult {
   reason: 'max-tokens' | 'stop-token' | 'stop-string';
 }
 
-/** Generates a continuation of `prompt` (an empty prompt starts from the end-of-text token). */
+/** Generates a continuation of `prompt`, started by the sequence-start rule (an empty sequence starts from the end-of-text token). */
 export function generateText(model: GPT2, codec: TextCodec, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
-  const ids = prompt === '' ? [codec.eotToken] : Array.from(codec.encode(prompt));
+  const ids = encodeSequence(codec, prompt, { start: opts.start, allowSpecial: opts.allowSpecial });
+  if (ids.length === 0) ids.push(codec.eotToken);
   const stopStrings = (opts.stopStrings ?? []).filter((s) => s.length > 0);
   const decoder = codec.createStreamDecoder();
   const tokens: number[] = [];

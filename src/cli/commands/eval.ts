@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import { evaluate, type EvalOptions } from '../../eval/evaluate.js';
 import { formatReport } from '../../eval/format.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { parseSequenceStart } from '../../task/sequence.js';
 import { readTaskFile, splitExamples, type ReadTaskOptions, type TaskExample } from '../../task/read.js';
 import { loadTemplate } from '../../task/template.js';
 import { openTokenizer } from '../../train/run.js';
@@ -14,7 +13,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { onInterrupt } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
-import { openModel } from './generate.js';
+import { chooseSequenceStart, openModel } from './generate.js';
 
 export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
 
@@ -37,7 +36,7 @@ const options = {
   'max-tokens': { type: 'number', help: 'tokens generated per row at most (default: longest training answer + 4)' },
   limit: { type: 'number', help: 'evaluate only the first N test rows' },
   template: { type: 'string', help: "prompt template: 'tinyllm' or a template file", default: 'tinyllm' },
-  'sequence-start': { type: 'string', help: "what precedes each prompt: 'endoftext' or 'none'", default: 'endoftext' },
+  'sequence-start': { type: 'string', help: "what precedes each prompt: 'endoftext' or 'none' (default: what the model records, else endoftext)" },
   'allow-special': { type: 'boolean', help: 'special-token text in the data becomes special tokens', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input or 'refuse'", default: 'truncate' },
   json: { type: 'string', help: 'also write the full report (metrics, baselines, every row) as JSON to this file' },
@@ -80,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
 
-  const { model, tokenizer: saved } = openModel(o.ckpt);
+  const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
   const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
   if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
@@ -94,7 +93,7 @@ export async function run(argv: string[]): Promise<void> {
   try {
     const opts: EvalOptions = {
       template: loadTemplate(o.template),
-      start: parseSequenceStart(o['sequence-start']),
+      start: chooseSequenceStart(o['sequence-start'], sequenceStart),
       allowSpecial: o['allow-special'],
       overflow: o.overflow,
       contextLength: model.config.blockSize,

@@ -22,6 +22,7 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   pretrain: () => import('./commands/pretrain.js'),
   finetune: () => import('./commands/finetune.js'),
   generate: () => import('./commands/generate.js'),
+  eval: () => import('./commands/eval.js'),
   convert: () => import('./commands/convert.js'),
   info: () => import('./commands/info.js'),
 };

@@ -12,6 +12,7 @@ import type { FloatArray } from '../kernels/types.js';
 import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { readExact } from '../export/binary.js';
+import type { SequenceStart } from '../task/sequence.js';
 import { UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
@@ -31,6 +32,8 @@ export interface CheckpointHeader {
   step: number;
   /** Tokenizer the token ids belong to (e.g. 'gpt2'), or null. */
   tokenizer: string | null;
+  /** How the model's training sequences started (src/task/sequence.ts); absent in older checkpoints. */
+  sequenceStart?: SequenceStart;
   /** AdamW hyper-parameters and its bias-correction step count, when saved for resume. */
   optimizer?: AdamWHyper & { t: number };
   /** Run settings (batch, schedule, seeds, …) so --resume can continue with the same ones. */
@@ -48,6 +51,8 @@ export interface SaveCheckpointOptions {
   model: GPT2;
   step: number;
   tokenizer?: string | null;
+  /** How the training sequences started, so inference starts prompts the same way. */
+  sequenceStart?: SequenceStart;
   /** Include AdamW moments (needed for --resume). */
   optimizer?: FlatAdamW;
   run?: Record<string, unknown>;
@@ -71,6 +76,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
     config: model.config,
     step: o.step,
     tokenizer: o.tokenizer ?? null,
+    ...(o.sequenceStart ? { sequenceStart: o.sequenceStart } : {}),
     ...(o.optimizer ? { optimizer: { ...o.optimizer.hyper, t: o.optimizer.t } } : {}),
     ...(o.run ? { run: o.run } : {}),
     ...(o.rng ? { rng: o.rng } : {}),

@@ -8,6 +8,7 @@ import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
 import { GPT2 } from '../models/gpt2/model.js';
+import { DEFAULT_SEQUENCE_START } from '../task/sequence.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -174,6 +175,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
       model,
       step: trainer.step,
       tokenizer: s.tokenizer,
+      sequenceStart: DEFAULT_SEQUENCE_START, // shards from prepare (and llm.c) put <|endoftext|> before every document
       optimizer: trainer.optimizer,
       run: { ...s },
       rng: rng.getState(),

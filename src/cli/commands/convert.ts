@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<void> {
   const w = loadWeights(input);
   console.log(`read  ${input} (${FORMAT_NAMES[w.format]})`);
   console.log(`      ${describeConfig(w.config)}`);
-  if (to === 'hf') saveHFGPT2(output, w.config, w.params, { dtype });
+  if (to === 'hf') saveHFGPT2(output, w.config, w.params, { dtype, sequenceStart: w.sequenceStart });
   else writeLlmcCheckpoint(output, w.config, w.params, { dtype: dtype === 'bf16' ? 'bf16' : 'f32' });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`wrote ${output} (${FORMAT_NAMES[to]}, ${dtype}) in ${secs}s`);

@@ -9,7 +9,7 @@ import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
 import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
 import { openTokenizer } from '../../train/run.js';
-import { parseSequenceStart } from '../../task/sequence.js';
+import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
@@ -25,7 +25,7 @@ const options = {
   'repetition-penalty': { type: 'number', help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
   seed: { type: 'number', help: 'sampling seed (same seed, same text)', default: 1337 },
-  'sequence-start': { type: 'string', help: "what precedes the prompt: 'endoftext' (<|endoftext|>, as training documents) or 'none' (models trained without it)", default: 'endoftext' },
+  'sequence-start': { type: 'string', help: "what precedes the prompt: 'endoftext' (<|endoftext|>, as training documents) or 'none' (models trained without it); default: what the model records, else endoftext" },
   'allow-special': { type: 'boolean', help: 'special-token text in the prompt (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
@@ -34,23 +34,30 @@ const options = {
 
 /**
  * Opens a model for inference from any supported file: tinyllm checkpoints here, every other format through
- * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any.
+ * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any,
+ * and the sequence-start rule it records, if any.
  */
-export function openModel(p: string): { model: GPT2; tokenizer: string | null } {
+export function openModel(p: string): { model: GPT2; tokenizer: string | null; sequenceStart: SequenceStart | null } {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
     const { model, header } = loadCheckpointWeights(file);
-    return { model, tokenizer: header.tokenizer };
+    const start = header.sequenceStart === undefined ? null : parseSequenceStart(header.sequenceStart, `${file}: sequenceStart`);
+    return { model, tokenizer: header.tokenizer, sequenceStart: start };
   }
   let model: GPT2 | undefined;
-  loadWeights(p, {
+  const w = loadWeights(p, {
     allocate: (config) => {
       model = new GPT2(config, { seed: null });
       return model.params.data as Float32Array;
     },
   });
-  return { model: model as GPT2, tokenizer: 'gpt2' };
+  return { model: model as GPT2, tokenizer: 'gpt2', sequenceStart: w.sequenceStart ?? null };
+}
+
+/** `--sequence-start` if given, else the rule the model records, else <|endoftext|> first. */
+export function chooseSequenceStart(flag: string | undefined, recorded: SequenceStart | null): SequenceStart {
+  return flag !== undefined ? parseSequenceStart(flag) : recorded ?? DEFAULT_SEQUENCE_START;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -67,7 +74,7 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  const { model, tokenizer: saved } = openModel(o.ckpt);
+  const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
   const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
   if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
@@ -79,7 +86,7 @@ export async function run(argv: string[]): Promise<void> {
     ...sampling,
     maxTokens,
     seed: o.seed,
-    start: parseSequenceStart(o['sequence-start']),
+    start: chooseSequenceStart(o['sequence-start'], sequenceStart),
     allowSpecial: o['allow-special'],
     stopStrings: o.stop,
     onText: (piece) => process.stdout.write(piece),

@@ -2,6 +2,8 @@
 // each layer's keys and values into the cache, and returns the logits of the last one. The prompt is
 // prefilled in chunks (matmuls over up to PREFILL_CHUNK rows), then each new token costs one matrix-vector
 // pass per weight plus attention over the cache. Same weights and kernels as the training model.
+// rewind()/copyFrom()/fork() let several continuations share one prefill: the cache row of position t
+// depends only on tokens 0..t, so truncating the cache is exact (tested against a fresh prefill).
 import type { FloatArray } from '../../kernels/types.js';
 import { carve } from './activations.js';
 import { encoderForward, linearForward, LN_EPS, type GPT2 } from './model.js';
@@ -16,6 +18,8 @@ export class KVDecoder {
   private readonly v: FloatArray[]; // per layer (capacity, C)
   private readonly s: Record<'x' | 'ln' | 'qkv' | 'atty' | 'tmp' | 'fch' | 'fchGelu' | 'mean' | 'rstd' | 'scores' | 'logits', FloatArray>;
   private readonly ids = new Int32Array(PREFILL_CHUNK);
+  /** (PREFILL_CHUNK, V) logits of every fed row, allocated on the first feedScored(). */
+  private rowLogits: FloatArray | null = null;
 
   constructor(
     readonly model: GPT2,
@@ -46,6 +50,35 @@ export class KVDecoder {
     this.pos = 0;
   }
 
+  /**
+   * Truncates the context to its first `pos` tokens (0 ≤ pos ≤ this.pos); the next feed() continues at
+   * position pos exactly as if only those tokens had ever been fed.
+   */
+  rewind(pos: number): void {
+    if (!Number.isInteger(pos) || pos < 0 || pos > this.pos) throw new Error(`KVDecoder.rewind: position ${pos} outside [0, ${this.pos}]`);
+    this.pos = pos;
+  }
+
+  /** Makes this decoder's context a copy of `src`'s (same model shape; capacity ≥ src.pos). No allocation. */
+  copyFrom(src: KVDecoder): void {
+    const { nLayer: L, nEmbd: C } = this.model.config;
+    const s = src.model.config;
+    if (s.nLayer !== L || s.nEmbd !== C) throw new Error('KVDecoder.copyFrom: decoders of different model shapes');
+    if (src.pos > this.capacity) throw new Error(`KVDecoder.copyFrom: ${src.pos} tokens do not fit a capacity of ${this.capacity}`);
+    for (let l = 0; l < L; l++) {
+      this.k[l].set(src.k[l].subarray(0, src.pos * C));
+      this.v[l].set(src.v[l].subarray(0, src.pos * C));
+    }
+    this.pos = src.pos;
+  }
+
+  /** A new decoder (its own cache, allocated from the model's allocator) holding a copy of this context. */
+  fork(): KVDecoder {
+    const d = new KVDecoder(this.model, this.capacity);
+    d.copyFrom(this);
+    return d;
+  }
+
   /** Appends tokens to the context and returns the logits (V) for the token after the last one. */
   feed(tokens: ArrayLike<number>): FloatArray {
     if (tokens.length === 0) throw new Error('KVDecoder.feed: no tokens');
@@ -58,6 +91,36 @@ export class KVDecoder {
       this.chunk(n, i + n === tokens.length);
     }
     return this.s.logits;
+  }
+
+  /**
+   * Appends tokens and returns Σ_{i≥1} log p(tokens[i] | context, tokens[0..i)): the log-likelihood of all
+   * but the first token (whose probability comes from the logits before this call, see logProbOf). Logits of
+   * the last token are not computed: feed() or rewind() next.
+   */
+  feedScored(tokens: ArrayLike<number>): number {
+    if (tokens.length === 0) throw new Error('KVDecoder.feedScored: no tokens');
+    if (this.pos + tokens.length > this.capacity) {
+      throw new Error(`KVDecoder.feedScored: context would exceed ${this.capacity} tokens`);
+    }
+    const { nEmbd: C, vocabSize: V } = this.model.config;
+    const k = this.model.kernels;
+    const p = this.model.params.tensors;
+    const s = this.s;
+    this.rowLogits ??= this.model.alloc(PREFILL_CHUNK * V);
+    const logits = this.rowLogits;
+    let sum = 0;
+    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
+      const n = Math.min(PREFILL_CHUNK, tokens.length - i);
+      for (let j = 0; j < n; j++) this.ids[j] = tokens[i + j];
+      this.chunk(n, false);
+      const rows = Math.min(n, tokens.length - 1 - i); // rows whose next token is known
+      if (rows === 0) continue;
+      k.layernormForward(s.ln, s.mean, s.rstd, s.x, p.lnfw, p.lnfb, rows, C, LN_EPS);
+      k.matmul(logits, s.ln, p.wte, rows, C, V, false, true, false); // (rows,C) · wteᵀ -> (rows,V)
+      for (let j = 0; j < rows; j++) sum += logProbOf(logits.subarray(j * V, (j + 1) * V), tokens[i + j + 1]);
+    }
+    return sum;
   }
 
   /** Runs n (≤ PREFILL_CHUNK) tokens in this.ids at positions pos..pos+n-1; computes logits of the last if asked. */
@@ -133,4 +196,26 @@ export class KVDecoder {
       }
     }
   }
+}
+
+// one cache per model, reused by generation and evaluation (its buffers live in the model's allocator)
+const decoders = new WeakMap<GPT2, KVDecoder>();
+
+/** The model's shared decoder (whole context), created on first use; callers reset() or rewind() it. */
+export function sharedDecoder(model: GPT2): KVDecoder {
+  let d = decoders.get(model);
+  if (!d) {
+    d = new KVDecoder(model);
+    decoders.set(model, d);
+  }
+  return d;
+}
+
+/** log softmax(logits)[id], computed stably in float64. */
+export function logProbOf(logits: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return logits[id] - max - Math.log(sum);
 }

@@ -4,7 +4,7 @@
 // streaming decoder so multi-byte characters are never split.
 import { encodeSequence, type SequenceCodec, type SequenceStart } from '../../task/sequence.js';
 import { Rng } from '../../util/rng.js';
-import { KVDecoder } from './decode.js';
+import { sharedDecoder, type KVDecoder } from './decode.js';
 import type { GPT2 } from './model.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
 
@@ -16,17 +16,8 @@ export interface GenerateOptions extends SamplingOptions {
   /** Seed of the sampling Rng (ignored when rng is given). Default 1337. */
   seed?: number;
   rng?: Rng;
-}
-
-// one cache per model, reused by every generation (its buffers live in the model's allocator)
-const decoders = new WeakMap<GPT2, KVDecoder>();
-function decoderFor(model: GPT2): KVDecoder {
-  let d = decoders.get(model);
-  if (!d) {
-    d = new KVDecoder(model);
-    decoders.set(model, d);
-  }
-  return d;
+  /** KV cache to use (default: the model's shared one); afterwards it holds the prompt and the generated tokens. */
+  decoder?: KVDecoder;
 }
 
 /** Yields sampled token ids one by one. An empty prompt must be avoided: start from e.g. the EOT token. */
@@ -36,7 +27,7 @@ export function* generateTokens(model: GPT2, prompt: ArrayLike<number>, opts: Ge
   const rng = opts.rng ?? new Rng(opts.seed ?? 1337);
   const sampler = new Sampler(vocabSize, opts);
   const stops = new Set(opts.stopTokens ?? []);
-  const dec = decoderFor(model);
+  const dec = opts.decoder ?? sharedDecoder(model);
   dec.reset();
   const context = Array.from(prompt);
   // a prompt longer than the block keeps its tail
@@ -83,6 +74,11 @@ export interface GenerateTextResult {
 export function generateText(model: GPT2, codec: TextCodec, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
   const ids = encodeSequence(codec, prompt, { start: opts.start, allowSpecial: opts.allowSpecial });
   if (ids.length === 0) ids.push(codec.eotToken);
+  return generateTextFromIds(model, codec, ids, opts);
+}
+
+/** Generates a continuation of prompt ids that already begin as the sequence-start rule says. */
+export function generateTextFromIds(model: GPT2, codec: TextCodec, ids: ArrayLike<number>, opts: GenerateOptions & Pick<GenerateTextOptions, 'stopStrings' | 'onText'>): GenerateTextResult {
   const stopStrings = (opts.stopStrings ?? []).filter((s) => s.length > 0);
   const decoder = codec.createStreamDecoder();
   const tokens: number[] = [];

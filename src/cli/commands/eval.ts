@@ -1,0 +1,119 @@
+// `tinyllm eval`: accuracy of a model on a task's test rows (Alpaca JSONL/CSV) — ranking of the label set by
+// likelihood and greedy generation read strictly and by TinyLLM's rule, or MAE/RMSE for numeric answers —
+// always beside the baselines fitted on the training rows, as a table and optionally a JSON report.
+import * as fs from 'node:fs';
+import { evaluate, type EvalOptions } from '../../eval/evaluate.js';
+import { formatReport } from '../../eval/format.js';
+import { availableTiers, setKernels } from '../../kernels/index.js';
+import { readTaskFile, splitExamples, type ReadTaskOptions, type TaskExample } from '../../task/read.js';
+import { loadTemplate } from '../../task/template.js';
+import { openTokenizer } from '../../train/run.js';
+import { UserError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { onInterrupt } from '../../util/interrupt.js';
+import { Progress } from '../../util/progress.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
+import { chooseSequenceStart, openModel } from './generate.js';
+
+export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
+
+const options = {
+  ckpt: { type: 'string', help: 'model: a run directory or checkpoint, a Hugging Face directory/.safetensors, or an llm.c .bin' },
+  test: { type: 'string', help: 'test rows: Alpaca JSONL or CSV (instruction, input, output)' },
+  train: { type: 'string', help: 'training rows (for the baselines and the label set)' },
+  data: { type: 'string', help: 'one task file split with a seed instead of --train/--test (as fine-tuning splits it)' },
+  'val-fraction': { type: 'number', help: 'with --data: share of rows for validation', default: 0.1 },
+  'test-fraction': { type: 'number', help: 'with --data: share of rows for test', default: 0.1 },
+  seed: { type: 'number', help: 'with --data: split seed', default: 1337 },
+  'instruction-column': { type: 'string', help: "field/column of the instruction (default 'instruction', optional)" },
+  'input-column': { type: 'string', help: "field/column of the input (default 'input', optional)" },
+  'output-column': { type: 'string', help: "field/column of the answer (default 'output')" },
+  instruction: { type: 'string', help: 'instruction for rows without one' },
+  labels: { type: 'string', multiple: true, help: 'the closed label set, comma-separated or repeated (default: the distinct training outputs)' },
+  task: { type: 'string', help: "'classify', 'numeric' (MAE/RMSE) or 'auto' (numeric when the training answers are numbers with decimals or > 20 values)", default: 'auto' },
+  method: { type: 'string', help: "'all', 'rank' (label likelihood) or 'generate' (greedy)", default: 'all' },
+  k: { type: 'number', help: 'neighbours of the k-NN baseline', default: 5 },
+  'max-tokens': { type: 'number', help: 'tokens generated per row at most (default: longest training answer + 4)' },
+  limit: { type: 'number', help: 'evaluate only the first N test rows' },
+  template: { type: 'string', help: "prompt template: 'tinyllm' or a template file", default: 'tinyllm' },
+  'sequence-start': { type: 'string', help: "what precedes each prompt: 'endoftext' or 'none' (default: what the model records, else endoftext)" },
+  'allow-special': { type: 'boolean', help: 'special-token text in the data becomes special tokens', default: false },
+  overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input or 'refuse'", default: 'truncate' },
+  json: { type: 'string', help: 'also write the full report (metrics, baselines, every row) as JSON to this file' },
+  force: { type: 'boolean', help: 'overwrite an existing --json file', default: false },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
+  kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
+  threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
+} satisfies OptionSpecs;
+
+const EPILOG = `Examples:
+  tinyllm eval --ckpt runs/ft --train data/train.jsonl --test data/test.jsonl --json runs/ft/eval.json
+  tinyllm eval --ckpt runs/ft --data gestures.csv --output-column label --labels "Tap,Double tap,Hold"`;
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseCommand('eval', argv, options, { usage: '--ckpt <model> (--train <file> --test <file> | --data <file>) [options]', summary, epilog: EPILOG });
+  if (!parsed) return;
+  const o = parsed.options;
+  if (!o.ckpt) throw new UserError('--ckpt is required: the model to evaluate');
+  if (o.json && fs.existsSync(o.json) && !o.force) throw new UserError(`--json ${o.json} exists; give --force to overwrite it or choose another file`);
+  if (!['auto', 'classify', 'numeric'].includes(o.task)) throw new UserError(`--task must be auto, classify or numeric, got '${o.task}'`);
+  if (!['all', 'rank', 'generate'].includes(o.method)) throw new UserError(`--method must be all, rank or generate, got '${o.method}'`);
+  if (o.overflow !== 'truncate' && o.overflow !== 'refuse') throw new UserError(`--overflow must be truncate or refuse, got '${o.overflow}'`);
+  if (!Number.isInteger(o.k) || o.k < 1) throw new UserError(`--k must be a whole number ≥ 1, got ${o.k}`);
+  if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
+
+  const read: ReadTaskOptions = {
+    columns: { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] },
+    instruction: o.instruction,
+  };
+  let train: TaskExample[];
+  let test: TaskExample[];
+  if (o.data) {
+    if (o.train || o.test) throw new UserError('give either --data (split with a seed) or --train and --test, not both');
+    ({ train, test } = splitExamples(await readTaskFile(o.data, read), { val: o['val-fraction'], test: o['test-fraction'] }, o.seed));
+  } else {
+    if (!o.test) throw new UserError('--test is required (or --data to split one file)');
+    if (!o.train) throw new UserError('--train is required: the baselines are fitted on the training rows, and no accuracy is reported without them');
+    train = await readTaskFile(o.train, read);
+    test = await readTaskFile(o.test, read);
+  }
+  if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
+
+  const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
+  const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
+  if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
+  }
+  const labels = o.labels.length ? o.labels.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== '') : undefined;
+
+  const progress = new Progress('eval', test.length, { unit: 'rows' });
+  const interrupt = onInterrupt('interrupted: finishing the current row, then reporting on the rows done (Ctrl-C again to quit now)');
+  let report;
+  try {
+    const opts: EvalOptions = {
+      template: loadTemplate(o.template),
+      start: chooseSequenceStart(o['sequence-start'], sequenceStart),
+      allowSpecial: o['allow-special'],
+      overflow: o.overflow,
+      contextLength: model.config.blockSize,
+      labels,
+      kind: o.task as EvalOptions['kind'],
+      k: o.k,
+      maxTokens: o['max-tokens'],
+      generate: o.method !== 'rank',
+      rank: o.method !== 'generate',
+      onRow: (done) => progress.update(done),
+      shouldStop: () => interrupt.requested,
+    };
+    report = evaluate(model, tokenizer, test, train, opts);
+  } finally {
+    interrupt.dispose();
+  }
+  progress.finish();
+  console.log(formatReport(report));
+  if (o.json) {
+    writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: o.ckpt, ...report }, null, 1) + '\n');
+    console.log(`report written to ${o.json}`);
+  }
+}

@@ -1,0 +1,189 @@
+// A whole evaluation of a model on a task's test rows, as `tinyllm eval` runs it: greedy generation read two
+// ways (strict first line, TinyLLM's exactly-once rule) and ranking of the closed label set by likelihood,
+// sharing one prefill per row (generation leaves the prompt in the KV cache, ranking rewinds to it); numeric
+// answers get MAE/RMSE. The baselines are fitted on the training rows and scored on the same test rows, so
+// every accuracy is reported beside them.
+import { sharedDecoder } from '../models/gpt2/decode.js';
+import { generateTextFromIds, type TextCodec } from '../models/gpt2/generate.js';
+import type { GPT2 } from '../models/gpt2/model.js';
+import { fitPrompt, type PromptOptions } from '../task/encode.js';
+import { labelSet, type TaskExample } from '../task/read.js';
+import { renderAnswer } from '../task/template.js';
+import { UserError } from '../util/errors.js';
+import { knnClassify, knnRegress, majorityClass, nearestCentroid } from './baselines.js';
+import { featurize, fitFeatures } from './features.js';
+import { firstLine, readStrict, tinyllmCorrect } from './match.js';
+import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
+import { parseNumbers, parseNumericAnswer } from './numbers.js';
+import { argmaxScore, labelCandidates, scoreCandidates } from './rank.js';
+
+export type TaskKind = 'classify' | 'numeric';
+
+export interface EvalOptions extends PromptOptions {
+  /** Closed label set for ranking and the metrics (default: the distinct training outputs). */
+  labels?: string[];
+  /** 'auto' (default): numeric when every training output is one number and there are > 20 distinct values or decimals. */
+  kind?: TaskKind | 'auto';
+  /** Neighbours of the k-NN baseline (default 5). */
+  k?: number;
+  /** Tokens generated at most per row (default: the longest training answer + 4). */
+  maxTokens?: number;
+  /** Run greedy generation (default true) and ranking (default true; classification only). */
+  generate?: boolean;
+  rank?: boolean;
+  /** Called after each row. */
+  onRow?: (done: number) => void;
+  /** Checked after each row: true stops early and reports on the rows done. */
+  shouldStop?: () => boolean;
+}
+
+export interface RowResult {
+  where: string;
+  truth: string;
+  /** Greedy response (cut at the end marker). */
+  generated?: string;
+  /** The most likely label and its log-likelihood. */
+  ranked?: string;
+  logLikelihood?: number;
+}
+
+export interface BaselineResult {
+  name: string;
+  classification?: ClassificationMetrics;
+  regression?: RegressionMetrics;
+}
+
+export interface EvalReport {
+  kind: TaskKind;
+  /** Test rows evaluated (fewer than testRows when interrupted). */
+  rows: number;
+  testRows: number;
+  trainRows: number;
+  labels: string[];
+  labelSource: 'option' | 'train';
+  ranking?: ClassificationMetrics;
+  strict?: ClassificationMetrics;
+  tinyllmRule?: { correct: number; accuracy: number };
+  numeric?: RegressionMetrics;
+  baselines: BaselineResult[];
+  /** The baselines' numeric features: numbers per row, and rows with another count (padded or cut). */
+  features: { dim: number; trainMismatched: number; testMismatched: number };
+  /** Rows whose input was cut to fit the context. */
+  cutRows: number;
+  seconds: number;
+  interrupted: boolean;
+  results: RowResult[];
+}
+
+/** Whether the answers are numbers to be scored by error rather than labels. */
+export function detectKind(train: readonly TaskExample[]): TaskKind {
+  const values = train.map((e) => parseNumericAnswer(e.output));
+  if (values.some((v) => v === null)) return 'classify';
+  const distinct = new Set(values);
+  return distinct.size > 20 || values.some((v) => !Number.isInteger(v)) ? 'numeric' : 'classify';
+}
+
+export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
+  if (train.length === 0) throw new UserError('evaluation needs the training rows for its baselines (no accuracy is reported without one)');
+  const t0 = performance.now();
+  const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
+  const labels = opts.labels ?? labelSet(train);
+  if (kind === 'classify') {
+    const missing = [...new Set(test.map((e) => e.output))].filter((l) => !labels.includes(l));
+    if (missing.length) throw new UserError(`${test[0].where.split(':')[0]}: test labels ${missing.map((l) => `'${l}'`).join(', ')} are not in the label set (${labels.join(', ')}); add them with --labels`);
+  }
+  const numericTruth = (e: TaskExample) => {
+    const v = parseNumericAnswer(e.output);
+    if (v === null) throw new UserError(`${e.where}: answer '${e.output}' is not a number, but the task is numeric (use --task classify)`);
+    return v;
+  };
+  const doRank = kind === 'classify' && (opts.rank ?? true);
+  const doGenerate = opts.generate ?? true;
+  if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
+  const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
+  const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
+  const maxTokens = opts.maxTokens ?? train.reduce((m, e) => Math.max(m, answerTokens(e)), 0) + 4;
+  const reserve = Math.max(maxTokens, ...candidates.map((c) => c.length));
+  const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
+  const dec = sharedDecoder(model);
+
+  const results: RowResult[] = [];
+  let cutRows = 0;
+  let interrupted = false;
+  for (const ex of test) {
+    const fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
+    if (fitted.inputKept < fitted.inputChars) cutRows++;
+    const r: RowResult = { where: ex.where, truth: ex.output };
+    let prefilled = false;
+    if (doGenerate) {
+      const g = generateTextFromIds(model, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings, decoder: dec });
+      r.generated = g.text.trim();
+      prefilled = fitted.ids.length + g.tokens.length <= dec.capacity; // the cache still starts with the prompt
+    }
+    if (doRank) {
+      const scores = scoreCandidates(dec, fitted.ids, candidates, prefilled);
+      const best = argmaxScore(scores);
+      r.ranked = labels[best];
+      r.logLikelihood = scores[best];
+    }
+    results.push(r);
+    opts.onRow?.(results.length);
+    if (opts.shouldStop?.() && results.length < test.length) {
+      interrupted = true;
+      break;
+    }
+  }
+
+  const done = test.slice(0, results.length);
+  const report: EvalReport = {
+    kind,
+    rows: done.length,
+    testRows: test.length,
+    trainRows: train.length,
+    labels: kind === 'classify' ? labels : [],
+    labelSource: opts.labels ? 'option' : 'train',
+    baselines: [],
+    features: { dim: 0, trainMismatched: 0, testMismatched: 0 },
+    cutRows,
+    seconds: 0,
+    interrupted,
+    results,
+  };
+  const truth = done.map((e) => e.output);
+  if (kind === 'classify') {
+    if (doRank) report.ranking = classificationMetrics(truth, results.map((r) => r.ranked ?? null), labels);
+    if (doGenerate) {
+      report.strict = classificationMetrics(truth, results.map((r) => readStrict(r.generated ?? '', labels)), labels);
+      const correct = results.filter((r, i) => tinyllmCorrect(r.generated ?? '', truth[i], labels)).length;
+      report.tinyllmRule = { correct, accuracy: done.length ? correct / done.length : NaN };
+    }
+  } else {
+    report.numeric = regressionMetrics(done.map(numericTruth), results.map((r) => parseNumbers(firstLine(r.generated ?? ''))[0] ?? null));
+  }
+
+  // baselines on the same rows, from the numbers in each row's instruction and input
+  const text = (e: TaskExample) => `${e.instruction}\n${e.input}`;
+  const space = fitFeatures(train.map(text));
+  const trainX = featurize(space, train.map(text));
+  const testX = featurize(space, done.map(text));
+  report.features = { dim: space.dim, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
+  const k = Math.min(opts.k ?? 5, train.length);
+  if (kind === 'classify') {
+    const trainY = train.map((e) => e.output);
+    const cls = (name: string, pred: string[]): BaselineResult => ({ name, classification: classificationMetrics(truth, pred, labels) });
+    const majority = majorityClass(trainY);
+    report.baselines.push(cls('majority class', truth.map(() => majority)));
+    if (space.dim > 0) {
+      report.baselines.push(cls('nearest centroid', nearestCentroid(trainX, trainY, testX)));
+      report.baselines.push(cls(`${k}-NN`, knnClassify(trainX, trainY, testX, k)));
+    }
+  } else {
+    const trainV = train.map(numericTruth);
+    const testV = done.map(numericTruth);
+    const mean = trainV.reduce((s, v) => s + v, 0) / trainV.length;
+    report.baselines.push({ name: 'training mean', regression: regressionMetrics(testV, testV.map(() => mean)) });
+    if (space.dim > 0) report.baselines.push({ name: `${k}-NN`, regression: regressionMetrics(testV, knnRegress(trainX, trainV, testX, k)) });
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}

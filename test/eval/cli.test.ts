@@ -1,0 +1,113 @@
+// `tinyllm eval` end to end on a tiny memorising model (JSON report checked), and the sequence-start rule:
+// generate, eval and the library call feed the same ids and get identical logits at the prompt's last position.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { KVDecoder } from '../../src/models/gpt2/decode.js';
+import { generateText } from '../../src/models/gpt2/generate.js';
+import { renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { saveTokenizer } from '../../src/tokenizer/files.js';
+import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-eval-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const rows = tinyRows(9, 1);
+const { tok, bpe } = tinyTokenizer(rows);
+const model = memorise(tok, rows);
+const tokDir = path.join(tmp, 'tok');
+saveTokenizer(bpe, tokDir);
+const run = path.join(tmp, 'run');
+fs.mkdirSync(run);
+saveCheckpoint(path.join(run, 'checkpoint.ckpt'), { model, step: 1, tokenizer: tokDir, sequenceStart: 'endoftext' });
+const jsonl = (file: string, rs: typeof rows) => {
+  fs.writeFileSync(file, rs.map((r) => JSON.stringify({ instruction: r.instruction, input: r.input, output: r.output })).join('\r\n') + '\r\n');
+  return file;
+};
+const trainFile = jsonl(path.join(tmp, 'train.jsonl'), rows);
+const testFile = jsonl(path.join(tmp, 'test.jsonl'), rows);
+
+async function quiet(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
+    ewrite.mockRestore();
+  }
+}
+
+describe('tinyllm eval', () => {
+  it('reports ranking, strict and TinyLLM-rule accuracy beside the baselines, as a table and JSON', async () => {
+    const json = path.join(tmp, 'report.json');
+    const r = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--json', json]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/model: ranking by likelihood\s+100\.00 %/);
+    expect(r.out).toMatch(/baseline: majority class\s+33\.33 %/);
+    expect(r.out).toMatch(/Confusion matrix/);
+    const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(rep.format).toBe('tinyllm-eval');
+    expect(rep.kind).toBe('classify');
+    expect(rep.labels).toEqual(LABELS);
+    expect(rep.rows).toBe(9);
+    expect(rep.ranking.accuracy).toBe(1);
+    expect(rep.ranking.confusion).toEqual([
+      [3, 0, 0, 0],
+      [0, 3, 0, 0],
+      [0, 0, 3, 0],
+    ]);
+    expect(rep.strict.accuracy).toBe(1);
+    expect(rep.tinyllmRule.accuracy).toBe(1);
+    expect(rep.results[1].generated).toBe('Double tap');
+    expect(rep.baselines.map((b: { name: string }) => b.name)).toEqual(['majority class', 'nearest centroid', '5-NN']);
+    expect(rep.baselines[0].classification.accuracy).toBeCloseTo(1 / 3, 12);
+    expect(rep.features).toEqual({ dim: 6, trainMismatched: 0, testMismatched: 0 });
+    // never overwrites a report without --force; no accuracy without training rows
+    const again = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--json', json]);
+    expect([again.code, again.err]).toEqual([1, `tinyllm eval: --json ${json} exists; give --force to overwrite it or choose another file`]);
+    const noTrain = await quiet(['eval', '--ckpt', run, '--test', testFile]);
+    expect(noTrain.err).toMatch(/--train is required/);
+  });
+
+  it('generate, eval and generateText give identical logits at the prompt\'s last position, with <|endoftext|> first', async () => {
+    const prompt = renderPrompt(TINYLLM_TEMPLATE, rows[2]);
+    const prefills: Float32Array[] = [];
+    const feed = KVDecoder.prototype.feed;
+    const spy = vi.spyOn(KVDecoder.prototype, 'feed').mockImplementation(function (this: KVDecoder, tokens: ArrayLike<number>) {
+      const logits = feed.call(this, tokens);
+      if (tokens.length > 1) prefills.push(Float32Array.from(logits));
+      return logits;
+    });
+    try {
+      generateText(model, tok, prompt, { maxTokens: 1, temperature: 0 });
+      expect((await quiet(['generate', '--ckpt', run, '--prompt', prompt, '--max-tokens', '1', '--temperature', '0'])).code).toBe(0);
+      const test1 = jsonl(path.join(tmp, 'one.jsonl'), [rows[2]]);
+      expect((await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', test1, '--method', 'generate'])).code).toBe(0);
+      expect((await quiet(['generate', '--ckpt', run, '--prompt', prompt, '--max-tokens', '1', '--sequence-start', 'none'])).code).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(prefills).toHaveLength(4);
+    const [lib, gen, ev, none] = prefills;
+    expect(gen).toEqual(lib);
+    expect(ev).toEqual(lib);
+    expect(none).not.toEqual(lib);
+    // and they are the training forward's logits of <|endoftext|> + prompt
+    const ids = Int32Array.from([tok.eotToken, ...tok.encode(prompt)]);
+    model.forward(ids, null, 1, ids.length);
+    const V = model.config.vocabSize;
+    const want = model.logits().subarray((ids.length - 1) * V, ids.length * V);
+    for (let v = 0; v < V; v += 17) expect(lib[v]).toBeCloseTo(want[v], 4);
+  });
+});

@@ -240,7 +240,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     b === null || (a.accuracy !== null && b.accuracy !== null && a.accuracy !== b.accuracy ? a.accuracy > b.accuracy : a.loss < b.loss);
   const saveState = () => {
     state.batches = batches.getState();
-    saveCheckpoint(path.join(o.out, STATE_FILE), { model, step, tokenizer: s.task.tokenizer, optimizer, run: { ...s }, rng: rng.getState(), data: state });
+    saveCheckpoint(path.join(o.out, STATE_FILE), { model, step, tokenizer: s.task.tokenizer, sequenceStart: s.task.sequenceStart, optimizer, run: { ...s }, rng: rng.getState(), data: state });
     writeLossCurve(o.out, metrics, s.model, null, 'fine-tuning');
   };
   let lastVal: ValResult | null = null;
@@ -252,7 +252,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     if (improved) {
       state.best = lastVal;
       state.stale = 0;
-      saveCheckpoint(path.join(o.out, BEST_FILE), { model, step, tokenizer: s.task.tokenizer, run: { ...s, task: info } });
+      saveCheckpoint(path.join(o.out, BEST_FILE), { model, step, tokenizer: s.task.tokenizer, sequenceStart: s.task.sequenceStart, run: { ...s, task: info } });
     } else state.stale++;
     return improved;
   };

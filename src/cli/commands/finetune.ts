@@ -8,11 +8,12 @@ import { BEST_FILE, runFinetune, STATE_FILE, type FinetuneSettings } from '../..
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import { GPT2_PRESETS } from '../../models/gpt2/config.js';
 import type { Overflow } from '../../task/encode.js';
-import { parseSequenceStart } from '../../task/sequence.js';
+import type { SequenceStart } from '../../task/sequence.js';
 import { loadTemplate } from '../../task/template.js';
 import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
+import { chooseSequenceStart } from './generate.js';
 import { modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
 
 export const summary = 'fine-tune a GPT-2 on a task (Alpaca JSONL/CSV): answer-only loss, validation accuracy, best model, resumable';
@@ -35,7 +36,7 @@ const options = {
   'output-column': { type: 'string', help: "column/field with the answer (default 'output')" },
   instruction: { type: 'string', help: 'instruction for rows without one (TinyLLM passes one per task)', default: '' },
   template: { type: 'string', help: "prompt template: 'tinyllm' (### Instruction/Input/Response/End) or a template JSON file (docs/finetune.md)", default: 'tinyllm' },
-  'sequence-start': { type: 'string', help: "what precedes every sequence: 'endoftext' (as prepare's documents) or 'none'", default: 'endoftext' },
+  'sequence-start': { type: 'string', help: "what precedes every sequence: 'endoftext' (as prepare's documents) or 'none' (default: what --from records, else endoftext)" },
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
@@ -95,10 +96,12 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
   let initWeights: Float32Array | undefined;
   let model: { name: string; config: FinetuneSettings['config'] };
   let tokenizer = o.tokenizer ?? 'gpt2';
+  let recordedStart: SequenceStart | null = null;
   if (o.from !== undefined) {
     if (sizeFlags.length > 0) throw new UserError(`--from takes the model size from ${o.from}; drop --${sizeFlags.join(', --')}`);
     const w = loadWeights(o.from);
     initWeights = w.flat;
+    recordedStart = w.sequenceStart ?? null;
     model = { name: path.basename(path.resolve(o.from)), config: w.config };
     if (o.tokenizer === undefined && w.format === 'tinyllm') tokenizer = readCheckpointHeader(checkpointPath(o.from)).tokenizer ?? 'gpt2';
   } else {
@@ -113,7 +116,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
     task: {
       tokenizer,
       template: loadTemplate(o.template),
-      sequenceStart: parseSequenceStart(o['sequence-start']),
+      sequenceStart: chooseSequenceStart(o['sequence-start'], recordedStart),
       allowSpecial: o['allow-special'],
       columns: { instruction: o['instruction-column'] ?? 'instruction', input: o['input-column'] ?? 'input', output: o['output-column'] ?? 'output' },
       instruction: o.instruction,

@@ -10,6 +10,7 @@ import { freezeLayers, LORA_DEFAULTS, parseLoraTargets, validateMethod, type Fin
 import { GPT2_PRESETS, type GPT2Config } from '../../models/gpt2/config.js';
 import type { Overflow } from '../../task/encode.js';
 import type { SequenceStart } from '../../task/sequence.js';
+import { resolveTokenizer } from '../../tokenizer/gpt2.js';
 import { loadTemplate } from '../../task/template.js';
 import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
@@ -133,7 +134,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
     if (o.tokenizer === undefined && w.format === 'tinyllm') tokenizer = readCheckpointHeader(checkpointPath(o.from)).tokenizer ?? 'gpt2';
   } else {
     if (sizeFlags.length === 0) throw new UserError('give the starting weights with --from <run | HF dir | .safetensors | .bin>, or a size to train from scratch (--model 30M or --n-layer/--n-head/--n-embd)');
-    model = modelConfig(o, positiveInt(o['vocab-size'] ?? 50257, 'vocab-size'));
+    model = modelConfig(o, positiveInt(o['vocab-size'] ?? resolveTokenizer(tokenizer).vocabSize, 'vocab-size'));
   }
   const settings: FinetuneSettings = {
     from: o.from ?? null,
@@ -145,7 +146,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
       template: loadTemplate(o.template),
       sequenceStart: chooseSequenceStart(o['sequence-start'], recordedStart),
       allowSpecial: o['allow-special'],
-      columns: { instruction: o['instruction-column'] ?? 'instruction', input: o['input-column'] ?? 'input', output: o['output-column'] ?? 'output' },
+      columns: { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] },
       instruction: o.instruction,
       overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
     },

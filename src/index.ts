@@ -18,3 +18,4 @@ export * from './task/index.js';
 export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './eval/index.js';

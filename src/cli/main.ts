@@ -3,6 +3,7 @@
 // Pi does not pay for the training code. UserErrors print without a stack trace. The executable
 // entry point is src/cli/bin.ts.
 import { UserError } from '../util/errors.js';
+import { Interrupted } from '../util/interrupt.js';
 
 export interface CommandModule {
   summary: string;
@@ -19,6 +20,7 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   mix: () => import('./commands/mix.js'),
   inspect: () => import('./commands/inspect.js'),
   pretrain: () => import('./commands/pretrain.js'),
+  finetune: () => import('./commands/finetune.js'),
   generate: () => import('./commands/generate.js'),
   eval: () => import('./commands/eval.js'),
   convert: () => import('./commands/convert.js'),
@@ -57,6 +59,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UserError) {
       console.error(`tinyllm ${name}: ${e.message}`);
       return 1;
+    }
+    if (e instanceof Interrupted) {
+      console.error(`tinyllm ${name}: interrupted: ${e.message}`);
+      return e.exitCode;
     }
     throw e;
   }

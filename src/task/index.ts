@@ -4,3 +4,4 @@ export * from './template.js';
 export * from './sequence.js';
 export * from './read.js';
 export * from './encode.js';
+export * from './batch.js';

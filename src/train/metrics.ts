@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../util/fs.js';
 
 export type MetricRecord =
   | { type: 'train'; step: number; loss: number; lr: number; gradNorm: number; ms: number; tokPerSec: number }
-  | { type: 'val'; step: number; valLoss: number }
+  | { type: 'val'; step: number; valLoss: number; valAccuracy?: number }
   | { type: 'sample'; step: number; text: string };
 
 export class MetricsLog {

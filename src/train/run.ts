@@ -20,6 +20,7 @@ import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint.js
 import { lossCurveSvg } from './losscurve.js';
 import { MetricsLog } from './metrics.js';
 import { Trainer, type StepStats } from './trainer.js';
+import { ADAMW_DEFAULTS } from './adamw.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint (JSON-serializable). */
 export interface RunSettings {
@@ -38,6 +39,10 @@ export interface RunSettings {
   warmup: number;
   finalLrFrac: number;
   weightDecay: number;
+  /** AdamW betas and epsilon (absent in runs from before they were settable: 0.9, 0.95, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
   gradClip: number;
   valEvery: number;
   valBatches: number;
@@ -141,7 +146,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
     gradAccum,
     schedule: { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac },
     gradClip: s.gradClip,
-    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
+    adamw: { beta1: s.beta1 ?? ADAMW_DEFAULTS.beta1, beta2: s.beta2 ?? ADAMW_DEFAULTS.beta2, eps: s.eps ?? ADAMW_DEFAULTS.eps, weightDecay: s.weightDecay },
   });
   const rng = new Rng(s.seed ^ 0x5eed);
 
@@ -237,14 +242,14 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
 }
 
 /** Rewrites <out>/loss.svg from metrics.jsonl. */
-export function writeLossCurve(out: string, metrics: MetricsLog, title: string, baseline: number | null = null): void {
+export function writeLossCurve(out: string, metrics: MetricsLog, title: string, baseline: number | null = null, kind = 'pre-training'): void {
   const rs = metrics.read();
   const train = rs.flatMap((r) => (r.type === 'train' ? [{ step: r.step, loss: r.loss }] : []));
   const val = rs.flatMap((r) => (r.type === 'val' ? [{ step: r.step, loss: r.valLoss }] : []));
   writeFileAtomic(path.join(out, 'loss.svg'), lossCurveSvg({
       train,
       val,
-      title: `${title} pre-training loss`,
+      title: `${title} ${kind} loss`,
       ...(baseline !== null ? { baseline: { loss: baseline, label: 'unigram baseline (val)' } } : {}),
     }));
 }

@@ -24,3 +24,12 @@ export function onInterrupt(message = 'interrupted: finishing the current step a
     },
   };
 }
+
+/** Thrown by long work that stopped on Ctrl-C after saving; the CLI prints the message and exits 130. */
+export class Interrupted extends Error {
+  readonly exitCode = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = 'Interrupted';
+  }
+}

@@ -13,7 +13,7 @@ import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 export const summary = 'pre-train a GPT-2 on token shards (resumable checkpoints, metrics, loss curve)';
 
 const presets = Object.keys(GPT2_PRESETS).join(', ');
-const options = {
+export const options = {
   model: { type: 'string', help: `preset: ${presets} (default 30M unless --n-layer/--n-head/--n-embd are given)` },
   'n-layer': { type: 'number', help: 'custom size: transformer blocks' },
   'n-head': { type: 'number', help: 'custom size: attention heads' },
@@ -30,6 +30,9 @@ const options = {
   'final-lr-frac': { type: 'number', help: 'cosine decay ends at this fraction of --lr (default 0.1)' },
   'weight-decay': { type: 'number', help: 'AdamW weight decay on 2-D weights (default 0.1)' },
   'grad-clip': { type: 'number', help: 'global gradient-norm clip, 0 = off (default 1.0)' },
+  beta1: { type: 'number', help: 'AdamW β1 (default 0.9)' },
+  beta2: { type: 'number', help: "AdamW β2 (default 0.95; llm.c's CPU trainer uses 0.999)" },
+  eps: { type: 'number', help: 'AdamW ε (default 1e-8)' },
   'val-every': { type: 'number', help: 'validation loss every N steps, 0 = off (default 100)' },
   'val-batches': { type: 'number', help: 'batches per validation (default 20)' },
   'sample-every': { type: 'number', help: 'print a text sample every N steps, 0 = off (default 200)' },
@@ -47,16 +50,19 @@ const options = {
 } satisfies OptionSpecs;
 
 type Opts = ParsedOptions<typeof options>;
+/** What modelConfig reads (finetune shares the size flags). */
+type SizeOpts = Pick<Opts, (typeof SIZE_FLAGS)[number]>;
 
 /** Flags that set the model size (--init and --resume take it from the file instead). */
-const SIZE_FLAGS = ['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const;
+export const SIZE_FLAGS = ['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const;
 
-function positiveInt(v: number, flag: string, min = 1): number {
+export function positiveInt(v: number, flag: string, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new UserError(`--${flag} must be a whole number ≥ ${min}, got ${v}`);
   return v;
 }
 
-function modelConfig(o: Opts, vocabSize: number, blockSize?: number): { name: string; config: GPT2Config } {
+/** The model size from --model or --n-layer/--n-head/--n-embd (+ --block-size). */
+export function modelConfig(o: SizeOpts, vocabSize: number, blockSize?: number): { name: string; config: GPT2Config } {
   const custom = o['n-layer'] !== undefined || o['n-head'] !== undefined || o['n-embd'] !== undefined;
   if (custom && o.model !== undefined) throw new UserError('give either --model or --n-layer/--n-head/--n-embd, not both');
   if (custom) {
@@ -102,6 +108,9 @@ function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): Ru
     finalLrFrac: o['final-lr-frac'] ?? 0.1,
     weightDecay: o['weight-decay'] ?? 0.1,
     gradClip: o['grad-clip'] ?? 1.0,
+    beta1: o.beta1 ?? 0.9,
+    beta2: o.beta2 ?? 0.95,
+    eps: o.eps ?? 1e-8,
     valEvery: positiveInt(o['val-every'] ?? 100, 'val-every', 0),
     valBatches: positiveInt(o['val-batches'] ?? 20, 'val-batches', 0),
     sampleEvery: positiveInt(o['sample-every'] ?? 200, 'sample-every', 0),
@@ -148,6 +157,9 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   change('finalLrFrac', o['final-lr-frac']);
   change('weightDecay', o['weight-decay']);
   change('gradClip', o['grad-clip']);
+  change('beta1', o.beta1);
+  change('beta2', o.beta2);
+  change('eps', o.eps);
   change('valEvery', o['val-every']);
   change('valBatches', o['val-batches']);
   change('sampleEvery', o['sample-every']);

@@ -22,6 +22,8 @@ export type TaskKind = 'classify' | 'numeric';
 export interface EvalOptions extends PromptOptions {
   /** Closed label set for ranking and the metrics (default: the distinct training outputs). */
   labels?: string[];
+  /** Where `labels` came from, for the report (default 'given'). */
+  labelsFrom?: string;
   /** 'auto' (default): numeric when every training output is one number and there are > 20 distinct values or decimals. */
   kind?: TaskKind | 'auto';
   /** Neighbours of the k-NN baseline (default 5). */
@@ -60,7 +62,8 @@ export interface EvalReport {
   testRows: number;
   trainRows: number;
   labels: string[];
-  labelSource: 'option' | 'train';
+  /** 'training outputs', or where the given labels came from. */
+  labelSource: string;
   ranking?: ClassificationMetrics;
   strict?: ClassificationMetrics;
   tinyllmRule?: { correct: number; accuracy: number };
@@ -141,7 +144,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
     testRows: test.length,
     trainRows: train.length,
     labels: kind === 'classify' ? labels : [],
-    labelSource: opts.labels ? 'option' : 'train',
+    labelSource: opts.labels ? opts.labelsFrom ?? 'given' : 'training outputs',
     baselines: [],
     features: { dim: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,

@@ -30,7 +30,7 @@ export function formatReport(r: EvalReport): string {
   const of = r.interrupted ? ` (interrupted: ${r.rows} of ${r.testRows} test rows)` : '';
   lines.push(`${r.rows} test rows${of}, ${r.trainRows} training rows for the baselines; ${r.seconds.toFixed(1)} s (${(r.rows / Math.max(r.seconds, 1e-9)).toFixed(2)} rows/s)`);
   if (r.kind === 'classify') {
-    lines.push(`labels (${r.labelSource === 'option' ? '--labels' : 'from the training outputs'}): ${r.labels.join(', ')}`);
+    lines.push(`labels (${r.labelSource}): ${r.labels.join(', ')}`);
     lines.push('');
     const rows = [['', 'accuracy', 'macro-F1', 'correct']];
     const add = (name: string, m: ClassificationMetrics) => rows.push([name, pct(m.accuracy), num(m.macro.f1), `${m.correct}/${m.n}`]);

@@ -1,8 +1,9 @@
 // A whole fine-tuning run as `tinyllm finetune` drives it: task files → encoded examples → length-bucketed
 // batches → optimizer steps with the loss on the answers, validation loss and ranking accuracy every N
 // steps, the best model kept, early stopping, Ctrl-C saving, and bit-exact resumption. The run directory:
-//   checkpoint.ckpt  the best model so far (weights only: generate/eval/convert use it as any run)
-//   state.ckpt       the latest training state (weights, AdamW moments, RNG, batch position) for --resume
+//   checkpoint.ckpt  the best model so far (weights, + LoRA adapter merged on load: generate/eval/convert use it)
+//   state.ckpt       the latest training state (weights, trainable-set moments, adapter, batch position) for --resume
+//   adapter/         LoRA only: the best adapter in the PEFT layout (tinyllm merge, or PEFT, apply it)
 //   task.json        tokenizer, template, sequence start and label set (src/task/info.ts)
 //   config.json, metrics.jsonl, loss.svg, and the test split (test.jsonl) when one file was split.
 import * as fs from 'node:fs';
@@ -11,24 +12,28 @@ import { rankingAccuracy } from '../eval/rank.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2 } from '../models/gpt2/model.js';
+import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
 import { describeCuts, encodeTask, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
-import { FlatAdamW, clipGlobalNorm } from '../train/adamw.js';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, loadCheckpointWeights, saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog } from '../train/metrics.js';
 import { writeLossCurve } from '../train/run.js';
-import { lrAt } from '../train/schedule.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Interrupted, onInterrupt } from '../util/interrupt.js';
 import { formatDuration, Progress } from '../util/progress.js';
-import { Rng } from '../util/rng.js';
+import { Finetuner } from './finetuner.js';
+import { mergeLora } from './merge.js';
+import { describeMethod, type FinetuneMethod } from './method.js';
+import { savePeftAdapter } from './peft.js';
+import { loadFinetuneState, saveFinetuneState } from './state.js';
 
 export const BEST_FILE = 'checkpoint.ckpt';
 export const STATE_FILE = 'state.ckpt';
+export const ADAPTER_DIR = 'adapter';
 
 /** Where the examples come from: separate files, or one file split by seed. */
 export interface FinetuneData {
@@ -50,7 +55,12 @@ export interface FinetuneSettings {
   task: Omit<TaskInfo, 'labels' | 'contextLength'>;
   /** Loss on every token (TinyLLM's trainer) instead of the answer only. */
   trainOnAll: boolean;
-  method: 'full';
+  /** full, top-N blocks or LoRA (src/finetune/method.ts). */
+  method: FinetuneMethod;
+  /** At the end, store the best model with LoRA merged into the weights (and still write the PEFT adapter). */
+  merge: boolean;
+  /** Rows × T per forward/backward pass at most (bounds activation memory; null = the whole micro-batch). */
+  maxTokensPerPass: number | null;
   /** Examples per micro-batch, micro-batches per optimizer step. */
   B: number;
   gradAccum: number;
@@ -191,21 +201,29 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
 
   const model = new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
   if (o.initWeights) model.params.data.set(o.initWeights);
-  model.ensureGrads();
-  const optimizer = new FlatAdamW(model.params.table, model.alloc, { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay });
+  const schedule = { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac };
+  const ft = new Finetuner(model, {
+    method: s.method,
+    schedule,
+    gradClip: s.gradClip,
+    adamw: { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay },
+    seed: s.seed,
+    maxTokensPerPass: s.maxTokensPerPass ?? undefined,
+  });
+  // all activation memory for the largest batch, first (the arena does not reuse memory)
+  const sets = [train, val];
+  const longest = Math.max(...sets.map((t) => t.maxLength)) - 1;
+  const answerRows = Math.max(...sets.flatMap((t) => t.examples.map((e) => e.ids.length - e.promptLength)));
+  ft.reserve(s.B, longest, s.trainOnAll ? s.B * longest : s.B * answerRows);
   const batches = new BucketedBatches(train.examples.map((e) => e.ids.length), { B: s.B, seed: s.seed });
-  const rng = new Rng(s.seed ^ 0x5eed);
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
-  let step = 0;
   let state: RunState = { batches: batches.getState(), best: null, stale: 0 };
   if (o.resume) {
-    const h = loadCheckpoint(path.join(o.out, STATE_FILE), model, optimizer);
-    step = h.step;
+    const h = loadFinetuneState(path.join(o.out, STATE_FILE), ft);
     state = h.data as RunState;
     batches.setState(state.batches);
-    if (h.rng) rng.setState(h.rng);
-    metrics.truncateAfter(step);
-    say(`resumed from ${path.join(o.out, STATE_FILE)} at step ${step}`);
+    metrics.truncateAfter(ft.step);
+    say(`resumed from ${path.join(o.out, STATE_FILE)} at step ${ft.step}`);
   } else {
     metrics.truncateAfter(0);
     const held = s.data.test === null && splits.test.length > 0;
@@ -215,83 +233,69 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   writeTaskInfo(o.out, info);
   writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ ...s, numParams: numParams(s.config) }, null, 2)}\n`);
 
-  say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'} | ${s.method} fine-tuning | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
+  say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`);
   say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'} | run dir ${o.out}`);
 
-  let packed: PackedBatch | undefined;
   const pad = tok.eotToken;
+  const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
+  // ranking runs on the KV decoder, which knows no adapters: LoRA is merged into a copy for it
+  let merged: GPT2 | null = null;
+  const inferenceModel = (): GPT2 => {
+    if (!ft.lora) return model;
+    merged ??= new GPT2(s.config, { seed: null, kernels: model.kernels });
+    merged.params.data.set(model.params.data);
+    mergeLora((name) => (merged as GPT2).params.get(name), ft.lora, model.kernels);
+    return merged;
+  };
   const validateOn = (set: EncodedTask, rows: TaskExample[]): { loss: number; accuracy: number | null } => {
     if (set.examples.length === 0) return { loss: NaN, accuracy: null };
-    let sum = 0;
-    let count = 0;
-    for (const b of sortedBatches(set.examples.map((e) => e.ids.length), s.B)) {
-      packed = packBatch(set.examples, b, pad, false, packed);
-      const loss = model.forward(packed.inputs, packed.targets, packed.B, packed.T);
-      if (packed.count > 0) {
-        sum += loss * packed.count;
-        count += packed.count;
-      }
-    }
-    const accuracy = closedSet ? rankingAccuracy(model, tok, rows, labels, prompt).accuracy : null;
-    return { loss: count > 0 ? sum / count : NaN, accuracy };
+    const lengths = set.examples.map((e) => e.ids.length);
+    const { loss } = ft.evaluate(sortedBatches(lengths, s.B).map((b) => packBatch(set.examples, b, pad)));
+    const accuracy = closedSet ? rankingAccuracy(inferenceModel(), tok, rows, labels, prompt).accuracy : null;
+    return { loss, accuracy };
   };
   const better = (a: ValResult, b: ValResult | null) =>
     b === null || (a.accuracy !== null && b.accuracy !== null && a.accuracy !== b.accuracy ? a.accuracy > b.accuracy : a.loss < b.loss);
   const saveState = () => {
     state.batches = batches.getState();
-    saveCheckpoint(path.join(o.out, STATE_FILE), { model, step, tokenizer: s.task.tokenizer, optimizer, run: { ...s }, rng: rng.getState(), data: state });
+    saveFinetuneState(path.join(o.out, STATE_FILE), ft, { tokenizer: s.task.tokenizer, run: { ...settings }, data: state });
     writeLossCurve(o.out, metrics, s.model, null, 'fine-tuning');
   };
   let lastVal: ValResult | null = null;
   const validate = (): boolean => {
     const r = validateOn(val, valRows);
-    lastVal = { step, ...r };
-    metrics.append({ type: 'val', step, valLoss: r.loss, ...(r.accuracy !== null ? { valAccuracy: r.accuracy } : {}) });
+    lastVal = { step: ft.step, ...r };
+    metrics.append({ type: 'val', step: ft.step, valLoss: r.loss, ...(r.accuracy !== null ? { valAccuracy: r.accuracy } : {}) });
     const improved = better(lastVal, state.best);
     if (improved) {
       state.best = lastVal;
       state.stale = 0;
-      saveCheckpoint(path.join(o.out, BEST_FILE), { model, step, tokenizer: s.task.tokenizer, run: { ...s, task: info } });
+      saveCheckpoint(path.join(o.out, BEST_FILE), { model, step: ft.step, tokenizer: s.task.tokenizer, sequenceStart: s.task.sequenceStart, run: { ...s, task: info }, finetune: { method: s.method }, adapter: ft.lora?.params });
     } else state.stale++;
     return improved;
   };
 
   const last = Math.min(s.steps, o.stopAt ?? s.steps);
-  const first = step;
-  const schedule = { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac };
+  const first = ft.step;
   const progress = new Progress('finetune', last - first, { unit: 'steps', stream, live });
   const interrupt = onInterrupt();
-  const grads = model.grads as NonNullable<typeof model.grads>;
   let stoppedEarly = false;
   let note = '';
   try {
-    while (step < last && !interrupt.requested) {
-      const ts = performance.now();
-      model.zeroGrad();
-      let loss = 0;
-      let tokens = 0;
-      for (let micro = 0; micro < s.gradAccum; micro++) {
-        packed = packBatch(train.examples, batches.next(), pad, s.trainOnAll, packed);
-        loss += model.forward(packed.inputs, packed.targets, packed.B, packed.T);
-        model.backward(1 / s.gradAccum);
-        tokens += packed.B * packed.T;
-      }
-      loss /= s.gradAccum;
-      if (!Number.isFinite(loss)) throw new UserError(`loss became ${loss} at step ${step + 1}; lower --lr (now ${s.lr}) or --grad-clip and start again`);
-      const gradNorm = clipGlobalNorm(grads.data, s.gradClip);
-      const lr = lrAt(step, schedule);
-      optimizer.step(model.kernels, model.params.data, grads.data, lr);
-      step++;
-      const ms = performance.now() - ts;
-      metrics.append({ type: 'train', step, loss, lr, gradNorm, ms, tokPerSec: (tokens / ms) * 1000 });
-      o.onStep?.({ step, loss });
+    while (ft.step < last && !interrupt.requested) {
+      for (let i = 0; i < s.gradAccum; i++) micro[i] = packBatch(train.examples, batches.next(), pad, s.trainOnAll, micro[i]);
+      const st = ft.trainStep(micro as PackedBatch[]);
+      const step = st.step;
+      if (!Number.isFinite(st.loss) && st.counted > 0) throw new UserError(`loss became ${st.loss} at step ${step}; lower --lr (now ${s.lr}) or --grad-clip and start again`);
+      metrics.append({ type: 'train', step, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm, ms: st.ms, tokPerSec: (st.tokens / st.ms) * 1000 });
+      o.onStep?.({ step, loss: st.loss });
       if ((s.valEvery > 0 && step % s.valEvery === 0) || step === s.steps) {
         validate();
         if (s.patience > 0 && state.stale >= s.patience) stoppedEarly = true;
       }
       const v = lastVal as ValResult | null;
-      note = `loss ${loss.toFixed(4)} | lr ${lr.toExponential(2)} | ${(ms / 1000).toFixed(2)} s/step`;
+      note = `loss ${st.loss.toFixed(4)} | lr ${st.lr.toExponential(2)} | ${(st.ms / 1000).toFixed(2)} s/step`;
       if (v) note += ` | val loss ${v.loss.toFixed(4)}${v.accuracy !== null ? ` acc ${(100 * v.accuracy).toFixed(1)}%` : ''}`;
       progress.update(step - first, `step ${step}/${s.steps} | ${note}`);
       if (!live && (step % s.logEvery === 0 || step === last)) {
@@ -312,13 +316,23 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     interrupt.dispose();
   }
   if (live) progress.finish(note);
+  const step = ft.step;
   const interrupted = interrupt.requested && step < last;
   say(`${interrupted ? 'interrupted: ' : ''}saved ${path.join(o.out, STATE_FILE)} at step ${step}${step < s.steps && !stoppedEarly ? ` of ${s.steps} (continue with --resume)` : ''}; best model (step ${state.best?.step}) in ${path.join(o.out, BEST_FILE)}`);
   if (interrupted) throw new Interrupted(`stopped at step ${step}; continue with --resume`);
 
+  // the best model back in place: for the adapter files, the merge and the test split
+  loadCheckpoint(path.join(o.out, BEST_FILE), model, undefined, ft.lora?.params);
+  if (ft.lora) {
+    savePeftAdapter(path.join(o.out, ADAPTER_DIR), ft.lora, { baseModel: s.from });
+    if (s.merge) {
+      const best = loadCheckpointWeights(path.join(o.out, BEST_FILE), { kernels: getKernels() }).model; // merged on load
+      saveCheckpoint(path.join(o.out, BEST_FILE), { model: best, step: state.best?.step ?? step, tokenizer: s.task.tokenizer, sequenceStart: s.task.sequenceStart, run: { ...s, task: info } });
+      say(`merged the LoRA adapter into ${path.join(o.out, BEST_FILE)}; the adapter alone is in ${path.join(o.out, ADAPTER_DIR)}`);
+    } else say(`LoRA adapter (PEFT layout) in ${path.join(o.out, ADAPTER_DIR)}; ${BEST_FILE} holds base + adapter (merged when loaded)`);
+  }
   let test: FinetuneResult['test'] = null;
   if (splits.test.length > 0) {
-    loadCheckpoint(path.join(o.out, BEST_FILE), model);
     const r = validateOn(encode('test', splits.test), splits.test);
     test = { ...r, examples: splits.test.length };
     say(`test (${splits.test.length} examples, best model): loss ${r.loss.toFixed(4)}${r.accuracy !== null ? ` | ranking accuracy ${(100 * r.accuracy).toFixed(1)}%` : ''}`);

@@ -2,7 +2,8 @@
 // step, RNG and data-loader position) or to generate from it (weights alone). Layout, little-endian:
 //   preamble (32 B): magic "TLLMCKPT", u32 version, u32 header bytes, u32 header checksum, 12 reserved bytes
 //   header: JSON (config, step, tokenizer, hyper-parameters, states, tensor table, sections), space-padded to 64 B
-//   sections: raw float32 params, then m and v when saved for resume
+//   sections: raw float32 params, then m and v when saved for resume (a fine-tune's m and v cover only its
+//   trainable set), then 'lora' adapter weights for a LoRA fine-tune (its params section holds the frozen base)
 //   trailer: u32 checksum per section, then "TLLMEND\0"
 // Written atomically (temp + rename), so a crash mid-write never replaces the last good checkpoint; the
 // float I/O (and its refusal of big-endian hosts) is export/binary.ts's.
@@ -17,6 +18,9 @@ import { UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
+import { LoraAdapters } from '../finetune/lora.js';
+import { mergeLora } from '../finetune/merge.js';
+import type { FinetuneMethod } from '../finetune/method.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
 export const CHECKPOINT_VERSION = 1;
@@ -24,7 +28,7 @@ const END_MAGIC = 'TLLMEND\0';
 const PREAMBLE = 32;
 const CHUNK = 1 << 20; // floats per I/O chunk
 
-export type SectionName = 'params' | 'm' | 'v';
+export type SectionName = 'params' | 'm' | 'v' | 'lora';
 
 export interface CheckpointHeader {
   config: GPT2Config;
@@ -41,6 +45,8 @@ export interface CheckpointHeader {
   rng?: RngState;
   /** Data-loader position (ShardLoader.getState()). */
   data?: unknown;
+  /** Set for fine-tuning runs: the method (which tensors m and v cover; the LoRA shape of the 'lora' section). */
+  finetune?: { method: FinetuneMethod };
   /** Every parameter: name, shape and byte offset inside the params section. */
   tensors: { name: string; shape: number[]; offset: number }[];
   /** Byte offset (from the end of the header) and length of each section. */
@@ -58,6 +64,9 @@ export interface SaveCheckpointOptions {
   run?: Record<string, unknown>;
   rng?: RngState;
   data?: unknown;
+  /** Fine-tuning method, and the LoRA adapter weights when it is lora. */
+  finetune?: { method: FinetuneMethod };
+  adapter?: FloatArray;
 }
 
 /** Checksum of 32-bit little-endian words (xor-multiply; any change of one word changes it). */
@@ -71,6 +80,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   const { model } = o;
   const sections: [SectionName, FloatArray][] = [['params', model.params.data]];
   if (o.optimizer) sections.push(['m', o.optimizer.m], ['v', o.optimizer.v]);
+  if (o.adapter) sections.push(['lora', o.adapter]);
   let offset = 0;
   const header: CheckpointHeader = {
     config: model.config,
@@ -81,6 +91,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
     ...(o.run ? { run: o.run } : {}),
     ...(o.rng ? { rng: o.rng } : {}),
     ...(o.data !== undefined ? { data: o.data } : {}),
+    ...(o.finetune ? { finetune: o.finetune } : {}),
     tensors: model.params.table.map((e) => ({ name: e.name, shape: e.shape, offset: e.offset * 4 })),
     sections: sections.map(([name, a]) => {
       const s = { name, offset, bytes: a.length * 4 };
@@ -220,10 +231,10 @@ export function configDiff(a: GPT2Config, b: GPT2Config): string[] {
 }
 
 /**
- * Loads a checkpoint into an existing model (and its optimizer's moments, when given); the model's config
- * must match the checkpoint's. Returns the header (step, states) for resuming.
+ * Loads a checkpoint into an existing model (and its optimizer's moments and a LoRA fine-tune's adapter
+ * weights, when given); the model's config must match the checkpoint's. Returns the header (step, states).
  */
-export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW): CheckpointHeader {
+export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW, adapter?: FloatArray): CheckpointHeader {
   const c = openCheckpoint(path);
   try {
     const diff = configDiff(c.header.config, model.config);
@@ -236,18 +247,28 @@ export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW)
       readSection(c, 'v', optimizer.v);
       optimizer.t = c.header.optimizer?.t ?? c.header.step;
     }
+    if (adapter) readSection(c, 'lora', adapter);
     return c.header;
   } finally {
     fs.closeSync(c.fd);
   }
 }
 
-/** Weights only (for generation and export): a new model with the checkpoint's config and parameters. */
+/**
+ * Weights only (for generation and export): a new model with the checkpoint's config and parameters; a LoRA
+ * fine-tune's adapters are merged into them, so the model is the fine-tuned one.
+ */
 export function loadCheckpointWeights(path: string, opts: Omit<GPT2Options, 'seed'> = {}): { model: GPT2; header: CheckpointHeader } {
   const c = openCheckpoint(path);
   try {
     const model = new GPT2(c.header.config, { ...opts, seed: null });
     readSection(c, 'params', model.params.data);
+    const method = c.header.finetune?.method;
+    if (method?.kind === 'lora') {
+      const lora = new LoraAdapters(model.config, method.lora, model.alloc, null);
+      readSection(c, 'lora', lora.params);
+      mergeLora((name) => model.params.get(name), lora);
+    }
     return { model, header: c.header };
   } finally {
     fs.closeSync(c.fd);

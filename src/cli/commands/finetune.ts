@@ -6,13 +6,15 @@ import * as path from 'node:path';
 import { loadWeights } from '../../export/load.js';
 import { BEST_FILE, runFinetune, STATE_FILE, type FinetuneSettings } from '../../finetune/run.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { GPT2_PRESETS } from '../../models/gpt2/config.js';
+import { freezeLayers, LORA_DEFAULTS, parseLoraTargets, validateMethod, type FinetuneMethod } from '../../finetune/method.js';
+import { GPT2_PRESETS, type GPT2Config } from '../../models/gpt2/config.js';
 import type { Overflow } from '../../task/encode.js';
-import { parseSequenceStart } from '../../task/sequence.js';
+import type { SequenceStart } from '../../task/sequence.js';
 import { loadTemplate } from '../../task/template.js';
 import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
+import { chooseSequenceStart } from './generate.js';
 import { modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
 
 export const summary = 'fine-tune a GPT-2 on a task (Alpaca JSONL/CSV): answer-only loss, validation accuracy, best model, resumable';
@@ -35,11 +37,19 @@ const options = {
   'output-column': { type: 'string', help: "column/field with the answer (default 'output')" },
   instruction: { type: 'string', help: 'instruction for rows without one (TinyLLM passes one per task)', default: '' },
   template: { type: 'string', help: "prompt template: 'tinyllm' (### Instruction/Input/Response/End) or a template JSON file (docs/finetune.md)", default: 'tinyllm' },
-  'sequence-start': { type: 'string', help: "what precedes every sequence: 'endoftext' (as prepare's documents) or 'none'", default: 'endoftext' },
+  'sequence-start': { type: 'string', help: "what precedes every sequence: 'endoftext' (as prepare's documents) or 'none' (default: what --from records, else endoftext)" },
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
-  method: { type: 'string', help: "'full' (all weights)", default: 'full' },
+  method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen) or 'top' (with --train-top/--freeze-layers)", default: 'full' },
+  'lora-r': { type: 'number', help: 'LoRA rank (TinyLLM: 64)', default: LORA_DEFAULTS.r },
+  'lora-alpha': { type: 'number', help: 'LoRA scale numerator α (update = α/r·B·A; TinyLLM: 256)', default: LORA_DEFAULTS.alpha },
+  'lora-dropout': { type: 'number', help: "dropout on the adapters' input", default: LORA_DEFAULTS.dropout },
+  'lora-targets': { type: 'string', help: 'adapted layers: qkv, attn-proj, fc, mlp-proj (comma-separated) or all', default: 'all' },
+  'train-top': { type: 'number', help: 'train only the top N blocks (+ final LayerNorm); implies --method top' },
+  'freeze-layers': { type: 'number', help: 'freeze the embeddings and the lowest N blocks; implies --method top' },
+  merge: { type: 'boolean', help: 'LoRA: store the best model with the adapter merged into the weights (the PEFT adapter is written anyway)', default: false },
+  'max-tokens-per-pass': { type: 'number', help: 'split micro-batches into passes of at most this many tokens (less memory, same step)' },
   batch: { type: 'number', short: 'b', help: 'examples per micro-batch (batches are length-bucketed)', default: 8 },
   'grad-accum': { type: 'number', help: 'micro-batches per optimizer step', default: 1 },
   epochs: { type: 'number', help: 'passes over the training examples (sets --steps)', default: 3 },
@@ -87,6 +97,24 @@ function fraction(v: number, flag: string): number {
   return v;
 }
 
+/** The fine-tuning method from --method and its flags. */
+function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
+  if (o['train-top'] !== undefined && o['freeze-layers'] !== undefined) throw new UserError('give --train-top or --freeze-layers, not both');
+  const top = o['train-top'] !== undefined || o['freeze-layers'] !== undefined;
+  const kind = choice(top && o.method === 'full' ? 'top' : o.method, ['full', 'lora', 'top'] as const, 'method');
+  if (top && kind !== 'top') throw new UserError(`--train-top/--freeze-layers choose which blocks train; they do not combine with --method ${kind}`);
+  let m: FinetuneMethod;
+  if (kind === 'top') {
+    if (!top) throw new UserError('--method top needs --train-top N or --freeze-layers N');
+    m = o['train-top'] !== undefined ? { kind: 'top', layers: o['train-top'] } : freezeLayers(o['freeze-layers'] as number, config);
+  } else if (kind === 'lora') {
+    m = { kind: 'lora', lora: { r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) } };
+  } else m = { kind: 'full' };
+  validateMethod(m, config);
+  if (o.merge && kind !== 'lora') throw new UserError('--merge applies to --method lora only');
+  return m;
+}
+
 /** Settings for a new run (steps, warmup and validation interval default from the training set's size). */
 function freshSettings(o: Opts, positional: string | undefined): { settings: FinetuneSettings; initWeights?: Float32Array } {
   const train = o.train ?? positional;
@@ -95,10 +123,12 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
   let initWeights: Float32Array | undefined;
   let model: { name: string; config: FinetuneSettings['config'] };
   let tokenizer = o.tokenizer ?? 'gpt2';
+  let recordedStart: SequenceStart | null = null;
   if (o.from !== undefined) {
     if (sizeFlags.length > 0) throw new UserError(`--from takes the model size from ${o.from}; drop --${sizeFlags.join(', --')}`);
     const w = loadWeights(o.from);
     initWeights = w.flat;
+    recordedStart = w.sequenceStart ?? null;
     model = { name: path.basename(path.resolve(o.from)), config: w.config };
     if (o.tokenizer === undefined && w.format === 'tinyllm') tokenizer = readCheckpointHeader(checkpointPath(o.from)).tokenizer ?? 'gpt2';
   } else {
@@ -113,14 +143,16 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
     task: {
       tokenizer,
       template: loadTemplate(o.template),
-      sequenceStart: parseSequenceStart(o['sequence-start']),
+      sequenceStart: chooseSequenceStart(o['sequence-start'], recordedStart),
       allowSpecial: o['allow-special'],
       columns: { instruction: o['instruction-column'] ?? 'instruction', input: o['input-column'] ?? 'input', output: o['output-column'] ?? 'output' },
       instruction: o.instruction,
       overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
     },
     trainOnAll: o['train-on-all'],
-    method: choice(o.method, ['full'] as const, 'method'),
+    method: methodOf(o, model.config),
+    merge: o.merge,
+    maxTokensPerPass: o['max-tokens-per-pass'] === undefined ? null : positiveInt(o['max-tokens-per-pass'], 'max-tokens-per-pass'),
     B: positiveInt(o.batch, 'batch'),
     gradAccum: positiveInt(o['grad-accum'], 'grad-accum'),
     epochs: o.epochs,

@@ -1,6 +1,8 @@
 // Activation memory of GPT-2 training, planned as in llm.c: ONE buffer for everything the forward pass
 // saves for backward (sized for a micro-batch B×T) and ONE buffer of backward scratch reused by every
 // layer (the gradient flowing down the residual stream is accumulated in place, so no per-layer copies).
+// With `recompute` (activation checkpointing) the blocks share one set of views except their outputs, and
+// backward re-runs each block's forward. The LM head's rows are sized apart (HeadActs): only rows with a loss.
 import type { FloatArray } from '../../kernels/types.js';
 import type { GPT2Config } from './config.js';
 import type { Allocator } from './params.js';
@@ -43,12 +45,12 @@ export interface ForwardActs {
   lnf: FloatArray; // (B,T,C)
   lnfMean: FloatArray; // (B,T)
   lnfRstd: FloatArray; // (B,T)
-  probs: FloatArray; // (B,T,V)  logits, softmaxed in place when targets are given
-  losses: FloatArray; // (B,T)
+  /** True when the blocks share their views (all but res3) and backward recomputes them. */
+  recompute: boolean;
 }
 
-export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator): ForwardActs {
-  const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = c;
+export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator, recompute = false): ForwardActs {
+  const { nLayer: L, nHead: NH, nEmbd: C } = c;
   const BT = B * T;
   const perBlock: [keyof BlockActs, number][] = [
     ['ln1', BT * C],
@@ -71,14 +73,14 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     ['lnf', BT * C],
     ['lnfMean', BT],
     ['lnfRstd', BT],
-    ['probs', BT * V],
-    ['losses', BT],
   ];
-  for (let l = 0; l < L; l++) for (const [k, n] of perBlock) sizes.push([`${l}.${k}`, n]);
+  // shared views are planned once under layer 0's name
+  const own = (l: number, k: keyof BlockActs) => (recompute && k !== 'res3' ? 0 : l);
+  for (let l = 0; l < L; l++) for (const [k, n] of perBlock) if (own(l, k) === l) sizes.push([`${l}.${k}`, n]);
   const v = carve(alloc, sizes);
   const blocks: BlockActs[] = [];
   for (let l = 0; l < L; l++) {
-    blocks.push(Object.fromEntries(perBlock.map(([k]) => [k, v[`${l}.${k}`]])) as unknown as BlockActs);
+    blocks.push(Object.fromEntries(perBlock.map(([k]) => [k, v[`${own(l, k)}.${k}`]])) as unknown as BlockActs);
   }
   return {
     B,
@@ -89,9 +91,42 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     lnf: v.lnf,
     lnfMean: v.lnfMean,
     lnfRstd: v.lnfRstd,
-    probs: v.probs,
-    losses: v.losses,
+    recompute,
   };
+}
+
+/** The LM head over n rows (every position for inference, only the positions with a loss in training). */
+export interface HeadActs {
+  /** Rows the buffers hold. */
+  rows: number;
+  x: FloatArray; // (n,C)  final-LayerNorm output of the rows (gathered when not every position counts)
+  probs: FloatArray; // (n,V)  logits, softmaxed in place when targets are given
+  losses: FloatArray; // (n)
+  dprobs: FloatArray | null; // (n,V)  dlogits, planned on the first backward
+  dx: FloatArray | null; // (n,C)
+  dlosses: FloatArray | null; // (n)
+}
+
+export function planHead(c: GPT2Config, rows: number, alloc: Allocator): HeadActs {
+  const { nEmbd: C, vocabSize: V } = c;
+  const v = carve(alloc, [
+    ['x', rows * C],
+    ['probs', rows * V],
+    ['losses', rows],
+  ]);
+  return { rows, ...v, dprobs: null, dx: null, dlosses: null };
+}
+
+/** Adds the backward buffers of a head plan. */
+export function planHeadBackward(c: GPT2Config, h: HeadActs, alloc: Allocator): void {
+  const v = carve(alloc, [
+    ['dprobs', h.rows * c.vocabSize],
+    ['dx', h.rows * c.nEmbd],
+    ['dlosses', h.rows],
+  ]);
+  h.dprobs = v.dprobs;
+  h.dx = v.dx;
+  h.dlosses = v.dlosses;
 }
 
 /** Backward scratch, reused by every block. */
@@ -103,12 +138,12 @@ export interface BackwardActs {
   dfchGelu: FloatArray; // (B,T,4C)
   dpreatt: FloatArray; // (B,NH,T,T)
   datt: FloatArray; // (B,NH,T,T)
-  dlogits: FloatArray; // (B,T,V)
-  dlosses: FloatArray; // (B,T)
+  /** (2C) sink for the LayerNorm gradients of frozen blocks (the kernel always accumulates them). */
+  discard: FloatArray;
 }
 
 export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocator): BackwardActs {
-  const { nHead: NH, nEmbd: C, vocabSize: V } = c;
+  const { nHead: NH, nEmbd: C } = c;
   const BT = B * T;
   return carve<keyof BackwardActs>(alloc, [
     ['dres', BT * C],
@@ -118,7 +153,6 @@ export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocat
     ['dfchGelu', BT * 4 * C],
     ['dpreatt', B * NH * T * T],
     ['datt', B * NH * T * T],
-    ['dlogits', BT * V],
-    ['dlosses', BT],
+    ['discard', 2 * C],
   ]);
 }

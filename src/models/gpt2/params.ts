@@ -43,6 +43,25 @@ export interface GPT2Tensors {
   lnfb: FloatArray; // (C)
 }
 
+/** Block l's tensors from a lookup by Hugging Face name (views of parameters, or of gradients). */
+export function blockTensors(v: (name: string) => FloatArray, l: number): BlockTensors {
+  const p = `h.${l}.`;
+  return {
+    ln1w: v(`${p}ln_1.weight`),
+    ln1b: v(`${p}ln_1.bias`),
+    qkvw: v(`${p}attn.c_attn.weight`),
+    qkvb: v(`${p}attn.c_attn.bias`),
+    attprojw: v(`${p}attn.c_proj.weight`),
+    attprojb: v(`${p}attn.c_proj.bias`),
+    ln2w: v(`${p}ln_2.weight`),
+    ln2b: v(`${p}ln_2.bias`),
+    fcw: v(`${p}mlp.c_fc.weight`),
+    fcb: v(`${p}mlp.c_fc.bias`),
+    fcprojw: v(`${p}mlp.c_proj.weight`),
+    fcprojb: v(`${p}mlp.c_proj.bias`),
+  };
+}
+
 /** Tensor table (names, shapes, offsets) of a config, in llm.c order. */
 export function tensorTable(config: GPT2Config): TensorEntry[] {
   let offset = 0;
@@ -71,23 +90,7 @@ export class ParamBuffer {
     this.byName = new Map(this.table.map((e) => [e.name, this.data.subarray(e.offset, e.offset + e.size)]));
     const v = (name: string) => this.byName.get(name) as FloatArray;
     const h: BlockTensors[] = [];
-    for (let l = 0; l < config.nLayer; l++) {
-      const p = `h.${l}.`;
-      h.push({
-        ln1w: v(`${p}ln_1.weight`),
-        ln1b: v(`${p}ln_1.bias`),
-        qkvw: v(`${p}attn.c_attn.weight`),
-        qkvb: v(`${p}attn.c_attn.bias`),
-        attprojw: v(`${p}attn.c_proj.weight`),
-        attprojb: v(`${p}attn.c_proj.bias`),
-        ln2w: v(`${p}ln_2.weight`),
-        ln2b: v(`${p}ln_2.bias`),
-        fcw: v(`${p}mlp.c_fc.weight`),
-        fcb: v(`${p}mlp.c_fc.bias`),
-        fcprojw: v(`${p}mlp.c_proj.weight`),
-        fcprojb: v(`${p}mlp.c_proj.bias`),
-      });
-    }
+    for (let l = 0; l < config.nLayer; l++) h.push(blockTensors(v, l));
     this.tensors = { wte: v('wte.weight'), wpe: v('wpe.weight'), h, lnfw: v('ln_f.weight'), lnfb: v('ln_f.bias') };
   }
 

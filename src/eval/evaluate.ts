@@ -70,7 +70,7 @@ export interface EvalReport {
   numeric?: RegressionMetrics;
   baselines: BaselineResult[];
   /** The baselines' numeric features: numbers per row, and rows with another count (padded or cut). */
-  features: { dim: number; trainMismatched: number; testMismatched: number };
+  features: { dim: number; constant: number; trainMismatched: number; testMismatched: number };
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
   seconds: number;
@@ -146,7 +146,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
     labels: kind === 'classify' ? labels : [],
     labelSource: opts.labels ? opts.labelsFrom ?? 'given' : 'training outputs',
     baselines: [],
-    features: { dim: 0, trainMismatched: 0, testMismatched: 0 },
+    features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
     seconds: 0,
     interrupted,
@@ -169,7 +169,8 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const space = fitFeatures(train.map(text));
   const trainX = featurize(space, train.map(text));
   const testX = featurize(space, done.map(text));
-  report.features = { dim: space.dim, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
+  const constant = space.std.filter((s) => s === 0).length;
+  report.features = { dim: space.dim, constant, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
   const k = Math.min(opts.k ?? 5, train.length);
   if (kind === 'classify') {
     const trainY = train.map((e) => e.output);

@@ -92,8 +92,8 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
   const labels = opts.labels ?? labelSet(train);
   if (kind === 'classify') {
-    const missing = [...new Set(test.map((e) => e.output))].filter((l) => !labels.includes(l));
-    if (missing.length) throw new UserError(`${test[0].where.split(':')[0]}: test labels ${missing.map((l) => `'${l}'`).join(', ')} are not in the label set (${labels.join(', ')}); add them with --labels`);
+    const stray = test.find((e) => !labels.includes(e.output));
+    if (stray) throw new UserError(`${stray.where}: label '${stray.output}' is not in the label set (${labels.join(', ')}); add it with --labels`);
   }
   const numericTruth = (e: TaskExample) => {
     const v = parseNumericAnswer(e.output);
@@ -105,8 +105,9 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
   const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
   const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
-  const maxTokens = opts.maxTokens ?? train.reduce((m, e) => Math.max(m, answerTokens(e)), 0) + 4;
-  const reserve = Math.max(maxTokens, ...candidates.map((c) => c.length));
+  const longest = Math.max(train.reduce((m, e) => Math.max(m, answerTokens(e)), 0), ...candidates.map((c) => c.length));
+  const maxTokens = opts.maxTokens ?? longest + 4;
+  const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
   const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
   const dec = sharedDecoder(model);
 

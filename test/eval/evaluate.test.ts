@@ -51,6 +51,6 @@ describe('evaluate', () => {
 
   it('refuses test labels outside the label set, and evaluation without training rows', () => {
     expect(() => evaluate(model, tok, rows, [], opts)).toThrow(/training rows/);
-    expect(() => evaluate(model, tok, rows, rows, { ...opts, labels: ['Tap', 'Hold'] })).toThrow(/'Double tap' are not in the label set/);
+    expect(() => evaluate(model, tok, rows, rows, { ...opts, labels: ['Tap', 'Hold'] })).toThrow(/task.jsonl: row 2: label 'Double tap' is not in the label set \(Tap, Hold\)/);
   });
 });

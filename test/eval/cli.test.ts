@@ -59,6 +59,8 @@ describe('tinyllm eval', () => {
     expect(r.out).toMatch(/Confusion matrix/);
     const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(rep.format).toBe('tinyllm-eval');
+    expect(rep.model.parameters).toBe(model.numParams);
+    expect(r.out).toContain(`${model.numParams.toLocaleString('en-US')} parameters`);
     expect(rep.kind).toBe('classify');
     expect(rep.labels).toEqual(LABELS);
     expect(rep.rows).toBe(9);

@@ -120,9 +120,12 @@ export async function run(argv: string[]): Promise<void> {
     interrupt.dispose();
   }
   progress.finish();
+  const c = model.config;
+  console.log(`model ${o.ckpt}: ${model.numParams.toLocaleString('en-US')} parameters (L=${c.nLayer} H=${c.nHead} C=${c.nEmbd} ctx=${c.blockSize})`);
   console.log(formatReport(report));
   if (o.json) {
-    writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: o.ckpt, ...report }, null, 1) + '\n');
+    const about = { path: o.ckpt, parameters: model.numParams, config: model.config };
+    writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: about, ...report }, null, 1) + '\n');
     console.log(`report written to ${o.json}`);
   }
   if (report.interrupted) throw new Interrupted(`interrupted: reported on ${report.rows} of ${report.testRows} test rows`);

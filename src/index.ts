@@ -18,4 +18,5 @@ export * from './task/index.js';
 export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './eval/index.js';
 export * from './finetune/index.js';

@@ -22,6 +22,8 @@ export type TaskKind = 'classify' | 'numeric';
 export interface EvalOptions extends PromptOptions {
   /** Closed label set for ranking and the metrics (default: the distinct training outputs). */
   labels?: string[];
+  /** Where `labels` came from, for the report (default 'given'). */
+  labelsFrom?: string;
   /** 'auto' (default): numeric when every training output is one number and there are > 20 distinct values or decimals. */
   kind?: TaskKind | 'auto';
   /** Neighbours of the k-NN baseline (default 5). */
@@ -60,14 +62,15 @@ export interface EvalReport {
   testRows: number;
   trainRows: number;
   labels: string[];
-  labelSource: 'option' | 'train';
+  /** 'training outputs', or where the given labels came from. */
+  labelSource: string;
   ranking?: ClassificationMetrics;
   strict?: ClassificationMetrics;
   tinyllmRule?: { correct: number; accuracy: number };
   numeric?: RegressionMetrics;
   baselines: BaselineResult[];
   /** The baselines' numeric features: numbers per row, and rows with another count (padded or cut). */
-  features: { dim: number; trainMismatched: number; testMismatched: number };
+  features: { dim: number; constant: number; trainMismatched: number; testMismatched: number };
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
   seconds: number;
@@ -89,8 +92,8 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
   const labels = opts.labels ?? labelSet(train);
   if (kind === 'classify') {
-    const missing = [...new Set(test.map((e) => e.output))].filter((l) => !labels.includes(l));
-    if (missing.length) throw new UserError(`${test[0].where.split(':')[0]}: test labels ${missing.map((l) => `'${l}'`).join(', ')} are not in the label set (${labels.join(', ')}); add them with --labels`);
+    const stray = test.find((e) => !labels.includes(e.output));
+    if (stray) throw new UserError(`${stray.where}: label '${stray.output}' is not in the label set (${labels.join(', ')}); add it with --labels`);
   }
   const numericTruth = (e: TaskExample) => {
     const v = parseNumericAnswer(e.output);
@@ -102,8 +105,9 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
   const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
   const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
-  const maxTokens = opts.maxTokens ?? train.reduce((m, e) => Math.max(m, answerTokens(e)), 0) + 4;
-  const reserve = Math.max(maxTokens, ...candidates.map((c) => c.length));
+  const longest = Math.max(train.reduce((m, e) => Math.max(m, answerTokens(e)), 0), ...candidates.map((c) => c.length));
+  const maxTokens = opts.maxTokens ?? longest + 4;
+  const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
   const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
   const dec = sharedDecoder(model);
 
@@ -141,9 +145,9 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
     testRows: test.length,
     trainRows: train.length,
     labels: kind === 'classify' ? labels : [],
-    labelSource: opts.labels ? 'option' : 'train',
+    labelSource: opts.labels ? opts.labelsFrom ?? 'given' : 'training outputs',
     baselines: [],
-    features: { dim: 0, trainMismatched: 0, testMismatched: 0 },
+    features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
     seconds: 0,
     interrupted,
@@ -166,7 +170,8 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const space = fitFeatures(train.map(text));
   const trainX = featurize(space, train.map(text));
   const testX = featurize(space, done.map(text));
-  report.features = { dim: space.dim, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
+  const constant = space.std.filter((s) => s === 0).length;
+  report.features = { dim: space.dim, constant, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
   const k = Math.min(opts.k ?? 5, train.length);
   if (kind === 'classify') {
     const trainY = train.map((e) => e.output);

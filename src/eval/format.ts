@@ -30,7 +30,7 @@ export function formatReport(r: EvalReport): string {
   const of = r.interrupted ? ` (interrupted: ${r.rows} of ${r.testRows} test rows)` : '';
   lines.push(`${r.rows} test rows${of}, ${r.trainRows} training rows for the baselines; ${r.seconds.toFixed(1)} s (${(r.rows / Math.max(r.seconds, 1e-9)).toFixed(2)} rows/s)`);
   if (r.kind === 'classify') {
-    lines.push(`labels (${r.labelSource === 'option' ? '--labels' : 'from the training outputs'}): ${r.labels.join(', ')}`);
+    lines.push(`labels (${r.labelSource}): ${r.labels.join(', ')}`);
     lines.push('');
     const rows = [['', 'accuracy', 'macro-F1', 'correct']];
     const add = (name: string, m: ClassificationMetrics) => rows.push([name, pct(m.accuracy), num(m.macro.f1), `${m.correct}/${m.n}`]);
@@ -53,6 +53,7 @@ export function formatReport(r: EvalReport): string {
   if (f.dim === 0) lines.push('baselines: the inputs hold no numbers, so only the majority/mean baseline is shown');
   else {
     let note = `baselines: nearest centroid and k-NN over the ${f.dim} numbers of each row's input, standardised with the training rows`;
+    if (f.constant > 0) note += ` (${f.constant} constant in training, left out)`;
     if (f.trainMismatched + f.testMismatched > 0) note += `; ${f.trainMismatched} training and ${f.testMismatched} test rows had another count of numbers (missing ones set to the training mean, extra ones ignored)`;
     lines.push(note);
   }

@@ -1,7 +1,8 @@
 // Accuracy by ranking: each candidate label's answer (label tokens + end marker) is scored by its
 // log-likelihood after the prompt, and the most likely candidate is the prediction. The prompt is prefilled
 // into the KV cache once; each candidate then rewinds the cache to the prompt's last token and feeds
-// [last prompt token, ...candidate], so the candidate costs its own length plus one token.
+// [last prompt token, ...candidate] (all but the candidate's last token enter the cache), so a candidate
+// costs its own length.
 import { sharedDecoder, type KVDecoder } from '../models/gpt2/decode.js';
 import type { GPT2 } from '../models/gpt2/model.js';
 import { fitPrompt, type PromptOptions } from '../task/encode.js';
@@ -12,11 +13,12 @@ import { renderAnswer } from '../task/template.js';
 /**
  * log p(candidate | prompt) for every candidate, after one shared prefill. If the decoder already holds the
  * prompt as its first `prompt.length` tokens (e.g. after greedy generation from it), pass `prefilled` to skip
- * the prefill. Leaves the decoder holding the prompt and the last candidate.
+ * the prefill. A prompt + candidate may be one token longer than the decoder's capacity, as in training.
  */
 export function scoreCandidates(dec: KVDecoder, prompt: ArrayLike<number>, candidates: readonly ArrayLike<number>[], prefilled = false): Float64Array {
   const P = prompt.length;
   if (P === 0) throw new Error('scoreCandidates: empty prompt (start it with the sequence-start tokens)');
+  if (prefilled && dec.pos < P - 1) throw new Error(`scoreCandidates: the decoder holds ${dec.pos} tokens, not the ${P}-token prompt`);
   if (!prefilled) {
     dec.reset();
     if (P > 1) dec.feed(Array.prototype.slice.call(prompt, 0, P - 1) as number[]);
@@ -24,7 +26,7 @@ export function scoreCandidates(dec: KVDecoder, prompt: ArrayLike<number>, candi
   const seq: number[] = [];
   return Float64Array.from(candidates, (cand) => {
     if (cand.length === 0) throw new Error('scoreCandidates: empty candidate');
-    if (P + cand.length > dec.capacity) throw new Error(`scoreCandidates: prompt + candidate (${P + cand.length} tokens) exceed the context of ${dec.capacity}`);
+    if (P + cand.length - 1 > dec.capacity) throw new Error(`scoreCandidates: prompt + candidate (${P + cand.length} tokens) exceed the context of ${dec.capacity} + 1`);
     dec.rewind(P - 1);
     seq.length = 0;
     seq.push(prompt[P - 1]);

@@ -8,6 +8,7 @@ import { main } from '../../src/cli/main.js';
 import { KVDecoder } from '../../src/models/gpt2/decode.js';
 import { generateText } from '../../src/models/gpt2/generate.js';
 import { renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { writeTaskInfo } from '../../src/task/info.js';
 import { saveTokenizer } from '../../src/tokenizer/files.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
@@ -58,6 +59,8 @@ describe('tinyllm eval', () => {
     expect(r.out).toMatch(/Confusion matrix/);
     const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(rep.format).toBe('tinyllm-eval');
+    expect(rep.model.parameters).toBe(model.numParams);
+    expect(r.out).toContain(`${model.numParams.toLocaleString('en-US')} parameters`);
     expect(rep.kind).toBe('classify');
     expect(rep.labels).toEqual(LABELS);
     expect(rep.rows).toBe(9);
@@ -72,12 +75,31 @@ describe('tinyllm eval', () => {
     expect(rep.results[1].generated).toBe('Double tap');
     expect(rep.baselines.map((b: { name: string }) => b.name)).toEqual(['majority class', 'nearest centroid', '5-NN']);
     expect(rep.baselines[0].classification.accuracy).toBeCloseTo(1 / 3, 12);
-    expect(rep.features).toEqual({ dim: 6, trainMismatched: 0, testMismatched: 0 });
+    expect(rep.features).toEqual({ dim: 6, constant: 0, trainMismatched: 0, testMismatched: 0 });
     // never overwrites a report without --force; no accuracy without training rows
     const again = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--json', json]);
     expect([again.code, again.err]).toEqual([1, `tinyllm eval: --json ${json} exists; give --force to overwrite it or choose another file`]);
     const noTrain = await quiet(['eval', '--ckpt', run, '--test', testFile]);
     expect(noTrain.err).toMatch(/--train is required/);
+  });
+
+  it('reads a fine-tune run folder: task.json for labels and prompts, config.json for the same split', async () => {
+    const ft = path.join(tmp, 'ft');
+    fs.mkdirSync(ft);
+    fs.copyFileSync(path.join(run, 'checkpoint.ckpt'), path.join(ft, 'checkpoint.ckpt'));
+    const all = jsonl(path.join(tmp, 'all.jsonl'), [...rows, ...rows]);
+    const labels = [LABELS[2], LABELS[0], LABELS[1]];
+    writeTaskInfo(ft, { tokenizer: tokDir, template: TINYLLM_TEMPLATE, sequenceStart: 'endoftext', allowSpecial: false, labels, columns: { instruction: 'instruction', input: 'input', output: 'output' }, instruction: '', overflow: 'truncate', contextLength: 64 });
+    const settings = { data: { train: all, val: null, test: null, split: { val: 0, test: 0.25 } }, seed: 7, task: { columns: { instruction: 'instruction', input: 'input', output: 'output' }, instruction: '' } };
+    fs.writeFileSync(path.join(ft, 'config.json'), JSON.stringify(settings));
+    const json = path.join(tmp, 'ft.json');
+    const r = await quiet(['eval', '--ckpt', ft, '--json', json]);
+    expect(r.err).toBe('');
+    const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(rep.labels).toEqual(labels);
+    expect(rep.labelSource).toBe("the run's task.json");
+    expect([rep.rows, rep.trainRows]).toEqual([5, 13]); // round(18 · 0.25) test rows, as fine-tuning split them
+    expect(rep.ranking.accuracy).toBe(1);
   });
 
   it('generate, eval and generateText give identical logits at the prompt\'s last position, with <|endoftext|> first', async () => {

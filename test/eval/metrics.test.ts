@@ -1,5 +1,6 @@
 // Eval metrics on hand-made cases whose values were worked out by hand, the two readings of a generated
 // response, number parsing, and the baselines on a tiny hand-made set.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { knnClassify, knnRegress, majorityClass, nearestCentroid } from '../../src/eval/baselines.js';
 import { featurize, fitFeatures } from '../../src/eval/features.js';
@@ -110,5 +111,38 @@ describe('baselines', () => {
     const s2 = fitFeatures(['1 2', '3 4', '5', '6 7']);
     expect([s2.dim, s2.trainMismatched]).toEqual([2, 1]);
     expect(Array.from(s2.mean)).toEqual([(1 + 3 + 5 + 6) / 4, (2 + 4 + 7) / 3]);
+  });
+});
+
+describe('k-NN against brute force', () => {
+  it('votes of the k nearest (ties by index, then by the nearest class) match a full sort', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 }), fc.constantFrom('a', 'b', 'c')), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 })), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 7 }),
+        (dim, trainRows, testRows, k) => {
+          const text = (xs: number[]) => xs.slice(0, dim).join(' ');
+          const trainIn = trainRows.map(([x, y]) => text([x, y, x - y]));
+          const labels = trainRows.map(([, , l]) => l);
+          const space = fitFeatures(trainIn);
+          const train = featurize(space, trainIn);
+          const test = featurize(space, testRows.map(([x, y]) => text([x, y, x - y])));
+          const kk = Math.min(k, train.n);
+          const got = knnClassify(train, labels, test, kk);
+          for (let i = 0; i < test.n; i++) {
+            const d = space.dim;
+            const dist = (j: number) => Array.from({ length: d }, (_, c) => (test.x[i * d + c] - train.x[j * d + c]) ** 2).reduce((s, v) => s + v, 0);
+            const order = Array.from({ length: train.n }, (_, j) => j).sort((p, q) => dist(p) - dist(q) || p - q).slice(0, kk);
+            const votes = new Map<string, number>();
+            for (const j of order) votes.set(labels[j], (votes.get(labels[j]) ?? 0) + 1);
+            const top = Math.max(...votes.values());
+            expect(got[i]).toBe(labels[order.find((j) => votes.get(labels[j]) === top) as number]);
+          }
+        },
+      ),
+      { numRuns: 200, seed: 5 },
+    );
   });
 });

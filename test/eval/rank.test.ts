@@ -26,6 +26,10 @@ describe('ranking accuracy', () => {
       let want = 0;
       for (let t = prompt.length - 1; t < ids.length - 1; t++) want += logProbOf(logits.subarray(t * V, (t + 1) * V), ids[t + 1]);
       expect(scores[i]).toBeCloseTo(want, 3);
+      // as in training, prompt + answer may be one token longer than the context: the last token is only scored
+      const tight = new KVDecoder(model, prompt.length + c.length - 1);
+      expect(scoreCandidates(tight, prompt, [c])[0]).toBeCloseTo(scores[i], 4);
+      expect(() => scoreCandidates(new KVDecoder(model, prompt.length + c.length - 2), prompt, [c])).toThrow(/exceed the context/);
     });
   });
 

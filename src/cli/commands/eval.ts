@@ -2,15 +2,19 @@
 // likelihood and greedy generation read strictly and by TinyLLM's rule, or MAE/RMSE for numeric answers —
 // always beside the baselines fitted on the training rows, as a table and optionally a JSON report.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { evaluate, type EvalOptions } from '../../eval/evaluate.js';
 import { formatReport } from '../../eval/format.js';
+import { loadSplits, type FinetuneSettings } from '../../finetune/run.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
+import type { Overflow } from '../../task/encode.js';
+import { readTaskInfo } from '../../task/info.js';
 import { readTaskFile, splitExamples, type ReadTaskOptions, type TaskExample } from '../../task/read.js';
 import { loadTemplate } from '../../task/template.js';
 import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { onInterrupt } from '../../util/interrupt.js';
+import { Interrupted, onInterrupt } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { chooseSequenceStart, openModel } from './generate.js';
@@ -18,9 +22,9 @@ import { chooseSequenceStart, openModel } from './generate.js';
 export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
 
 const options = {
-  ckpt: { type: 'string', help: 'model: a run directory or checkpoint, a Hugging Face directory/.safetensors, or an llm.c .bin' },
-  test: { type: 'string', help: 'test rows: Alpaca JSONL or CSV (instruction, input, output)' },
-  train: { type: 'string', help: 'training rows (for the baselines and the label set)' },
+  ckpt: { type: 'string', help: 'model: a fine-tune run directory (its task.json gives tokenizer, template, sequence start, labels and data), any run/checkpoint, a Hugging Face directory/.safetensors, or an llm.c .bin' },
+  test: { type: 'string', help: "test rows: Alpaca JSONL or CSV (instruction, input, output); default: a fine-tune run's test split" },
+  train: { type: 'string', help: "training rows (for the baselines and the label set); default: a fine-tune run's training split" },
   data: { type: 'string', help: 'one task file split with a seed instead of --train/--test (as fine-tuning splits it)' },
   'val-fraction': { type: 'number', help: 'with --data: share of rows for validation', default: 0.1 },
   'test-fraction': { type: 'number', help: 'with --data: share of rows for test', default: 0.1 },
@@ -35,10 +39,10 @@ const options = {
   k: { type: 'number', help: 'neighbours of the k-NN baseline', default: 5 },
   'max-tokens': { type: 'number', help: 'tokens generated per row at most (default: longest training answer + 4)' },
   limit: { type: 'number', help: 'evaluate only the first N test rows' },
-  template: { type: 'string', help: "prompt template: 'tinyllm' or a template file", default: 'tinyllm' },
+  template: { type: 'string', help: "prompt template: 'tinyllm' or a template file (default: the run's, else tinyllm)" },
   'sequence-start': { type: 'string', help: "what precedes each prompt: 'endoftext' or 'none' (default: what the model records, else endoftext)" },
-  'allow-special': { type: 'boolean', help: 'special-token text in the data becomes special tokens', default: false },
-  overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input or 'refuse'", default: 'truncate' },
+  'allow-special': { type: 'boolean', help: "special-token text in the data becomes special tokens (default: the run's, else off)" },
+  overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input or 'refuse' (default: the run's, else truncate)" },
   json: { type: 'string', help: 'also write the full report (metrics, baselines, every row) as JSON to this file' },
   force: { type: 'boolean', help: 'overwrite an existing --json file', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
@@ -58,13 +62,15 @@ export async function run(argv: string[]): Promise<void> {
   if (o.json && fs.existsSync(o.json) && !o.force) throw new UserError(`--json ${o.json} exists; give --force to overwrite it or choose another file`);
   if (!['auto', 'classify', 'numeric'].includes(o.task)) throw new UserError(`--task must be auto, classify or numeric, got '${o.task}'`);
   if (!['all', 'rank', 'generate'].includes(o.method)) throw new UserError(`--method must be all, rank or generate, got '${o.method}'`);
-  if (o.overflow !== 'truncate' && o.overflow !== 'refuse') throw new UserError(`--overflow must be truncate or refuse, got '${o.overflow}'`);
+  if (o.overflow !== undefined && o.overflow !== 'truncate' && o.overflow !== 'refuse') throw new UserError(`--overflow must be truncate or refuse, got '${o.overflow}'`);
   if (!Number.isInteger(o.k) || o.k < 1) throw new UserError(`--k must be a whole number ≥ 1, got ${o.k}`);
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
 
+  if (!fs.existsSync(o.ckpt)) throw new UserError(`--ckpt ${o.ckpt}: no such file or directory`);
+  const info = readTaskInfo(o.ckpt); // a fine-tune run: prompts exactly as training built them
   const read: ReadTaskOptions = {
-    columns: { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] },
-    instruction: o.instruction,
+    columns: { instruction: o['instruction-column'] ?? info?.columns.instruction, input: o['input-column'] ?? info?.columns.input, output: o['output-column'] ?? info?.columns.output },
+    instruction: o.instruction ?? info?.instruction,
   };
   let train: TaskExample[];
   let test: TaskExample[];
@@ -72,32 +78,35 @@ export async function run(argv: string[]): Promise<void> {
     if (o.train || o.test) throw new UserError('give either --data (split with a seed) or --train and --test, not both');
     ({ train, test } = splitExamples(await readTaskFile(o.data, read), { val: o['val-fraction'], test: o['test-fraction'] }, o.seed));
   } else {
-    if (!o.test) throw new UserError('--test is required (or --data to split one file)');
-    if (!o.train) throw new UserError('--train is required: the baselines are fitted on the training rows, and no accuracy is reported without them');
-    train = await readTaskFile(o.train, read);
-    test = await readTaskFile(o.test, read);
+    const run = info && (!o.train || !o.test) ? await runSplits(o.ckpt) : null;
+    const trainRows = o.train ? await readTaskFile(o.train, read) : run?.train;
+    const testRows = o.test ? await readTaskFile(o.test, read) : run?.test.length ? run.test : undefined;
+    if (!testRows) throw new UserError(`--test is required${info ? " (the run has no test split)" : ''} (or --data to split one file)`);
+    if (!trainRows) throw new UserError('--train is required: the baselines are fitted on the training rows, and no accuracy is reported without them');
+    [train, test] = [trainRows, testRows];
   }
   if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
 
   const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
-  const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
+  const tokenizer = openTokenizer(o.tokenizer ?? info?.tokenizer ?? saved ?? 'gpt2');
   if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
-  const labels = o.labels.length ? o.labels.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== '') : undefined;
+  const labels = o.labels.length ? o.labels.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== '') : info?.labels;
 
   const progress = new Progress('eval', test.length, { unit: 'rows' });
   const interrupt = onInterrupt('interrupted: finishing the current row, then reporting on the rows done (Ctrl-C again to quit now)');
   let report;
   try {
     const opts: EvalOptions = {
-      template: loadTemplate(o.template),
-      start: chooseSequenceStart(o['sequence-start'], sequenceStart),
-      allowSpecial: o['allow-special'],
-      overflow: o.overflow,
+      template: o.template !== undefined || !info ? loadTemplate(o.template) : info.template,
+      start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart),
+      allowSpecial: o['allow-special'] ?? info?.allowSpecial ?? false,
+      overflow: (o.overflow ?? info?.overflow ?? 'truncate') as Overflow,
       contextLength: model.config.blockSize,
       labels,
+      labelsFrom: o.labels.length ? '--labels' : "the run's task.json",
       kind: o.task as EvalOptions['kind'],
       k: o.k,
       maxTokens: o['max-tokens'],
@@ -111,9 +120,27 @@ export async function run(argv: string[]): Promise<void> {
     interrupt.dispose();
   }
   progress.finish();
+  const c = model.config;
+  console.log(`model ${o.ckpt}: ${model.numParams.toLocaleString('en-US')} parameters (L=${c.nLayer} H=${c.nHead} C=${c.nEmbd} ctx=${c.blockSize})`);
   console.log(formatReport(report));
   if (o.json) {
-    writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: o.ckpt, ...report }, null, 1) + '\n');
+    const about = { path: o.ckpt, parameters: model.numParams, config: model.config };
+    writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: about, ...report }, null, 1) + '\n');
     console.log(`report written to ${o.json}`);
   }
+  if (report.interrupted) throw new Interrupted(`interrupted: reported on ${report.rows} of ${report.testRows} test rows`);
+}
+
+/** The training and test splits of a fine-tune run, read and split again exactly as its config.json says. */
+async function runSplits(runDirOrFile: string): Promise<{ train: TaskExample[]; test: TaskExample[] } | null> {
+  const dir = fs.statSync(runDirOrFile).isDirectory() ? runDirOrFile : path.dirname(runDirOrFile);
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return null;
+  const settings = JSON.parse(fs.readFileSync(file, 'utf8')) as FinetuneSettings;
+  if (!settings.data?.train) return null;
+  for (const f of [settings.data.train, settings.data.test]) {
+    if (f && !fs.existsSync(f)) throw new UserError(`${file}: the run's task file ${f} is not found from here; give --train and --test`);
+  }
+  const { train, test } = await loadSplits(settings);
+  return { train, test };
 }

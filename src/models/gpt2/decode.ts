@@ -1,7 +1,9 @@
 // Incremental GPT-2 inference with a KV cache (B=1): feed() appends tokens at the next positions, writing
 // each layer's keys and values into the cache, and returns the logits of the last one. The prompt is
 // prefilled in chunks (matmuls over up to PREFILL_CHUNK rows), then each new token costs one matrix-vector
-// pass per weight plus attention over the cache. Same weights and kernels as the training model.
+// pass per weight plus attention over the cache. The cache is stored per head, (NH, capacity, hs), so the
+// attention of a chunk is two matmuls per head (scores = q·Kᵀ, out = softmax(scores)·V) on the kernels too.
+// Same weights and kernels as the training model.
 // rewind()/copyFrom()/fork() let several continuations share one prefill: the cache row of position t
 // depends only on tokens 0..t, so truncating the cache is exact (tested against a fresh prefill).
 import type { FloatArray } from '../../kernels/types.js';
@@ -14,9 +16,9 @@ export class KVDecoder {
   /** Tokens currently in the cache (= position of the next token). */
   pos = 0;
   readonly capacity: number;
-  private readonly k: FloatArray[]; // per layer (capacity, C)
-  private readonly v: FloatArray[]; // per layer (capacity, C)
-  private readonly s: Record<'x' | 'ln' | 'qkv' | 'atty' | 'tmp' | 'fch' | 'fchGelu' | 'mean' | 'rstd' | 'scores' | 'logits', FloatArray>;
+  private readonly k: FloatArray[]; // per layer (NH, capacity, hs)
+  private readonly v: FloatArray[]; // per layer (NH, capacity, hs)
+  private readonly s: Record<'x' | 'ln' | 'qkv' | 'atty' | 'tmp' | 'fch' | 'fchGelu' | 'mean' | 'rstd' | 'q' | 'o' | 'scores' | 'logits', FloatArray>;
   private readonly ids = new Int32Array(PREFILL_CHUNK);
   /** (PREFILL_CHUNK, V) logits of every fed row, allocated on the first feedScored(). */
   private rowLogits: FloatArray | null = null;
@@ -28,7 +30,7 @@ export class KVDecoder {
     const { nLayer: L, nEmbd: C, vocabSize: V, blockSize } = model.config;
     this.capacity = Math.min(capacity, blockSize);
     const n = PREFILL_CHUNK;
-    const cache = carve(model.alloc, Array.from({ length: 2 * L }, (_, i) => [String(i), this.capacity * C] as [string, number]));
+    const cache = carve(model.alloc, Array.from({ length: 2 * L }, (_, i) => [String(i), this.capacity * C] as [string, number])); // (NH, capacity, hs) each
     this.k = Array.from({ length: L }, (_, l) => cache[String(2 * l)]);
     this.v = Array.from({ length: L }, (_, l) => cache[String(2 * l + 1)]);
     this.s = carve(model.alloc, [
@@ -41,7 +43,9 @@ export class KVDecoder {
       ['fchGelu', n * 4 * C],
       ['mean', n],
       ['rstd', n],
-      ['scores', this.capacity],
+      ['q', n * (C / model.config.nHead)],
+      ['o', n * (C / model.config.nHead)],
+      ['scores', n * this.capacity],
       ['logits', V],
     ]);
   }
@@ -61,13 +65,17 @@ export class KVDecoder {
 
   /** Makes this decoder's context a copy of `src`'s (same model shape; capacity ≥ src.pos). No allocation. */
   copyFrom(src: KVDecoder): void {
-    const { nLayer: L, nEmbd: C } = this.model.config;
+    const { nLayer: L, nEmbd: C, nHead: NH } = this.model.config;
     const s = src.model.config;
-    if (s.nLayer !== L || s.nEmbd !== C) throw new Error('KVDecoder.copyFrom: decoders of different model shapes');
+    if (s.nLayer !== L || s.nEmbd !== C || s.nHead !== NH) throw new Error('KVDecoder.copyFrom: decoders of different model shapes');
     if (src.pos > this.capacity) throw new Error(`KVDecoder.copyFrom: ${src.pos} tokens do not fit a capacity of ${this.capacity}`);
+    const hs = C / NH;
+    const n = src.pos * hs;
     for (let l = 0; l < L; l++) {
-      this.k[l].set(src.k[l].subarray(0, src.pos * C));
-      this.v[l].set(src.v[l].subarray(0, src.pos * C));
+      for (let h = 0; h < NH; h++) {
+        this.k[l].set(src.k[l].subarray(h * src.capacity * hs, h * src.capacity * hs + n), h * this.capacity * hs);
+        this.v[l].set(src.v[l].subarray(h * src.capacity * hs, h * src.capacity * hs + n), h * this.capacity * hs);
+      }
     }
     this.pos = src.pos;
   }
@@ -94,15 +102,15 @@ export class KVDecoder {
   }
 
   /**
-   * Appends tokens and returns Σ_{i≥1} log p(tokens[i] | context, tokens[0..i)): the log-likelihood of all
-   * but the first token (whose probability comes from the logits before this call, see logProbOf). Logits of
-   * the last token are not computed: feed() or rewind() next.
+   * Teacher-forced scoring: appends all but the last of `tokens` and returns Σ_{i≥1} log p(tokens[i] |
+   * context, tokens[0..i)), the log-likelihood of every token after the first (the first one's comes from
+   * the logits before this call, see logProbOf). The last token is only scored, so a sequence may end one
+   * past the capacity. Leaves no logits: feed() or rewind() next.
    */
   feedScored(tokens: ArrayLike<number>): number {
-    if (tokens.length === 0) throw new Error('KVDecoder.feedScored: no tokens');
-    if (this.pos + tokens.length > this.capacity) {
-      throw new Error(`KVDecoder.feedScored: context would exceed ${this.capacity} tokens`);
-    }
+    const n = tokens.length - 1; // tokens fed; each row predicts the next token
+    if (n < 1) throw new Error('KVDecoder.feedScored: needs at least two tokens (a context token and one to score)');
+    if (this.pos + n > this.capacity) throw new Error(`KVDecoder.feedScored: context would exceed ${this.capacity} tokens`);
     const { nEmbd: C, vocabSize: V } = this.model.config;
     const k = this.model.kernels;
     const p = this.model.params.tensors;
@@ -110,12 +118,10 @@ export class KVDecoder {
     this.rowLogits ??= this.model.alloc(PREFILL_CHUNK * V);
     const logits = this.rowLogits;
     let sum = 0;
-    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
-      const n = Math.min(PREFILL_CHUNK, tokens.length - i);
-      for (let j = 0; j < n; j++) this.ids[j] = tokens[i + j];
-      this.chunk(n, false);
-      const rows = Math.min(n, tokens.length - 1 - i); // rows whose next token is known
-      if (rows === 0) continue;
+    for (let i = 0; i < n; i += PREFILL_CHUNK) {
+      const rows = Math.min(PREFILL_CHUNK, n - i);
+      for (let j = 0; j < rows; j++) this.ids[j] = tokens[i + j];
+      this.chunk(rows, false);
       k.layernormForward(s.ln, s.mean, s.rstd, s.x, p.lnfw, p.lnfb, rows, C, LN_EPS);
       k.matmul(logits, s.ln, p.wte, rows, C, V, false, true, false); // (rows,C) · wteᵀ -> (rows,V)
       for (let j = 0; j < rows; j++) sum += logProbOf(logits.subarray(j * V, (j + 1) * V), tokens[i + j + 1]);
@@ -157,43 +163,43 @@ export class KVDecoder {
   /** Causal attention of the n new queries over the cache (their own keys/values appended first). */
   private attend(l: number, n: number): void {
     const { nHead: NH, nEmbd: C } = this.model.config;
+    const k = this.model.kernels;
     const hs = C / NH;
+    const cap = this.capacity;
     const scale = 1 / Math.sqrt(hs);
-    const { qkv, atty, scores } = this.s;
-    const K = this.k[l];
-    const Vc = this.v[l];
-    for (let j = 0; j < n; j++) {
-      const t = this.pos + j;
-      K.set(qkv.subarray(j * 3 * C + C, j * 3 * C + 2 * C), t * C);
-      Vc.set(qkv.subarray(j * 3 * C + 2 * C, j * 3 * C + 3 * C), t * C);
-    }
-    for (let j = 0; j < n; j++) {
-      const t = this.pos + j;
-      for (let h = 0; h < NH; h++) {
-        const q = j * 3 * C + h * hs;
-        let max = -Infinity;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const kk = t2 * C + h * hs;
-          let dot = 0;
-          for (let i = 0; i < hs; i++) dot += qkv[q + i] * K[kk + i];
-          dot *= scale;
-          scores[t2] = dot;
-          if (dot > max) max = dot;
-        }
-        let sum = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const e = Math.exp(scores[t2] - max);
-          scores[t2] = e;
-          sum += e;
-        }
-        const o = j * C + h * hs;
-        for (let i = 0; i < hs; i++) atty[o + i] = 0;
-        for (let t2 = 0; t2 <= t; t2++) {
-          const a = scores[t2] / sum;
-          const vv = t2 * C + h * hs;
-          for (let i = 0; i < hs; i++) atty[o + i] += a * Vc[vv + i];
+    const { qkv, atty, q, o, scores } = this.s;
+    const end = this.pos + n; // keys 0..end-1 after appending
+    for (let h = 0; h < NH; h++) {
+      const K = this.k[l].subarray(h * cap * hs, (h * cap + end) * hs); // (end, hs)
+      const V = this.v[l].subarray(h * cap * hs, (h * cap + end) * hs); // (end, hs)
+      for (let j = 0; j < n; j++) {
+        const r = j * 3 * C + h * hs;
+        const t = (this.pos + j) * hs;
+        for (let i = 0; i < hs; i++) {
+          q[j * hs + i] = qkv[r + i] * scale;
+          K[t + i] = qkv[r + C + i];
+          V[t + i] = qkv[r + 2 * C + i];
         }
       }
+      k.matmul(scores, q, K, n, hs, end, false, true, false); // (n,hs) · (end,hs)ᵀ -> (n,end)
+      for (let j = 0; j < n; j++) {
+        // query j sees keys 0..pos+j; the rest of its row gets weight 0
+        const row = j * end;
+        const last = this.pos + j;
+        let max = -Infinity;
+        for (let t2 = 0; t2 <= last; t2++) if (scores[row + t2] > max) max = scores[row + t2];
+        let sum = 0;
+        for (let t2 = 0; t2 <= last; t2++) {
+          const e = Math.exp(scores[row + t2] - max);
+          scores[row + t2] = e;
+          sum += e;
+        }
+        const inv = 1 / sum;
+        for (let t2 = 0; t2 <= last; t2++) scores[row + t2] *= inv;
+        for (let t2 = last + 1; t2 < end; t2++) scores[row + t2] = 0;
+      }
+      k.matmul(o, scores, V, n, end, hs, false, false, false); // (n,end) · (end,hs) -> (n,hs)
+      for (let j = 0; j < n; j++) for (let i = 0; i < hs; i++) atty[j * C + h * hs + i] = o[j * hs + i];
     }
   }
 }

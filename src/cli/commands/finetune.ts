@@ -16,18 +16,14 @@ import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js'
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 import { chooseSequenceStart } from './generate.js';
-import { modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
+import { CUSTOM_SIZE_OPTIONS, modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
 
 export const summary = 'fine-tune a GPT-2 on a task (Alpaca JSONL/CSV): answer-only loss, validation accuracy, best model, resumable';
 
 const options = {
   from: { type: 'string', help: 'start from these weights: a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   model: { type: 'string', help: `or train from scratch: preset ${Object.keys(GPT2_PRESETS).join(', ')}` },
-  'n-layer': { type: 'number', help: 'from scratch, custom size: transformer blocks' },
-  'n-head': { type: 'number', help: 'from scratch, custom size: attention heads' },
-  'n-embd': { type: 'number', help: 'from scratch, custom size: width' },
-  'block-size': { type: 'number', help: 'from scratch: context length (default 1024 for presets, 256 for custom sizes)' },
-  'vocab-size': { type: 'number', help: "from scratch: vocabulary (default: the tokenizer's)" },
+  ...CUSTOM_SIZE_OPTIONS,
   train: { type: 'string', help: 'training examples: .jsonl or .csv with instruction (optional), input, output (or give the file as the argument)' },
   val: { type: 'string', help: 'validation examples (default: --val-fraction of --train, split by seed)' },
   test: { type: 'string', help: 'test examples (default: --test-fraction of --train, split by seed)' },

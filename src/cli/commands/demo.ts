@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<void> {
   await pretrain([
     '--data', dir('data', 'sensing_train'),
     ...(resumeBase ? ['--resume', base] : [...size, '--block-size', '512']),
-    '--batch', '4',
+    '--batch', '2',
     '--seq', '256',
     '--steps', String(o.steps),
     '--lr', '1e-3',

@@ -81,6 +81,12 @@ describe('tinyllm eval', () => {
     expect([again.code, again.err]).toEqual([1, `tinyllm eval: --json ${json} exists; give --force to overwrite it or choose another file`]);
     const noTrain = await quiet(['eval', '--ckpt', run, '--test', testFile]);
     expect(noTrain.err).toMatch(/--train is required/);
+    // --labels: a wider closed set, ranking only, first rows only
+    const wide = path.join(tmp, 'wide.json');
+    const w = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--labels', 'Tap,Double tap', '--labels', 'Hold,Swipe', '--method', 'rank', '--limit', '3', '--json', wide]);
+    expect(w.code).toBe(0);
+    const wrep = JSON.parse(fs.readFileSync(wide, 'utf8'));
+    expect([wrep.labels, wrep.labelSource, wrep.rows, wrep.strict, wrep.ranking.confusion.length]).toEqual([[...LABELS, 'Swipe'], '--labels', 3, undefined, 4]);
   });
 
   it('reads a fine-tune run folder: task.json for labels and prompts, config.json for the same split', async () => {

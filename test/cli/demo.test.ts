@@ -1,5 +1,6 @@
-// End to end: the `tinyllm demo` pipeline (what `npm start` runs) on a tiny model for two steps —
-// datasets, shards, a checkpoint, metrics and the loss curve must all be there afterwards.
+// End to end: the `tinyllm demo` pipeline (what `npm start` runs) on a tiny model for three steps. Ctrl-C
+// during pre-training saves, stops the demo (no generation), exits 130 and names `tinyllm demo --resume`;
+// the resumed demo finishes, and datasets, shards, a checkpoint, metrics and the loss curve are all there.
 import { describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,24 +9,52 @@ import { main } from '../../src/cli/main.js';
 import { readShardHeader } from '../../src/data/index.js';
 import { readCheckpointHeader } from '../../src/train/index.js';
 
+/** Runs the CLI with stdout/console captured; `onStderr` sees every stderr chunk. */
+async function cli(argv: string[], onStderr: (s: string) => void = () => {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void (out += `${s}\n`));
+  const error = vi.spyOn(console, 'error').mockImplementation((s: string) => void (err += `${s}\n`));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+    err += String(c);
+    onStderr(String(c));
+    return true;
+  });
+  try {
+    return { code: await main(argv), out, err };
+  } finally {
+    for (const s of [log, error, write, ewrite]) s.mockRestore();
+  }
+}
+
 describe('tinyllm demo', () => {
-  it('runs the whole pipeline and leaves every artefact behind', async () => {
+  it('stops on Ctrl-C with exit 130 and the demo hint, then --resume finishes and leaves every artefact behind', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-demo-'));
-    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      const code = await main(['demo', '--out', out, '--steps', '2', '--n-layer', '1', '--n-embd', '32']);
-      expect(code).toBe(0);
-    } finally {
-      log.mockRestore();
-      write.mockRestore();
-    }
+    const args = ['demo', '--out', out, '--steps', '3', '--n-layer', '1', '--n-embd', '32'];
+    let sent = false;
+    const stopped = await cli(args, (s) => {
+      if (!sent && s.startsWith('batch ')) {
+        sent = true;
+        setImmediate(() => process.kill(process.pid, 'SIGINT')); // handled after step 2
+      }
+    });
+    expect(stopped.code).toBe(130);
+    expect(stopped.out).not.toMatch(/4\/4/);
+    expect(stopped.err).toMatch(new RegExp(`tinyllm demo: interrupted: pre-training stopped; .*continue the demo with: tinyllm demo --resume --out ${out} --steps 3\n`));
+    expect(stopped.err).not.toMatch(/tinyllm pretrain --resume/);
+    expect(readCheckpointHeader(path.join(out, 'model', 'checkpoint.ckpt')).step).toBeLessThan(3);
+
+    const done = await cli([...args, '--resume']);
+    expect(done.code).toBe(0);
+    expect(done.out).toMatch(/4\/4/);
+    expect(done.err).toMatch(/resumed from .* at step [12]/);
     expect(fs.existsSync(path.join(out, 'datasets', 'robot', 'test.jsonl'))).toBe(true);
     const train = readShardHeader(path.join(out, 'data', 'sensing_train_000000.bin'));
     expect(train.magic).toBe(20240520);
     expect(train.numTokens).toBeGreaterThan(100_000);
     const ckpt = readCheckpointHeader(path.join(out, 'model', 'checkpoint.ckpt'));
-    expect(ckpt.step).toBe(2);
+    expect(ckpt.step).toBe(3);
     const metrics = fs.readFileSync(path.join(out, 'model', 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(metrics.length).toBeGreaterThanOrEqual(2);
     expect(fs.readFileSync(path.join(out, 'model', 'loss.svg'), 'utf8')).toMatch(/^<svg|<\?xml/);

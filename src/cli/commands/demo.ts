@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderPrompt, TINYLLM_TEMPLATE } from '../../task/template.js';
+import { Interrupted } from '../../util/interrupt.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { run as datasets } from './datasets.js';
 import { run as prepare } from './prepare.js';
@@ -14,10 +15,10 @@ export const summary = 'the whole pipeline on built-in data: datasets → shards
 
 const options = {
   out: { type: 'string', short: 'o', help: 'working directory for datasets, shards and the run', default: 'runs/demo' },
-  steps: { type: 'number', help: 'pre-training steps', default: 200 },
-  'n-layer': { type: 'number', help: 'transformer blocks of the demo model', default: 4 },
-  'n-embd': { type: 'number', help: 'width of the demo model (heads = width / 32)', default: 128 },
-  seed: { type: 'number', help: 'seed for data, init and sampling', default: 1337 },
+  steps: { type: 'number', min: 1, integer: true, help: 'pre-training steps', default: 200 },
+  'n-layer': { type: 'number', min: 1, max: 48, integer: true, help: 'transformer blocks of the demo model', default: 4 },
+  'n-embd': { type: 'number', min: 32, max: 4096, integer: true, help: 'width of the demo model (heads = width / 32)', default: 128 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for data, init and sampling', default: 1337 },
   resume: { type: 'boolean', help: 'continue an interrupted demo run instead of starting over', default: false },
 } satisfies OptionSpecs;
 
@@ -41,6 +42,8 @@ export async function run(argv: string[]): Promise<void> {
   banner(`3/4 pre-train a small GPT-2 (${o['n-layer']} layers × ${o['n-embd']}) for ${o.steps} steps`);
   const runDir = dir('model');
   const resume = o.resume && fs.existsSync(path.join(runDir, 'checkpoint.ckpt'));
+  const again = `tinyllm demo --resume${o.out === options.out.default ? '' : ` --out ${o.out}`}${o.steps === options.steps.default ? '' : ` --steps ${o.steps}`}`;
+  // the demo's own run directory: a fresh demo starts over in it (--force), --resume continues it
   await pretrain([
     '--data', dir('data', 'sensing_train'),
     '--n-layer', String(o['n-layer']),
@@ -57,8 +60,10 @@ export async function run(argv: string[]): Promise<void> {
     '--ckpt-every', '100',
     '--seed', seed,
     '--out', runDir,
-    ...(resume ? ['--resume', runDir] : []),
-  ]);
+    ...(resume ? ['--resume', runDir] : ['--force']),
+  ]).catch((e: unknown) => {
+    throw e instanceof Interrupted ? new Interrupted(`pre-training stopped; the checkpoint is saved in ${runDir}; continue the demo with: ${again}`) : e;
+  });
 
   banner('4/4 ask the model where the robot is (a held-out test sample)');
   const first = fs.readFileSync(dir('datasets', 'robot', 'test.jsonl'), 'utf8').split('\n')[0];

@@ -89,6 +89,29 @@ describe('tinyllm eval', () => {
     expect([wrep.labels, wrep.labelSource, wrep.rows, wrep.strict, wrep.ranking.confusion.length]).toEqual([[...LABELS, 'Swipe'], '--labels', 3, undefined, 4]);
   });
 
+  it('Ctrl-C finishes the row, reports on the rows done (JSON too) and exits 130', async () => {
+    const json = path.join(tmp, 'partial.json');
+    const feed = KVDecoder.prototype.feed;
+    let sent = false;
+    const spy = vi.spyOn(KVDecoder.prototype, 'feed').mockImplementation(function (this: KVDecoder, tokens: ArrayLike<number>) {
+      if (!sent) {
+        sent = true;
+        process.emit('SIGINT');
+      }
+      return feed.call(this, tokens);
+    });
+    let r;
+    try {
+      r = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--json', json]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.code).toBe(130);
+    expect(r.err).toBe('tinyllm eval: interrupted: reported on 1 of 9 test rows');
+    const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect([rep.interrupted, rep.rows, rep.testRows, rep.baselines[0].classification.n]).toEqual([true, 1, 9, 1]);
+  });
+
   it('reads a fine-tune run folder: task.json for labels and prompts, config.json for the same split', async () => {
     const ft = path.join(tmp, 'ft');
     fs.mkdirSync(ft);

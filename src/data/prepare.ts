@@ -111,6 +111,8 @@ export interface PrepareOptions {
   progress?: boolean;
   /** Polled between documents; returning true aborts the run (nothing is written). */
   shouldStop?: () => boolean;
+  /** Special-token text in the documents becomes special ids (default: plain text, as tiktoken). */
+  allowSpecial?: boolean;
 }
 
 /** Writes one split's token stream as consecutive shards of `shardTokens` tokens (the last may be shorter). */
@@ -255,7 +257,7 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
             continue;
           }
         }
-        const ids = encodeSequence(tok, doc.text); // <|endoftext|> first, as every sequence starts
+        const ids = encodeSequence(tok, doc.text, { allowSpecial: opts.allowSpecial }); // <|endoftext|> first, as every sequence starts
         writers[split].writeDocument(ids);
         summary.documents[split]++;
         tokens += ids.length;

@@ -21,7 +21,8 @@ export interface TaskInfo {
   allowSpecial: boolean;
   /** Distinct training outputs (the closed label set for ranking), in first-seen order. */
   labels: string[];
-  columns: Required<TaskColumns>;
+  /** Column/field names given (absent = the Alpaca defaults). */
+  columns: TaskColumns;
   /** Instruction of rows without one. */
   instruction: string;
   overflow: Overflow;

@@ -57,4 +57,18 @@ describe('prompt template', () => {
     expect(docs.map((d) => Array.from(d))).toEqual(expected);
     expect(tok.decode(docs[0])).toBe('<|endoftext|>### Instruction:\nClassify the gesture.\n\n### Input:\nproximity: 1 2 3\n\n### Response:\nTap\n\n### End');
   });
+
+  it('prepare encodes special-token text as plain text unless allowSpecial (tiktoken opt-in)', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 's.jsonl');
+    fs.writeFileSync(file, `${JSON.stringify({ text: 'a<|endoftext|>b' })}\n`);
+    const tok = gpt2();
+    const docs = async (allowSpecial: boolean) => {
+      const name = allowSpecial ? 'special' : 'plain';
+      await prepare({ inputs: [{ path: file, format: 'jsonl' }], out: dir, name, tokenizer: tok, tokenizerName: 'gpt2', valFraction: 0, progress: false, allowSpecial });
+      return [...readDocuments(resolveShards(path.join(dir, `${name}_train`)), tok.eotToken)].map((d) => Array.from(d));
+    };
+    expect(await docs(false)).toEqual([[tok.eotToken, ...tok.encode('a<|endoftext|>b')]]);
+    expect(await docs(true)).toEqual([[tok.eotToken, ...tok.encode('a')], [tok.eotToken, ...tok.encode('b')]]);
+  });
 });

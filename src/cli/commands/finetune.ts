@@ -10,23 +10,20 @@ import { freezeLayers, LORA_DEFAULTS, parseLoraTargets, validateMethod, type Fin
 import { GPT2_PRESETS, type GPT2Config } from '../../models/gpt2/config.js';
 import type { Overflow } from '../../task/encode.js';
 import type { SequenceStart } from '../../task/sequence.js';
+import { resolveTokenizer } from '../../tokenizer/gpt2.js';
 import { loadTemplate } from '../../task/template.js';
 import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 import { chooseSequenceStart } from './generate.js';
-import { modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
+import { CUSTOM_SIZE_OPTIONS, modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
 
 export const summary = 'fine-tune a GPT-2 on a task (Alpaca JSONL/CSV): answer-only loss, validation accuracy, best model, resumable';
 
 const options = {
   from: { type: 'string', help: 'start from these weights: a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   model: { type: 'string', help: `or train from scratch: preset ${Object.keys(GPT2_PRESETS).join(', ')}` },
-  'n-layer': { type: 'number', min: 1, max: 256, integer: true, help: 'from scratch, custom size: transformer blocks' },
-  'n-head': { type: 'number', min: 1, max: 256, integer: true, help: 'from scratch, custom size: attention heads' },
-  'n-embd': { type: 'number', min: 1, max: 16384, integer: true, help: 'from scratch, custom size: width' },
-  'block-size': { type: 'number', min: 1, max: 65536, integer: true, help: 'from scratch: context length (default 1024 for presets, 256 for custom sizes)' },
-  'vocab-size': { type: 'number', min: 2, max: 1048576, integer: true, help: "from scratch: vocabulary (default: the tokenizer's)" },
+  ...CUSTOM_SIZE_OPTIONS,
   train: { type: 'string', help: 'training examples: .jsonl or .csv with instruction (optional), input, output (or give the file as the argument)' },
   val: { type: 'string', help: 'validation examples (default: --val-fraction of --train, split by seed)' },
   test: { type: 'string', help: 'test examples (default: --test-fraction of --train, split by seed)' },
@@ -133,7 +130,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
     if (o.tokenizer === undefined && w.format === 'tinyllm') tokenizer = readCheckpointHeader(checkpointPath(o.from)).tokenizer ?? 'gpt2';
   } else {
     if (sizeFlags.length === 0) throw new UserError('give the starting weights with --from <run | HF dir | .safetensors | .bin>, or a size to train from scratch (--model 30M or --n-layer/--n-head/--n-embd)');
-    model = modelConfig(o, positiveInt(o['vocab-size'] ?? 50257, 'vocab-size'));
+    model = modelConfig(o, positiveInt(o['vocab-size'] ?? resolveTokenizer(tokenizer).vocabSize, 'vocab-size'));
   }
   const settings: FinetuneSettings = {
     from: o.from ?? null,
@@ -145,7 +142,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
       template: loadTemplate(o.template),
       sequenceStart: chooseSequenceStart(o['sequence-start'], recordedStart),
       allowSpecial: o['allow-special'],
-      columns: { instruction: o['instruction-column'] ?? 'instruction', input: o['input-column'] ?? 'input', output: o['output-column'] ?? 'output' },
+      columns: { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] },
       instruction: o.instruction,
       overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
     },

@@ -19,13 +19,18 @@ import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 export const summary = 'pre-train a GPT-2 on token shards (resumable checkpoints, metrics, loss curve)';
 
 const presets = Object.keys(GPT2_PRESETS).join(', ');
-export const options = {
-  model: { type: 'string', help: `preset: ${presets} (default 30M unless --n-layer/--n-head/--n-embd are given)` },
+/** The custom-size flags (shared with finetune, which trains from scratch with them). */
+export const CUSTOM_SIZE_OPTIONS = {
   'n-layer': { type: 'number', min: 1, max: 256, integer: true, help: 'custom size: transformer blocks' },
   'n-head': { type: 'number', min: 1, max: 256, integer: true, help: 'custom size: attention heads' },
   'n-embd': { type: 'number', min: 1, max: 16384, integer: true, help: 'custom size: embedding width (a multiple of --n-head)' },
   'block-size': { type: 'number', min: 1, max: 65536, integer: true, help: 'context length (default 1024 for presets, 256 for custom sizes)' },
   'vocab-size': { type: 'number', min: 2, max: 1048576, integer: true, help: "vocabulary size (default: the tokenizer's, 50257 for gpt2)" },
+} satisfies OptionSpecs;
+
+const options = {
+  model: { type: 'string', help: `preset: ${presets} (default 30M unless --n-layer/--n-head/--n-embd are given)` },
+  ...CUSTOM_SIZE_OPTIONS,
   data: { type: 'string', help: "token shards: a directory with *_train_NNNNNN.bin (and *_val_*) from 'tinyllm prepare', a prefix or a .bin" },
   batch: { type: 'number', min: 1, integer: true, short: 'b', help: 'micro-batch rows B (default 4)' },
   seq: { type: 'number', min: 1, integer: true, short: 't', help: 'sequence length T (default 64; warns when the data\'s documents are longer)' },

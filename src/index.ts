@@ -6,6 +6,8 @@ export * from './util/errors.js';
 export * from './util/fs.js';
 export * from './util/progress.js';
 export * from './util/interrupt.js';
+export * from './util/outdir.js';
+export * from './util/memory.js';
 export * from './tensor/arena.js';
 export * from './tensor/index.js';
 export * from './autograd/index.js';

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { Rng } from '../src/util/rng.js';
 import { Arena } from '../src/tensor/arena.js';
 import { parseArgs } from '../src/cli/args.js';
-import { AtomicWriter, writeFileAtomic } from '../src/util/fs.js';
+import { AtomicWriter, removeStaleTemps, writeFileAtomic } from '../src/util/fs.js';
+import { checkMemory, memoryLimit } from '../src/util/memory.js';
 import { UserError } from '../src/util/errors.js';
 
 describe('Rng', () => {
@@ -61,7 +62,8 @@ describe('Arena', () => {
 
 describe('parseArgs', () => {
   const specs = {
-    steps: { type: 'number', help: 'steps', default: 10 },
+    steps: { type: 'number', help: 'steps', default: 10, min: 1, integer: true },
+    lr: { type: 'number', help: 'lr', min: 0, max: 10 },
     out: { type: 'string', help: 'out', short: 'o' },
     verbose: { type: 'boolean', help: 'v', default: false },
     input: { type: 'string', help: 'inputs', multiple: true },
@@ -78,6 +80,24 @@ describe('parseArgs', () => {
     expect(() => parseArgs('x', ['--steps', 'many'], specs)).toThrow(/--steps expects a number/);
     expect(() => parseArgs('x', ['--nope'], specs)).toThrow(UserError);
   });
+  it('checks every number against the range its flag declares', () => {
+    expect(() => parseArgs('x', ['--lr', '-1'], specs)).toThrow(/^option --lr must be a number from 0 to 10, got -1$/);
+    expect(() => parseArgs('x', ['--lr=11'], specs)).toThrow(/from 0 to 10, got 11/);
+    expect(() => parseArgs('x', ['--steps', '2.5'], specs)).toThrow(/^option --steps must be a whole number ≥ 1, got 2.5$/);
+    expect(() => parseArgs('x', ['--steps', '0'], specs)).toThrow(/≥ 1, got 0/);
+    expect(parseArgs('x', ['--lr', '0', '--steps', '1'], specs).options).toMatchObject({ lr: 0, steps: 1 });
+  });
+  it('quotes at most ~80 characters of an offending value', () => {
+    const long = 'x'.repeat(100_000);
+    let msg = '';
+    try {
+      parseArgs('x', ['--steps', long], specs);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/expects a number, got 'x{80}…' \(100,000 characters\)/);
+    expect(msg.length).toBeLessThan(200);
+  });
 });
 
 describe('atomic writes', () => {
@@ -93,6 +113,50 @@ describe('atomic writes', () => {
     expect(fs.readdirSync(dir)).toEqual(['x.bin']);
     writeFileAtomic(target, 'new');
     expect(fs.readFileSync(target, 'utf8')).toBe('new');
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('memory preflight', () => {
+  const MiB = 1024 ** 2;
+  const tree = (files: Record<string, string>) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-cgroup-'));
+    for (const [f, v] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.writeFileSync(path.join(root, f), `${v}\n`);
+    }
+    return root;
+  };
+  it('takes the cgroup v2 memory.max of the process or an ancestor, else the total memory', () => {
+    const root = tree({ 'memory.max': 'max', 'a/memory.max': String(512 * MiB), 'a/b/memory.max': 'max' });
+    expect(memoryLimit({ cgroupRoot: root, procSelfCgroup: '0::/a/b\n', totalBytes: 8192 * MiB })).toEqual({ bytes: 512 * MiB, source: 'cgroup v2 memory.max' });
+    expect(memoryLimit({ cgroupRoot: root, procSelfCgroup: '0::/\n', totalBytes: 8192 * MiB })).toEqual({ bytes: 8192 * MiB, source: 'total memory' });
+    // a limit above the machine's memory does not count
+    expect(memoryLimit({ cgroupRoot: root, procSelfCgroup: '0::/a/b\n', totalBytes: 256 * MiB }).source).toBe('total memory');
+  });
+  it('reads cgroup v1 memory.limit_in_bytes, where "unlimited" is a huge number', () => {
+    const root = tree({ 'memory/memory.limit_in_bytes': '9223372036854771712', 'memory/job/memory.limit_in_bytes': String(300 * MiB) });
+    const probe = { cgroupRoot: root, procSelfCgroup: '4:memory:/job\n1:cpu:/\n', totalBytes: 4096 * MiB };
+    expect(memoryLimit(probe)).toEqual({ bytes: 300 * MiB, source: 'cgroup v1 memory.limit_in_bytes' });
+    expect(memoryLimit({ ...probe, procSelfCgroup: '4:memory:/other\n' }).source).toBe('total memory');
+  });
+  it('refuses with the figures and the way out', () => {
+    const limit = { bytes: 512 * MiB, source: 'cgroup v2 memory.max' };
+    expect(() => checkMemory(1900 * MiB, 'training 124M', 'use a smaller --model', limit)).toThrow(
+      /^training 124M needs about 2,060 MiB of memory \(1,900 MiB \+ 160 MiB for Node.js\), but this process may use 512 MiB \(cgroup v2 memory.max\); use a smaller --model$/,
+    );
+    expect(() => checkMemory(100 * MiB, 'x', 'y', limit)).not.toThrow();
+  });
+});
+
+describe('stale temp files', () => {
+  it('removes the temp files of writers that are gone, keeps those of running processes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-'));
+    const dead = '.checkpoint.ckpt.999999999.abc123.tmp';
+    const live = `.checkpoint.ckpt.${process.pid}.abc123.tmp`;
+    for (const f of [dead, live, 'checkpoint.ckpt']) fs.writeFileSync(path.join(dir, f), 'x');
+    expect(removeStaleTemps(dir)).toEqual([dead]);
+    expect(fs.readdirSync(dir).sort()).toEqual([live, 'checkpoint.ckpt'].sort());
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -1,11 +1,11 @@
 // The option parser every `tinyllm` subcommand uses: typed flags (--name value / --name=value /
-// boolean --flag), defaults, positionals, a generated --help, and errors that name the flag.
-import { UserError } from '../util/errors.js';
+// boolean --flag), defaults, positionals, a generated --help, and errors that name the flag. Every
+// numeric flag declares its range (min, optional max, whole numbers or not), checked here for all commands.
+import { quote, UserError } from '../util/errors.js';
 
 export type OptionType = 'string' | 'number' | 'boolean';
 
-export interface OptionSpec {
-  type: OptionType;
+interface BaseSpec {
   help: string;
   default?: string | number | boolean;
   /** One-letter alias, e.g. 'o' for -o. */
@@ -13,6 +13,16 @@ export interface OptionSpec {
   /** May be given several times (collects an array). */
   multiple?: boolean;
 }
+
+/** A numeric flag must say which values make sense: at least `min`, at most `max`, whole numbers if `integer`. */
+export interface NumberSpec extends BaseSpec {
+  type: 'number';
+  min: number;
+  max?: number;
+  integer?: boolean;
+}
+
+export type OptionSpec = (BaseSpec & { type: 'string' | 'boolean' }) | NumberSpec;
 
 export type OptionSpecs = Record<string, OptionSpec>;
 
@@ -55,22 +65,23 @@ export function parseArgs<S extends OptionSpecs>(command: string, argv: string[]
       }
     } else if (/^-[A-Za-z]$/.test(arg)) {
       name = byShort.get(arg[1]);
-      if (!name) throw new UserError(`tinyllm ${command}: unknown option ${arg} (see tinyllm ${command} --help)`);
+      if (!name) throw new UserError(`unknown option ${quote(arg)} (see tinyllm ${command} --help)`);
     } else {
       positionals.push(arg);
       continue;
     }
     const spec = specs[name];
-    if (!spec) throw new UserError(`tinyllm ${command}: unknown option --${name} (see tinyllm ${command} --help)`);
+    if (!spec) throw new UserError(`unknown option ${quote(`--${name}`)} (see tinyllm ${command} --help)`);
     let value: unknown;
     if (spec.type === 'boolean') {
       value = inline === undefined ? true : !/^(false|0|no)$/i.test(inline);
     } else {
       const raw = inline ?? argv[++i];
-      if (raw === undefined) throw new UserError(`tinyllm ${command}: option --${name} needs a value`);
+      if (raw === undefined) throw new UserError(`option --${name} needs a value (see tinyllm ${command} --help)`);
       if (spec.type === 'number') {
         const n = Number(raw);
-        if (raw.trim() === '' || !Number.isFinite(n)) throw new UserError(`tinyllm ${command}: option --${name} expects a number, got '${raw}'`);
+        if (raw.trim() === '' || !Number.isFinite(n)) throw new UserError(`option --${name} expects a number, got ${quote(raw)}`);
+        checkRange(name, n, spec);
         value = n;
       } else value = raw;
     }
@@ -78,6 +89,16 @@ export function parseArgs<S extends OptionSpecs>(command: string, argv: string[]
     else out[name] = value;
   }
   return { options: out as ParsedOptions<S>, positionals, help };
+}
+
+/** Throws a UserError naming the flag when `n` is outside the flag's declared range. */
+export function checkRange(flag: string, n: number, spec: Pick<NumberSpec, 'min' | 'max' | 'integer'>): number {
+  if ((spec.integer && !Number.isInteger(n)) || n < spec.min || (spec.max !== undefined && n > spec.max)) {
+    const what = spec.integer ? 'a whole number' : 'a number';
+    const range = spec.max === undefined ? `≥ ${spec.min}` : `from ${spec.min} to ${spec.max}`;
+    throw new UserError(`option --${flag} must be ${what} ${range}, got ${n}`);
+  }
+  return n;
 }
 
 export interface CommandHelp {

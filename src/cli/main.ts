@@ -2,8 +2,9 @@
 // exporting `summary` (one line) and `run(argv)`. Modules load lazily, so `tinyllm tokenize` on a
 // Pi does not pay for the training code. UserErrors print without a stack trace. The executable
 // entry point is src/cli/bin.ts.
-import { UserError } from '../util/errors.js';
-import { Interrupted } from '../util/interrupt.js';
+import { readFileSync } from 'node:fs';
+import { fsUserError, isFsError, UserError } from '../util/errors.js';
+import { EXIT_INTERRUPTED, Interrupted } from '../util/interrupt.js';
 
 export interface CommandModule {
   summary: string;
@@ -35,7 +36,7 @@ function load(name: string): Promise<CommandModule> {
 }
 
 async function usage(): Promise<string> {
-  const lines = ['Usage: tinyllm <command> [options]   (tinyllm <command> --help for its options)', '', 'Commands:'];
+  const lines = ['Usage: tinyllm <command> [options]   (tinyllm <command> --help for its options; tinyllm --version)', '', 'Commands:'];
   for (const name of COMMANDS) {
     const summary = await load(name).then((m) => m.summary, () => '(unavailable)');
     lines.push(`  ${name.padEnd(16)} ${summary}`);
@@ -43,8 +44,17 @@ async function usage(): Promise<string> {
   return lines.join('\n');
 }
 
+/** The package version (package.json sits two levels above src/cli and dist/cli). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`tinyllm ${packageVersion()}`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(await usage());
     return name ? 0 : 1;
@@ -57,13 +67,10 @@ export async function main(argv: string[]): Promise<number> {
     await (await load(name)).run(rest);
     return 0;
   } catch (e) {
-    if (e instanceof UserError) {
-      console.error(`tinyllm ${name}: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof Interrupted) {
-      console.error(`tinyllm ${name}: interrupted: ${e.message}`);
-      return e.exitCode;
+    const err = isFsError(e) ? fsUserError(e) : e;
+    if (err instanceof UserError) {
+      console.error(`tinyllm ${name}: ${err.message}`);
+      return err instanceof Interrupted ? EXIT_INTERRUPTED : 1;
     }
     throw e;
   }

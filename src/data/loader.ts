@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { Permutation } from './permutation.js';
-import { readShardHeader, readShardTokens } from './shard.js';
+import { checkShardIds, readShardHeader, readShardTokens } from './shard.js';
 
 export type Split = 'train' | 'val';
 
@@ -28,7 +28,7 @@ export interface ShardLoaderOptions {
   shuffle?: boolean;
   /** Split to read when `pattern` is a directory (default 'train'). */
   split?: Split;
-  /** If given, every token is checked to be below it (a clear error instead of an out-of-range embedding). */
+  /** If given, every token of every shard is checked to be below it when the loader opens (a clear error naming shard, offset and id instead of an out-of-range embedding mid-run). */
   vocabSize?: number;
 }
 
@@ -122,7 +122,6 @@ export class ShardLoader {
   readonly tokensPerEpoch: number;
   readonly files: readonly string[];
   private readonly shards: OpenShard[];
-  private readonly vocabSize: number | undefined;
   private readonly batch: Int32Array;
   private readonly row: Uint16Array;
   private epoch = 0;
@@ -137,13 +136,13 @@ export class ShardLoader {
     this.T = T;
     this.seed = (opts.seed ?? 1337) >>> 0;
     this.shuffle = opts.shuffle ?? true;
-    this.vocabSize = opts.vocabSize;
     this.files = resolveShards(opts.pattern, opts.split);
     this.shards = [];
     let windows = 0;
     try {
       for (const file of this.files) {
         const { numTokens } = readShardHeader(file);
+        if (opts.vocabSize !== undefined) checkShardIds(file, opts.vocabSize);
         this.shards.push({ file, fd: fs.openSync(file, 'r'), tokens: numTokens, firstWindow: windows });
         windows += Math.max(0, Math.floor((numTokens - 1) / T));
       }
@@ -174,7 +173,6 @@ export class ShardLoader {
       const shard = this.shardOf(w);
       const start = (w - shard.firstWindow) * this.T;
       readShardTokens(shard.fd, start, T1, this.row);
-      if (this.vocabSize !== undefined) this.checkVocab(shard, start);
       this.batch.set(this.row, b * T1);
       if (++this.position === this.windowsPerEpoch) this.startEpoch(this.epoch + 1);
     }
@@ -246,16 +244,5 @@ export class ShardLoader {
       else hi = mid - 1;
     }
     return this.shards[lo];
-  }
-
-  /** Checks this.row, the window read from `shard` at token `start`. */
-  private checkVocab(shard: OpenShard, start: number): void {
-    const V = this.vocabSize as number;
-    const row = this.row;
-    for (let i = 0; i < row.length; i++) {
-      if (row[i] >= V) {
-        throw new UserError(`${shard.file}: token ${row[i]} at position ${start + i} is outside the model's vocabulary (${V}); the shard was prepared with another tokenizer — re-run 'tinyllm prepare' with the model's tokenizer`);
-      }
-    }
   }
 }

@@ -4,10 +4,11 @@
 // Train and val are mixed separately, so a mix's validation stays disjoint from its training.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { resolveTokenizer, tokenizerSpec, type BpeTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { readDocuments } from './docstream.js';
-import type { Split } from './loader.js';
+import { resolveShards, type Split } from './loader.js';
 import { MANIFEST_SUFFIX, writeDataset, type Manifest } from './prepare.js';
 
 export interface MixInput {
@@ -55,6 +56,39 @@ export function loadDataset(ref: string): Dataset {
   }
   if (manifest.format !== 'tinyllm-shards' || manifest.version !== 1) throw new UserError(`${file}: not a tinyllm dataset manifest (format ${manifest.format}, version ${manifest.version})`);
   return { ref, dir: path.dirname(file), manifest };
+}
+
+/** The prepared dataset whose shards a loader pattern (directory, prefix or .bin) names, or null for shards without a manifest. */
+export function datasetOfShards(pattern: string): Dataset | null {
+  const m = /^(.*)_(train|val)_\d{6}\.bin$/.exec(resolveShards(pattern)[0]);
+  return m && fs.existsSync(m[1] + MANIFEST_SUFFIX) ? loadDataset(m[1] + MANIFEST_SUFFIX) : null;
+}
+
+/**
+ * The tokenizer a dataset was prepared with (its manifest's), or `given` (a --tokenizer value) when it has the
+ * same vocabulary; a UserError names both when they differ, or when the manifest's tokenizer cannot be found.
+ * Returns the spec to record (tokenizerSpec form) and the tokenizer.
+ */
+export function datasetTokenizer(ds: Dataset, given?: string): { spec: string; tokenizer: BpeTokenizer } {
+  const t = ds.manifest.tokenizer;
+  const file = path.join(ds.dir, ds.manifest.name + MANIFEST_SUFFIX);
+  let spec = tokenizerSpec(given ?? t.name);
+  // manifests from before paths were recorded absolute: a relative path may be relative to the dataset
+  if (given === undefined && spec !== 'gpt2' && !fs.existsSync(spec) && fs.existsSync(path.resolve(ds.dir, t.name))) spec = path.resolve(ds.dir, t.name);
+  let tokenizer: BpeTokenizer;
+  try {
+    tokenizer = resolveTokenizer(spec);
+  } catch (e) {
+    if (!(e instanceof UserError) || given !== undefined) throw e;
+    throw new UserError(`${file}: the data was prepared with tokenizer ${t.name}, which cannot be loaded (${e.message}); give the same tokenizer with --tokenizer`);
+  }
+  if (tokenizer.vocabSize !== t.vocabSize || tokenizer.eotToken !== t.eotToken) {
+    throw new UserError(
+      `--tokenizer ${given} has ${tokenizer.vocabSize} tokens (<|endoftext|> = ${tokenizer.eotToken}), but ${ds.ref} was prepared with ${t.name} ` +
+        `(${t.vocabSize} tokens, <|endoftext|> = ${t.eotToken}); drop --tokenizer to use the dataset's, or re-run 'tinyllm prepare' with this one`,
+    );
+  }
+  return { spec, tokenizer };
 }
 
 /** Mixes the inputs into a new dataset in `out`; returns its manifest. */

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { encodeSequence } from '../task/sequence.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { processAlive, writeFileAtomic } from '../util/fs.js';
+import { Interrupted } from '../util/interrupt.js';
 import { Progress } from '../util/progress.js';
 import type { Split } from './loader.js';
 import { ShardFileWriter } from './shard.js';
@@ -40,6 +41,8 @@ export interface SourceSummary extends Omit<SourceSpec, 'path'> {
   skippedExamples: string[];
   /** Overlapping windows dropped because they straddle the train/val boundary. */
   droppedAtSplitBoundary: number;
+  /** Choices made for the user, e.g. a detected label column or timestamp columns left out. */
+  notes?: string[];
 }
 
 export interface Manifest {
@@ -54,8 +57,41 @@ export interface Manifest {
   splits: Record<Split, SplitSummary>;
   /** Actual share of documents and tokens in validation. */
   ratios: { valDocuments: number; valTokens: number };
+  /** Tokens per document (with its <|endoftext|>), over both splits: median, 90th and 99th percentile, longest. */
+  documentTokens?: DocumentTokens;
   /** Present for mixes: the component datasets and their target token shares. */
   mix?: { dataset: string; weight: number; share: number; tokens: Record<Split, number>; repeats: Record<Split, number> }[];
+}
+
+export interface DocumentTokens {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** pretrain's default sequence length (--seq), which prepare compares document lengths with. */
+export const DEFAULT_SEQ = 64;
+
+/** Percentiles of document lengths (nearest rank). */
+export function documentTokens(lengths: ArrayLike<number>): DocumentTokens {
+  const sorted = Uint32Array.from(lengths).sort();
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.length ? sorted[sorted.length - 1] : 0 };
+}
+
+/**
+ * A warning when documents are longer than the training sequence length T: a model trained on T-token windows
+ * never sees the end of a longer document (e.g. a label) together with its start. Null when they fit.
+ */
+export function contextWarning(m: Pick<Manifest, 'name' | 'documentTokens'>, T: number, seqFlag = '--seq'): string | null {
+  const d = m.documentTokens;
+  if (!d || d.p90 <= T) return null;
+  return (
+    `warning: documents of ${m.name} are longer than ${seqFlag} ${T}: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}; ` +
+    `a model trained on ${T}-token windows rarely sees a document's end (its label) with its start — ` +
+    `use ${seqFlag} ${d.p90} or more (with --block-size to match), or shorter documents (prepare --window)`
+  );
 }
 
 export interface PrepareOptions {
@@ -84,6 +120,8 @@ export class SplitWriter {
   readonly shards: ShardInfo[] = [];
   documents = 0;
   tokens = 0;
+  /** Token count of every document written, for the manifest's length percentiles. */
+  lengths: number[] = [];
   private current: ShardFileWriter | null = null;
 
   constructor(
@@ -104,6 +142,7 @@ export class SplitWriter {
     }
     this.documents++;
     this.tokens += tokens.length;
+    this.lengths.push(tokens.length);
   }
 
   private closeShard(): void {
@@ -156,6 +195,7 @@ export async function writeDataset(
       ...rest,
       splits,
       ratios: { valDocuments: docs ? splits.val.documents / docs : 0, valTokens: toks ? splits.val.tokens / toks : 0 },
+      documentTokens: documentTokens([...writers.train.lengths, ...writers.val.lengths]),
     };
     const fresh = new Set([...splits.train.shards, ...splits.val.shards].map((s) => s.file));
     const stale = new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);
@@ -169,16 +209,6 @@ export async function writeDataset(
     throw e;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -210,12 +240,15 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
           summary.skipped++;
           if (summary.skippedExamples.length < 5) summary.skippedExamples.push(where);
         },
+        note(message: string) {
+          (summary.notes ??= []).push(message);
+        },
         onBytes(b: number) {
           progress?.update(bytesBefore + b, `${tokens.toLocaleString('en-US')} tokens`);
         },
       };
       for await (const doc of documents(spec, ctx)) {
-        if (opts.shouldStop?.()) throw new UserError('interrupted: nothing was written (the staging directory was removed)');
+        if (opts.shouldStop?.()) throw new Interrupted('nothing was written (the staging directory was removed)');
         let split: Split = 'val';
         if (role === 'split') {
           split = splitOf(doc.keys[0], valFraction, seed);

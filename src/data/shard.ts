@@ -96,6 +96,50 @@ export function readShardTokens(fd: number, start: number, count: number, out: U
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Calls fn on consecutive chunks (64K tokens, the buffer is reused) of a shard's tokens, at most maxTokens; returns the count read. */
+export function forEachTokenChunk(file: string, fn: (tokens: Uint16Array, offset: number) => void, maxTokens = Infinity): number {
+  const { numTokens } = readShardHeader(file);
+  const buf = new Uint16Array(65536);
+  const end = Math.min(numTokens, maxTokens);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let at = 0; at < end; at += buf.length) {
+      const n = Math.min(buf.length, end - at);
+      readShardTokens(fd, at, n, buf);
+      fn(buf.subarray(0, n), at);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return end;
+}
+
+/** The first token id ≥ vocabSize in a shard and its token offset, or null when every id fits. */
+export function firstIdOutside(file: string, vocabSize: number): { offset: number; id: number } | null {
+  let found: { offset: number; id: number } | null = null;
+  forEachTokenChunk(file, (t, at) => {
+    if (found) return;
+    for (let i = 0; i < t.length; i++) {
+      if (t[i] >= vocabSize) {
+        found = { offset: at + i, id: t[i] };
+        return;
+      }
+    }
+  });
+  return found;
+}
+
+/** Throws a UserError naming the shard, the token offset and the id when a shard holds an id outside the vocabulary. */
+export function checkShardIds(file: string, vocabSize: number): void {
+  const bad = firstIdOutside(file, vocabSize);
+  if (bad) {
+    throw new UserError(
+      `${file}: token id ${bad.id} at token offset ${bad.offset} (byte ${SHARD_HEADER_BYTES + 2 * bad.offset}) is outside the vocabulary of ${vocabSize} ids; ` +
+        `the shard was prepared with another tokenizer or is corrupt — re-run 'tinyllm prepare' with the model's tokenizer`,
+    );
+  }
+}
+
 /**
  * Streams tokens into one shard file: a zero header first, tokens in 64K-token chunks, then the real
  * header is written over the first 1024 bytes on `close()`. The caller decides where the file lives

@@ -4,7 +4,7 @@
 // throws a UserError naming file, line and column, or counts and skips under --skip-bad.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../util/errors.js';
+import { quote, UserError } from '../util/errors.js';
 import { readCsv, type CsvRecord } from './csv.js';
 import { readLines } from './lines.js';
 import { renderExample, TINYLLM_TEMPLATE } from '../task/template.js';
@@ -55,6 +55,8 @@ export interface Doc {
 export interface SourceContext {
   /** Reports bad input (message starts with 'line N…'); throws unless skipping. */
   bad(message: string): void;
+  /** Reports a choice made for the user (e.g. a detected label column), to be shown and recorded. */
+  note?(message: string): void;
   /** Bytes of this file read so far (for progress). */
   onBytes(bytes: number): void;
 }
@@ -179,17 +181,74 @@ interface SensorLayout {
   names: string[];
   label: number;
   group: number;
+  /** Choices made for the user: a detected label column, timestamp columns left out. */
+  notes: string[];
 }
 
-function sensorLayout(header: string[], o: SensorOptions, path: string): SensorLayout {
-  const label = o.label ? columnIndex(header, o.label, '--label', path) : -1;
+/** Rows read ahead to detect the label and timestamp columns. */
+const LOOKAHEAD_ROWS = 32;
+const TIME_NAME = /^(time|timestamp|datetime|date|ts|epoch|unix_?time)$|(^|[_ -])(time|timestamp|ts)([_ -]?(s|ms|us|ns|sec|secs|seconds))?$/i;
+const DATE_LIKE = /^\d{4}-\d{2}-\d{2}([ T]\d|$)|^\d{1,2}:\d{2}(:\d{2})?/;
+const isNumber = (v: string) => v.trim() !== '' && Number.isFinite(Number(v));
+
+/** Header and up to LOOKAHEAD_ROWS well-formed data rows from the start of a CSV (bad rows are skipped here; the main pass reports them). */
+async function firstRows(path: string): Promise<{ header: string[]; rows: string[][] } | null> {
+  const rows: string[][] = [];
+  let header: string[] = [];
+  for await (const rec of csvRows(path, { bad: () => {}, onBytes: () => {} })) {
+    header = rec.header;
+    rows.push(rec.fields);
+    if (rows.length === LOOKAHEAD_ROWS) break;
+  }
+  return rows.length ? { header, rows } : null;
+}
+
+/** A timestamp-like column: named like one, holding dates/times, or numbers that strictly increase row after row. */
+function timestampLike(name: string, values: string[]): boolean {
+  if (TIME_NAME.test(name.trim())) return true;
+  if (values.length > 0 && values.every((v) => DATE_LIKE.test(v.trim()))) return true;
+  if (values.length < 8 || !values.every(isNumber)) return false;
+  for (let i = 1; i < values.length; i++) if (!(Number(values[i]) > Number(values[i - 1]))) return false;
+  return true;
+}
+
+/**
+ * Which columns a sensor CSV renders. Without --columns, timestamp-like columns are left out and, without
+ * --label, a single non-numeric column is taken as the label (both reported as notes); several
+ * non-numeric columns are refused with the flags that pick among them.
+ */
+async function sensorLayout(spec: SourceSpec, o: SensorOptions): Promise<SensorLayout | null> {
+  const path = spec.path;
+  const first = await firstRows(path);
+  if (!first) return null; // no data rows: nothing to render
+  const { header, rows } = first;
+  const notes: string[] = [];
+  let label = o.label ? columnIndex(header, o.label, '--label', path) : -1;
   const group = o.group ? columnIndex(header, o.group, '--group', path) : -1;
-  for (const x of o.exclude ?? []) columnIndex(header, x, '--exclude', path);
-  const values = o.columns?.length
-    ? o.columns.map((c) => columnIndex(header, c, '--columns', path))
-    : header.map((_, i) => i).filter((i) => i !== label && i !== group && !(o.exclude ?? []).includes(header[i]));
+  const exclude = new Set((o.exclude ?? []).map((x) => columnIndex(header, x, '--exclude', path)));
+  let values: number[];
+  if (o.columns?.length) values = o.columns.map((c) => columnIndex(header, c, '--columns', path));
+  else {
+    values = header.map((_, i) => i).filter((i) => i !== label && i !== group && !exclude.has(i));
+    const column = (i: number) => rows.map((r) => r[i]);
+    const times = values.filter((i) => timestampLike(header[i], column(i)));
+    if (times.length > 0 && times.length < values.length) {
+      notes.push(`left out timestamp-like column(s) ${times.map((i) => quote(header[i])).join(', ')} (give --columns to choose the value columns yourself)`);
+      values = values.filter((i) => !times.includes(i));
+    }
+    // a label column holds no numbers at all (a stray bad value in a sensor column is reported by the main pass)
+    const text = values.filter((i) => column(i).every((v) => v.trim() === '' || !isNumber(v)) && column(i).some((v) => v.trim() !== ''));
+    if (label < 0 && text.length === 1) {
+      label = text[0];
+      notes.push(`using column ${quote(header[label])} as the label (its values are not numbers; give --label to choose another)`);
+      values = values.filter((i) => i !== label);
+    } else if (text.length > 1) {
+      const names = text.map((i) => quote(header[i])).join(', ');
+      throw new UserError(`${path}: columns ${names} hold text, not numbers; name the label with --label <column> and leave the others out with --exclude <column,…>`);
+    }
+  }
   if (values.length === 0) throw new UserError(`${path}: no value columns left to render; choose them with --columns`);
-  return { values, names: values.map((i) => header[i]), label, group };
+  return { values, names: values.map((i) => header[i]), label, group, notes };
 }
 
 /** Validated numeric values of a row, or a message naming the bad cell. */
@@ -198,7 +257,7 @@ function rowValues(rec: CsvRecord, layout: SensorLayout, header: string[]): stri
   for (const i of layout.values) {
     const v = rec.fields[i].trim();
     if (v === '' || !Number.isFinite(Number(v))) {
-      return `line ${rec.line}, column ${i + 1} ('${header[i]}'): '${rec.fields[i]}' is not a number; fix the value, or leave the column out with --columns/--exclude`;
+      return `line ${rec.line}, column ${i + 1} (${quote(header[i])}): ${quote(rec.fields[i])} is not a number; fix the value, or if the column is the label give --label ${quote(header[i])}, else leave it out with --exclude`;
     }
     out.push(v);
   }
@@ -206,13 +265,10 @@ function rowValues(rec: CsvRecord, layout: SensorLayout, header: string[]): stri
 }
 
 /** First pass for min-max normalization: per-column [min, max] over the file's valid rows. */
-async function columnRanges(spec: SourceSpec, o: SensorOptions): Promise<Ranges> {
-  let layout: SensorLayout | undefined;
-  let ranges: [number, number][] = [];
+async function columnRanges(spec: SourceSpec, layout: SensorLayout): Promise<Ranges> {
+  const ranges: [number, number][] = layout.values.map(() => [Infinity, -Infinity]);
   const quiet: SourceContext = { bad: () => {}, onBytes: () => {} };
   for await (const rec of csvRows(spec.path, quiet)) {
-    layout ??= sensorLayout(rec.header, o, spec.path);
-    if (ranges.length === 0) ranges = layout.values.map(() => [Infinity, -Infinity]);
     const vals = rowValues(rec, layout, rec.header);
     if (typeof vals === 'string') continue;
     vals.forEach((v, c) => {
@@ -233,9 +289,18 @@ async function* sensorDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator
   if (window > 0 && (!Number.isInteger(stride) || stride < 1)) throw new UserError(`--stride must be a positive integer, got ${stride}`);
   // Non-overlapping windows can each go their own way; overlapping ones are split in blocks of strides.
   const blockRows = (o.splitBlock ?? (stride >= window ? 1 : Math.max(10, 2 * Math.ceil(window / stride)))) * stride;
-  const ranges = render.normalize === 'minmax' ? await columnRanges(spec, o) : undefined;
+  const layout = await sensorLayout(spec, o);
+  if (!layout) return;
+  for (const n of layout.notes) ctx.note?.(n);
+  if (render.template && !['plain', 'instruction'].includes(render.template)) {
+    for (const m of render.template.matchAll(/\{([^{}]+)\}/g)) {
+      if (m[1] !== 'values' && m[1] !== 'label' && !layout.names.includes(m[1])) {
+        throw new UserError(`--template: unknown placeholder {${m[1]}}; use {values}, {label} or a rendered column: ${layout.names.join(', ')}`);
+      }
+    }
+  }
+  const ranges = render.normalize === 'minmax' ? await columnRanges(spec, layout) : undefined;
 
-  let layout: SensorLayout | undefined;
   let buf: { values: string[]; label: string; row: number }[] = [];
   let skip = 0; // rows to pass over when stride > window
   let groupValue: string | undefined;
@@ -243,7 +308,7 @@ async function* sensorDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator
   // Keys use the file's base name, so the split does not depend on the directory or working directory.
   const file = path.basename(spec.path);
   const emit = (rows: typeof buf): Doc => {
-    const text = renderWindow({ columns: (layout as SensorLayout).names, values: rows.map((r) => r.values), labels: rows.map((r) => r.label) }, render, ranges);
+    const text = renderWindow({ columns: layout.names, values: rows.map((r) => r.values), labels: rows.map((r) => r.label) }, render, ranges);
     if (o.group) return { text, keys: [`${file}#${groupValue}`] };
     const first = Math.floor(rows[0].row / blockRows);
     const last = Math.floor(rows[rows.length - 1].row / blockRows);
@@ -262,16 +327,6 @@ async function* sensorDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator
   };
 
   for await (const rec of csvRows(spec.path, ctx)) {
-    if (!layout) {
-      layout = sensorLayout(rec.header, o, spec.path);
-      if (render.template && !['plain', 'instruction'].includes(render.template)) {
-        for (const m of render.template.matchAll(/\{([^{}]+)\}/g)) {
-          if (m[1] !== 'values' && m[1] !== 'label' && !layout.names.includes(m[1])) {
-            throw new UserError(`--template: unknown placeholder {${m[1]}}; use {values}, {label} or a rendered column: ${layout.names.join(', ')}`);
-          }
-        }
-      }
-    }
     const values = rowValues(rec, layout, rec.header);
     if (typeof values === 'string') {
       ctx.bad(values);

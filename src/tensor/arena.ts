@@ -43,6 +43,8 @@ export interface ArenaOptions {
 export class Arena {
   readonly memory: WebAssembly.Memory;
   readonly shared: boolean;
+  /** Largest size in bytes the arena can grow to: 4 GiB (wasm32 addresses are 32-bit), less if asked or if the platform reserved less. */
+  readonly limit: number;
   /** First byte not yet handed out. Offset 0..63 is kept free so no view has byteOffset 0 (a null pointer in wasm). */
   private top = ARENA_ALIGN;
   private readonly buffers = new Set<ArrayBufferLike>();
@@ -52,11 +54,13 @@ export class Arena {
     const initial = Math.min(maxPages, Math.max(1, Math.ceil((opts.initialBytes ?? 16 * PAGE) / PAGE)));
     const wantShared = opts.shared ?? typeof SharedArrayBuffer !== 'undefined';
     let memory: WebAssembly.Memory | undefined;
+    let limitPages = maxPages;
     if (wantShared) {
       // Some 32-bit devices cannot reserve 4 GiB of address space: fall back to smaller maxima.
       for (let pages = maxPages; pages >= 256 && !memory; pages >>= 1) {
         try {
           memory = new WebAssembly.Memory({ initial: Math.min(initial, pages), maximum: pages, shared: true });
+          limitPages = pages;
         } catch {
           /* try a smaller reservation */
         }
@@ -64,6 +68,7 @@ export class Arena {
     }
     this.shared = memory !== undefined;
     this.memory = memory ?? new WebAssembly.Memory({ initial, maximum: maxPages });
+    this.limit = limitPages * PAGE;
     this.buffers.add(this.memory.buffer);
   }
 
@@ -92,7 +97,7 @@ export class Arena {
         this.memory.grow(need);
       } catch {
         throw new RangeError(
-          `Arena: cannot grow to ${(end / 1024 ** 2).toFixed(0)} MiB (limit ${(this.maxBytes() / 1024 ** 2).toFixed(0)} MiB); use a smaller model or batch`,
+          `Arena: cannot grow to ${(end / 1024 ** 2).toFixed(0)} MiB (limit ${(this.limit / 1024 ** 2).toFixed(0)} MiB); use a smaller model or batch`,
         );
       }
       this.buffers.add(this.memory.buffer);
@@ -124,12 +129,6 @@ export class Arena {
   /** True when `view` lies inside this arena's memory (so wasm kernels and workers can use it in place). */
   contains(view: ArrayBufferView): boolean {
     return this.buffers.has(view.buffer);
-  }
-
-  private maxBytes(): number {
-    // WebAssembly.Memory does not expose its maximum; probe by the type descriptor where available.
-    const t = (this.memory as unknown as { type?: () => { maximum?: number } }).type?.();
-    return (t?.maximum ?? 65536) * PAGE;
   }
 }
 

@@ -172,6 +172,19 @@ export function loadTokenizer(pathOrDir: string): BpeTokenizer {
   throw new UserError(`tokenizer directory '${pathOrDir}' has neither vocab.json + merges.txt nor tokenizer.json`);
 }
 
+/**
+ * Copies the Hugging Face files of a tokenizer (a tokenizerSpec: 'gpt2' or a directory / tokenizer.json path)
+ * into `dir`, so an exported model carries the tokenizer its ids belong to; returns the file names written.
+ */
+export function copyTokenizerFiles(spec: string, gpt2Dir: string, dir: string): string[] {
+  const from = spec === 'gpt2' ? gpt2Dir : spec;
+  const files = fs.statSync(from).isDirectory()
+    ? ['vocab.json', 'merges.txt', 'tokenizer.json'].filter((f) => fs.existsSync(path.join(from, f))).map((f) => [path.join(from, f), f])
+    : [[from, 'tokenizer.json']];
+  for (const [src, name] of files) writeFileAtomic(path.join(dir, name), fs.readFileSync(src));
+  return files.map(([, name]) => name);
+}
+
 /** Token strings by id as written in vocab.json: byte-level spelling, special tokens as their text. */
 function tokenStrings(model: BpeModel): string[] {
   const out = model.tokens.map((bytes) => bytesToToken(bytes));

@@ -8,13 +8,14 @@
 // Written atomically (temp + rename), so a crash mid-write never replaces the last good checkpoint; the
 // float I/O (and its refusal of big-endian hosts) is export/binary.ts's.
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import * as os from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { FloatArray } from '../kernels/types.js';
 import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { readExact } from '../export/binary.js';
 import type { SequenceStart } from '../task/sequence.js';
-import { UserError } from '../util/errors.js';
+import { fsUserError, isFsError, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
@@ -295,4 +296,37 @@ export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 
 export function checkpointPath(runDirOrFile: string): string {
   return fs.statSync(runDirOrFile, { throwIfNoEntry: false })?.isDirectory() ? join(runDirOrFile, CHECKPOINT_FILE) : runDirOrFile;
+}
+
+/** Where a checkpoint goes when its run directory cannot be written: the system's temp folder. */
+export function rescuePath(target: string, step: number): string {
+  return join(os.tmpdir(), 'tinyllm-rescue', `${basename(dirname(resolve(target)))}-step${step}.ckpt`);
+}
+
+/**
+ * Saves through `write(file)` (an atomic write: a failure leaves the previous file at `target` as it was).
+ * When the file system refuses (disk full, read-only or vanished folder), writes the same state to
+ * rescuePath() instead and throws a UserError saying where the weights of `step` are and that the last
+ * good checkpoint (of `savedStep`, if any) is kept.
+ */
+export function saveOrRescue(target: string, write: (file: string) => void, step: number, savedStep: number | null): void {
+  try {
+    write(target);
+    return;
+  } catch (e) {
+    if (!isFsError(e)) throw e;
+    const why = fsUserError(e).message;
+    const kept = savedStep === null ? 'there is no earlier checkpoint' : `the previous checkpoint ${target} (step ${savedStep}) is kept as it was`;
+    const rescue = rescuePath(target, step);
+    try {
+      write(rescue);
+    } catch (e2) {
+      const why2 = isFsError(e2) ? fsUserError(e2).message : (e2 as Error).message;
+      throw new UserError(`could not save the checkpoint of step ${step}: ${why}; nor to ${rescue}: ${why2}. The weights of step ${step} are lost; ${kept}`);
+    }
+    throw new UserError(
+      `could not save the checkpoint of step ${step}: ${why}. The weights of step ${step} are in ${rescue} instead ` +
+        `(continue with --resume ${rescue}, or move it to ${target} once there is room); ${kept}`,
+    );
+  }
 }

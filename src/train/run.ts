@@ -9,14 +9,15 @@ import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
 import { GPT2 } from '../models/gpt2/model.js';
 import { DEFAULT_SEQUENCE_START } from '../task/sequence.js';
+import { checkTrainingMemory } from '../models/gpt2/memory.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
-import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { fsUserError, isFsError, UserError } from '../util/errors.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs.js';
 import { onInterrupt } from '../util/interrupt.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { unigramBaseline } from './baseline.js';
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, saveOrRescue } from './checkpoint.js';
 import { lossCurveSvg } from './losscurve.js';
 import { MetricsLog } from './metrics.js';
 import { Trainer, type StepStats } from './trainer.js';
@@ -27,7 +28,7 @@ export interface RunSettings {
   /** Preset name, or 'custom'. */
   model: string;
   config: GPT2Config;
-  /** Shard directory / prefix / file (see ShardLoaderOptions.pattern). */
+  /** Shard directory / prefix / file (see ShardLoaderOptions.pattern), stored resolved so --resume works from any folder. */
   data: string;
   /** Micro-batch rows and sequence length. */
   B: number;
@@ -84,6 +85,9 @@ export interface RunResult {
   interrupted: boolean;
 }
 
+/** Files that mark a directory as holding a run (checkOutDir refuses to start a new run over them without --force). */
+export const RUN_MARKERS = [CHECKPOINT_FILE, 'config.json', 'metrics.jsonl'];
+
 /** The tokenizer a run samples with: 'gpt2', a path, or none. */
 export function openTokenizer(spec: string | null): (TextCodec & { vocabSize: number }) | null {
   if (spec === null) return null;
@@ -117,8 +121,9 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   if (tokenizer && tokenizer.vocabSize > s.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${s.config.vocabSize}; use --vocab-size ${tokenizer.vocabSize} or --tokenizer none`);
   }
+  checkTrainingMemory(s);
 
-  fs.mkdirSync(o.out, { recursive: true });
+  // Nothing is written into the run directory until the model, the data and the checkpoint are all loaded.
   const ckptPath = path.join(o.out, CHECKPOINT_FILE);
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
   const model = new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
@@ -150,13 +155,20 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   });
   const rng = new Rng(s.seed ^ 0x5eed);
 
+  let savedStep: number | null = null;
   if (o.resume) {
     const h = loadCheckpoint(o.resume, model, trainer.optimizer);
     trainer.step = h.step;
+    savedStep = h.step;
     if (h.rng) rng.setState(h.rng);
     if (h.data) train.setState(h.data as LoaderState);
-    metrics.truncateAfter(h.step);
-    say(`resumed from ${o.resume} at step ${h.step}`);
+  }
+  // the run really starts: from here on the run directory is ours to write
+  fs.mkdirSync(o.out, { recursive: true });
+  for (const f of removeStaleTemps(o.out)) say(`removed ${path.join(o.out, f)}, left by an interrupted save`);
+  if (o.resume) {
+    metrics.truncateAfter(trainer.step);
+    say(`resumed from ${o.resume} at step ${trainer.step}`);
   } else {
     metrics.truncateAfter(0);
     fs.rmSync(path.join(o.out, 'samples.txt'), { force: true });
@@ -171,17 +183,16 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   say(`batch ${s.B}×${s.T} × ${gradAccum} accumulation = ${s.totalBatch} tokens/step | ${train.tokensPerEpoch.toLocaleString('en-US')} tokens/epoch | run dir ${o.out}`);
 
   const save = () => {
-    saveCheckpoint(ckptPath, {
-      model,
-      step: trainer.step,
-      tokenizer: s.tokenizer,
-      sequenceStart: DEFAULT_SEQUENCE_START, // shards from prepare (and llm.c) put <|endoftext|> before every document
-      optimizer: trainer.optimizer,
-      run: { ...s },
-      rng: rng.getState(),
-      data: train.getState(),
-    });
-    writeLossCurve(o.out, metrics, s.model, baseline);
+    // shards from prepare (and llm.c) put <|endoftext|> before every document: prompts start the same way
+    const state = { model, step: trainer.step, tokenizer: s.tokenizer, sequenceStart: DEFAULT_SEQUENCE_START, optimizer: trainer.optimizer, run: { ...s }, rng: rng.getState(), data: train.getState() };
+    saveOrRescue(ckptPath, (file) => saveCheckpoint(file, state), trainer.step, savedStep);
+    savedStep = trainer.step;
+    try {
+      writeLossCurve(o.out, metrics, s.model, baseline);
+    } catch (e) {
+      if (!isFsError(e)) throw e;
+      say(`note: loss curve not updated (${fsUserError(e).message})`);
+    }
   };
   const validate = (): number => {
     const loss = trainer.evaluate(val as ShardLoader, Math.min(s.valBatches, Math.floor((val as ShardLoader).windowsPerEpoch / s.B) || 1));
@@ -236,7 +247,8 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   }
   if (live) progress.finish(note);
   const interrupted = trainer.step < last;
-  const more = trainer.step < s.steps ? ` of ${s.steps} (continue with --resume ${o.out})` : '';
+  // an interrupted command says how to continue (pretrain and demo differ); a --stop-at run says it here
+  const more = trainer.step < s.steps ? ` of ${s.steps}${interrupted ? '' : ` (continue with --resume ${o.out})`}` : '';
   say(`${interrupted ? 'interrupted: ' : ''}saved ${ckptPath} at step ${trainer.step}${more}; loss curve ${path.join(o.out, 'loss.svg')}`);
   return { step: trainer.step, lastLoss, lastValLoss: lastVal, unigramBaseline: baseline, checkpoint: ckptPath, interrupted };
 }

@@ -4,6 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** Temp files are named .<target name>.<pid>.<random hex>.tmp beside the target. */
+const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/;
+
 function tempName(target: string): string {
   const rand = Math.floor(Math.random() * 0xffffffff).toString(16);
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${rand}.tmp`);
@@ -62,4 +65,34 @@ export class AtomicWriter {
     }
     fs.rmSync(this.tempPath, { force: true });
   }
+}
+
+/** True if a process with this id is running (used to tell a crashed writer's leftovers from a live one's). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files a killed writer left in `dir` (a checkpoint's is as big as the checkpoint); those
+ * of running processes stay. Returns the names removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => {
+    const m = TEMP_RE.exec(n);
+    return m !== null && !processAlive(Number(m[1]));
+  });
+  for (const n of stale) fs.rmSync(path.join(dir, n), { force: true });
+  return stale;
 }

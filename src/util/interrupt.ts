@@ -1,5 +1,7 @@
 // Ctrl-C handling for long work: the first SIGINT sets a flag that loops check at a safe point
 // (after a step, after a shard) so they can save what was done and stop; a second SIGINT exits at once.
+// A command that stopped this way throws Interrupted, and the CLI exits 130.
+import { UserError } from './errors.js';
 
 export interface InterruptFlag {
   readonly requested: boolean;
@@ -25,11 +27,16 @@ export function onInterrupt(message = 'interrupted: finishing the current step a
   };
 }
 
-/** Thrown by long work that stopped on Ctrl-C after saving; the CLI prints the message and exits 130. */
-export class Interrupted extends Error {
-  readonly exitCode = 130;
+/** Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells expect. */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * Thrown by a command that stopped on Ctrl-C after saving what it had; its message says what was kept and
+ * how to continue. The CLI prints it and exits with EXIT_INTERRUPTED, and callers (e.g. `demo`) stop too.
+ */
+export class Interrupted extends UserError {
   constructor(message: string) {
-    super(message);
+    super(`interrupted: ${message}`);
     this.name = 'Interrupted';
   }
 }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDocuments } from '../../src/data/docstream.js';
 import { findShards } from '../../src/data/loader.js';
-import { prepare, type PrepareOptions } from '../../src/data/prepare.js';
+import { contextWarning, documentTokens, prepare, type PrepareOptions } from '../../src/data/prepare.js';
 import type { SourceSpec } from '../../src/data/sources.js';
 import { splitOf } from '../../src/data/split.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
@@ -132,6 +132,47 @@ describe('prepare', () => {
       '### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5\n\n### End',
       '### Instruction:\nSay hi.\n\n### Response:\nhi\n\n### End',
     ]);
+  });
+
+  it("a user's sensor CSV: a single text column is the label, timestamp-like columns are left out, and both are said", async () => {
+    const dir = tmpDir();
+    const rows = Array.from({ length: 40 }, (_, i) => `${1_700_000_000_000 + 20 * i},${1000 + i},0.${i % 10},${(i * 7) % 5},${i < 20 ? 'walk' : 'run'}`);
+    const p = writeFile(dir, 'mine.csv', ['timestamp,seq,ax,ay,activity', ...rows].join('\r\n'));
+    const m = await run([{ path: p, format: 'sensor', sensor: { window: 4 } }], path.join(dir, 'o'), { valFraction: 0 });
+    expect(m.sources[0].notes).toEqual([
+      "left out timestamp-like column(s) 'timestamp', 'seq' (give --columns to choose the value columns yourself)",
+      "using column 'activity' as the label (its values are not numbers; give --label to choose another)",
+    ]);
+    const docs = docsOf(path.join(dir, 'o'), 'train');
+    expect(docs[0]).toBe('[0.0 0] walk\n[0.1 2] walk\n[0.2 4] walk\n[0.3 1] walk');
+    expect(docs.join('\n')).not.toMatch(/1700000000|100\d/);
+    // ISO times are timestamps too, not a label; two text columns are refused with the flags that choose
+    const iso = writeFile(dir, 'iso.csv', ['time,ax,gesture', ...Array.from({ length: 10 }, (_, i) => `2024-05-01T10:00:0${i},${i % 3},tap`)].join('\n'));
+    const m2 = await run([{ path: iso, format: 'sensor', sensor: { window: 2 } }], path.join(dir, 'o2'), { valFraction: 0 });
+    expect(m2.sources[0].notes?.join(' ')).toMatch(/left out .*'time'.*using column 'gesture' as the label/);
+    const two = writeFile(dir, 'two.csv', 'ax,site,gesture\n1,lab,tap\n2,lab,swipe\n');
+    await expect(run([{ path: two, format: 'sensor', sensor: { window: 1 } }], path.join(dir, 'o3'))).rejects.toThrow(/columns 'site', 'gesture' hold text, not numbers; name the label with --label/);
+  });
+
+  it('records document length percentiles and warns when documents exceed the training context', async () => {
+    const dir = tmpDir();
+    // documents of 1..100 words ('word' is one GPT-2 token, ' word' another) + <|endoftext|>
+    const p = writeFile(dir, 'docs.txt', Array.from({ length: 100 }, (_, i) => Array(i + 1).fill('word').join(' ')).join('\n---\n'));
+    const m = await run([{ path: p, format: 'text', separator: '---' }], path.join(dir, 'o'), { valFraction: 0 });
+    expect(m.documentTokens).toEqual({ p50: 51, p90: 91, p99: 100, max: 101 });
+    expect(contextWarning(m, 64)).toMatch(/^warning: documents of ds are longer than --seq 64: median 51 tokens, 90% up to 91, longest 101; .*use --seq 91 or more/);
+    expect(contextWarning(m, 128)).toBeNull();
+    expect(documentTokens([])).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+
+  it('quotes at most ~80 characters of an offending value (a 1 MB field stays a short message)', async () => {
+    const dir = tmpDir();
+    const p = writeFile(dir, 'huge.csv', `a,b\n1,2\n3,${'9'.repeat(10)}x${'y'.repeat(1_000_000)}\n`);
+    const err = await run([{ path: p, format: 'sensor', sensor: { window: 1 } }], path.join(dir, 'o')).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/line 3, column 2 \('b'\): '9{10}xy{69}…' \(1,000,011 characters\) is not a number/);
+    expect((err as Error).message.length).toBeLessThan(400);
+    const m = await run([{ path: p, format: 'sensor', sensor: { window: 1 } }], path.join(dir, 'o'), { skipBad: true, valFraction: 0 });
+    expect(JSON.stringify(m).length).toBeLessThan(5000);
   });
 
   it('--skip-bad skips and counts bad rows', async () => {

@@ -81,6 +81,35 @@ describe('tinyllm eval', () => {
     expect([again.code, again.err]).toEqual([1, `tinyllm eval: --json ${json} exists; give --force to overwrite it or choose another file`]);
     const noTrain = await quiet(['eval', '--ckpt', run, '--test', testFile]);
     expect(noTrain.err).toMatch(/--train is required/);
+    // --labels: a wider closed set, ranking only, first rows only
+    const wide = path.join(tmp, 'wide.json');
+    const w = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--labels', 'Tap,Double tap', '--labels', 'Hold,Swipe', '--method', 'rank', '--limit', '3', '--json', wide]);
+    expect(w.code).toBe(0);
+    const wrep = JSON.parse(fs.readFileSync(wide, 'utf8'));
+    expect([wrep.labels, wrep.labelSource, wrep.rows, wrep.strict, wrep.ranking.confusion.length]).toEqual([[...LABELS, 'Swipe'], '--labels', 3, undefined, 4]);
+  });
+
+  it('Ctrl-C finishes the row, reports on the rows done (JSON too) and exits 130', async () => {
+    const json = path.join(tmp, 'partial.json');
+    const feed = KVDecoder.prototype.feed;
+    let sent = false;
+    const spy = vi.spyOn(KVDecoder.prototype, 'feed').mockImplementation(function (this: KVDecoder, tokens: ArrayLike<number>) {
+      if (!sent) {
+        sent = true;
+        process.emit('SIGINT');
+      }
+      return feed.call(this, tokens);
+    });
+    let r;
+    try {
+      r = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--json', json]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.code).toBe(130);
+    expect(r.err).toBe('tinyllm eval: interrupted: reported on 1 of 9 test rows');
+    const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect([rep.interrupted, rep.rows, rep.testRows, rep.baselines[0].classification.n]).toEqual([true, 1, 9, 1]);
   });
 
   it('reads a fine-tune run folder: task.json for labels and prompts, config.json for the same split', async () => {

@@ -69,7 +69,7 @@ describe('tinyllm train-tokenizer', () => {
   });
 
   it('rejects bad options with what to do', async () => {
-    await expect(trainTokenizer(['--vocab-size', '100', '--out', tmp, 'x'])).rejects.toThrow(/--vocab-size must be an integer >= 257/);
+    await expect(trainTokenizer(['--vocab-size', '100', '--out', tmp, 'x'])).rejects.toThrow(/--vocab-size must be a whole number from 257 to 65536, got 100/);
     await expect(trainTokenizer(['--out', path.join(tmp, 'o'), path.join(tmp, 'missing.txt')])).rejects.toThrow(/input file '.*missing\.txt' does not exist/);
     await expect(trainTokenizer(['--out', path.join(tmp, 'o'), tmp])).rejects.toThrow(/is not a file/);
     await expect(trainTokenizer([path.join(tmp, 'train.txt')])).rejects.toThrow(/--out <dir> is required/);

@@ -89,11 +89,11 @@ describe('tinyllm pretrain / generate', () => {
   it('bad flags give UserErrors that say how to fix them', async () => {
     await expect(pretrain(['--n-layer', '2'])).rejects.toThrow(UserError);
     await expect(pretrain(['--model', '7M', '--data', data])).rejects.toThrow(/unknown --model '7M'.*30M/);
-    await expect(pretrain([...base, '--total-batch', '20'])).rejects.toThrow(/multiple of --batch × --seq = 16/);
-    await expect(pretrain([...base, '--seq', '32'])).rejects.toThrow(/exceeds the block size 16/);
+    await expect(pretrain([...base, '--force', '--total-batch', '20'])).rejects.toThrow(/multiple of --batch × --seq = 16/);
+    await expect(pretrain([...base, '--force', '--seq', '32'])).rejects.toThrow(/exceeds the block size 16/);
     await expect(pretrain(['--n-layer', '1', '--n-head', '3', '--n-embd', '16', '--data', data])).rejects.toThrow(/multiple of --n-head/);
     await expect(generate([])).rejects.toThrow(/--ckpt is required/);
-    await expect(generate(['--ckpt', out, '--top-p', '2'])).rejects.toThrow(/top-p must be in/);
+    await expect(generate(['--ckpt', out, '--top-p', '2'])).rejects.toThrow(/--top-p must be a number from 0 to 1, got 2/);
     const help = await captured(process.stdout, async () => {
       const orig = console.log;
       console.log = (s: string) => process.stdout.write(`${s}\n`);

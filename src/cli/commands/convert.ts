@@ -8,6 +8,8 @@ import { loadWeights, type WeightsFormat } from '../../export/load.js';
 import { saveHFGPT2 } from '../../export/hf-gpt2.js';
 import { writeLlmcCheckpoint } from '../../export/llmc.js';
 import type { WeightDtype } from '../../export/binary.js';
+import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
+import { exportTokenizer } from '../../tokenizer/index.js';
 
 export const summary = 'convert GPT-2 weights between Hugging Face safetensors and llm.c checkpoints';
 
@@ -48,8 +50,15 @@ export async function run(argv: string[]): Promise<void> {
   const w = loadWeights(input);
   console.log(`read  ${input} (${FORMAT_NAMES[w.format]})`);
   console.log(`      ${describeConfig(w.config)}`);
-  if (to === 'hf') saveHFGPT2(output, w.config, w.params, { dtype, sequenceStart: w.sequenceStart });
-  else writeLlmcCheckpoint(output, w.config, w.params, { dtype: dtype === 'bf16' ? 'bf16' : 'f32' });
+  // a tinyllm checkpoint records the tokenizer its ids belong to: a Hugging Face export carries its files
+  const tokenizer = w.format === 'tinyllm' ? readCheckpointHeader(checkpointPath(input)).tokenizer : null;
+  if (to === 'hf') {
+    saveHFGPT2(output, w.config, w.params, { dtype, sequenceStart: w.sequenceStart });
+    if (tokenizer) console.log(`      tokenizer ${tokenizer}: ${exportTokenizer(tokenizer, output).join(', ')}`);
+  } else {
+    writeLlmcCheckpoint(output, w.config, w.params, { dtype: dtype === 'bf16' ? 'bf16' : 'f32' });
+    if (tokenizer && tokenizer !== 'gpt2') console.log(`      note: the model's tokenizer is ${tokenizer}, not GPT-2's; llm.c decodes with GPT-2's unless given this one`);
+  }
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`wrote ${output} (${FORMAT_NAMES[to]}, ${dtype}) in ${secs}s`);
 }

@@ -2,15 +2,15 @@
 // localization, unlabelled sensor logs) and the shipped English text, deterministically from --seed.
 import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
-import { UserError } from '../../util/errors.js';
+import { quote, UserError } from '../../util/errors.js';
 import { generateDatasets } from '../../data/generate/index.js';
 
 export const summary = 'generate the built-in sensing datasets (gesture, robot localization, sensor logs) offline';
 
 const options = {
   out: { type: 'string', short: 'o', help: 'output directory', default: 'runs/datasets' },
-  seed: { type: 'number', help: 'random seed (same seed → identical files)', default: 1337 },
-  scale: { type: 'number', help: 'size multiplier (1 = 600/150/150 samples per task, 20 000 log rows per stream)', default: 1 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'random seed (same seed → identical files)', default: 1337 },
+  scale: { type: 'number', min: 0.001, max: 1000, help: 'size multiplier (1 = 600/150/150 samples per task, 20 000 log rows per stream)', default: 1 },
 } satisfies OptionSpecs;
 
 export async function run(argv: string[]): Promise<void> {
@@ -18,10 +18,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals[0] !== 'generate' || positionals.length !== 1) {
-    throw new UserError(`expected 'generate' (tinyllm datasets generate --out <dir>), got '${positionals.join(' ')}'`);
+    throw new UserError(`expected 'generate' (tinyllm datasets generate --out <dir>), got ${quote(positionals.join(' '))}`);
   }
-  if (!(o.scale > 0 && o.scale <= 1000)) throw new UserError(`option --scale must be in (0, 1000], got ${o.scale}`);
-  if (!Number.isInteger(o.seed)) throw new UserError(`option --seed must be an integer, got ${o.seed}`);
   const t0 = performance.now();
   const s = generateDatasets({ out: o.out, seed: o.seed, scale: o.scale });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);

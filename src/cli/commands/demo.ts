@@ -9,6 +9,7 @@ import { STATE_FILE } from '../../finetune/run.js';
 import { GPT2_PRESETS } from '../../models/gpt2/config.js';
 import { CHECKPOINT_FILE } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
+import { Interrupted } from '../../util/interrupt.js';
 import { formatDuration } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { run as datasets } from './datasets.js';
@@ -24,15 +25,15 @@ const TASKS = ['gesture', 'robot'] as const;
 const options = {
   out: { type: 'string', short: 'o', help: 'working directory for datasets, shards and the runs', default: 'runs/demo' },
   model: { type: 'string', help: `a preset instead of the small demo model: ${Object.keys(GPT2_PRESETS).join(', ')} (block size 512)` },
-  'n-layer': { type: 'number', help: 'transformer blocks of the demo model', default: 4 },
-  'n-embd': { type: 'number', help: 'width of the demo model (heads = width / 32)', default: 128 },
-  steps: { type: 'number', help: 'pre-training steps', default: 300 },
-  epochs: { type: 'number', help: 'fine-tuning passes over each task', default: 3 },
-  'ft-steps': { type: 'number', help: 'fine-tuning steps per task (overrides --epochs)' },
-  lr: { type: 'number', help: 'fine-tuning learning rate', default: 1e-3 },
-  scale: { type: 'number', help: 'size of the generated datasets (1 = 600/150/150 samples per task)', default: 1 },
-  'eval-limit': { type: 'number', help: 'evaluate only the first N test rows of each task' },
-  seed: { type: 'number', help: 'seed for data, init and batches', default: 1337 },
+  'n-layer': { type: 'number', min: 1, max: 48, integer: true, help: 'transformer blocks of the demo model', default: 4 },
+  'n-embd': { type: 'number', min: 32, max: 4096, integer: true, help: 'width of the demo model (heads = width / 32)', default: 128 },
+  steps: { type: 'number', min: 1, integer: true, help: 'pre-training steps', default: 300 },
+  epochs: { type: 'number', min: 0.001, help: 'fine-tuning passes over each task', default: 3 },
+  'ft-steps': { type: 'number', min: 1, integer: true, help: 'fine-tuning steps per task (overrides --epochs)' },
+  lr: { type: 'number', min: 0, max: 10, help: 'fine-tuning learning rate', default: 1e-3 },
+  scale: { type: 'number', min: 0.001, max: 100, help: 'size of the generated datasets (1 = 600/150/150 samples per task)', default: 1 },
+  'eval-limit': { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows of each task' },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for data, init and batches', default: 1337 },
   resume: { type: 'boolean', help: 'continue an interrupted demo (pre-training and fine-tuning resume; finished steps are kept)', default: false },
 } satisfies OptionSpecs;
 
@@ -87,6 +88,11 @@ export async function run(argv: string[]): Promise<void> {
   banner(`3/5 pre-train ${o.model ?? `a small GPT-2 (${o['n-layer']} layers × ${o['n-embd']})`} on the sensor corpus for ${o.steps} steps`);
   const base = dir('model');
   const resumeBase = o.resume && fs.existsSync(path.join(base, CHECKPOINT_FILE));
+  // Ctrl-C in a step saves it; the demo stops and says how to continue
+  const again = `tinyllm demo --resume${o.out === options.out.default ? '' : ` --out ${o.out}`}`;
+  const stopped = (what: string) => (e: unknown) => {
+    throw e instanceof Interrupted ? new Interrupted(`${what}; continue the demo with: ${again} (and the same flags)`) : e;
+  };
   await pretrain([
     '--data', dir('data', 'sensing_train'),
     ...(resumeBase ? ['--resume', base] : [...size, '--block-size', '512']),
@@ -100,7 +106,8 @@ export async function run(argv: string[]): Promise<void> {
     '--ckpt-every', '100',
     '--seed', seed,
     '--out', base,
-  ]);
+    ...(resumeBase ? [] : ['--force']), // the demo's own run directory: a fresh demo starts over in it
+  ]).catch(stopped(`pre-training stopped; the checkpoint is saved in ${base}`));
 
   const results: TaskResult[] = [];
   for (const [i, task] of TASKS.entries()) {
@@ -122,7 +129,7 @@ export async function run(argv: string[]): Promise<void> {
           '--batch', '8',
           '--val-examples', '64',
           '--seed', seed,
-        ]);
+        ]).catch(stopped(`fine-tuning on ${task} stopped; its state is saved in ${run}`));
     const json = path.join(run, 'eval.json');
     await evaluate(['--ckpt', run, '--train', data('train'), '--test', data('test'), '--json', json, '--force', ...(o['eval-limit'] !== undefined ? ['--limit', String(o['eval-limit'])] : [])]);
     const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport & { model: { parameters: number } };

@@ -26,9 +26,9 @@ const options = {
   test: { type: 'string', help: "test rows: Alpaca JSONL or CSV (instruction, input, output); default: a fine-tune run's test split" },
   train: { type: 'string', help: "training rows (for the baselines and the label set); default: a fine-tune run's training split" },
   data: { type: 'string', help: 'one task file split with a seed instead of --train/--test (as fine-tuning splits it)' },
-  'val-fraction': { type: 'number', help: 'with --data: share of rows for validation', default: 0.1 },
-  'test-fraction': { type: 'number', help: 'with --data: share of rows for test', default: 0.1 },
-  seed: { type: 'number', help: 'with --data: split seed', default: 1337 },
+  'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'with --data: share of rows for validation', default: 0.1 },
+  'test-fraction': { type: 'number', min: 0, max: 0.99, help: 'with --data: share of rows for test', default: 0.1 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'with --data: split seed', default: 1337 },
   'instruction-column': { type: 'string', help: "field/column of the instruction (default 'instruction', optional)" },
   'input-column': { type: 'string', help: "field/column of the input (default 'input', optional)" },
   'output-column': { type: 'string', help: "field/column of the answer (default 'output')" },
@@ -36,9 +36,9 @@ const options = {
   labels: { type: 'string', multiple: true, help: 'the closed label set, comma-separated or repeated (default: the distinct training outputs)' },
   task: { type: 'string', help: "'classify', 'numeric' (MAE/RMSE) or 'auto' (numeric when the training answers are numbers with decimals or > 20 values)", default: 'auto' },
   method: { type: 'string', help: "'all', 'rank' (label likelihood) or 'generate' (greedy)", default: 'all' },
-  k: { type: 'number', help: 'neighbours of the k-NN baseline', default: 5 },
-  'max-tokens': { type: 'number', help: 'tokens generated per row at most (default: longest training answer + 4)' },
-  limit: { type: 'number', help: 'evaluate only the first N test rows' },
+  k: { type: 'number', min: 1, integer: true, help: 'neighbours of the k-NN baseline', default: 5 },
+  'max-tokens': { type: 'number', min: 1, integer: true, help: 'tokens generated per row at most (default: longest training answer + 4)' },
+  limit: { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows' },
   template: { type: 'string', help: "prompt template: 'tinyllm' or a template file (default: the run's, else tinyllm)" },
   'sequence-start': { type: 'string', help: "what precedes each prompt: 'endoftext' or 'none' (default: what the model records, else endoftext)" },
   'allow-special': { type: 'boolean', help: "special-token text in the data becomes special tokens (default: the run's, else off)" },
@@ -47,7 +47,7 @@ const options = {
   force: { type: 'boolean', help: 'overwrite an existing --json file', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
-  threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
+  threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
 
 const EPILOG = `Examples:
@@ -63,7 +63,6 @@ export async function run(argv: string[]): Promise<void> {
   if (!['auto', 'classify', 'numeric'].includes(o.task)) throw new UserError(`--task must be auto, classify or numeric, got '${o.task}'`);
   if (!['all', 'rank', 'generate'].includes(o.method)) throw new UserError(`--method must be all, rank or generate, got '${o.method}'`);
   if (o.overflow !== undefined && o.overflow !== 'truncate' && o.overflow !== 'refuse') throw new UserError(`--overflow must be truncate or refuse, got '${o.overflow}'`);
-  if (!Number.isInteger(o.k) || o.k < 1) throw new UserError(`--k must be a whole number ≥ 1, got ${o.k}`);
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
 
   if (!fs.existsSync(o.ckpt)) throw new UserError(`--ckpt ${o.ckpt}: no such file or directory`);
@@ -128,7 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: about, ...report }, null, 1) + '\n');
     console.log(`report written to ${o.json}`);
   }
-  if (report.interrupted) throw new Interrupted(`interrupted: reported on ${report.rows} of ${report.testRows} test rows`);
+  if (report.interrupted) throw new Interrupted(`reported on ${report.rows} of ${report.testRows} test rows`);
 }
 
 /** The training and test splits of a fine-tune run, read and split again exactly as its config.json says. */

@@ -7,7 +7,8 @@ import { availableTiers, setKernels } from '../../kernels/index.js';
 import { generateText } from '../../models/gpt2/generate.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
-import { checkpointPath, isCheckpoint, loadCheckpointWeights } from '../../train/checkpoint.js';
+import { checkInferenceMemory } from '../../models/gpt2/memory.js';
+import { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } from '../../train/checkpoint.js';
 import { openTokenizer } from '../../train/run.js';
 import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
 import { UserError } from '../../util/errors.js';
@@ -18,18 +19,18 @@ export const summary = 'generate text from a trained model (streams to stdout)';
 const options = {
   ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, or an llm.c .bin' },
   prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
-  'max-tokens': { type: 'number', short: 'n', help: 'tokens to generate at most', default: 200 },
-  temperature: { type: 'number', help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
-  'top-k': { type: 'number', help: 'sample among the k most likely tokens, 0 = off', default: 40 },
-  'top-p': { type: 'number', help: 'nucleus sampling: smallest set of tokens with this total probability, 1 = off', default: 1 },
-  'repetition-penalty': { type: 'number', help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
+  'max-tokens': { type: 'number', min: 1, integer: true, short: 'n', help: 'tokens to generate at most', default: 200 },
+  temperature: { type: 'number', min: 0, help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
+  'top-k': { type: 'number', min: 0, integer: true, help: 'sample among the k most likely tokens, 0 = off', default: 40 },
+  'top-p': { type: 'number', min: 0, max: 1, help: 'nucleus sampling: smallest set of tokens with this total probability, 1 = off', default: 1 },
+  'repetition-penalty': { type: 'number', min: 0, help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
-  seed: { type: 'number', help: 'sampling seed (same seed, same text)', default: 1337 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'sampling seed (same seed, same text)', default: 1337 },
   'sequence-start': { type: 'string', help: "what precedes the prompt: 'endoftext' (<|endoftext|>, as training documents) or 'none' (models trained without it); default: what the model records, else endoftext" },
   'allow-special': { type: 'boolean', help: 'special-token text in the prompt (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
-  threads: { type: 'number', help: 'threads for the kernels (default: all cores)' },
+  threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
 
 /**
@@ -41,6 +42,7 @@ export function openModel(p: string): { model: GPT2; tokenizer: string | null; s
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
+    checkInferenceMemory(readCheckpointHeader(file).config, `the model in ${file}`);
     const { model, header } = loadCheckpointWeights(file);
     const start = header.sequenceStart === undefined ? null : parseSequenceStart(header.sequenceStart, `${file}: sequenceStart`);
     return { model, tokenizer: header.tokenizer, sequenceStart: start };
@@ -48,6 +50,7 @@ export function openModel(p: string): { model: GPT2; tokenizer: string | null; s
   let model: GPT2 | undefined;
   const w = loadWeights(p, {
     allocate: (config) => {
+      checkInferenceMemory(config, `the model in ${p}`);
       model = new GPT2(config, { seed: null });
       return model.params.data as Float32Array;
     },
@@ -67,7 +70,6 @@ export async function run(argv: string[]): Promise<void> {
   if (!o.ckpt) throw new UserError('--ckpt is required: a run directory from tinyllm pretrain (or its checkpoint.ckpt), or exported weights');
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
   const maxTokens = o['max-tokens'];
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UserError(`--max-tokens must be a whole number ≥ 1, got ${maxTokens}`);
   const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], repetitionPenalty: o['repetition-penalty'] };
   try {
     checkSamplingOptions(sampling);

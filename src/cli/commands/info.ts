@@ -1,24 +1,18 @@
 // `tinyllm info`: what this machine gives the engine — package and Node versions, CPU architecture,
 // the kernel tiers available, the tier and thread count the process would use (after TINYLLM_KERNELS /
 // TINYLLM_THREADS), and WebAssembly SIMD / shared-memory support.
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { availableTiers, getKernels } from '../../kernels/index.js';
 import { simdSupported } from '../../kernels/wasm/index.js';
 import { sharedArena } from '../../tensor/arena.js';
 import { formatHelp, parseArgs } from '../args.js';
+import { packageVersion } from '../main.js';
 
 export const summary = 'Show versions, CPU, kernel tiers, threads and WebAssembly SIMD support';
 
 const OPTIONS = {
   json: { type: 'boolean', help: 'print one JSON object instead of text', default: false },
 } as const;
-
-function packageVersion(): string {
-  // package.json sits three levels above both src/cli/commands/ and dist/cli/commands/
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export async function run(argv: string[]): Promise<void> {
   const { options, help } = parseArgs('info', argv, OPTIONS);

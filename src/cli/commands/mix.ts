@@ -10,8 +10,8 @@ export const summary = 'mix prepared datasets by token ratio (e.g. sensor:2 web:
 const options = {
   out: { type: 'string', short: 'o', help: 'output directory', default: 'runs/data' },
   name: { type: 'string', help: 'name of the mixed dataset', default: 'mix' },
-  tokens: { type: 'number', help: 'training tokens to produce, repeating smaller sources (default: stop when the first source runs out)' },
-  'shard-tokens': { type: 'number', help: 'tokens per shard (default: that of the first dataset)' },
+  tokens: { type: 'number', min: 1, integer: true, help: 'training tokens to produce, repeating smaller sources (default: stop when the first source runs out)' },
+  'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard (default: that of the first dataset)' },
 } satisfies OptionSpecs;
 
 export function parseMixInput(arg: string): MixInput {
@@ -34,7 +34,6 @@ export async function run(argv: string[]): Promise<void> {
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals.length === 0) throw new UserError('expected at least one <dataset>:<weight> (see tinyllm mix --help)');
-  if (o.tokens !== undefined && !(Number.isInteger(o.tokens) && o.tokens > 0)) throw new UserError(`option --tokens must be a positive integer, got ${o.tokens}`);
   const m = await mix({ inputs: positionals.map(parseMixInput), out: o.out, name: o.name, tokens: o.tokens, shardTokens: o['shard-tokens'] });
   for (const c of m.mix ?? []) {
     const share = m.splits.train.tokens ? c.tokens.train / m.splits.train.tokens : 0;

@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
 import { onInterrupt } from '../../util/interrupt.js';
-import { resolveTokenizer } from '../../tokenizer/index.js';
-import { prepare, type Manifest } from '../../data/prepare.js';
+import { resolveTokenizer, tokenizerSpec } from '../../tokenizer/index.js';
+import { contextWarning, DEFAULT_SEQ, prepare, type Manifest } from '../../data/prepare.js';
 import { prepareBuiltinCorpus } from '../../data/builtin.js';
 import { formatFromPath, type SourceFormat, type SourceSpec } from '../../data/sources.js';
 import type { Layout, Normalize } from '../../data/render.js';
@@ -18,9 +18,9 @@ const options = {
   name: { type: 'string', help: 'dataset name, the shard prefix (default: first input file name)' },
   format: { type: 'string', help: "input format: text, jsonl, csv (a text column) or sensor (numeric CSV); default from the extension (.txt/.md text, .jsonl, .csv sensor)" },
   'val-input': { type: 'string', multiple: true, help: 'a file that goes entirely to validation (repeatable)' },
-  'val-fraction': { type: 'number', help: 'share of documents sent to validation (default 0.1, or 0 with --val-input)' },
-  seed: { type: 'number', help: 'seed of the train/val split', default: 1337 },
-  'shard-tokens': { type: 'number', help: 'tokens per shard', default: 100_000_000 },
+  'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'share of documents sent to validation (default 0.1, or 0 with --val-input)' },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed of the train/val split', default: 1337 },
+  'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard', default: 100_000_000 },
   'skip-bad': { type: 'boolean', help: 'skip bad rows/lines (ragged, non-numeric, bad UTF-8) and count them instead of stopping' },
   tokenizer: { type: 'string', help: "'gpt2' or a tokenizer directory/file (vocab.json+merges.txt or tokenizer.json)", default: 'gpt2' },
   'allow-special': { type: 'boolean', help: 'special-token text in the inputs (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
@@ -31,10 +31,10 @@ const options = {
   exclude: { type: 'string', help: 'sensor: comma-separated columns to leave out' },
   label: { type: 'string', help: 'sensor: the label column' },
   group: { type: 'string', help: 'sensor: column grouping rows into samples (windows never cross a sample)' },
-  window: { type: 'number', help: 'sensor: rows per document (0 = whole group; default 0 with --group, else 16)' },
-  stride: { type: 'number', help: 'sensor: rows between window starts (default: the window)' },
-  'split-block': { type: 'number', help: 'sensor without --group: split train/val in blocks of this many strides (default 1 without overlap, else max(10, 2·window/stride))' },
-  precision: { type: 'number', help: 'sensor: decimal places (default: values as written)' },
+  window: { type: 'number', min: 0, integer: true, help: 'sensor: rows per document (0 = whole group; default 0 with --group, else 16)' },
+  stride: { type: 'number', min: 1, integer: true, help: 'sensor: rows between window starts (default: the window)' },
+  'split-block': { type: 'number', min: 1, integer: true, help: 'sensor without --group: split train/val in blocks of this many strides (default 1 without overlap, else max(10, 2·window/stride))' },
+  precision: { type: 'number', min: 0, max: 12, integer: true, help: 'sensor: decimal places (default: values as written)' },
   normalize: { type: 'string', help: 'sensor: none or minmax (per column, to [0,1])', default: 'none' },
   layout: { type: 'string', help: "sensor: 'rows' ([v1 v2 …] label per row) or 'columns' (one line per channel)", default: 'rows' },
   template: { type: 'string', help: "sensor: 'plain', 'instruction' (### Instruction/Input/Response) or a per-row template like '{values} -> {label}'; jsonl: 'instruction' renders {instruction, input, output} records", default: 'plain' },
@@ -44,6 +44,7 @@ const options = {
 } satisfies OptionSpecs;
 
 function printSummary(m: Manifest, out: string): void {
+  for (const s of m.sources) for (const n of s.notes ?? []) console.log(`${s.path}: ${n}`);
   for (const split of ['train', 'val'] as const) {
     const s = m.splits[split];
     console.log(`${m.name} ${split.padEnd(5)} ${s.documents} documents, ${s.tokens.toLocaleString('en-US')} tokens in ${s.shards.length} shard(s)${s.shards.length ? `: ${path.join(out, s.shards[0].file)}${s.shards.length > 1 ? ' …' : ''}` : ''}`);
@@ -53,6 +54,10 @@ function printSummary(m: Manifest, out: string): void {
   const dropped = m.sources.reduce((a, s) => a + s.droppedAtSplitBoundary, 0);
   if (skipped) console.log(`skipped ${skipped} bad rows/documents, e.g. ${m.sources.flatMap((s) => s.skippedExamples)[0]}`);
   if (dropped) console.log(`dropped ${dropped} overlapping windows that straddle the train/val boundary`);
+  const d = m.documentTokens;
+  if (d) console.log(`${m.name} documents: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}`);
+  const warning = m.documentTokens && contextWarning(m, DEFAULT_SEQ, "pretrain's default --seq");
+  if (warning) console.log(warning);
   console.log(`manifest: ${path.join(out, m.name)}.manifest.json`);
 }
 
@@ -89,7 +94,7 @@ export async function run(argv: string[]): Promise<void> {
     if (positionals.length !== 1) throw new UserError('--preset sensing expects one argument: the directory written by tinyllm datasets generate');
     const interrupt = onInterrupt('interrupted: stopping; nothing more will be written (Ctrl-C again to quit now)');
     try {
-      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: o.tokenizer, seed: o.seed, progress: !o.quiet };
+      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: tokenizerSpec(o.tokenizer), seed: o.seed, progress: !o.quiet };
       const { sensing, web } = await prepareBuiltinCorpus({ ...opts, shouldStop: () => interrupt.requested });
       if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out);
     } finally {
@@ -102,7 +107,6 @@ export async function run(argv: string[]): Promise<void> {
   if (files.length === 0) throw new UserError('no input files given (see tinyllm prepare --help)');
   if (!['none', 'minmax'].includes(o.normalize)) throw new UserError(`option --normalize must be none or minmax, got '${o.normalize}'`);
   if (!['rows', 'columns'].includes(o.layout)) throw new UserError(`option --layout must be rows or columns, got '${o.layout}'`);
-  if (o.precision !== undefined && !(Number.isInteger(o.precision) && o.precision >= 0 && o.precision <= 12)) throw new UserError(`option --precision must be an integer 0..12, got ${o.precision}`);
   if (o.format !== undefined && !['text', 'jsonl', 'csv', 'sensor'].includes(o.format)) throw new UserError(`option --format must be text, jsonl, csv or sensor, got '${o.format}'`);
 
   const spec = (p: string): SourceSpec => {
@@ -138,7 +142,7 @@ export async function run(argv: string[]): Promise<void> {
       out: o.out,
       name,
       tokenizer,
-      tokenizerName: o.tokenizer,
+      tokenizerName: tokenizerSpec(o.tokenizer),
       allowSpecial: o['allow-special'],
       valFraction: o['val-fraction'],
       seed: o.seed,

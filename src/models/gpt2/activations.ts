@@ -49,10 +49,11 @@ export interface ForwardActs {
   recompute: boolean;
 }
 
-export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator, recompute = false): ForwardActs {
-  const { nLayer: L, nHead: NH, nEmbd: C } = c;
+/** What one block saves, in float elements per buffer, for a micro-batch (B,T). */
+function blockSizes(c: GPT2Config, B: number, T: number): [keyof BlockActs, number][] {
+  const { nHead: NH, nEmbd: C } = c;
   const BT = B * T;
-  const perBlock: [keyof BlockActs, number][] = [
+  return [
     ['ln1', BT * C],
     ['ln1Mean', BT],
     ['ln1Rstd', BT],
@@ -67,6 +68,15 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     ['fchGelu', BT * 4 * C],
     ['res3', BT * C],
   ];
+}
+
+/** With recompute, every block but the first borrows its views (all but res3) from block 0. */
+const owner = (recompute: boolean, l: number, k: keyof BlockActs) => (recompute && k !== 'res3' ? 0 : l);
+
+/** The forward buffer's named parts (float elements) for a micro-batch (B,T); shared views under layer 0's name. */
+function forwardSizes(c: GPT2Config, B: number, T: number, recompute: boolean): [string, number][] {
+  const { nLayer: L, nHead: NH, nEmbd: C } = c;
+  const BT = B * T;
   const sizes: [string, number][] = [
     ['encoded', BT * C],
     ['preatt', B * NH * T * T],
@@ -74,13 +84,17 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     ['lnfMean', BT],
     ['lnfRstd', BT],
   ];
-  // shared views are planned once under layer 0's name
-  const own = (l: number, k: keyof BlockActs) => (recompute && k !== 'res3' ? 0 : l);
-  for (let l = 0; l < L; l++) for (const [k, n] of perBlock) if (own(l, k) === l) sizes.push([`${l}.${k}`, n]);
-  const v = carve(alloc, sizes);
+  for (let l = 0; l < L; l++) for (const [k, n] of blockSizes(c, B, T)) if (owner(recompute, l, k) === l) sizes.push([`${l}.${k}`, n]);
+  return sizes;
+}
+
+export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator, recompute = false): ForwardActs {
+  const L = c.nLayer;
+  const perBlock = blockSizes(c, B, T);
+  const v = carve(alloc, forwardSizes(c, B, T, recompute));
   const blocks: BlockActs[] = [];
   for (let l = 0; l < L; l++) {
-    blocks.push(Object.fromEntries(perBlock.map(([k]) => [k, v[`${own(l, k)}.${k}`]])) as unknown as BlockActs);
+    blocks.push(Object.fromEntries(perBlock.map(([k]) => [k, v[`${owner(recompute, l, k)}.${k}`]])) as unknown as BlockActs);
   }
   return {
     B,
@@ -107,23 +121,30 @@ export interface HeadActs {
   dlosses: FloatArray | null; // (n)
 }
 
-export function planHead(c: GPT2Config, rows: number, alloc: Allocator): HeadActs {
-  const { nEmbd: C, vocabSize: V } = c;
-  const v = carve(alloc, [
-    ['x', rows * C],
-    ['probs', rows * V],
+function headSizes(c: GPT2Config, rows: number): [string, number][] {
+  return [
+    ['x', rows * c.nEmbd],
+    ['probs', rows * c.vocabSize],
     ['losses', rows],
-  ]);
+  ];
+}
+
+export function planHead(c: GPT2Config, rows: number, alloc: Allocator): HeadActs {
+  const v = carve(alloc, headSizes(c, rows) as ['x' | 'probs' | 'losses', number][]);
   return { rows, ...v, dprobs: null, dx: null, dlosses: null };
+}
+
+function headBackwardSizes(c: GPT2Config, rows: number): ['dprobs' | 'dx' | 'dlosses', number][] {
+  return [
+    ['dprobs', rows * c.vocabSize],
+    ['dx', rows * c.nEmbd],
+    ['dlosses', rows],
+  ];
 }
 
 /** Adds the backward buffers of a head plan. */
 export function planHeadBackward(c: GPT2Config, h: HeadActs, alloc: Allocator): void {
-  const v = carve(alloc, [
-    ['dprobs', h.rows * c.vocabSize],
-    ['dx', h.rows * c.nEmbd],
-    ['dlosses', h.rows],
-  ]);
+  const v = carve(alloc, headBackwardSizes(c, h.rows));
   h.dprobs = v.dprobs;
   h.dx = v.dx;
   h.dlosses = v.dlosses;
@@ -142,10 +163,10 @@ export interface BackwardActs {
   discard: FloatArray;
 }
 
-export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocator): BackwardActs {
+function backwardSizes(c: GPT2Config, B: number, T: number): [keyof BackwardActs, number][] {
   const { nHead: NH, nEmbd: C } = c;
   const BT = B * T;
-  return carve<keyof BackwardActs>(alloc, [
+  return [
     ['dres', BT * C],
     ['dtmp', BT * C],
     ['dqkv', BT * 3 * C],
@@ -154,5 +175,15 @@ export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocat
     ['dpreatt', B * NH * T * T],
     ['datt', B * NH * T * T],
     ['discard', 2 * C],
-  ]);
+  ];
+}
+
+export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocator): BackwardActs {
+  return carve<keyof BackwardActs>(alloc, backwardSizes(c, B, T));
+}
+
+/** Float elements of the forward + backward activation buffers of training at micro-batch (B,T), LM head on every row. */
+export function activationFloats(c: GPT2Config, B: number, T: number, recompute = false): number {
+  const sum = (xs: [string, number][]) => xs.reduce((n, [, s]) => n + s, 0);
+  return sum(forwardSizes(c, B, T, recompute)) + sum(headSizes(c, B * T)) + sum(headBackwardSizes(c, B * T)) + sum(backwardSizes(c, B, T));
 }

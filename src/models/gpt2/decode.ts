@@ -1,11 +1,7 @@
-// Incremental GPT-2 inference with a KV cache (B=1): feed() appends tokens at the next positions, writing
-// each layer's keys and values into the cache, and returns the logits of the last one. The prompt is
-// prefilled in chunks (matmuls over up to PREFILL_CHUNK rows), then each new token costs one matrix-vector
-// pass per weight plus attention over the cache. The cache is stored per head, (NH, capacity, hs), so the
-// attention of a chunk is two matmuls per head (scores = q·Kᵀ, out = softmax(scores)·V) on the kernels too.
-// Same weights and kernels as the training model.
-// rewind()/copyFrom()/fork() let several continuations share one prefill: the cache row of position t
-// depends only on tokens 0..t, so truncating the cache is exact (tested against a fresh prefill).
+// Incremental GPT-2 inference with a KV cache (B=1), after llm.c's forward: feed() appends tokens (prefilled
+// in chunks of PREFILL_CHUNK rows) and returns the last logits; the cache is kept per head (NH, capacity, hs) so
+// a chunk's attention is two kernel matmuls per head. rewind()/copyFrom()/fork() let continuations share one
+// prefill (row t of the cache depends only on tokens 0..t, so truncating it is exact); feedScored() scores them.
 import type { FloatArray } from '../../kernels/types.js';
 import { carve } from './activations.js';
 import { encoderForward, linearForward, LN_EPS, type GPT2 } from './model.js';

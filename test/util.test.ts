@@ -8,6 +8,8 @@ import { Arena } from '../src/tensor/arena.js';
 import { parseArgs } from '../src/cli/args.js';
 import { AtomicWriter, removeStaleTemps, writeFileAtomic } from '../src/util/fs.js';
 import { checkMemory, memoryLimit } from '../src/util/memory.js';
+import { checkInferenceMemory, checkTrainingMemory } from '../src/models/gpt2/memory.js';
+import { presetConfig } from '../src/models/gpt2/config.js';
 import { UserError } from '../src/util/errors.js';
 
 describe('Rng', () => {
@@ -158,5 +160,16 @@ describe('stale temp files', () => {
     expect(removeStaleTemps(dir)).toEqual([dead]);
     expect(fs.readdirSync(dir).sort()).toEqual([live, 'checkpoint.ckpt'].sort());
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('GPT-2 memory checks', () => {
+  const board = { bytes: 512 * 1024 ** 2, source: 'cgroup v2 memory.max' };
+  it('refuses a 124M f32 model on a 512 MiB board, for generation and for training, with the figures', () => {
+    expect(() => checkInferenceMemory(presetConfig('124M'), 'the model in x.ckpt', board)).toThrow(
+      /^the model in x\.ckpt needs about [\d,]+ MiB of memory \([\d,]+ MiB \+ 160 MiB for Node\.js\), but this process may use 512 MiB \(cgroup v2 memory\.max\); use a smaller model/,
+    );
+    expect(() => checkTrainingMemory({ model: '124M', config: presetConfig('124M'), B: 1, T: 64 }, board)).toThrow(/training 124M with -b 1 -t 64 needs about 2,\d{3} MiB .* may use 512 MiB/);
+    expect(() => checkInferenceMemory({ nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 64, vocabSize: 512 }, 'tiny', board)).not.toThrow();
   });
 });

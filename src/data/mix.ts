@@ -27,6 +27,8 @@ export interface MixOptions {
    * mixed to the same train:val proportion as the sources.
    */
   tokens?: number;
+  /** Most times a source may be repeated to reach its share of `tokens` (default 10); more is refused. */
+  maxRepeats?: number;
   shardTokens?: number;
   /** Show a progress line (default true). */
   progress?: boolean;
@@ -37,6 +39,8 @@ export interface Dataset {
   dir: string;
   manifest: Manifest;
 }
+
+export const DEFAULT_MAX_REPEATS = 10;
 
 /** Finds a prepared dataset's manifest (see MixInput.dataset) and reads it. */
 export function loadDataset(ref: string): Dataset {
@@ -106,6 +110,20 @@ export async function mix(opts: MixOptions): Promise<Manifest> {
   }
   const total = inputs.reduce((a, i) => a + i.weight, 0);
   const shares = inputs.map((i) => i.weight / total);
+  // repeating a small source hundreds of times teaches the model to recite it: refuse past maxRepeats
+  const maxRepeats = opts.maxRepeats ?? DEFAULT_MAX_REPEATS;
+  if (opts.tokens !== undefined) {
+    sets.forEach((s, i) => {
+      const have = s.manifest.splits.train.tokens;
+      const times = (shares[i] * (opts.tokens as number)) / have;
+      if (times > maxRepeats) {
+        throw new UserError(
+          `${s.ref}: reaching its ${(100 * shares[i]).toFixed(0)}% share of --tokens ${opts.tokens} would repeat its ${have.toLocaleString('en-US')} training tokens ${Math.ceil(times)}×, ` +
+            `more than --max-repeats ${maxRepeats}; prepare more data for it, lower --tokens or its weight, or raise --max-repeats`,
+        );
+      }
+    });
+  }
   const stats = sets.map(() => ({ tokens: { train: 0, val: 0 }, repeats: { train: 0, val: 0 } }));
 
   return writeDataset(opts.out, opts.name, opts.shardTokens ?? sets[0].manifest.shardTokens, async (writers) => {

@@ -12,7 +12,7 @@ import { processAlive, writeFileAtomic } from '../util/fs.js';
 import { Interrupted } from '../util/interrupt.js';
 import { Progress } from '../util/progress.js';
 import type { Split } from './loader.js';
-import { ShardFileWriter } from './shard.js';
+import { forEachTokenChunk, ShardFileWriter } from './shard.js';
 import { documents, type SourceSpec } from './sources.js';
 import { splitOf } from './split.js';
 
@@ -90,7 +90,7 @@ export function contextWarning(m: Pick<Manifest, 'name' | 'documentTokens'>, T: 
   return (
     `warning: documents of ${m.name} are longer than ${seqFlag} ${T}: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}; ` +
     `a model trained on ${T}-token windows rarely sees a document's end (its label) with its start — ` +
-    `use ${seqFlag} ${d.p90} or more (with --block-size to match), or shorter documents (prepare --window)`
+    `train with --seq ${d.p90} or more (and --block-size to match), or make documents shorter (prepare --window)`
   );
 }
 
@@ -115,7 +115,7 @@ export interface PrepareOptions {
   allowSpecial?: boolean;
 }
 
-/** Writes one split's token stream as consecutive shards of `shardTokens` tokens (the last may be shorter). */
+/** Writes one split's token stream as consecutive shards of `shardTokens` tokens (the last two balanced, see balanceTail). */
 export class SplitWriter {
   readonly shards: ShardInfo[] = [];
   documents = 0;
@@ -153,7 +153,32 @@ export class SplitWriter {
 
   finish(): SplitSummary {
     if (this.current) this.closeShard();
+    this.balanceTail();
     return { documents: this.documents, tokens: this.tokens, shards: this.shards };
+  }
+
+  /**
+   * A last shard under half of shardTokens shares the tokens of the one before it evenly, so no shard of a
+   * multi-shard split is smaller than shardTokens/2 (llm.c's loader asserts every shard holds at least B·T+1).
+   */
+  private balanceTail(): void {
+    const n = this.shards.length;
+    if (n < 2 || 2 * this.shards[n - 1].tokens >= this.shardTokens) return;
+    const [a, b] = [this.shards[n - 2], this.shards[n - 1]];
+    const files = [a, b].map((s) => path.join(this.dir, s.file));
+    const firstLen = Math.ceil((a.tokens + b.tokens) / 2);
+    const writers = files.map((f) => new ShardFileWriter(`${f}.balanced`));
+    let seen = 0;
+    for (const f of files) {
+      forEachTokenChunk(f, (t) => {
+        const k = Math.max(0, Math.min(t.length, firstLen - seen));
+        if (k > 0) writers[0].write(t.subarray(0, k));
+        if (k < t.length) writers[1].write(t.subarray(k));
+        seen += t.length;
+      });
+    }
+    [a.tokens, b.tokens] = writers.map((w) => w.close());
+    files.forEach((f) => fs.renameSync(`${f}.balanced`, f));
   }
 
   abort(): void {

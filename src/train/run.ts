@@ -240,6 +240,11 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     save();
+  } catch (e) {
+    // a file-system error mid-run (e.g. the disk fills while logging): keep the weights before stopping
+    if (!isFsError(e)) throw e;
+    save(); // throws itself, saying where the weights went, when the run directory cannot take them
+    throw new UserError(`${fsUserError(e).message}; the run was saved at step ${trainer.step} in ${ckptPath} — fix that, then continue with --resume ${o.out}`);
   } finally {
     interrupt.dispose();
     train.close();

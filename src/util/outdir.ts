@@ -46,3 +46,15 @@ export function checkWritable(dir: string, flag = '--out'): void {
     throw new UserError(`${flag} ${dir}: ${err.message}`);
   }
 }
+
+/**
+ * The same rule for a command that writes one file (an llm.c .bin, a .gguf, …): it must not be a folder, its
+ * folder must be writable, and an existing file is replaced only with `force`. Creates nothing.
+ */
+export function checkOutFile(file: string, rule: Pick<OutDirRule, 'force' | 'flag'>): void {
+  const flag = rule.flag ?? '--out';
+  const st = fs.existsSync(file) ? fs.statSync(file) : undefined;
+  if (st?.isDirectory()) throw new UserError(`${flag} ${file}: is a folder; give a file name`);
+  if (st && !rule.force) throw new UserError(`${flag} ${file} already exists; --force to replace it, or choose another ${flag}`);
+  checkWritable(path.dirname(path.resolve(file)), flag);
+}

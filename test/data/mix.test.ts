@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readDocuments } from '../../src/data/docstream.js';
 import { findShards, resolveShards } from '../../src/data/loader.js';
 import { loadDataset, mix } from '../../src/data/mix.js';
 import { prepare } from '../../src/data/prepare.js';
 import { parseMixInput } from '../../src/cli/commands/mix.js';
+import { main } from '../../src/cli/main.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
 import { tmpDir } from './helpers.js';
 
@@ -57,11 +58,24 @@ describe('mix', () => {
     const a = await dataset(dir, 'sensor', 400);
     const b = await dataset(dir, 'web', 20);
     const out = path.join(dir, 'mix');
-    const m = await mix({ inputs: [{ dataset: a, weight: 2 }, { dataset: b, weight: 8 }], out, name: 'm', tokens: 4000, progress: false });
+    const inputs = [{ dataset: a, weight: 2 }, { dataset: b, weight: 8 }];
+    // web holds ~120 training tokens: 80% of 4000 would repeat it ~27 times, more than the default cap of 10
+    await expect(mix({ inputs, out, name: 'm', tokens: 4000, progress: false })).rejects.toThrow(/web: reaching its 80% share of --tokens 4000 would repeat its [\d,]+ training tokens \d\d×, more than --max-repeats 10/);
+    expect(fs.existsSync(out)).toBe(false);
+    const m = await mix({ inputs, out, name: 'm', tokens: 4000, maxRepeats: 100, progress: false });
     expect(m.splits.train.tokens).toBeGreaterThanOrEqual(4000);
     expect(m.mix?.[1].repeats.train).toBeGreaterThan(0);
     const t = tokensByTag(out, 'train');
     expect(Math.abs(t.sensor / (t.sensor + t.web) - 0.2)).toBeLessThan(0.02);
+    // the CLI says so loudly
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((x: string) => void lines.push(x));
+    try {
+      expect(await main(['mix', `${a}:2`, `${b}:8`, '--out', path.join(dir, 'cli'), '--tokens', '4000', '--max-repeats', '100'])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines.join('\n')).toMatch(/WARNING: .*web was read \d+ times over to fill its share/);
     const only = await mix({ inputs: [{ dataset: a, weight: 0 }, { dataset: b, weight: 1 }], out: path.join(dir, 'only'), name: 'm', progress: false });
     expect(only.mix?.map((x) => x.dataset)).toEqual([b]);
   });

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readDocuments } from '../../src/data/docstream.js';
 import { findShards } from '../../src/data/loader.js';
+import { readShardHeader } from '../../src/data/shard.js';
 import { contextWarning, documentTokens, prepare, type PrepareOptions } from '../../src/data/prepare.js';
 import type { SourceSpec } from '../../src/data/sources.js';
 import { splitOf } from '../../src/data/split.js';
@@ -50,6 +51,11 @@ describe('prepare', () => {
         expect(train.filter((d) => val.includes(d))).toEqual([]);
         expect(m.splits.train.documents + m.splits.val.documents).toBe(docs.length);
         for (const s of [...m.splits.train.shards, ...m.splits.val.shards]) expect(s.tokens).toBeLessThanOrEqual(shardTokens);
+        // balanced tail: in a split of several shards none is under half of --shard-tokens (llm.c needs B·T+1 each)
+        for (const split of [m.splits.train, m.splits.val]) {
+          if (split.shards.length > 1) for (const s of split.shards) expect(s.tokens).toBeGreaterThanOrEqual(Math.floor(shardTokens / 2));
+          for (const s of split.shards) expect(readShardHeader(path.join(out, s.file)).numTokens).toBe(s.tokens);
+        }
         fs.rmSync(dir, { recursive: true });
       }),
       { numRuns: 15 },
@@ -160,7 +166,7 @@ describe('prepare', () => {
     const p = writeFile(dir, 'docs.txt', Array.from({ length: 100 }, (_, i) => Array(i + 1).fill('word').join(' ')).join('\n---\n'));
     const m = await run([{ path: p, format: 'text', separator: '---' }], path.join(dir, 'o'), { valFraction: 0 });
     expect(m.documentTokens).toEqual({ p50: 51, p90: 91, p99: 100, max: 101 });
-    expect(contextWarning(m, 64)).toMatch(/^warning: documents of ds are longer than --seq 64: median 51 tokens, 90% up to 91, longest 101; .*use --seq 91 or more/);
+    expect(contextWarning(m, 64)).toMatch(/^warning: documents of ds are longer than --seq 64: median 51 tokens, 90% up to 91, longest 101; .*train with --seq 91 or more/);
     expect(contextWarning(m, 128)).toBeNull();
     expect(documentTokens([])).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
   });

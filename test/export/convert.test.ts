@@ -95,6 +95,11 @@ describe('tinyllm convert', () => {
     const forced = tmp('forced');
     await convert(bin, forced, '--to', 'llmc');
     expect(readLlmcCheckpoint(forced).flat).toEqual(flat);
+    // an existing export is never replaced without --force, checked before the model is read
+    await rejects(run([bin, hf]), 'already holds results (config.json, model.safetensors); --force to start over');
+    await rejects(run([hf, back]), 'already exists; --force to replace it');
+    await convert(hf, back, '--force');
+    expect(readLlmcCheckpoint(back).flat).toEqual(rounded);
   });
 
   it('rejects bad arguments with messages that say how to fix them', async () => {

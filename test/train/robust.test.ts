@@ -120,6 +120,29 @@ describe('pretrain keeps runs', () => {
     fs.rmSync(rescue);
   });
 
+  it('a file-system error mid-run (metrics cannot be appended) saves the run before stopping', async () => {
+    const out = path.join(root, 'mid-run');
+    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const append = nodeFs.appendFileSync;
+    let lines = 0;
+    nodeFs.appendFileSync = ((p: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+      if (String(p) === path.join(out, 'metrics.jsonl') && ++lines === 3) {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: String(p) });
+      }
+      return (append as (...a: unknown[]) => void)(p, ...rest);
+    }) as typeof fs.appendFileSync;
+    syncBuiltinESMExports();
+    try {
+      await expect(quietly(() => pretrain(['--data', data, ...tiny, '--steps', '10', '--out', out]))).rejects.toThrow(
+        /^cannot write .*metrics\.jsonl: no space left on the device.*; the run was saved at step 3 in .*checkpoint\.ckpt — fix that, then continue with --resume /,
+      );
+    } finally {
+      nodeFs.appendFileSync = append;
+      syncBuiltinESMExports();
+    }
+    expect(readCheckpointHeader(path.join(out, 'checkpoint.ckpt')).step).toBe(3);
+  });
+
   it('Ctrl-C saves, then the command exits 130 and names how to continue', async () => {
     const out = path.join(root, 'ctrl-c');
     // the first step runs after the 'batch …' line; the signal arrives during it
@@ -182,7 +205,7 @@ describe('the tokenizer a dataset was prepared with', () => {
     await expect(pretrain([...args, '--tokenizer', 'gpt2'])).rejects.toThrow(/--tokenizer gpt2 has 50257 tokens .*but .*own.* was prepared with .*tok \(\d+ tokens/);
     log = '';
     await capture(() => pretrain(args));
-    expect(log).toMatch(/warning: documents of own are longer than --seq 8: median \d+ tokens, 90% up to \d+, longest \d+; .*use --seq \d+ or more/);
+    expect(log).toMatch(/warning: documents of own are longer than --seq 8: median \d+ tokens, 90% up to \d+, longest \d+; .*train with --seq \d+ or more/);
     const h = readCheckpointHeader(path.join(out, 'checkpoint.ckpt'));
     expect(h.tokenizer).toBe(tok);
     expect(h.config.vocabSize).toBe(vocab);

@@ -3,6 +3,7 @@
 // (config.json + model.safetensors) or an llm.c checkpoint.
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { UserError } from '../../util/errors.js';
+import { checkOutDir, checkOutFile } from '../../util/outdir.js';
 import { numParams, type GPT2Config } from '../../models/gpt2/config.js';
 import { loadWeights, type WeightsFormat } from '../../export/load.js';
 import { saveHFGPT2 } from '../../export/hf-gpt2.js';
@@ -20,6 +21,7 @@ const options = {
     help: "stored weight type: f32, f16 (hf only) or bf16 (llm.c's default CUDA build loads bf16 = version 5; its CPU and PRECISION=FP32 builds load f32)",
     default: 'f32',
   },
+  force: { type: 'boolean', help: 'replace <out> if it already holds a model' },
 } satisfies OptionSpecs;
 
 const FORMAT_NAMES: Record<WeightsFormat, string> = {
@@ -35,7 +37,7 @@ function describeConfig(c: GPT2Config): string {
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseCommand('convert', argv, options, { usage: '<in> <out> [--to hf|llmc] [--dtype f32|f16|bf16]', summary });
+  const parsed = parseCommand('convert', argv, options, { usage: '<in> <out> [--to hf|llmc] [--dtype f32|f16|bf16] [--force]', summary });
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals.length !== 2) throw new UserError(`expected <in> and <out>, got ${positionals.length} argument(s) (see tinyllm convert --help)`);
@@ -45,6 +47,10 @@ export async function run(argv: string[]): Promise<void> {
   if (!['f32', 'f16', 'bf16'].includes(o.dtype)) throw new UserError(`option --dtype must be f32, f16 or bf16, got '${o.dtype}'`);
   const dtype = o.dtype as WeightDtype;
   if (to === 'llmc' && dtype === 'f16') throw new UserError('option --dtype f16: llm.c checkpoints store f32 (version 3) or bf16 (version 5); use --dtype f32 or bf16');
+
+  // before reading the model: never replace an existing export without --force
+  if (to === 'hf') checkOutDir(output, { markers: ['config.json', 'model.safetensors'], force: o.force, flag: '<out>' });
+  else checkOutFile(output, { force: o.force, flag: '<out>' });
 
   const t0 = performance.now();
   const w = loadWeights(input);

@@ -11,6 +11,7 @@ const options = {
   out: { type: 'string', short: 'o', help: 'output directory', default: 'runs/data' },
   name: { type: 'string', help: 'name of the mixed dataset', default: 'mix' },
   tokens: { type: 'number', min: 1, integer: true, help: 'training tokens to produce, repeating smaller sources (default: stop when the first source runs out)' },
+  'max-repeats': { type: 'number', min: 1, help: 'refuse to repeat a source more often than this to reach its share of --tokens', default: 10 },
   'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard (default: that of the first dataset)' },
 } satisfies OptionSpecs;
 
@@ -34,10 +35,13 @@ export async function run(argv: string[]): Promise<void> {
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals.length === 0) throw new UserError('expected at least one <dataset>:<weight> (see tinyllm mix --help)');
-  const m = await mix({ inputs: positionals.map(parseMixInput), out: o.out, name: o.name, tokens: o.tokens, shardTokens: o['shard-tokens'] });
+  const m = await mix({ inputs: positionals.map(parseMixInput), out: o.out, name: o.name, tokens: o.tokens, maxRepeats: o['max-repeats'], shardTokens: o['shard-tokens'] });
   for (const c of m.mix ?? []) {
     const share = m.splits.train.tokens ? c.tokens.train / m.splits.train.tokens : 0;
     console.log(`${c.dataset}: weight ${c.weight} → ${(100 * share).toFixed(1)}% of train tokens (target ${(100 * c.share).toFixed(1)}%)${c.repeats.train ? `, repeated ${c.repeats.train}×` : ''}`);
+  }
+  for (const c of m.mix ?? []) {
+    if (c.repeats.train > 0) console.log(`WARNING: ${c.dataset} was read ${c.repeats.train + 1} times over to fill its share: every document of it is seen that often per epoch; prepare more data for it or lower --tokens`);
   }
   for (const split of ['train', 'val'] as const) console.log(`${split.padEnd(5)} ${m.splits[split].documents} documents, ${m.splits[split].tokens.toLocaleString('en-US')} tokens`);
   console.log(`manifest: ${path.join(o.out, o.name)}.manifest.json`);

@@ -20,7 +20,7 @@ const options = {
   'val-input': { type: 'string', multiple: true, help: 'a file that goes entirely to validation (repeatable)' },
   'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'share of documents sent to validation (default 0.1, or 0 with --val-input)' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed of the train/val split', default: 1337 },
-  'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard', default: 100_000_000 },
+  'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard (a short last shard shares the one before it evenly, so none is under half of this)', default: 100_000_000 },
   'skip-bad': { type: 'boolean', help: 'skip bad rows/lines (ragged, non-numeric, bad UTF-8) and count them instead of stopping' },
   tokenizer: { type: 'string', help: "'gpt2' or a tokenizer directory/file (vocab.json+merges.txt or tokenizer.json)", default: 'gpt2' },
   'allow-special': { type: 'boolean', help: 'special-token text in the inputs (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },

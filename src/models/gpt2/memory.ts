@@ -4,7 +4,7 @@
 // the process may use (util/memory.ts), so a too-big model is refused with figures instead of being OOM-killed.
 import { sharedArena } from '../../tensor/arena.js';
 import { UserError } from '../../util/errors.js';
-import { checkMemory, mib } from '../../util/memory.js';
+import { checkMemory, memoryLimit, mib, type MemoryLimit } from '../../util/memory.js';
 import { activationFloats } from './activations.js';
 import { numParams, type GPT2Config } from './config.js';
 
@@ -13,7 +13,7 @@ import { numParams, type GPT2Config } from './config.js';
  * memory (4 GiB at most, see README "Memory") or in the memory this process may use (util/memory.ts),
  * before anything is allocated; the message gives the figures and the flags that lower them.
  */
-export function checkTrainingMemory(s: { model: string; config: GPT2Config; B: number; T: number }): void {
+export function checkTrainingMemory(s: { model: string; config: GPT2Config; B: number; T: number }, limit: MemoryLimit = memoryLimit()): void {
   const weights = 16 * numParams(s.config); // params, grads, m, v: float32 each
   const perRow = activationFloats(s.config, 1, s.T) * 4;
   const acts = activationFloats(s.config, s.B, s.T) * 4;
@@ -28,12 +28,12 @@ export function checkTrainingMemory(s: { model: string; config: GPT2Config; B: n
         `more than its limit of ${mib(arena.limit)} (the most a 32-bit WebAssembly memory can address; see README, Memory); ${lower}, or use a smaller --model`,
     );
   }
-  checkMemory(need, `training ${s.model} with -b ${s.B} -t ${s.T}`, `${lower}, or use a smaller --model`);
+  checkMemory(need, `training ${s.model} with -b ${s.B} -t ${s.T}`, `${lower}, or use a smaller --model`, limit);
 }
 
 /** Refuses to load a model for generation when its weights and KV cache exceed the memory this process may use. */
-export function checkInferenceMemory(config: GPT2Config, what: string): void {
+export function checkInferenceMemory(config: GPT2Config, what: string, limit: MemoryLimit = memoryLimit()): void {
   const { nLayer: L, nEmbd: C, blockSize: T, vocabSize: V } = config;
   const bytes = 4 * (numParams(config) + 2 * L * T * C + 8 * C + 2 * V);
-  checkMemory(bytes, what, 'use a smaller model (a smaller preset), or a machine with more memory');
+  checkMemory(bytes, what, 'use a smaller model (a smaller preset), or a machine with more memory', limit);
 }

@@ -24,6 +24,7 @@ import { writeLossCurve } from '../train/run.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Interrupted, onInterrupt } from '../util/interrupt.js';
+import { checkOutDir } from '../util/outdir.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Finetuner } from './finetuner.js';
 import { mergeLora } from './merge.js';
@@ -157,15 +158,15 @@ function writeJsonl(file: string, examples: readonly TaskExample[]): void {
   writeFileAtomic(file, examples.map(({ instruction, input, output }) => JSON.stringify({ instruction, input, output })).join('\n') + '\n');
 }
 
-/** Refuses to overwrite an existing run unless resuming or forced. */
+/** The shared output-folder rule (util/outdir.ts): an existing run is continued with --resume or replaced with --force. */
 function prepareOutDir(out: string, o: FinetuneOptions): void {
-  const exists = fs.existsSync(out) && fs.readdirSync(out).length > 0;
   if (o.resume) {
     if (!fs.existsSync(path.join(out, STATE_FILE))) throw new UserError(`--resume: ${out} holds no fine-tuning state (${STATE_FILE}); start a new run without --resume`);
     return;
   }
-  if (exists && !o.force) throw new UserError(`${out} already exists; continue it with --resume, choose another --out, or replace it with --force`);
-  if (exists) for (const f of [BEST_FILE, STATE_FILE, TASK_FILE, 'metrics.jsonl', 'config.json', 'loss.svg', 'test.jsonl']) fs.rmSync(path.join(out, f), { force: true });
+  const outputs = [BEST_FILE, STATE_FILE, TASK_FILE, ADAPTER_DIR, 'metrics.jsonl', 'config.json', 'loss.svg', 'test.jsonl'];
+  checkOutDir(out, { markers: outputs, force: o.force, resumeHint: `tinyllm finetune --out ${out} --resume` });
+  for (const f of outputs) fs.rmSync(path.join(out, f), { force: true, recursive: true });
   fs.mkdirSync(out, { recursive: true });
 }
 

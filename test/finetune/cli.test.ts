@@ -100,7 +100,7 @@ describe('tinyllm finetune', () => {
     }
     expect(text).toContain('### Response:\n');
     // an existing run is refused without --resume/--force
-    await expect(quiet(() => finetune([...base, '--steps', '2', '--out', out]))).rejects.toThrow(/already exists; continue it with --resume, choose another --out, or replace it with --force/);
+    await expect(quiet(() => finetune([...base, '--steps', '2', '--out', out]))).rejects.toThrow(/already holds results \(checkpoint\.ckpt, state\.ckpt, .*\); tinyllm finetune --out .* --resume to continue it, --force to start over/);
     await quiet(() => finetune([...base, '--steps', '1', '--out', out, '--force']));
     expect(trainLosses(out)).toHaveLength(1);
   });

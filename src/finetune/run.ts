@@ -268,7 +268,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     const r = validateOn(val, valRows);
     lastVal = { step: ft.step, ...r };
     metrics.append({ type: 'val', step: ft.step, valLoss: r.loss, ...(r.accuracy !== null ? { valAccuracy: r.accuracy } : {}) });
-    const improved = better(lastVal, state.best);
+    const improved = valRows.length === 0 || better(lastVal, state.best); // without validation data the latest model is kept
     if (improved) {
       state.best = lastVal;
       state.stale = 0;
@@ -297,7 +297,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
       }
       const v = lastVal as ValResult | null;
       note = `loss ${st.loss.toFixed(4)} | lr ${st.lr.toExponential(2)} | ${(st.ms / 1000).toFixed(2)} s/step`;
-      if (v) note += ` | val loss ${v.loss.toFixed(4)}${v.accuracy !== null ? ` acc ${(100 * v.accuracy).toFixed(1)}%` : ''}`;
+      if (v && valRows.length > 0) note += ` | val loss ${v.loss.toFixed(4)}${v.accuracy !== null ? ` acc ${(100 * v.accuracy).toFixed(1)}%` : ''}`;
       progress.update(step - first, `step ${step}/${s.steps} | ${note}`);
       if (!live && (step % s.logEvery === 0 || step === last)) {
         const eta = ((performance.now() - t0) / (step - first)) * (last - step);

@@ -21,4 +21,5 @@ export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
 export * from './eval/index.js';
+export * from './rag/index.js';
 export * from './finetune/index.js';

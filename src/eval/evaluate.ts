@@ -9,6 +9,9 @@ import type { GPT2 } from '../models/gpt2/model.js';
 import { fitPrompt, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { renderAnswer } from '../task/template.js';
+import { findLeaks } from '../rag/leak.js';
+import { fitRagPrompt } from '../rag/prompt.js';
+import { keyText, type Retriever } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
 import { knnClassify, knnRegress, majorityClass, nearestCentroid } from './baselines.js';
 import { featurize, fitFeatures } from './features.js';
@@ -33,10 +36,33 @@ export interface EvalOptions extends PromptOptions {
   /** Run greedy generation (default true) and ranking (default true; classification only). */
   generate?: boolean;
   rank?: boolean;
+  /** Retrieval-augmented prompts: the k nearest stored examples before each query (see src/rag). */
+  rag?: RagOptions;
   /** Called after each row. */
   onRow?: (done: number) => void;
   /** Checked after each row: true stops early and reports on the rows done. */
   shouldStop?: () => boolean;
+}
+
+export interface RagOptions {
+  retriever: Retriever;
+  k: number;
+  /** Keep store rows identical to the evaluated row in its retrieval (default: left out). */
+  keepLeaks?: boolean;
+}
+
+/** What retrieval did over the evaluated rows. */
+export interface RagReport {
+  k: number;
+  key: string;
+  storeRows: number;
+  /** Examples put before the queries in total, shortened ones, and retrieved ones left out for room. */
+  used: number;
+  shortened: number;
+  dropped: number;
+  /** Evaluated rows that are also in the store, and whether those store rows were left out of their retrieval. */
+  leakedRows: number;
+  leaksExcluded: boolean;
 }
 
 export interface RowResult {
@@ -73,6 +99,7 @@ export interface EvalReport {
   features: { dim: number; constant: number; trainMismatched: number; testMismatched: number };
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
+  rag?: RagReport;
   seconds: number;
   interrupted: boolean;
   results: RowResult[];
@@ -114,8 +141,18 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const results: RowResult[] = [];
   let cutRows = 0;
   let interrupted = false;
-  for (const ex of test) {
-    const fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
+  const rag = opts.rag;
+  if (rag && !rag.retriever.store.labelled) throw new UserError(`the store ${rag.retriever.store.source} holds unlabelled passages; evaluation needs a store built from a task file (labelled examples)`);
+  const leaks = rag ? findLeaks(rag.retriever.store.rows, test) : [];
+  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: leaks.filter((l) => l.size > 0).length, leaksExcluded: !rag.keepLeaks };
+  const none = new Set<number>();
+  for (const [i, ex] of test.entries()) {
+    let fitted;
+    if (rag && ragReport) {
+      const rows = rag.retriever.search(ex, rag.k, rag.keepLeaks ? none : leaks[i]).map((j) => rag.retriever.store.rows[j]);
+      const p = (fitted = fitRagPrompt(codec, ex, rows, reserve, opts, ex.where));
+      [ragReport.used, ragReport.shortened, ragReport.dropped] = [ragReport.used + p.used, ragReport.shortened + p.shortened, ragReport.dropped + p.dropped];
+    } else fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
     if (fitted.inputKept < fitted.inputChars) cutRows++;
     const r: RowResult = { where: ex.where, truth: ex.output };
     let prefilled = false;
@@ -149,6 +186,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
     baselines: [],
     features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
+    rag: ragReport,
     seconds: 0,
     interrupted,
     results,
@@ -166,7 +204,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   }
 
   // baselines on the same rows, from the numbers in each row's instruction and input
-  const text = (e: TaskExample) => `${e.instruction}\n${e.input}`;
+  const text = keyText;
   const space = fitFeatures(train.map(text));
   const trainX = featurize(space, train.map(text));
   const testX = featurize(space, done.map(text));

@@ -18,6 +18,7 @@ import { Interrupted, onInterrupt } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { chooseSequenceStart, openModel } from './generate.js';
+import { openRag } from './index.js';
 
 export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
 
@@ -36,7 +37,9 @@ const options = {
   labels: { type: 'string', multiple: true, help: 'the closed label set, comma-separated or repeated (default: the distinct training outputs)' },
   task: { type: 'string', help: "'classify', 'numeric' (MAE/RMSE) or 'auto' (numeric when the training answers are numbers with decimals or > 20 values)", default: 'auto' },
   method: { type: 'string', help: "'all', 'rank' (label likelihood) or 'generate' (greedy)", default: 'all' },
-  k: { type: 'number', min: 1, integer: true, help: 'neighbours of the k-NN baseline', default: 5 },
+  k: { type: 'number', min: 1, integer: true, help: 'neighbours of the k-NN baseline, and with --rag the examples retrieved per row', default: 5 },
+  rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples go before each query in the prompt' },
+  'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the evaluated row (left out by default; they are always reported)', default: false },
   'max-tokens': { type: 'number', min: 1, integer: true, help: 'tokens generated per row at most (default: longest training answer + 4)' },
   limit: { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows' },
   template: { type: 'string', help: "prompt template: 'tinyllm' or a template file (default: the run's, else tinyllm)" },
@@ -108,6 +111,7 @@ export async function run(argv: string[]): Promise<void> {
       labelsFrom: o.labels.length ? '--labels' : "the run's task.json",
       kind: o.task as EvalOptions['kind'],
       k: o.k,
+      rag: o.rag !== undefined ? { retriever: openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
       maxTokens: o['max-tokens'],
       generate: o.method !== 'rank',
       rank: o.method !== 'generate',

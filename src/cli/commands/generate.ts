@@ -4,7 +4,10 @@
 import * as fs from 'node:fs';
 import { loadWeights } from '../../export/load.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { generateText } from '../../models/gpt2/generate.js';
+import { generateText, generateTextFromIds } from '../../models/gpt2/generate.js';
+import { ragPrompt } from '../../rag/generate.js';
+import { loadTemplate } from '../../task/template.js';
+import { openRag } from './index.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import { GPT2 } from '../../models/gpt2/model.js';
 import { checkInferenceMemory } from '../../models/gpt2/memory.js';
@@ -29,6 +32,10 @@ const options = {
   'sequence-start': { type: 'string', help: "what precedes the prompt: 'endoftext' (<|endoftext|>, as training documents) or 'none' (models trained without it); default: what the model records, else endoftext" },
   'allow-special': { type: 'boolean', help: 'special-token text in the prompt (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
+  rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples (or passages) go before the prompt; the prompt becomes the input of the task template' },
+  k: { type: 'number', min: 1, integer: true, help: 'with --rag: examples retrieved', default: 4 },
+  template: { type: 'string', help: "with --rag and a labelled store: prompt template, 'tinyllm' or a template file", default: 'tinyllm' },
+  instruction: { type: 'string', help: "with --rag and a labelled store: the query's instruction (default: the stored examples' most common one)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
@@ -83,16 +90,17 @@ export async function run(argv: string[]): Promise<void> {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
   const t0 = performance.now();
-  process.stdout.write(o.prompt);
-  const r = generateText(model, tokenizer, o.prompt, {
-    ...sampling,
-    maxTokens,
-    seed: o.seed,
-    start: chooseSequenceStart(o['sequence-start'], sequenceStart),
-    allowSpecial: o['allow-special'],
-    stopStrings: o.stop,
-    onText: (piece) => process.stdout.write(piece),
-  });
+  const start = chooseSequenceStart(o['sequence-start'], sequenceStart);
+  const common = { ...sampling, maxTokens, seed: o.seed, start, allowSpecial: o['allow-special'], onText: (piece: string) => process.stdout.write(piece) };
+  let r;
+  if (o.rag !== undefined) {
+    const rag = ragPrompt(openRag(o.rag), tokenizer, o.prompt, { k: o.k, template: loadTemplate(o.template), instruction: o.instruction, start, allowSpecial: o['allow-special'], contextLength: model.config.blockSize, reserve: Math.min(maxTokens, Math.floor(model.config.blockSize / 2)) });
+    process.stderr.write(`[retrieval: ${rag.note}]\n`);
+    r = generateTextFromIds(model, tokenizer, rag.ids, { ...common, stopStrings: [...o.stop, ...rag.stop] });
+  } else {
+    process.stdout.write(o.prompt);
+    r = generateText(model, tokenizer, o.prompt, { ...common, stopStrings: o.stop });
+  }
   process.stdout.write('\n');
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(`[${r.tokens.length} tokens in ${secs.toFixed(2)} s, ${(r.tokens.length / secs).toFixed(1)} tok/s; stopped: ${r.reason}]\n`);

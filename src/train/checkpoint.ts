@@ -211,17 +211,20 @@ function checkHeader(h: unknown): CheckpointHeader {
   if (!isCount(h.step)) throw new Error(`step ${JSON.stringify(h.step)} is not a count`);
   if (h.tokenizer !== undefined && h.tokenizer !== null && typeof h.tokenizer !== 'string') throw new Error('tokenizer is not a string');
   if (!Array.isArray(h.tensors)) throw new Error('tensor table missing');
-  if (!Array.isArray(h.sections) || h.sections.length > 3) throw new Error('section table missing');
+  if (!Array.isArray(h.sections) || h.sections.length > 4) throw new Error('section table missing');
   let offset = 0;
-  const names = new Set<unknown>();
+  const names = new Map<unknown, number>();
   for (const s of h.sections as unknown[]) {
-    if (!isObject(s) || !['params', 'm', 'v'].includes(s.name as string) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
+    if (!isObject(s) || !['params', 'm', 'v', 'lora'].includes(s.name as string) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes) || s.bytes % 4 !== 0) {
       throw new Error(`bad section entry ${JSON.stringify(s).slice(0, 80)}`);
     }
-    names.add(s.name);
-    if (s.bytes !== numParams(h.config as unknown as GPT2Config) * 4) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the config needs ${numParams(h.config as unknown as GPT2Config) * 4}`);
+    names.set(s.name, s.bytes);
+    // params is the whole model; a fine-tune's m and v cover its trainable set and 'lora' its adapters (the file size bounds them)
+    if (s.name === 'params' && s.bytes !== numParams(h.config as unknown as GPT2Config) * 4) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the config needs ${numParams(h.config as unknown as GPT2Config) * 4}`);
     offset += s.bytes;
   }
+  if (!names.has('params')) throw new Error('no params section');
+  if (names.has('m') !== names.has('v') || (names.has('m') && names.get('m') !== names.get('v'))) throw new Error('optimizer sections m and v differ in size');
   if (h.optimizer !== undefined && !(isObject(h.optimizer) && isCount(h.optimizer.t))) throw new Error('optimizer state is not an object with a step count t');
   if (h.rng !== undefined && !(Array.isArray(h.rng) && h.rng.length === 4 && h.rng.every(isCount))) throw new Error('rng state is not 4 words');
   if (h.run !== undefined && !isObject(h.run)) throw new Error('run settings are not an object');

@@ -1,5 +1,5 @@
 // `tinyllm index`: a local retrieval store (.tlx) from a task file (labelled examples, Alpaca JSONL/CSV) or a
-// text corpus (.txt/.md: one passage per blank-line-separated paragraph), keyed by the numbers in each row,
+// text corpus (.txt/.md: one passage per paragraph, ended by a blank line or a '---' line), keyed by the numbers in each row,
 // BM25 or our GPT-2's embeddings (src/rag). Written atomically; an existing store needs --force.
 import * as fs from 'node:fs';
 import { readLines } from '../../data/lines.js';
@@ -38,7 +38,7 @@ const EPILOG = `Examples:
   tinyllm index notes.txt -o notes.tlx --key bm25
   tinyllm eval --ckpt runs/ft --train data/train.jsonl --test data/test.jsonl --rag gestures.tlx --k 4`;
 
-/** A text corpus: one passage per paragraph (lines up to a blank line). */
+/** A text corpus: one passage per paragraph (lines up to a blank line or a '---' line). */
 async function readCorpus(file: string): Promise<StoredRow[]> {
   const rows: StoredRow[] = [];
   let para: string[] = [];
@@ -48,7 +48,7 @@ async function readCorpus(file: string): Promise<StoredRow[]> {
   };
   for await (const line of readLines(file)) {
     if (line.bad) throw new UserError(`${file}: ${line.bad}`);
-    if (line.text.trim() === '') flush();
+    if (line.text.trim() === '' || line.text.trim() === '---') flush();
     else para.push(line.text);
   }
   flush();
@@ -84,9 +84,9 @@ export async function run(argv: string[]): Promise<void> {
     if (!codec) throw new UserError('--key embed needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
     embedder = { model, codec, layer: o.layer ?? defaultEmbedLayer(model), modelPath: o.ckpt, tokenizer: name, sequenceStart: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: false };
   }
-  const progress = new Progress('index', rows.length, { unit: 'rows' });
-  const store = buildStore(rows, kind, source, embedder, (done) => progress.update(done));
-  progress.finish();
+  const progress = kind === 'embed' ? new Progress('index', rows.length, { unit: 'rows' }) : null; // the other keys take milliseconds
+  const store = buildStore(rows, kind, source, embedder, (done) => progress?.update(done));
+  progress?.finish();
   writeStore(o.out, store);
   const bytes = fs.statSync(o.out).size;
   const what = corpus ? 'passages' : 'labelled examples';

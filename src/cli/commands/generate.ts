@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<void> {
   let r;
   if (o.rag !== undefined) {
     const rag = ragPrompt(openRag(o.rag), tokenizer, o.prompt, { k: o.k, template: loadTemplate(o.template), instruction: o.instruction, start, allowSpecial: o['allow-special'], contextLength: model.config.blockSize, reserve: Math.min(maxTokens, Math.floor(model.config.blockSize / 2)) });
-    process.stderr.write(`[retrieval: ${rag.note}]\n`);
+    console.error(`[retrieval: ${rag.note}]`);
     r = generateTextFromIds(model, tokenizer, rag.ids, { ...common, stopStrings: [...o.stop, ...rag.stop] });
   } else {
     process.stdout.write(o.prompt);

@@ -61,8 +61,8 @@ interface EvalJson {
   rows: number;
 }
 
-function evaluate(ckpt: string, train: string, test: string, json: string, rag?: string): { step: Step; report: EvalJson } {
-  const step = tinyllm(['eval', '--ckpt', ckpt, '--train', train, '--test', test, '--method', 'rank', '--limit', String(S.limit), '--json', json, '--force', ...(rag ? ['--rag', rag, '--k', String(K)] : [])]);
+function evaluate(ckpt: string, train: string, test: string, labels: string, json: string, rag?: string): { step: Step; report: EvalJson } {
+  const step = tinyllm(['eval', '--ckpt', ckpt, '--train', train, '--test', test, '--method', 'rank', '--limit', String(S.limit), '--json', json, '--force', '--labels', labels, ...(rag ? ['--rag', rag, '--k', String(K)] : [])]);
   return { step, report: JSON.parse(fs.readFileSync(json, 'utf8')) as EvalJson };
 }
 
@@ -84,16 +84,20 @@ const load0 = loadavg();
 const t0 = performance.now();
 const dir = (...p: string[]) => path.join(out, ...p);
 console.log(`edge trade-offs (${quick ? 'quick' : 'full'}) in ${out}; load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
-tinyllm(['datasets', 'generate', '--out', dir('datasets'), '--scale', String(S.scale)]);
-tinyllm(['prepare', '--preset', 'sensing', dir('datasets'), '--out', dir('data')]);
 const base = dir('base');
-const pre = tinyllm(['pretrain', '--data', dir('data', 'sensing_train'), '--n-layer', String(S.nLayer), '--n-head', String(S.nEmbd / 32), '--n-embd', String(S.nEmbd), '--block-size', '512', '--batch', '2', '--seq', '256', '--steps', String(S.steps), '--lr', '1e-3', '--val-every', '0', '--sample-every', '0', '--out', base, '--force']);
-console.log(`base model pre-trained in ${pre.seconds.toFixed(1)} s (${S.nLayer} layers × ${S.nEmbd}, context 512)`);
+if (fs.existsSync(path.join(base, 'checkpoint.ckpt'))) console.log(`reusing the datasets and the base model in ${out} (delete it for a fresh run)`);
+else {
+  tinyllm(['datasets', 'generate', '--out', dir('datasets'), '--scale', String(S.scale)]);
+  tinyllm(['prepare', '--preset', 'sensing', dir('datasets'), '--out', dir('data')]);
+  const pre = tinyllm(['pretrain', '--data', dir('data', 'sensing_train'), '--n-layer', String(S.nLayer), '--n-head', String(S.nEmbd / 32), '--n-embd', String(S.nEmbd), '--block-size', '512', '--batch', '2', '--seq', '256', '--steps', String(S.steps), '--lr', '1e-3', '--val-every', '0', '--sample-every', '0', '--out', base, '--force']);
+  console.log(`base model pre-trained in ${pre.seconds.toFixed(1)} s (${S.nLayer} layers × ${S.nEmbd}, context 512)`);
+}
 
 const rows: Row[] = [];
 for (const task of ['gesture', 'robot']) {
   const all = fs.readFileSync(dir('datasets', task, 'train.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
   const test = dir('datasets', task, 'test.jsonl');
+  const labels = [...new Set(all.map((l) => (JSON.parse(l) as { output: string }).output))].join(','); // a small share may miss a class
   for (const fraction of [0.1, 0.3, 1]) {
     const n = Math.max(3, Math.round(all.length * fraction));
     const tag = `${task}-${Math.round(fraction * 100)}`;
@@ -117,10 +121,10 @@ for (const task of ['gesture', 'robot']) {
       });
       return e.report;
     };
-    const plain = add('pre-trained, no update', null, evaluate(base, train, test, dir(`${tag}-base.json`)));
-    add(`pre-trained + RAG (k=${K})`, idx, evaluate(base, train, test, dir(`${tag}-base-rag.json`), store));
-    add('LoRA fine-tuned', tune, evaluate(ft, train, test, dir(`${tag}-lora.json`)));
-    add(`LoRA + RAG (k=${K})`, { seconds: tune.seconds + idx.seconds, maxRssMB: Math.max(tune.maxRssMB, idx.maxRssMB) }, evaluate(ft, train, test, dir(`${tag}-lora-rag.json`), store));
+    const plain = add('pre-trained, no update', null, evaluate(base, train, test, labels, dir(`${tag}-base.json`)));
+    add(`pre-trained + RAG (k=${K})`, idx, evaluate(base, train, test, labels, dir(`${tag}-base-rag.json`), store));
+    add('LoRA fine-tuned', tune, evaluate(ft, train, test, labels, dir(`${tag}-lora.json`)));
+    add(`LoRA + RAG (k=${K})`, { seconds: tune.seconds + idx.seconds, maxRssMB: Math.max(tune.maxRssMB, idx.maxRssMB) }, evaluate(ft, train, test, labels, dir(`${tag}-lora-rag.json`), store));
     const knn = plain.baselines.find((b) => b.name.endsWith('-NN'));
     rows.push({ task, fraction, trainRows: n, arm: `baseline ${knn?.name ?? 'k-NN'}`, accuracy: knn?.classification?.accuracy ?? NaN, prepareSeconds: 0, evalSeconds: 0, peakRssMB: 0 });
     console.log(`${tag}: done`);

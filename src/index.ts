@@ -23,3 +23,6 @@ export * from './train/index.js';
 export * from './eval/index.js';
 export * from './rag/index.js';
 export * from './finetune/index.js';
+export * from './runtime/index.js';
+export { ModelServer, type ServeOptions } from './serve/server.js';
+export * from './plot/index.js';

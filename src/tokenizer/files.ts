@@ -132,7 +132,12 @@ function checkGpt2Style(file: string, root: Record<string, unknown>): void {
 
 /** Loads a Hugging Face `tokenizer.json` holding a byte-level BPE model. Its added tokens are the special tokens. */
 export function loadTokenizerJson(file: string): BpeTokenizer {
-  const root = parseJson(file, readText(file, 'tokenizer file'));
+  return parseTokenizerJson(file, readText(file, 'tokenizer file'));
+}
+
+/** Parses tokenizer.json text; `file` names its origin in errors (e.g. a model file it is embedded in). */
+export function parseTokenizerJson(file: string, text: string): BpeTokenizer {
+  const root = parseJson(file, text);
   if (!isObject(root) || !isObject(root.model)) throw new UserError(`${file}: expected a Hugging Face tokenizer.json with a "model" object`);
   checkGpt2Style(file, root);
   const model = root.model;
@@ -189,6 +194,12 @@ function tokenStrings(model: BpeModel): string[] {
   return out;
 }
 
+/** Token strings by id and merges.txt lines ("a b"). */
+function spelled(model: BpeModel): { strings: string[]; mergeLines: string[] } {
+  const strings = tokenStrings(model);
+  return { strings, mergeLines: model.merges.map(([a, b]) => `${strings[a]} ${strings[b]}`) };
+}
+
 /** vocab.json text in id order (JSON.stringify would move integer-like keys such as "0" first). */
 function vocabJson(strings: string[], indent = ''): string {
   if (!indent) return `{${strings.map((t, id) => `${JSON.stringify(t)}:${id}`).join(',')}}`;
@@ -197,10 +208,15 @@ function vocabJson(strings: string[], indent = ''): string {
 
 /** Writes vocab.json, merges.txt and tokenizer.json (Hugging Face formats) into `dir`. */
 export function saveTokenizer(model: BpeModel, dir: string): void {
-  const strings = tokenStrings(model);
-  const mergeLines = model.merges.map(([a, b]) => `${strings[a]} ${strings[b]}`);
+  const { strings, mergeLines } = spelled(model);
   writeFileAtomic(path.join(dir, 'vocab.json'), vocabJson(strings));
   writeFileAtomic(path.join(dir, 'merges.txt'), `#version: 0.2\n${mergeLines.join('\n')}\n`);
+  writeFileAtomic(path.join(dir, 'tokenizer.json'), tokenizerJsonText(model));
+}
+
+/** The Hugging Face tokenizer.json text of a byte-level BPE model (what saveTokenizer writes). */
+export function tokenizerJsonText(model: BpeModel): string {
+  const { strings, mergeLines } = spelled(model);
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   const placeholder = '\u0000vocab\u0000';
   const doc = {
@@ -220,5 +236,5 @@ export function saveTokenizer(model: BpeModel, dir: string): void {
     },
   };
   const json = JSON.stringify(doc, null, 2).replace(JSON.stringify(placeholder), () => vocabJson(strings, '    '));
-  writeFileAtomic(path.join(dir, 'tokenizer.json'), `${json}\n`);
+  return `${json}\n`;
 }

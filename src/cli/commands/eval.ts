@@ -89,7 +89,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
 
-  const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
+  const { model, tokenizer: saved, sequenceStart } = await openModel(o.ckpt);
   const tokenizer = openTokenizer(o.tokenizer ?? info?.tokenizer ?? saved ?? 'gpt2');
   if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<void> {
       labelsFrom: o.labels.length ? '--labels' : "the run's task.json",
       kind: o.task as EvalOptions['kind'],
       k: o.k,
-      rag: o.rag !== undefined ? { retriever: openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
+      rag: o.rag !== undefined ? { retriever: await openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
       maxTokens: o['max-tokens'],
       generate: o.method !== 'rank',
       rank: o.method !== 'generate',

@@ -78,7 +78,7 @@ export async function run(argv: string[]): Promise<void> {
   let embedder: Embedder | undefined;
   if (kind === 'embed') {
     if (!o.ckpt) throw new UserError('--key embed needs --ckpt: the model whose hidden states are the keys');
-    const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
+    const { model, tokenizer: saved, sequenceStart } = await openModel(o.ckpt);
     const name = o.tokenizer ?? saved ?? 'gpt2';
     const codec = openTokenizer(name);
     if (!codec) throw new UserError('--key embed needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
@@ -94,12 +94,12 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 /** A store opened for `--rag` (eval, generate): an embed store loads the model it was built with. */
-export function openRag(file: string): Retriever {
+export async function openRag(file: string): Promise<Retriever> {
   const store = readStore(file);
   const key = store.key;
   if (key.kind !== 'embed') return openRetriever(store);
   if (!fs.existsSync(key.model)) throw new UserError(`${file}: its embeddings come from ${key.model}, which is not found from here; index again with --ckpt`);
-  const { model } = openModel(key.model);
+  const { model } = await openModel(key.model);
   const codec = openTokenizer(key.tokenizer);
   if (!codec) throw new UserError(`${file}: tokenizer ${key.tokenizer} not found`);
   return openRetriever(store, { model, codec, layer: key.layer, modelPath: key.model, tokenizer: key.tokenizer, sequenceStart: key.sequenceStart, allowSpecial: key.allowSpecial });

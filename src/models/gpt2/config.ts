@@ -3,6 +3,9 @@
 // nn.Linear layout (out, in) as llm.c stores them; Hugging Face's Conv1D files hold (in, out) and are transposed on load.
 import { quoteValue } from '../../util/errors.js';
 
+/** LayerNorm epsilon (GPT-2's layer_norm_epsilon). */
+export const LN_EPS = 1e-5;
+
 export interface GPT2Config {
   /** Maximum sequence length (n_positions / n_ctx). */
   blockSize: number;

@@ -4,8 +4,10 @@
 // answers get MAE/RMSE. The baselines are fitted on the training rows and scored on the same test rows, so
 // every accuracy is reported beside them.
 import { sharedDecoder } from '../models/gpt2/decode.js';
-import { generateTextFromIds, type TextCodec } from '../models/gpt2/generate.js';
+import { CacheDecoder } from '../models/gpt2/block-decode.js';
+import type { TextCodec } from '../models/gpt2/generate.js';
 import type { GPT2 } from '../models/gpt2/model.js';
+import { decodeTextFromIds } from '../models/gpt2/textgen.js';
 import { fitPrompt, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { renderAnswer } from '../task/template.js';
@@ -18,7 +20,7 @@ import { featurize, fitFeatures } from './features.js';
 import { firstLine, readStrict, tinyllmCorrect } from './match.js';
 import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 import { parseNumbers, parseNumericAnswer } from './numbers.js';
-import { argmaxScore, labelCandidates, scoreCandidates } from './rank.js';
+import { argmaxScore, labelCandidates, scoreCandidates, type ScoringDecoder } from './rank.js';
 
 export type TaskKind = 'classify' | 'numeric';
 
@@ -113,7 +115,8 @@ export function detectKind(train: readonly TaskExample[]): TaskKind {
   return distinct.size > 20 || values.some((v) => !Number.isInteger(v)) ? 'numeric' : 'classify';
 }
 
-export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
+/** `model`: the training model (its shared decoder is used) or any KV-cache decoder, e.g. the int8 runtime's. */
+export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
   if (train.length === 0) throw new UserError('evaluation needs the training rows for its baselines (no accuracy is reported without one)');
   const t0 = performance.now();
   const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
@@ -136,7 +139,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const maxTokens = opts.maxTokens ?? longest + 4;
   const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
   const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
-  const dec = sharedDecoder(model);
+  const dec = model instanceof CacheDecoder ? (model as ScoringDecoder) : sharedDecoder(model as GPT2);
 
   const results: RowResult[] = [];
   let cutRows = 0;
@@ -157,7 +160,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
     const r: RowResult = { where: ex.where, truth: ex.output };
     let prefilled = false;
     if (doGenerate) {
-      const g = generateTextFromIds(model, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings, decoder: dec });
+      const g = decodeTextFromIds(dec, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings });
       r.generated = g.text.trim();
       prefilled = fitted.ids.length + g.tokens.length <= dec.capacity; // the cache still starts with the prompt
     }

@@ -77,6 +77,24 @@ describe('--rag', () => {
     expect(r.out).toMatch(/retrieval: the 1 nearest of 12 stored examples \(embed key\)/);
   });
 
+  it('eval -m model.tllm: the runtime (f32 export equals the checkpoint; int8 runs) with --rag', async () => {
+    const json = (name: string) => path.join(tmp, `${name}.json`);
+    const args = ['--train', trainFile, '--test', testFile, '--rag', path.join(tmp, 'numbers.tlx'), '--k', '2', '--method', 'rank', '--force'];
+    expect((await quiet(['eval', '--ckpt', ckpt, ...args, '--json', json('ckpt')])).code).toBe(0);
+    for (const dtype of ['f32', 'int8']) {
+      const tllm = path.join(tmp, `model-${dtype}.tllm`);
+      const ex = await quiet(['export', ckpt, `--${dtype}`, '-o', tllm]);
+      expect(ex.code, ex.err).toBe(0);
+      const r = await quiet(['eval', '-m', tllm, ...args, '--json', json(dtype)]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/retrieval: the 2 nearest of 12 stored examples/);
+    }
+    const read = (name: string) => JSON.parse(fs.readFileSync(json(name), 'utf8'));
+    expect(read('f32').results.map((x: { ranked: string }) => x.ranked)).toEqual(read('ckpt').results.map((x: { ranked: string }) => x.ranked));
+    expect(read('f32').rag).toEqual(read('ckpt').rag);
+    expect(read('int8').rows).toBe(6);
+  });
+
   it('eval refuses a store of unlabelled passages', async () => {
     const r = await quiet(['eval', '--ckpt', ckpt, '--train', trainFile, '--test', testFile, '--rag', path.join(tmp, 'notes.tlx')]);
     expect(r.code).toBe(1);

@@ -3,8 +3,9 @@
 // the time to prepare (index or fine-tune) and the peak RSS of: the pre-trained model without and with
 // retrieval (RAG, no parameter update), LoRA fine-tuning, and fine-tuning + RAG, beside the k-NN baseline.
 // Every step is the real `tinyllm` subcommand in its own Node process (so its peak RSS is its own). The
-// base model is pre-trained here on the built-in sensor corpus first (not counted). f32 base only: an int8
-// base joins when `eval` reads int8 .tllm models.
+// base model is pre-trained here on the built-in sensor corpus first (not counted). Each arm also runs on an
+// int8 base: the base (or the fine-tuned model, tuned in f32) exported with `tinyllm export --int8` and
+// evaluated on the runtime (`eval -m model.tllm`); its prepare time includes the export.
 // Run: npx tsx bench/edge-tradeoffs.ts [--quick] [--out dir] [--k 4] [--key numbers|bm25]
 // Last stdout line: one JSON summary object.
 import { spawnSync } from 'node:child_process';
@@ -62,7 +63,7 @@ interface EvalJson {
 }
 
 function evaluate(ckpt: string, train: string, test: string, labels: string, json: string, rag?: string): { step: Step; report: EvalJson } {
-  const step = tinyllm(['eval', '--ckpt', ckpt, '--train', train, '--test', test, '--method', 'rank', '--limit', String(S.limit), '--json', json, '--force', '--labels', labels, ...(rag ? ['--rag', rag, '--k', String(K)] : [])]);
+  const step = tinyllm(['eval', ckpt.endsWith('.tllm') ? '-m' : '--ckpt', ckpt, '--train', train, '--test', test, '--method', 'rank', '--limit', String(S.limit), '--json', json, '--force', '--labels', labels, ...(rag ? ['--rag', rag, '--k', String(K)] : [])]);
   return { step, report: JSON.parse(fs.readFileSync(json, 'utf8')) as EvalJson };
 }
 
@@ -125,6 +126,16 @@ for (const task of ['gesture', 'robot']) {
     add(`pre-trained + RAG (k=${K})`, idx, evaluate(base, train, test, labels, dir(`${tag}-base-rag.json`), store));
     add('LoRA fine-tuned', tune, evaluate(ft, train, test, labels, dir(`${tag}-lora.json`)));
     add(`LoRA + RAG (k=${K})`, { seconds: tune.seconds + idx.seconds, maxRssMB: Math.max(tune.maxRssMB, idx.maxRssMB) }, evaluate(ft, train, test, labels, dir(`${tag}-lora-rag.json`), store));
+    // the same arms on an int8 base (fine-tuning itself runs in f32; its result is exported)
+    const baseInt8 = dir('base-int8.tllm');
+    const exportBase = fs.existsSync(baseInt8) ? null : tinyllm(['export', base, '--int8', '-o', baseInt8]);
+    const ftInt8 = dir(`${tag}-lora-int8.tllm`);
+    const exportFt = tinyllm(['export', ft, '--int8', '-o', ftInt8, '--force']);
+    const plus = (a: Step | null, b: Step): Step => ({ seconds: (a?.seconds ?? 0) + b.seconds, maxRssMB: Math.max(a?.maxRssMB ?? 0, b.maxRssMB) });
+    add('int8: pre-trained, no update', exportBase, evaluate(baseInt8, train, test, labels, dir(`${tag}-int8.json`)));
+    add(`int8: pre-trained + RAG (k=${K})`, exportBase ? plus(exportBase, idx) : idx, evaluate(baseInt8, train, test, labels, dir(`${tag}-int8-rag.json`), store));
+    add('int8: LoRA fine-tuned', plus(tune, exportFt), evaluate(ftInt8, train, test, labels, dir(`${tag}-lora-int8.json`)));
+    add(`int8: LoRA + RAG (k=${K})`, plus(plus(tune, exportFt), idx), evaluate(ftInt8, train, test, labels, dir(`${tag}-lora-int8-rag.json`), store));
     const knn = plain.baselines.find((b) => b.name.endsWith('-NN'));
     rows.push({ task, fraction, trainRows: n, arm: `baseline ${knn?.name ?? 'k-NN'}`, accuracy: knn?.classification?.accuracy ?? NaN, prepareSeconds: 0, evalSeconds: 0, peakRssMB: 0 });
     console.log(`${tag}: done`);
@@ -141,9 +152,10 @@ console.log('\n' + table.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).j
 // which arm wins where (model arms only; the k-NN baseline is shown beside)
 const winners = [...new Set(rows.map((r) => `${r.task}|${r.fraction}`))].map((key) => {
   const arms = rows.filter((r) => `${r.task}|${r.fraction}` === key && !r.arm.startsWith('baseline'));
-  const best = arms.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-  return { task: best.task, fraction: best.fraction, best: best.arm, accuracy: best.accuracy };
+  const top = Math.max(...arms.map((r) => r.accuracy));
+  const best = arms.filter((r) => r.accuracy === top).map((r) => r.arm);
+  return { task: arms[0].task, fraction: arms[0].fraction, best, accuracy: top, tie: best.length === arms.length };
 });
-console.log('\nbest model arm: ' + winners.map((w) => `${w.task} ${w.fraction * 100}%: ${w.best} (${pct(w.accuracy)})`).join('; '));
+console.log('\nbest model arm(s): ' + winners.map((w) => `${w.task} ${w.fraction * 100}%: ${w.tie ? 'all arms tie' : w.best.join(' = ')} (${pct(w.accuracy)})`).join('; '));
 console.log(`\nload before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${((performance.now() - t0) / 1000).toFixed(0)} s total; one round (not medians): figures are indicative`);
 console.log(JSON.stringify({ bench: 'edge-tradeoffs', quick, k: K, key: KEY, model: { nLayer: S.nLayer, nEmbd: S.nEmbd, blockSize: 512, pretrainSteps: S.steps }, ftSteps: S.ftSteps, evalRows: S.limit, load: { before: load0, after: loadavg() }, rows, winners }));

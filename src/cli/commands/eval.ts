@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { Interrupted, onInterrupt } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
-import { chooseSequenceStart, openModel } from './generate.js';
+import { chooseSequenceStart, modelTokenizer, openModel } from './generate.js';
 import { openRag } from './index.js';
 
 export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
@@ -134,7 +134,7 @@ export async function run(argv: string[]): Promise<void> {
 /** The training model from a checkpoint, run or exported weights, and its tokenizer. */
 async function trainingModel(ckpt: string, tokenizerName: string | undefined) {
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
-  const tokenizer = openTokenizer(tokenizerName ?? saved ?? 'gpt2');
+  const tokenizer = modelTokenizer(tokenizerName, saved, openTokenizer);
   if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);

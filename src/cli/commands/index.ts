@@ -12,7 +12,7 @@ import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
-import { chooseSequenceStart, openModel } from './generate.js';
+import { chooseSequenceStart, modelTokenizer, openModel } from './generate.js';
 import { parseNumbers } from '../../eval/numbers.js';
 
 export const summary = 'build a local retrieval store (.tlx) from a task file or text corpus, for --rag';
@@ -79,8 +79,8 @@ export async function run(argv: string[]): Promise<void> {
   if (kind === 'embed') {
     if (!o.ckpt) throw new UserError('--key embed needs --ckpt: the model whose hidden states are the keys');
     const { model, tokenizer: saved, sequenceStart } = await openModel(o.ckpt);
-    const name = o.tokenizer ?? saved ?? 'gpt2';
-    const codec = openTokenizer(name);
+    const codec = modelTokenizer(o.tokenizer, saved, openTokenizer);
+    const name = o.tokenizer ?? (typeof saved === 'string' ? saved : ''); // '' = the tokenizer the model file carries (GGUF)
     if (!codec) throw new UserError('--key embed needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
     embedder = { model, codec, layer: o.layer ?? defaultEmbedLayer(model), modelPath: o.ckpt, tokenizer: name, sequenceStart: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: false };
   }
@@ -99,8 +99,8 @@ export async function openRag(file: string): Promise<Retriever> {
   const key = store.key;
   if (key.kind !== 'embed') return openRetriever(store);
   if (!fs.existsSync(key.model)) throw new UserError(`${file}: its embeddings come from ${key.model}, which is not found from here; index again with --ckpt`);
-  const { model } = await openModel(key.model);
-  const codec = openTokenizer(key.tokenizer);
+  const { model, tokenizer: saved } = await openModel(key.model);
+  const codec = modelTokenizer(key.tokenizer || undefined, saved, openTokenizer);
   if (!codec) throw new UserError(`${file}: tokenizer ${key.tokenizer} not found`);
   return openRetriever(store, { model, codec, layer: key.layer, modelPath: key.model, tokenizer: key.tokenizer, sequenceStart: key.sequenceStart, allowSpecial: key.allowSpecial });
 }

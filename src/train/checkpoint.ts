@@ -14,6 +14,7 @@ import type { FloatArray } from '../kernels/types.js';
 import { numParams, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { readExact } from '../export/binary.js';
+import type { SequenceStart } from '../task/sequence.js';
 import { fsUserError, isFsError, oneLine, UserError } from '../util/errors.js';
 import { isCount, isObject } from '../util/guards.js';
 import { writeAtomically } from '../util/fs.js';
@@ -39,6 +40,8 @@ export interface CheckpointHeader {
   step: number;
   /** Tokenizer the token ids belong to (e.g. 'gpt2'), or null. */
   tokenizer: string | null;
+  /** How the model's training sequences started (src/task/sequence.ts); absent in older checkpoints. */
+  sequenceStart?: SequenceStart;
   /** AdamW hyper-parameters and its bias-correction step count, when saved for resume. */
   optimizer?: AdamWHyper & { t: number };
   /** Run settings (batch, schedule, seeds, …) so --resume can continue with the same ones. */
@@ -58,6 +61,8 @@ export interface SaveCheckpointOptions {
   model: GPT2;
   step: number;
   tokenizer?: string | null;
+  /** How the training sequences started, so inference starts prompts the same way. */
+  sequenceStart?: SequenceStart;
   /** Include AdamW moments (needed for --resume). */
   optimizer?: FlatAdamW;
   run?: Record<string, unknown>;
@@ -85,6 +90,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
     config: model.config,
     step: o.step,
     tokenizer: o.tokenizer ?? null,
+    ...(o.sequenceStart ? { sequenceStart: o.sequenceStart } : {}),
     ...(o.optimizer ? { optimizer: { ...o.optimizer.hyper, t: o.optimizer.t } } : {}),
     ...(o.run ? { run: o.run } : {}),
     ...(o.rng ? { rng: o.rng } : {}),
@@ -233,16 +239,18 @@ function checkHeader(h: unknown): CheckpointHeader {
     lora: method?.kind === 'lora' ? trainableCount(config, method) : NaN,
   };
   let offset = 0;
-  const names = new Set<unknown>();
+  const names = new Map<unknown, number>();
   for (const s of h.sections as unknown[]) {
     if (!isObject(s) || !(s.name as string in floats) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
       throw new Error(`bad section entry ${JSON.stringify(s).slice(0, 80)}`);
     }
-    names.add(s.name);
+    names.set(s.name, s.bytes);
     const want = floats[s.name as SectionName] * 4;
     if (s.bytes !== want) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the ${method ? 'fine-tune method' : 'config'} needs ${want}`);
     offset += s.bytes;
   }
+  if (!names.has('params')) throw new Error('no params section');
+  if (names.has('m') !== names.has('v') || (names.has('m') && names.get('m') !== names.get('v'))) throw new Error('optimizer sections m and v differ in size');
   if (h.optimizer !== undefined && !(isObject(h.optimizer) && isCount(h.optimizer.t))) throw new Error('optimizer state is not an object with a step count t');
   if (h.rng !== undefined && !(Array.isArray(h.rng) && h.rng.length === 4 && h.rng.every(isCount))) throw new Error('rng state is not 4 words');
   if (h.run !== undefined && !isObject(h.run)) throw new Error('run settings are not an object');

@@ -5,7 +5,7 @@
 // gradients and moments are each one buffer, and frozen tensors get neither gradients nor moments.
 import type { FloatArray } from '../kernels/types.js';
 import type { GPT2, GradTargets } from '../models/gpt2/model.js';
-import { blockTensors, type TensorEntry } from '../models/gpt2/params.js';
+import { blockOf, type TensorEntry } from '../models/gpt2/params.js';
 import { ADAMW_DEFAULTS, clipGlobalNorm, FlatAdamW, type AdamWHyper, type OptimizedTensor } from '../train/adamw.js';
 import { lrAt, type LrSchedule } from '../train/schedule.js';
 import type { StepStats } from '../train/trainer.js';
@@ -118,7 +118,7 @@ export class Finetuner {
         wpe: null,
         lnfw: v('ln_f.weight'),
         lnfb: v('ln_f.bias'),
-        h: model.params.tensors.h.map((_, l) => (l >= lowest ? blockTensors(v, l) : null)),
+        h: model.params.tensors.h.map((_, l) => (l >= lowest ? blockOf(l, v, v) : null)),
         lowestBlock: lowest,
       };
       model.gradTargets = targets;
@@ -135,6 +135,18 @@ export class Finetuner {
   private rowsPerPass(B: number, T: number): number {
     const max = this.opts.maxTokensPerPass;
     return max === undefined ? B : Math.max(1, Math.min(B, Math.floor(max / T)));
+  }
+
+  /** The batches cut into passes of at most rowsPerPass rows, skipping passes without a counted target. */
+  private *passes(batches: Iterable<FinetuneBatch>): Generator<FinetuneBatch & { counted: number }> {
+    for (const b of batches) {
+      const rows = this.rowsPerPass(b.B, b.T);
+      for (let r0 = 0; r0 < b.B; r0 += rows) {
+        const r1 = Math.min(b.B, r0 + rows);
+        const counted = countTargets(b, r0, r1);
+        if (counted > 0) yield { inputs: b.inputs.subarray(r0 * b.T, r1 * b.T), targets: b.targets.subarray(r0 * b.T, r1 * b.T), B: r1 - r0, T: b.T, counted };
+      }
+    }
   }
 
   /** Plans all activation memory for the largest batch to come (arena memory is not reused when a later plan grows). */
@@ -165,17 +177,10 @@ export class Finetuner {
     let lossSum = 0;
     let pass = 0;
     try {
-      for (const b of list) {
-        const rows = this.rowsPerPass(b.B, b.T);
-        for (let r0 = 0; r0 < b.B; r0 += rows) {
-          const r1 = Math.min(b.B, r0 + rows);
-          const n = countTargets(b, r0, r1);
-          if (n === 0) continue;
-          if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass++);
-          const loss = model.forward(b.inputs.subarray(r0 * b.T, r1 * b.T), b.targets.subarray(r0 * b.T, r1 * b.T), r1 - r0, b.T);
-          lossSum += loss * n;
-          model.backward(n / total);
-        }
+      for (const p of this.passes(list)) {
+        if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass++);
+        lossSum += model.forward(p.inputs, p.targets, p.B, p.T) * p.counted;
+        model.backward(p.counted / total);
       }
     } finally {
       if (this.lora) this.lora.training = false;
@@ -190,15 +195,9 @@ export class Finetuner {
   evaluate(batches: Iterable<FinetuneBatch>): EvalLoss {
     let sum = 0;
     let counted = 0;
-    for (const b of batches) {
-      const rows = this.rowsPerPass(b.B, b.T);
-      for (let r0 = 0; r0 < b.B; r0 += rows) {
-        const r1 = Math.min(b.B, r0 + rows);
-        const n = countTargets(b, r0, r1);
-        if (n === 0) continue;
-        sum += this.model.forward(b.inputs.subarray(r0 * b.T, r1 * b.T), b.targets.subarray(r0 * b.T, r1 * b.T), r1 - r0, b.T) * n;
-        counted += n;
-      }
+    for (const p of this.passes(batches)) {
+      sum += this.model.forward(p.inputs, p.targets, p.B, p.T) * p.counted;
+      counted += p.counted;
     }
     return { loss: counted > 0 ? sum / counted : NaN, counted };
   }

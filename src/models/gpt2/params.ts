@@ -64,11 +64,6 @@ export interface GPT2Tensors {
   lnfb: FloatArray; // (C)
 }
 
-/** Block l's f32 tensors from a lookup by Hugging Face name (views of parameters, or of gradients). */
-export function blockTensors(v: (name: string) => FloatArray, l: number): BlockTensors {
-  return blockOf(l, v, v);
-}
-
 /** Tensor table (names, shapes, offsets) of a config, in llm.c order. */
 export function tensorTable(config: GPT2Config): TensorEntry[] {
   let offset = 0;

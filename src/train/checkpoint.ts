@@ -21,7 +21,7 @@ import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
 import { LoraAdapters } from '../finetune/lora.js';
 import { mergeLora } from '../finetune/merge.js';
-import type { FinetuneMethod } from '../finetune/method.js';
+import { loraOf, type FinetuneMethod } from '../finetune/method.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
 export const CHECKPOINT_VERSION = 1;
@@ -265,8 +265,9 @@ export function loadCheckpointWeights(path: string, opts: Omit<GPT2Options, 'see
     const model = new GPT2(c.header.config, { ...opts, seed: null });
     readSection(c, 'params', model.params.data);
     const method = c.header.finetune?.method;
-    if (method?.kind === 'lora') {
-      const lora = new LoraAdapters(model.config, method.lora, model.alloc, null);
+    const loraConfig = method ? loraOf(method) : null;
+    if (loraConfig) {
+      const lora = new LoraAdapters(model.config, loraConfig, model.alloc, null);
       readSection(c, 'lora', lora.params);
       mergeLora((name) => model.params.get(name), lora);
     }

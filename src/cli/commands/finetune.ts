@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { loadWeights } from '../../export/load.js';
 import { BEST_FILE, runFinetune, STATE_FILE, type FinetuneSettings } from '../../finetune/run.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { freezeLayers, LORA_DEFAULTS, parseLoraTargets, validateMethod, type FinetuneMethod } from '../../finetune/method.js';
+import { freezeLayers, LORA_DEFAULTS, loraOf, parseLoraTargets, validateMethod, ZO_DEFAULTS, type FinetuneMethod } from '../../finetune/method.js';
 import { GPT2_PRESETS, type GPT2Config } from '../../models/gpt2/config.js';
 import type { Overflow } from '../../task/encode.js';
 import type { SequenceStart } from '../../task/sequence.js';
@@ -38,7 +38,10 @@ const options = {
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
-  method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen) or 'top' (with --train-top/--freeze-layers)", default: 'full' },
+  method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen), 'top' (with --train-top/--freeze-layers) or 'zo' (zeroth-order, forward passes only)", default: 'full' },
+  'zo-eps': { type: 'number', min: 0, max: 1, help: 'zo: perturbation scale ε (loss at θ ± ε·z)', default: ZO_DEFAULTS.eps },
+  'zo-n': { type: 'number', min: 1, max: 1024, integer: true, help: 'zo: perturbations averaged per step (two forward passes each)', default: ZO_DEFAULTS.n },
+  'zo-lora': { type: 'boolean', help: 'zo: perturb only LoRA adapters (--lora-* flags), base frozen', default: false },
   'lora-r': { type: 'number', min: 1, max: 4096, integer: true, help: 'LoRA rank (TinyLLM: 64)', default: LORA_DEFAULTS.r },
   'lora-alpha': { type: 'number', min: 0, help: 'LoRA scale numerator α (update = α/r·B·A; TinyLLM: 256)', default: LORA_DEFAULTS.alpha },
   'lora-dropout': { type: 'number', min: 0, max: 0.99, help: "dropout on the adapters' input", default: LORA_DEFAULTS.dropout },
@@ -96,19 +99,23 @@ function fraction(v: number, flag: string): number {
 
 /** The fine-tuning method from --method and its flags. */
 function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
+  const loraFlags = () => ({ r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) });
   if (o['train-top'] !== undefined && o['freeze-layers'] !== undefined) throw new UserError('give --train-top or --freeze-layers, not both');
   const top = o['train-top'] !== undefined || o['freeze-layers'] !== undefined;
-  const kind = choice(top && o.method === 'full' ? 'top' : o.method, ['full', 'lora', 'top'] as const, 'method');
+  const kind = choice(top && o.method === 'full' ? 'top' : o.method, ['full', 'lora', 'top', 'zo'] as const, 'method');
   if (top && kind !== 'top') throw new UserError(`--train-top/--freeze-layers choose which blocks train; they do not combine with --method ${kind}`);
   let m: FinetuneMethod;
   if (kind === 'top') {
     if (!top) throw new UserError('--method top needs --train-top N or --freeze-layers N');
     m = o['train-top'] !== undefined ? { kind: 'top', layers: o['train-top'] } : freezeLayers(o['freeze-layers'] as number, config);
   } else if (kind === 'lora') {
-    m = { kind: 'lora', lora: { r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) } };
+    m = { kind: 'lora', lora: loraFlags() };
+  } else if (kind === 'zo') {
+    m = { kind: 'zo', zo: { eps: o['zo-eps'], n: o['zo-n'], lora: o['zo-lora'] ? loraFlags() : null } };
   } else m = { kind: 'full' };
+  if (o['zo-lora'] && kind !== 'zo') throw new UserError(`--zo-lora applies to --method zo only (use --method lora for LoRA by backpropagation)`);
   validateMethod(m, config);
-  if (o.merge && kind !== 'lora') throw new UserError('--merge applies to --method lora only');
+  if (o.merge && !loraOf(m)) throw new UserError('--merge applies to --method lora (or zo with --zo-lora) only');
   return m;
 }
 

@@ -44,7 +44,7 @@ const options = {
   'zo-lora': { type: 'boolean', help: 'zo: perturb only LoRA adapters (--lora-* flags), base frozen', default: false },
   'lora-r': { type: 'number', min: 1, max: 4096, integer: true, help: 'LoRA rank (TinyLLM: 64)', default: LORA_DEFAULTS.r },
   'lora-alpha': { type: 'number', min: 0, help: 'LoRA scale numerator α (update = α/r·B·A; TinyLLM: 256)', default: LORA_DEFAULTS.alpha },
-  'lora-dropout': { type: 'number', min: 0, max: 0.99, help: "dropout on the adapters' input", default: LORA_DEFAULTS.dropout },
+  'lora-dropout': { type: 'number', min: 0, max: 0.99, help: "dropout on the adapters' input (lora; zo uses none)", default: LORA_DEFAULTS.dropout },
   'lora-targets': { type: 'string', help: 'adapted layers: qkv, attn-proj, fc, mlp-proj (comma-separated) or all', default: 'all' },
   'train-top': { type: 'number', min: 1, max: 256, integer: true, help: 'train only the top N blocks (+ final LayerNorm); implies --method top' },
   'freeze-layers': { type: 'number', min: 0, max: 256, integer: true, help: 'freeze the embeddings and the lowest N blocks; implies --method top' },
@@ -111,7 +111,8 @@ function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
   } else if (kind === 'lora') {
     m = { kind: 'lora', lora: loraFlags() };
   } else if (kind === 'zo') {
-    m = { kind: 'zo', zo: { eps: o['zo-eps'], n: o['zo-n'], lora: o['zo-lora'] ? loraFlags() : null } };
+    // both losses of a perturbation must see the same function: no adapter dropout
+    m = { kind: 'zo', zo: { eps: o['zo-eps'], n: o['zo-n'], lora: o['zo-lora'] ? { ...loraFlags(), dropout: 0 } : null } };
   } else m = { kind: 'full' };
   if (o['zo-lora'] && kind !== 'zo') throw new UserError(`--zo-lora applies to --method zo only (use --method lora for LoRA by backpropagation)`);
   validateMethod(m, config);

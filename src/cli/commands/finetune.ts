@@ -182,6 +182,13 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
   return { settings, initWeights };
 }
 
+/** The settings of a new run from `tinyllm finetune` flags, without running it (bench/finetune-memory.ts). */
+export function finetuneSettings(argv: string[]): { settings: FinetuneSettings; initWeights?: Float32Array } {
+  const parsed = parseCommand('finetune', argv, options, { usage: '', summary });
+  if (!parsed) throw new UserError('finetuneSettings: no settings to build from --help');
+  return freshSettings(parsed.options, parsed.positionals[0]);
+}
+
 /** Flags --resume may change; any other given flag must be dropped (the run continues exactly). */
 const RESUMABLE = ['steps', 'stop-at', 'out', 'resume', 'kernels', 'threads', 'log-every', 'ckpt-every', 'patience'] as const;
 

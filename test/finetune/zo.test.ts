@@ -48,6 +48,27 @@ describe('ZO perturbation', () => {
   });
 });
 
+describe('ZO directions', () => {
+  it('z is standard normal: mean 0, variance 1, kurtosis 3, and one seed gives one z', () => {
+    const n = 200_000;
+    const z = new Float64Array(n);
+    const p = new ZoPerturbation(z, [{ name: 'z', shape: [n], offset: 0, size: n }]);
+    p.update(7, 1);
+    const m = z.reduce((a, x) => a + x, 0) / n;
+    const v = z.reduce((a, x) => a + (x - m) ** 2, 0) / n;
+    const k = z.reduce((a, x) => a + (x - m) ** 4, 0) / n / (v * v);
+    expect(Math.abs(m)).toBeLessThan(0.01);
+    expect(Math.abs(v - 1)).toBeLessThan(0.01);
+    expect(Math.abs(k - 3)).toBeLessThan(0.05);
+    const again = new Float64Array(n);
+    new ZoPerturbation(again, [{ name: 'z', shape: [n], offset: 0, size: n }]).update(7, 1);
+    expect(bytes(again).equals(bytes(z))).toBe(true);
+    const other = new Float64Array(n);
+    new ZoPerturbation(other, [{ name: 'z', shape: [n], offset: 0, size: n }]).update(zoSeed(7, 0, 1), 1);
+    expect(other.reduce((a, x, i) => a + x * z[i], 0) / n).toBeLessThan(0.02); // another seed: uncorrelated
+  });
+});
+
 /** The trainable weights' gradient by backpropagation (float64), and the ZO step's change Δθ = −lr·(1/n)·Σ g_k·z_k. */
 function zoAgainstBackprop(seed: number, n: number, eps: number) {
   const batch = paddedBatch(micro.vocabSize, 3, 6, seed + 1, 3);

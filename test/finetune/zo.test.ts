@@ -4,7 +4,9 @@
 import fc from 'fast-check';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ref } from '../../src/kernels/index.js';
 import { plainF32, plainF64 } from '../../src/models/gpt2/params.js';
+import { loadCheckpointWeights } from '../../src/train/checkpoint.js';
 import { Finetuner, type FinetuneBatch } from '../../src/finetune/finetuner.js';
 import { LORA_SITES, type FinetuneMethod } from '../../src/finetune/method.js';
 import { loadFinetuneState, saveFinetuneState } from '../../src/finetune/state.js';
@@ -150,7 +152,7 @@ describe('ZO training', () => {
 
   for (const lora of [false, true]) {
     it(`${lora ? 'LoRA-only ' : ''}ZO resumes bit-exactly from its state file`, () => {
-      const make = () => new Finetuner(noisyModel(tiny, 8, plainF32), { method: zo(1e-3, 2, lora), schedule: { lr: 1e-3, warmup: 1, steps: 6, finalLrFrac: 0.1 }, gradClip: 5, seed: 3 });
+      const make = () => new Finetuner(noisyModel(tiny, 8, plainF32), { method: zo(1e-3, 2, lora), schedule: { lr: lora ? 1e-2 : 1e-3, warmup: 1, steps: 6, finalLrFrac: 0.1 }, gradClip: 5, seed: 3 });
       const run = (ft: Finetuner, n: number) => {
         for (let i = 0; i < n; i++) ft.trainStep(batches[ft.step % 2]);
       };
@@ -165,6 +167,13 @@ describe('ZO training', () => {
       run(resumed, 3);
       expect(bytes(resumed.trainParams as Float32Array).equals(bytes(straight.trainParams as Float32Array))).toBe(true);
       expect(bytes(resumed.model.params.data as Float32Array).equals(bytes(straight.model.params.data as Float32Array))).toBe(true);
+      // weights-only loading (eval, generate, convert) sees the fine-tuned model: a ZO adapter is merged on load
+      const { model } = loadCheckpointWeights(file, { alloc: plainF32, kernels: ref });
+      const b = batches[0];
+      const tuned = first.model.forward(b.inputs, b.targets, b.B, b.T);
+      expect(Math.abs(model.forward(b.inputs, b.targets, b.B, b.T) - tuned)).toBeLessThan(1e-6);
+      const untrained = make().model;
+      expect(Math.abs(untrained.forward(b.inputs, b.targets, b.B, b.T) - tuned)).toBeGreaterThan(1e-4); // training mattered
     });
   }
 });

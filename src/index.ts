@@ -22,3 +22,6 @@ export * from './models/index.js';
 export * from './train/index.js';
 export * from './eval/index.js';
 export * from './finetune/index.js';
+export * from './runtime/index.js';
+export { ModelServer, type ServeOptions } from './serve/server.js';
+export * from './plot/index.js';

@@ -26,6 +26,8 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   eval: () => import('./commands/eval.js'),
   convert: () => import('./commands/convert.js'),
   merge: () => import('./commands/merge.js'),
+  export: () => import('./commands/export.js'),
+  serve: () => import('./commands/serve.js'),
   info: () => import('./commands/info.js'),
 };
 

@@ -4,7 +4,7 @@
 // permutation, and saving/restoring its exact position for resumable training.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../util/errors.js';
+import { quoteValue, UserError } from '../util/errors.js';
 import { Permutation } from './permutation.js';
 import { checkShardIds, readShardHeader, readShardTokens } from './shard.js';
 
@@ -201,12 +201,16 @@ export class ShardLoader {
     };
   }
 
-  setState(s: LoaderState): void {
-    const where = 'ShardLoader.setState';
-    if (s.version !== 1) throw new UserError(`${where}: unsupported loader state version ${s.version}`);
-    if (s.T !== this.T) throw new UserError(`${where}: the saved position is for sequence length ${s.T}, this loader uses ${this.T}; resume with the same sequence length`);
+  /** Restores a position saved by getState(); `where` names its source (e.g. the checkpoint) in errors. */
+  setState(state: unknown, where = 'ShardLoader.setState'): void {
+    const s = state as LoaderState;
+    if (typeof state !== 'object' || state === null || s.version !== 1) throw new UserError(`${where}: unsupported loader state version ${quoteValue(s?.version)}`);
+    if (!Array.isArray(s.shards) || !s.shards.every((x) => typeof x === 'object' && x !== null && typeof x.file === 'string' && Number.isSafeInteger(x.tokens))) {
+      throw new UserError(`${where}: corrupt loader state (shard list ${quoteValue(s.shards)})`);
+    }
+    if (s.T !== this.T) throw new UserError(`${where}: the saved position is for sequence length ${quoteValue(s.T)}, this loader uses ${this.T}; resume with the same sequence length`);
     if (s.seed >>> 0 !== this.seed || s.shuffle !== this.shuffle) {
-      throw new UserError(`${where}: the saved position is for seed ${s.seed} shuffle=${s.shuffle}, this loader has seed ${this.seed} shuffle=${this.shuffle}; resume with the same data seed`);
+      throw new UserError(`${where}: the saved position is for seed ${quoteValue(s.seed)} shuffle=${quoteValue(s.shuffle)}, this loader has seed ${this.seed} shuffle=${this.shuffle}; resume with the same data seed`);
     }
     const mine = this.getState().shards;
     const same = mine.length === s.shards.length && mine.every((x, i) => x.file === s.shards[i].file && x.tokens === s.shards[i].tokens);
@@ -217,7 +221,7 @@ export class ShardLoader {
       );
     }
     if (!Number.isInteger(s.position) || s.position < 0 || s.position >= this.windowsPerEpoch || !Number.isInteger(s.epoch) || s.epoch < 0) {
-      throw new UserError(`${where}: corrupt loader state (epoch ${s.epoch}, position ${s.position} of ${this.windowsPerEpoch})`);
+      throw new UserError(`${where}: corrupt loader state (epoch ${quoteValue(s.epoch)}, position ${quoteValue(s.position)} of ${this.windowsPerEpoch})`);
     }
     this.startEpoch(s.epoch);
     this.position = s.position;

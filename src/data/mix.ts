@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveTokenizer, tokenizerSpec, type BpeTokenizer } from '../tokenizer/index.js';
-import { UserError } from '../util/errors.js';
+import { oneLine, quoteValue, UserError } from '../util/errors.js';
+import { isCount, isObject } from '../util/guards.js';
 import { Progress } from '../util/progress.js';
 import { readDocuments } from './docstream.js';
 import { resolveShards, type Split } from './loader.js';
@@ -52,14 +53,40 @@ export function loadDataset(ref: string): Dataset {
     }
     file = path.join(ref, found[0]);
   }
-  let manifest: Manifest;
+  let manifest: unknown;
   try {
-    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UserError(`${ref}: cannot read dataset manifest ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a prepared dataset as <dir>/<name>`);
+    throw new UserError(`${ref}: cannot read dataset manifest ${file} (${oneLine((e as NodeJS.ErrnoException).code ?? (e as Error).message)}); give a prepared dataset as <dir>/<name>`);
   }
-  if (manifest.format !== 'tinyllm-shards' || manifest.version !== 1) throw new UserError(`${file}: not a tinyllm dataset manifest (format ${manifest.format}, version ${manifest.version})`);
-  return { ref, dir: path.dirname(file), manifest };
+  return { ref, dir: path.dirname(file), manifest: checkManifest(file, manifest) };
+}
+
+
+/** Checks the manifest fields its readers (mix, inspect, training) use; shard names must be plain file names in its directory. */
+function checkManifest(file: string, m: unknown): Manifest {
+  const bad: (what: string) => never = (what) => {
+    throw new UserError(`${file}: ${what}; re-create the dataset with 'tinyllm prepare'`);
+  };
+  if (!isObject(m) || m.format !== 'tinyllm-shards' || m.version !== 1) {
+    throw new UserError(`${file}: not a tinyllm dataset manifest (format ${quoteValue(isObject(m) ? m.format : m)}, version ${quoteValue(isObject(m) ? m.version : undefined)})`);
+  }
+  if (typeof m.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(m.name)) bad(`bad "name" ${quoteValue(m.name)}`);
+  const t = m.tokenizer;
+  if (!isObject(t) || typeof t.name !== 'string' || !isCount(t.vocabSize) || !isCount(t.eotToken) || t.eotToken >= t.vocabSize) bad(`bad "tokenizer" ${quoteValue(t)}`);
+  if (!isCount(m.shardTokens) || m.shardTokens === 0 || m.shardTokens >= 2 ** 31) bad(`bad "shardTokens" ${quoteValue(m.shardTokens)}`);
+  if (!isObject(m.splits)) bad('"splits" missing');
+  for (const split of ['train', 'val']) {
+    const s = (m.splits as Record<string, unknown>)[split];
+    const shardOk = (x: unknown) => isObject(x) && typeof x.file === 'string' && /^[^/\\]+\.bin$/.test(x.file) && !x.file.startsWith('..') && isCount(x.tokens);
+    if (!isObject(s) || !isCount(s.documents) || !isCount(s.tokens) || !Array.isArray(s.shards) || !s.shards.every(shardOk)) bad(`bad "splits.${split}" ${quoteValue(s)}`);
+    const listed = (s.shards as { tokens: number }[]).reduce((n, x) => n + x.tokens, 0);
+    if (listed !== s.tokens) bad(`"splits.${split}" has ${s.tokens} tokens but its shards list ${listed}`);
+  }
+  if (!Array.isArray(m.sources) || !m.sources.every((x) => isObject(x) && isObject(x.documents))) bad('bad "sources"');
+  if (m.mix !== undefined && !(Array.isArray(m.mix) && m.mix.every((x) => isObject(x) && isObject(x.tokens) && isObject(x.repeats)))) bad('bad "mix"');
+  if (!isObject(m.ratios)) bad('"ratios" missing');
+  return m as unknown as Manifest;
 }
 
 /** The prepared dataset whose shards a loader pattern (directory, prefix or .bin) names, or null for shards without a manifest. */

@@ -4,7 +4,7 @@
 // throws a UserError naming file, line and column, or counts and skips under --skip-bad.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { quote, UserError } from '../util/errors.js';
+import { oneLine, quote, UserError } from '../util/errors.js';
 import { readCsv, type CsvRecord } from './csv.js';
 import { readLines } from './lines.js';
 import { renderExample, TINYLLM_TEMPLATE } from '../task/template.js';
@@ -163,7 +163,7 @@ export async function* csvRows(path: string, ctx: SourceContext): AsyncGenerator
 
 function columnIndex(header: string[], name: string, what: string, path: string): number {
   const i = header.indexOf(name);
-  if (i < 0) throw new UserError(`${path}: no column '${name}' (${what}); the header has: ${header.join(', ')}`);
+  if (i < 0) throw new UserError(`${path}: no column '${name}' (${what}); the header has: ${oneLine(header.join(', '), 200)}`);
   return i;
 }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSequenceStart, type SequenceStart } from '../task/sequence.js';
 import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
-import { UserError } from '../util/errors.js';
+import { oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { WeightDtype } from './binary.js';
 import { allocateWeights, checkParams, type LoadedWeights, type LoadOptions, type NamedParams } from './params.js';
@@ -84,20 +84,20 @@ export function parseHFConfig(file: string, json: unknown): GPT2Config & { tieWo
   const bad = (field: string, why: string): never => {
     throw new UserError(`${file}: field "${field}" ${why}`);
   };
-  if (c.model_type !== 'gpt2') bad('model_type', `is ${JSON.stringify(c.model_type)}; only "gpt2" (GPT2LMHeadModel) checkpoints are supported`);
+  if (c.model_type !== 'gpt2') bad('model_type', `is ${quoteValue(c.model_type)}; only "gpt2" (GPT2LMHeadModel) checkpoints are supported`);
   const int = (field: string, fallback?: string): number => {
     const v = c[field] ?? (fallback !== undefined ? c[fallback] : undefined);
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) bad(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(v) || (v as number) <= 0) bad(field, `must be a positive integer, got ${quoteValue(v)}`);
     return v as number;
   };
   const config: GPT2Config = { blockSize: int('n_positions', 'n_ctx'), vocabSize: int('vocab_size'), nLayer: int('n_layer'), nHead: int('n_head'), nEmbd: int('n_embd') };
   if (config.nEmbd % config.nHead !== 0) bad('n_embd', `(${config.nEmbd}) must be divisible by n_head (${config.nHead})`);
   const act = c.activation_function ?? 'gelu_new';
-  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') bad('activation_function', `is ${JSON.stringify(act)}; tinyllm's GPT-2 uses the tanh GELU ("gelu_new")`);
-  if (c.layer_norm_epsilon !== undefined && Math.abs((c.layer_norm_epsilon as number) - 1e-5) > 1e-12) {
-    bad('layer_norm_epsilon', `is ${JSON.stringify(c.layer_norm_epsilon)}; tinyllm's GPT-2 uses 1e-5`);
+  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') bad('activation_function', `is ${quoteValue(act)}; tinyllm's GPT-2 uses the tanh GELU ("gelu_new")`);
+  if (c.layer_norm_epsilon !== undefined && !(Math.abs((c.layer_norm_epsilon as number) - 1e-5) <= 1e-12)) {
+    bad('layer_norm_epsilon', `is ${quoteValue(c.layer_norm_epsilon)}; tinyllm's GPT-2 uses 1e-5`);
   }
-  if (c.n_inner !== undefined && c.n_inner !== null && c.n_inner !== 4 * config.nEmbd) bad('n_inner', `is ${c.n_inner}; only 4 * n_embd (${4 * config.nEmbd}) or null is supported`);
+  if (c.n_inner !== undefined && c.n_inner !== null && c.n_inner !== 4 * config.nEmbd) bad('n_inner', `is ${quoteValue(c.n_inner)}; only 4 * n_embd (${4 * config.nEmbd}) or null is supported`);
   if (c.scale_attn_weights === false) bad('scale_attn_weights', 'is false; tinyllm scales attention by 1/sqrt(head size)');
   if (c.scale_attn_by_inverse_layer_idx === true) bad('scale_attn_by_inverse_layer_idx', 'is true; this variant is not supported');
   return { ...config, tieWordEmbeddings: c.tie_word_embeddings !== false };
@@ -113,7 +113,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${file}: not valid JSON (${oneLine((e as Error).message)})`);
   }
 }
 
@@ -131,9 +131,12 @@ function locate(dirOrFile: string): { configFile: string; weightFiles: string[] 
   if (fs.existsSync(single)) return { configFile, weightFiles: [single] };
   const index = path.join(dir, HF_INDEX_FILE);
   if (fs.existsSync(index)) {
-    const map = (readJson(index) as { weight_map?: Record<string, string> }).weight_map;
-    if (!map || typeof map !== 'object') throw new UserError(`${index}: field "weight_map" is missing`);
-    return { configFile, weightFiles: [...new Set(Object.values(map))].map((f) => path.join(dir, f)) };
+    const map = (readJson(index) as { weight_map?: unknown } | null)?.weight_map;
+    if (!map || typeof map !== 'object' || Array.isArray(map)) throw new UserError(`${index}: field "weight_map" is missing`);
+    const files = [...new Set(Object.values(map))];
+    const bad = files.find((f) => typeof f !== 'string' || path.basename(f) !== f || !f.endsWith('.safetensors'));
+    if (bad !== undefined) throw new UserError(`${index}: "weight_map" names ${quoteValue(bad)}; it must map tensors to .safetensors files in ${dir}`);
+    return { configFile, weightFiles: (files as string[]).map((f) => path.join(dir, f)) };
   }
   const pickle = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => fs.existsSync(path.join(dir, f)));
   throw new UserError(
@@ -171,19 +174,27 @@ export function loadHFGPT2(dirOrFile: string, opts: LoadOptions = {}): LoadedWei
         found.set(key, { r, e });
       }
     }
+    // Sizes come from config.json: a layer count the files cannot hold is refused before listing its tensors.
+    if (config.nLayer > found.size) {
+      throw new UserError(`${configFile}: n_layer=${config.nLayer}, but ${weightFiles.map((f) => path.basename(f)).join(', ')} holds only ${found.size} tensors; is this config.json the one saved with these weights?`);
+    }
     const specs = paramSpecs(config);
     const known = new Set(specs.map((s) => s.name));
     for (const [key, { r }] of found) {
       if (!known.has(key)) throw new UserError(`${r.file}: unexpected tensor '${key}' for a GPT-2 with n_layer=${config.nLayer} (is ${configFile} the right config?)`);
     }
-    const out = allocateWeights(config, opts);
-    for (const s of specs) {
+    // every tensor present with its shape before allocating: then the weights are no larger than the files
+    const plan = specs.map((s) => {
       const hit = found.get(s.name);
       if (!hit) throw new UserError(`${weightFiles.join(', ')}: tensor '${s.name}' is missing (config ${configFile} has n_layer=${config.nLayer})`);
       const conv = isConv1D(s.name);
       const want = conv ? [...s.shape].reverse() : s.shape;
       checkShape(hit.r.file, hit.e, want, conv);
-      const view = out.params.get(s.name) as Float32Array;
+      return { name: s.name, hit, conv, want };
+    });
+    const out = allocateWeights(config, opts);
+    for (const { name, hit, conv, want } of plan) {
+      const view = out.params.get(name) as Float32Array;
       if (conv) transpose(hit.r.readFloat32(hit.e.name), want[0], want[1], view);
       else hit.r.readFloat32(hit.e.name, view);
     }

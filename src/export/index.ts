@@ -20,3 +20,6 @@ export {
 export { loadHFGPT2, saveHFGPT2, hfConfigJson, parseHFConfig, CONV1D_WEIGHTS, type SaveHFOptions } from './hf-gpt2.js';
 export { readLlmcCheckpoint, writeLlmcCheckpoint, encodeLlmcHeader, paddedVocab, LLMC_MAGIC, type LlmcWeights } from './llmc.js';
 export { loadWeights, detectFormat, type WeightsFormat, type DetectedWeights } from './load.js';
+export { quantizeInt8, dequantizeInt8, groupsPerRow, INT8_GROUPS, type Int8Group, type Int8Tensor } from './quantize.js';
+export { readTllm, parseTllm, writeTllm, encodeTllmHeader, TLLM_MAGIC, TLLM_VERSION, TLLM_ALIGN, type TllmHeader, type TllmFile, type TllmFinetune, type TllmTensorEntry, type StorageKind } from './tllm.js';
+export { exportTllm, tllmTensors, type TllmScheme, type ExportTllmOptions } from './deploy.js';

@@ -4,7 +4,7 @@
 // reference Rust crate (offsets contiguous from 0, covering the buffer exactly, sizes = shape × dtype);
 // writing reproduces its serializer byte for byte (order, compact JSON, space padding to 8 bytes).
 import * as fs from 'node:fs';
-import { UserError } from '../util/errors.js';
+import { clip, oneLine, quoteValue, UserError } from '../util/errors.js';
 import { openForRead, readExact, readFloats, writeFloats, type ReadableDtype, type WeightDtype } from './binary.js';
 import { writeAtomically } from '../util/fs.js';
 
@@ -54,7 +54,7 @@ export function parseSafetensorsHeader(file: string, json: Uint8Array, dataLengt
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
-    throw new UserError(`${file}: safetensors header is not valid UTF-8 JSON (${(e as Error).message}); ${fix}`);
+    throw new UserError(`${file}: safetensors header is not valid UTF-8 JSON (${oneLine((e as Error).message)}); ${fix}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`${file}: safetensors header must be a JSON object; ${fix}`);
   let metadata: Record<string, string> | null = null;
@@ -67,22 +67,22 @@ export function parseSafetensorsHeader(file: string, json: Uint8Array, dataLengt
       metadata = info as Record<string, string>;
       continue;
     }
-    const where = `${file}: tensor '${name}'`;
+    const where = `${file}: tensor '${clip(name)}'`;
     if (typeof info !== 'object' || info === null) throw new UserError(`${where}: header entry must be an object with dtype, shape, data_offsets`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
     if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) {
-      throw new UserError(`${where}: unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
+      throw new UserError(`${where}: unknown dtype ${quoteValue(dtype)} (supported: ${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new UserError(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      throw new UserError(`${where}: shape must be an array of non-negative integers, got ${quoteValue(shape)}`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-      throw new UserError(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+      throw new UserError(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${quoteValue(offsets)}`);
     }
     const d = dtype as SafetensorsDtype;
     const bytes = numel(shape) * SAFETENSORS_DTYPES[d];
     if (offsets[1] - offsets[0] !== bytes) {
-      throw new UserError(`${where}: data_offsets ${JSON.stringify(offsets)} span ${offsets[1] - offsets[0]} bytes, but shape ${JSON.stringify(shape)} of ${d} needs ${bytes}`);
+      throw new UserError(`${where}: data_offsets ${quoteValue(offsets)} span ${offsets[1] - offsets[0]} bytes, but shape ${quoteValue(shape)} of ${d} needs ${bytes}`);
     }
     entries.push({ name, dtype: d, shape: shape as number[], begin: offsets[0], end: offsets[1] });
   }
@@ -91,7 +91,7 @@ export function parseSafetensorsHeader(file: string, json: Uint8Array, dataLengt
   for (const e of entries) {
     if (e.begin !== pos) {
       throw new UserError(
-        `${file}: tensor '${e.name}': data_offsets start at ${e.begin} but the previous tensor ends at ${pos} ` +
+        `${file}: tensor '${clip(e.name)}': data_offsets start at ${e.begin} but the previous tensor ends at ${pos} ` +
           `(${e.begin < pos ? 'overlapping' : 'a gap between'} tensors); ${fix}`,
       );
     }

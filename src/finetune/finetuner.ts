@@ -6,7 +6,7 @@
 // instead estimates the gradient from forward passes at θ ± εz (src/finetune/zo.ts): no gradients, no moments.
 import type { FloatArray } from '../kernels/types.js';
 import type { GPT2, GradTargets } from '../models/gpt2/model.js';
-import { blockTensors, type TensorEntry } from '../models/gpt2/params.js';
+import { blockOf, type TensorEntry } from '../models/gpt2/params.js';
 import { ADAMW_DEFAULTS, clipGlobalNorm, FlatAdamW, type AdamWHyper, type OptimizedTensor } from '../train/adamw.js';
 import { lrAt, type LrSchedule } from '../train/schedule.js';
 import type { StepStats } from '../train/trainer.js';
@@ -133,7 +133,7 @@ export class Finetuner {
         wpe: null,
         lnfw: v('ln_f.weight'),
         lnfb: v('ln_f.bias'),
-        h: model.params.tensors.h.map((_, l) => (l >= lowest ? blockTensors(v, l) : null)),
+        h: model.params.tensors.h.map((_, l) => (l >= lowest ? blockOf(l, v, v) : null)),
         lowestBlock: lowest,
       };
       model.gradTargets = targets;

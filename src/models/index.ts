@@ -6,4 +6,7 @@ export * from './gpt2/model.js';
 export * from './gpt2/decode.js';
 export * from './gpt2/sampling.js';
 export * from './gpt2/generate.js';
+export * from './gpt2/block-decode.js';
+export * from './gpt2/textgen.js';
 export { OpProfiler } from './profile.js';
+export * from './nanogpt.js';

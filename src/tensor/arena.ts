@@ -2,7 +2,7 @@
 // plain-TypeScript kernels, the WebAssembly kernels and the worker threads all see the same bytes
 // with zero copies. A bump allocator with mark/release, like llm.c's single malloc of all parameters.
 
-export type ArenaDType = 'f32' | 'f64' | 'i32' | 'u32' | 'u16' | 'i8' | 'u8';
+export type ArenaDType = 'f32' | 'f64' | 'i32' | 'u32' | 'u16' | 'i16' | 'i8' | 'u8';
 type ArrayFor<D extends ArenaDType> = D extends 'f32'
   ? Float32Array
   : D extends 'f64'
@@ -13,7 +13,9 @@ type ArrayFor<D extends ArenaDType> = D extends 'f32'
         ? Uint32Array
         : D extends 'u16'
           ? Uint16Array
-          : D extends 'i8'
+          : D extends 'i16'
+            ? Int16Array
+            : D extends 'i8'
             ? Int8Array
             : Uint8Array;
 
@@ -23,6 +25,7 @@ const CTORS = {
   i32: Int32Array,
   u32: Uint32Array,
   u16: Uint16Array,
+  i16: Int16Array,
   i8: Int8Array,
   u8: Uint8Array,
 } as const;
@@ -128,7 +131,11 @@ export class Arena {
 
   /** True when `view` lies inside this arena's memory (so wasm kernels and workers can use it in place). */
   contains(view: ArrayBufferView): boolean {
-    return this.buffers.has(view.buffer);
+    if (this.buffers.has(view.buffer)) return true;
+    // the getter of a shared memory's buffer may hand out a new SharedArrayBuffer object for the same memory
+    if (view.buffer !== this.memory.buffer) return false;
+    this.buffers.add(view.buffer);
+    return true;
   }
 }
 

@@ -3,8 +3,9 @@
 // Loading checks every entry and names the file and the bad entry; saving writes all three atomically.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../util/errors.js';
+import { oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { isObject } from '../util/guards.js';
 import { BpeTokenizer } from './bpe.js';
 import { bytesToToken, tokenToBytes } from './bytes.js';
 import { EOT_TEXT, type BpeModel } from './types.js';
@@ -23,12 +24,8 @@ function parseJson(file: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new UserError(`${file} is not valid JSON: ${oneLine((e as Error).message)}`);
   }
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 /** Token strings by id and the string -> id map from a vocab object, with every entry checked. */
@@ -39,9 +36,9 @@ function readVocab(where: string, vocab: unknown): { byId: string[]; ids: Map<st
   for (const token of Object.keys(vocab)) {
     const id = vocab[token];
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new UserError(`${where}: entry ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids must be integers >= 0`);
+      throw new UserError(`${where}: entry ${quoteValue(token)} has id ${quoteValue(id)}; ids must be integers >= 0`);
     }
-    if (byId[id] !== undefined) throw new UserError(`${where}: entries ${JSON.stringify(byId[id])} and ${JSON.stringify(token)} both have id ${id}`);
+    if (byId[id] !== undefined) throw new UserError(`${where}: entries ${quoteValue(byId[id])} and ${quoteValue(token)} both have id ${id}`);
     byId[id] = token;
     ids.set(token, id);
   }
@@ -57,14 +54,14 @@ function readMerge(where: string, entry: unknown, ids: Map<string, number>, voca
     if (space > 0 && entry.indexOf(' ', space + 1) < 0) [a, b] = [entry.slice(0, space), entry.slice(space + 1)];
   } else if (Array.isArray(entry) && entry.length === 2) [a, b] = entry;
   if (typeof a !== 'string' || typeof b !== 'string' || !a || !b) {
-    throw new UserError(`${where}: expected two tokens separated by one space, got ${JSON.stringify(entry)}`);
+    throw new UserError(`${where}: expected two tokens separated by one space, got ${quoteValue(entry)}`);
   }
   const left = ids.get(a);
   const right = ids.get(b);
   const merged = ids.get(a + b);
   if (left === undefined || right === undefined || merged === undefined) {
     const missing = left === undefined ? a : right === undefined ? b : a + b;
-    throw new UserError(`${where}: merge ${JSON.stringify(`${a} ${b}`)} needs the token ${JSON.stringify(missing)}, which is not in ${vocabName}`);
+    throw new UserError(`${where}: merge ${quoteValue(`${a} ${b}`)} needs the token ${quoteValue(missing)}, which is not in ${vocabName}`);
   }
   return [left, right, merged];
 }
@@ -77,7 +74,7 @@ function buildModel(where: string, byId: string[], special: Map<string, number>,
   for (let id = 0; id < size; id++) {
     const text = specialIds.get(id);
     if (text !== undefined) {
-      if (byId[id] !== undefined && byId[id] !== text) throw new UserError(`${where}: id ${id} is ${JSON.stringify(byId[id])} in the vocabulary but the special token ${JSON.stringify(text)}`);
+      if (byId[id] !== undefined && byId[id] !== text) throw new UserError(`${where}: id ${id} is ${quoteValue(byId[id])} in the vocabulary but the special token ${quoteValue(text)}`);
       tokens.push(utf8.encode(text));
       continue;
     }
@@ -87,7 +84,7 @@ function buildModel(where: string, byId: string[], special: Map<string, number>,
     if (bytes === null) {
       const bad = [...token].find((ch) => tokenToBytes(ch) === null) as string;
       const code = (bad.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
-      throw new UserError(`${where}: token ${JSON.stringify(token)} (id ${id}) contains '${bad}' (U+${code}), which is not in the byte-level alphabet; only byte-level BPE vocabularies (GPT-2 style) are supported`);
+      throw new UserError(`${where}: token ${quoteValue(token)} (id ${id}) contains '${bad}' (U+${code}), which is not in the byte-level alphabet; only byte-level BPE vocabularies (GPT-2 style) are supported`);
     }
     tokens.push(bytes);
   }
@@ -120,22 +117,27 @@ export function loadVocabMerges(vocabFile: string, mergesFile: string): BpeToken
 /** Rejects tokenizer.json settings this encoder does not implement (it always does GPT-2's byte-level split). */
 function checkGpt2Style(file: string, root: Record<string, unknown>): void {
   const model = root.model as Record<string, unknown>;
-  if (model.type !== undefined && model.type !== 'BPE') throw new UserError(`${file}: model.type is ${JSON.stringify(model.type)}; only BPE models are supported`);
+  if (model.type !== undefined && model.type !== 'BPE') throw new UserError(`${file}: model.type is ${quoteValue(model.type)}; only BPE models are supported`);
   if (root.normalizer !== undefined && root.normalizer !== null) {
-    throw new UserError(`${file}: normalizer ${JSON.stringify(root.normalizer)} is not supported; only GPT-2 style tokenizers (normalizer: null) are`);
+    throw new UserError(`${file}: normalizer ${quoteValue(root.normalizer)} is not supported; only GPT-2 style tokenizers (normalizer: null) are`);
   }
   const pre = root.pre_tokenizer;
   const parts = isObject(pre) && pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) ? pre.pretokenizers : [pre];
   for (const p of parts) {
     if (!isObject(p) || p.type !== 'ByteLevel' || p.add_prefix_space === true || p.use_regex === false) {
-      throw new UserError(`${file}: pre_tokenizer ${JSON.stringify(p)} is not supported; only GPT-2's (ByteLevel, add_prefix_space false, use_regex true) is`);
+      throw new UserError(`${file}: pre_tokenizer ${quoteValue(p)} is not supported; only GPT-2's (ByteLevel, add_prefix_space false, use_regex true) is`);
     }
   }
 }
 
 /** Loads a Hugging Face `tokenizer.json` holding a byte-level BPE model. Its added tokens are the special tokens. */
 export function loadTokenizerJson(file: string): BpeTokenizer {
-  const root = parseJson(file, readText(file, 'tokenizer file'));
+  return parseTokenizerJson(file, readText(file, 'tokenizer file'));
+}
+
+/** Parses tokenizer.json text; `file` names its origin in errors (e.g. a model file it is embedded in). */
+export function parseTokenizerJson(file: string, text: string): BpeTokenizer {
+  const root = parseJson(file, text);
   if (!isObject(root) || !isObject(root.model)) throw new UserError(`${file}: expected a Hugging Face tokenizer.json with a "model" object`);
   checkGpt2Style(file, root);
   const model = root.model;
@@ -147,7 +149,7 @@ export function loadTokenizerJson(file: string): BpeTokenizer {
   if (!Array.isArray(added)) throw new UserError(`${file}: added_tokens must be an array`);
   added.forEach((t: unknown, i: number) => {
     if (!isObject(t) || typeof t.content !== 'string' || typeof t.id !== 'number' || !Number.isInteger(t.id) || t.id < 0) {
-      throw new UserError(`${file} added_tokens[${i}]: expected {"id": <integer>, "content": <string>, ...}, got ${JSON.stringify(t)}`);
+      throw new UserError(`${file} added_tokens[${i}]: expected {"id": <integer>, "content": <string>, ...}, got ${quoteValue(t)}`);
     }
     special.set(t.content, t.id);
   });
@@ -192,6 +194,12 @@ function tokenStrings(model: BpeModel): string[] {
   return out;
 }
 
+/** Token strings by id and merges.txt lines ("a b"). */
+function spelled(model: BpeModel): { strings: string[]; mergeLines: string[] } {
+  const strings = tokenStrings(model);
+  return { strings, mergeLines: model.merges.map(([a, b]) => `${strings[a]} ${strings[b]}`) };
+}
+
 /** vocab.json text in id order (JSON.stringify would move integer-like keys such as "0" first). */
 function vocabJson(strings: string[], indent = ''): string {
   if (!indent) return `{${strings.map((t, id) => `${JSON.stringify(t)}:${id}`).join(',')}}`;
@@ -200,10 +208,15 @@ function vocabJson(strings: string[], indent = ''): string {
 
 /** Writes vocab.json, merges.txt and tokenizer.json (Hugging Face formats) into `dir`. */
 export function saveTokenizer(model: BpeModel, dir: string): void {
-  const strings = tokenStrings(model);
-  const mergeLines = model.merges.map(([a, b]) => `${strings[a]} ${strings[b]}`);
+  const { strings, mergeLines } = spelled(model);
   writeFileAtomic(path.join(dir, 'vocab.json'), vocabJson(strings));
   writeFileAtomic(path.join(dir, 'merges.txt'), `#version: 0.2\n${mergeLines.join('\n')}\n`);
+  writeFileAtomic(path.join(dir, 'tokenizer.json'), tokenizerJsonText(model));
+}
+
+/** The Hugging Face tokenizer.json text of a byte-level BPE model (what saveTokenizer writes). */
+export function tokenizerJsonText(model: BpeModel): string {
+  const { strings, mergeLines } = spelled(model);
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   const placeholder = '\u0000vocab\u0000';
   const doc = {
@@ -223,5 +236,5 @@ export function saveTokenizer(model: BpeModel, dir: string): void {
     },
   };
   const json = JSON.stringify(doc, null, 2).replace(JSON.stringify(placeholder), () => vocabJson(strings, '    '));
-  writeFileAtomic(path.join(dir, 'tokenizer.json'), `${json}\n`);
+  return `${json}\n`;
 }

@@ -11,11 +11,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FloatArray } from '../kernels/types.js';
-import { validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { numParams, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { readExact } from '../export/binary.js';
 import type { SequenceStart } from '../task/sequence.js';
-import { fsUserError, isFsError, UserError } from '../util/errors.js';
+import { fsUserError, isFsError, oneLine, UserError } from '../util/errors.js';
+import { isCount, isObject } from '../util/guards.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
@@ -171,13 +172,9 @@ function openCheckpoint(path: string): OpenCheckpoint {
     }
     let header: CheckpointHeader;
     try {
-      header = JSON.parse(json.toString('utf8')) as CheckpointHeader;
-      validateConfig(header.config);
-      if (!Array.isArray(header.sections) || !Array.isArray(header.tensors) || !Number.isInteger(header.step)) {
-        throw new Error('sections, tensors or step missing');
-      }
+      header = checkHeader(JSON.parse(json.toString('utf8')));
     } catch (e) {
-      throw bad(path, `unreadable header (${(e as Error).message})`);
+      throw bad(path, `unreadable header (${oneLine((e as Error).message)})`);
     }
     const dataStart = PREAMBLE + hbytes;
     const dataBytes = header.sections.reduce((n, s) => n + s.bytes, 0);
@@ -199,6 +196,40 @@ function openCheckpoint(path: string): OpenCheckpoint {
     fs.closeSync(fd);
     throw e;
   }
+}
+
+
+/**
+ * Checks the parsed header's fields before anything is sized from them: sections back to back from 0,
+ * their byte counts whole floats, and the params section exactly the config's parameter count (so the
+ * model allocated for it is no larger than the file).
+ */
+function checkHeader(h: unknown): CheckpointHeader {
+  if (!isObject(h)) throw new Error('not a JSON object');
+  if (!isObject(h.config)) throw new Error('config missing');
+  validateConfig(h.config as unknown as GPT2Config);
+  if (!isCount(h.step)) throw new Error(`step ${JSON.stringify(h.step)} is not a count`);
+  if (h.tokenizer !== undefined && h.tokenizer !== null && typeof h.tokenizer !== 'string') throw new Error('tokenizer is not a string');
+  if (!Array.isArray(h.tensors)) throw new Error('tensor table missing');
+  if (!Array.isArray(h.sections) || h.sections.length > 4) throw new Error('section table missing');
+  if (h.finetune !== undefined && !(isObject(h.finetune) && isObject(h.finetune.method))) throw new Error('fine-tuning method is not an object');
+  let offset = 0;
+  const names = new Set<unknown>();
+  const full = numParams(h.config as unknown as GPT2Config) * 4;
+  for (const s of h.sections as unknown[]) {
+    if (!isObject(s) || !['params', 'm', 'v', 'lora'].includes(s.name as string) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes) || s.bytes % 4 !== 0) {
+      throw new Error(`bad section entry ${JSON.stringify(s).slice(0, 80)}`);
+    }
+    names.add(s.name);
+    // params always cover the model; a fine-tune's moments cover only its trainable set, 'lora' its adapter
+    const sized = s.name === 'params' || (h.finetune === undefined && s.name !== 'lora');
+    if (sized && s.bytes !== full) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the config needs ${full}`);
+    offset += s.bytes;
+  }
+  if (h.optimizer !== undefined && !(isObject(h.optimizer) && isCount(h.optimizer.t))) throw new Error('optimizer state is not an object with a step count t');
+  if (h.rng !== undefined && !(Array.isArray(h.rng) && h.rng.length === 4 && h.rng.every(isCount))) throw new Error('rng state is not 4 words');
+  if (h.run !== undefined && !isObject(h.run)) throw new Error('run settings are not an object');
+  return h as unknown as CheckpointHeader;
 }
 
 /** Reads one section into `into`, verifying its checksum. */

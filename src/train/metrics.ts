@@ -3,6 +3,7 @@
 // matches the restored run.
 import * as fs from 'node:fs';
 import { writeFileAtomic } from '../util/fs.js';
+import { isObject } from '../util/guards.js';
 
 export type MetricRecord =
   | { type: 'train'; step: number; loss: number; lr: number; gradNorm: number; ms: number; tokPerSec: number }
@@ -16,17 +17,19 @@ export class MetricsLog {
     fs.appendFileSync(this.path, `${JSON.stringify(r)}\n`);
   }
 
-  /** All records in the file (unparseable lines, e.g. a torn last line after a crash, are skipped). */
+  /** All records in the file (unparseable lines, e.g. a torn last line after a crash, and non-records are skipped). */
   read(): MetricRecord[] {
     if (!fs.existsSync(this.path)) return [];
     const out: MetricRecord[] = [];
     for (const line of fs.readFileSync(this.path, 'utf8').split('\n')) {
       if (!line.trim()) continue;
+      let r: unknown;
       try {
-        out.push(JSON.parse(line) as MetricRecord);
+        r = JSON.parse(line);
       } catch {
-        /* torn line */
+        continue; // torn line
       }
+      if (isObject(r) && typeof r.step === 'number') out.push(r as MetricRecord);
     }
     return out;
   }

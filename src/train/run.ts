@@ -3,7 +3,7 @@
 // samples and atomic checkpoints every N steps and on Ctrl-C, and exact resumption from a checkpoint.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ShardLoader, type LoaderState } from '../data/loader.js';
+import { ShardLoader } from '../data/loader.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
@@ -161,7 +161,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
     trainer.step = h.step;
     savedStep = h.step;
     if (h.rng) rng.setState(h.rng);
-    if (h.data) train.setState(h.data as LoaderState);
+    if (h.data) train.setState(h.data, `checkpoint ${o.resume}: data-loader position`);
   }
   // the run really starts: from here on the run directory is ours to write
   fs.mkdirSync(o.out, { recursive: true });

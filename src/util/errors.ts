@@ -45,3 +45,18 @@ export function fsUserError(e: NodeJS.ErrnoException, path = e.path, doing = e.s
   const target = path ?? (e as { dest?: string }).dest ?? '';
   return new UserError(`cannot ${doing ?? 'write'} ${target}: ${advice} (${code})`);
 }
+
+/** A string cut to at most `max` characters (with '…'), e.g. a name from a file quoted in an error. */
+export function clip(text: string, max = QUOTE_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Any value parsed from a file, for an error message: as JSON, cut to `max` characters (quote() is for strings). */
+export function quoteValue(value: unknown, max = QUOTE_MAX): string {
+  return clip(JSON.stringify(value) ?? String(value), max);
+}
+
+/** Another error's message (e.g. JSON.parse's, which quotes the bad bytes) as one short line for a UserError. */
+export function oneLine(message: string, max = 160): string {
+  return clip(message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)), max);
+}

@@ -7,6 +7,7 @@ import { Rng } from '../../src/util/rng.js';
 import { Tensor, randn, tensor, values } from '../../src/tensor/index.js';
 import * as F from '../../src/autograd/index.js';
 import { assertGradcheck } from '../../src/autograd/index.js';
+import { explicitAttention } from '../../src/models/nanogpt.js';
 import { f64, runs, seedArb, shapeArb } from './arbitraries.js';
 
 /** Run fused and composed on private leaf copies with one random upstream gradient; compare everything. */
@@ -39,18 +40,6 @@ const layerNormComposed = (x: Tensor, w: Tensor, b: Tensor, eps = 1e-5) => {
   const variance = F.mean(F.mul(xc, xc), -1, true);
   return F.add(F.mul(F.div(xc, F.sqrt(F.add(variance, eps))), w), b);
 };
-
-function attentionComposed(qkv: Tensor, nHead: number): Tensor {
-  const [B, T, C3] = qkv.shape;
-  const C = C3 / 3;
-  const hs = C / nHead;
-  const heads = (t: Tensor) => F.permute(F.reshape(t, [B, T, nHead, hs]), [0, 2, 1, 3]); // (B,NH,T,hs)
-  const [q, k, v] = F.split(qkv, C, -1).map(heads);
-  const future = tensor(Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? 1 : 0)), { shape: [T, T], dtype: 'float64' });
-  const scores = F.maskedFill(F.mul(F.matmul(q, F.transpose(k)), 1 / Math.sqrt(hs)), future, -Infinity); // (B,NH,T,T)
-  const y = F.matmul(F.softmax(scores, -1), v); // (B,NH,T,hs)
-  return F.reshape(F.permute(y, [0, 2, 1, 3]), [B, T, C]);
-}
 
 function crossEntropyComposed(logits: Tensor, targets: number[], ignoreIndex: number, mask?: number[]): Tensor {
   const V = logits.shape[logits.ndim - 1];
@@ -104,7 +93,7 @@ describe('fused ops match their compositions and pass gradcheck', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), seedArb, (B, T, NH, hs, seed) => {
         const qkv = f64([B, T, 3 * NH * hs], new Rng(seed));
-        expectSameAsComposition((x) => F.causalSelfAttention(x, NH), (x) => attentionComposed(x, NH), [qkv], seed);
+        expectSameAsComposition((x) => F.causalSelfAttention(x, NH), (x) => explicitAttention(x, NH).y, [qkv], seed);
         assertGradcheck((x) => F.causalSelfAttention(x, NH), [qkv], { seed });
       }),
       runs(25),

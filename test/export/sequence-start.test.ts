@@ -35,7 +35,7 @@ describe('sequence start recorded with the weights', () => {
     await quietConvert(ckpt, hf);
     expect(JSON.parse(fs.readFileSync(path.join(hf, 'config.json'), 'utf8'))[SEQUENCE_START_KEY]).toBe('none');
     expect(loadWeights(hf).sequenceStart).toBe('none');
-    const opened = openModel(hf);
+    const opened = await openModel(hf);
     expect(opened.sequenceStart).toBe('none');
     expect(chooseSequenceStart(undefined, opened.sequenceStart)).toBe('none');
     expect(chooseSequenceStart('endoftext', opened.sequenceStart)).toBe('endoftext');
@@ -45,7 +45,7 @@ describe('sequence start recorded with the weights', () => {
   it('files that record nothing keep the default; a bad value is a clear error', async () => {
     const plain = tmp('plain.ckpt');
     saveCheckpoint(plain, { model, step: 0 });
-    expect(openModel(plain).sequenceStart).toBeNull();
+    expect((await openModel(plain)).sequenceStart).toBeNull();
     const hf = tmp('hf-plain');
     await quietConvert(plain, hf);
     const cfgFile = path.join(hf, 'config.json');

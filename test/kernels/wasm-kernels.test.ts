@@ -92,42 +92,6 @@ describe('wasm matmul vs ref', () => {
   });
 });
 
-/** Reference int8 matmul: c[i][n] = scales[n] · Σ_k a[i][k]·w[n][k], in float64. */
-function refInt8(a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number): Float32Array {
-  const c = new Float32Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += a[i * K + k] * w[n * K + k];
-      c[i * N + n] = s * scales[n];
-    }
-  }
-  return c;
-}
-
-describe('wasm int8 matmul vs its reference', () => {
-  it('random shapes, per-row scales, in and out of the arena', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.oneof(dim, bigK), dim, fc.boolean(), fc.integer(), (M, K, N, inA, s) => {
-        const mark = arena.mark();
-        const rng = new Rng(s);
-        const a = filled(M * K, rng, inA);
-        const w = inA ? arena.alloc('i8', N * K) : new Int8Array(N * K);
-        for (let i = 0; i < w.length; i++) w[i] = rng.int(255) - 127;
-        const scales = filled(N, rng, inA).map((x) => Math.abs(x) / 127);
-        const want = refInt8(a, w, scales, M, K, N);
-        for (const k of tiers) {
-          const c = inA ? arena.f32(M * N) : new Float32Array(M * N);
-          k.matmulInt8(c, a, w, scales, M, K, N);
-          expect(maxErr(c, want), `threads=${k.threads} M=${M} K=${K} N=${N}`).toBeLessThan(1e-6 * K + 1e-5);
-        }
-        arena.release(mark);
-      }),
-      { numRuns: 60 },
-    );
-  });
-});
-
 describe('wasm tier plumbing', () => {
   it('is named wasm, reports its threads and delegates the other kernels', () => {
     expect(tiers.map((k) => [k.name, k.threads])).toEqual([['wasm', 1], ['wasm', 2]]);
@@ -248,5 +212,35 @@ describe('wasm tier on the shared kernel pool', () => {
     expect(pool.workerChunks).toBeGreaterThan(before);
     expect(maxErr(c, want)).toBeLessThan(1e-4);
     shared.release(mark);
+  });
+});
+
+describe('wasm attentionDecode (KV-cache attention of one row) vs ref attention', () => {
+  it('matches the causal attention of the full sequence at every position, on 1 and 2 threads', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (NH, hsQ, T, seed) => {
+        const mark = arena.mark();
+        const C = NH * hsQ;
+        const rng = new Rng(seed);
+        const qkv = filled(T * 3 * C, rng, true);
+        const want = new Float32Array(T * C);
+        ref.attentionForward(want, new Float32Array(NH * T * T), new Float32Array(NH * T * T), qkv, 1, T, C, NH);
+        const K = arena.f32(T * C);
+        const V = arena.f32(T * C);
+        for (let t = 0; t < T; t++) {
+          K.set(qkv.subarray(t * 3 * C + C, t * 3 * C + 2 * C), t * C);
+          V.set(qkv.subarray(t * 3 * C + 2 * C, t * 3 * C + 3 * C), t * C);
+        }
+        const scores = arena.f32(NH * T);
+        for (const k of tiers) {
+          const out = arena.f32(T * C).fill(NaN);
+          for (let t = 0; t < T; t++) expect(k.attentionDecode(out.subarray(t * C), qkv.subarray(t * 3 * C), K, V, scores, t, C, NH)).toBe(true);
+          expect(maxErr(out, want), `threads=${k.threads} NH=${NH} C=${C} T=${T}`).toBeLessThan(1e-5);
+        }
+        expect(tiers[0].attentionDecode(new Float32Array(C), qkv, K, V, scores, 0, C, NH)).toBe(false); // not in the arena
+        arena.release(mark);
+      }),
+      { numRuns: 40 },
+    );
   });
 });

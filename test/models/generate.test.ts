@@ -241,4 +241,15 @@ describe('generation', () => {
     expect(cut.text).toBe(full.text.slice(0, full.text.indexOf(stopString)));
     expect(pieces.join('')).toBe(cut.text);
   });
+
+  it('samples no id the tokenizer cannot decode when the model’s vocabulary is padded past it', () => {
+    const model = mk();
+    const narrow: TextCodec = { ...codec, vocabSize: 20 };
+    // temperature 5 spreads the draws over the whole vocabulary: without the limit ids ≥ 20 are all but certain
+    const wide = generateText(model, codec, '%', { maxTokens: 200, seed: 2, temperature: 5, topK: 0, stopTokens: [] });
+    expect(Math.max(...wide.tokens)).toBeGreaterThanOrEqual(20);
+    const r = generateText(model, narrow, '%', { maxTokens: 200, seed: 2, temperature: 5, topK: 0, stopTokens: [] });
+    expect(r.tokens.length).toBe(200);
+    expect(Math.max(...r.tokens)).toBeLessThan(20);
+  });
 });

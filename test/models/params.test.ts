@@ -16,6 +16,11 @@ describe('GPT-2 parameters', () => {
     expect(counts[0]).toBe(30_339_456);
   });
 
+  it('counts a corrupt header\'s huge config without building its parameter list (nLayer = 2^31 - 1 ran out of memory)', () => {
+    const L = 2 ** 31 - 1;
+    expect(numParams({ nLayer: L, nHead: 1, nEmbd: 8, vocabSize: 10, blockSize: 4 })).toBe(14 * 8 + L * (12 * 64 + 13 * 8) + 16);
+  });
+
   it('lays every tensor out back to back, with views that alias the flat buffer', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), (L, NH, V) => {

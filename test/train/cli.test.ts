@@ -92,7 +92,7 @@ describe('tinyllm pretrain / generate', () => {
     await expect(pretrain([...base, '--force', '--total-batch', '20'])).rejects.toThrow(/multiple of --batch × --seq = 16/);
     await expect(pretrain([...base, '--force', '--seq', '32'])).rejects.toThrow(/exceeds the block size 16/);
     await expect(pretrain(['--n-layer', '1', '--n-head', '3', '--n-embd', '16', '--data', data])).rejects.toThrow(/multiple of --n-head/);
-    await expect(generate([])).rejects.toThrow(/--ckpt is required/);
+    await expect(generate([])).rejects.toThrow(/give either -m <model.tllm> .* or --ckpt/);
     await expect(generate(['--ckpt', out, '--top-p', '2'])).rejects.toThrow(/--top-p must be a number from 0 to 1, got 2/);
     const help = await captured(process.stdout, async () => {
       const orig = console.log;

@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
 
-  const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
+  const { model, tokenizer: saved, sequenceStart } = await openModel(o.ckpt);
   const tokenizer = openTokenizer(o.tokenizer ?? info?.tokenizer ?? saved ?? 'gpt2');
   if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {

@@ -1,15 +1,12 @@
 // `tinyllm generate`: stream a continuation of a prompt from a trained model (a tinyllm checkpoint or any
-// weights format src/export reads), with a KV cache and seeded temperature / top-k / top-p / repetition
-// penalty sampling, stopping at <|endoftext|>, --stop strings or --max-tokens.
+// weights format src/export reads, or a .tllm deployment file run by src/runtime), with a KV cache and seeded
+// temperature / top-k / top-p / repetition penalty sampling, stopping at <|endoftext|>, --stop strings or
+// --max-tokens. The training code loads only for --ckpt, so `generate -m` on a device loads just the runtime.
 import * as fs from 'node:fs';
-import { loadWeights } from '../../export/load.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { generateText } from '../../models/gpt2/generate.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
-import { GPT2 } from '../../models/gpt2/model.js';
-import { checkInferenceMemory } from '../../models/gpt2/memory.js';
-import { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } from '../../train/checkpoint.js';
-import { openTokenizer } from '../../train/run.js';
+import type { GenerateTextOptions, GenerateTextResult } from '../../models/gpt2/textgen.js';
+import type { GPT2 } from '../../models/gpt2/model.js';
 import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -17,6 +14,7 @@ import { parseCommand, type OptionSpecs } from '../args.js';
 export const summary = 'generate text from a trained model (streams to stdout)';
 
 const options = {
+  model: { type: 'string', short: 'm', help: 'a .tllm deployment file from tinyllm export (int8/f16/f32), run by the runtime' },
   ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, or an llm.c .bin' },
   prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
   'max-tokens': { type: 'number', min: 1, integer: true, short: 'n', help: 'tokens to generate at most', default: 200 },
@@ -38,8 +36,12 @@ const options = {
  * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any,
  * and the sequence-start rule it records, if any.
  */
-export function openModel(p: string): { model: GPT2; tokenizer: string | null; sequenceStart: SequenceStart | null } {
+export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | null; sequenceStart: SequenceStart | null }> {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
+  const { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } = await import('../../train/checkpoint.js');
+  const { checkInferenceMemory } = await import('../../models/gpt2/memory.js');
+  const { GPT2 } = await import('../../models/gpt2/model.js');
+  const { loadWeights } = await import('../../export/load.js');
   const file = checkpointPath(p);
   if (isCheckpoint(file)) {
     checkInferenceMemory(readCheckpointHeader(file).config, `the model in ${file}`);
@@ -64,10 +66,10 @@ export function chooseSequenceStart(flag: string | undefined, recorded: Sequence
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseCommand('generate', argv, options, { usage: '--ckpt <run dir | checkpoint> [--prompt text] [options]', summary });
+  const parsed = parseCommand('generate', argv, options, { usage: '(-m model.tllm | --ckpt <run dir | checkpoint>) [--prompt text] [options]', summary });
   if (!parsed) return;
   const o = parsed.options;
-  if (!o.ckpt) throw new UserError('--ckpt is required: a run directory from tinyllm pretrain (or its checkpoint.ckpt), or exported weights');
+  if (!o.ckpt === !o.model) throw new UserError('give either -m <model.tllm> (from tinyllm export) or --ckpt <run directory | checkpoint | exported weights>');
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
   const maxTokens = o['max-tokens'];
   const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], repetitionPenalty: o['repetition-penalty'] };
@@ -76,15 +78,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  const { model, tokenizer: saved, sequenceStart } = openModel(o.ckpt);
-  const tokenizer = openTokenizer(o.tokenizer ?? saved ?? 'gpt2');
-  if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
-  if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
-  }
+  const { generate, sequenceStart } = o.model ? await runtimeGenerator(o.model, o.tokenizer) : await trainingGenerator(o.ckpt as string, o.tokenizer);
   const t0 = performance.now();
   process.stdout.write(o.prompt);
-  const r = generateText(model, tokenizer, o.prompt, {
+  const r = generate(o.prompt, {
     ...sampling,
     maxTokens,
     seed: o.seed,
@@ -96,4 +93,33 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write('\n');
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(`[${r.tokens.length} tokens in ${secs.toFixed(2)} s, ${(r.tokens.length / secs).toFixed(1)} tok/s; stopped: ${r.reason}]\n`);
+}
+
+type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
+
+/** A generator and the sequence-start rule its model records (null: none recorded). */
+interface Opened {
+  generate: Generator;
+  sequenceStart: SequenceStart | null;
+}
+
+/** Generation from a .tllm file with the runtime and the tokenizer the file carries. */
+async function runtimeGenerator(file: string, tokenizer: string | undefined): Promise<Opened> {
+  if (tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
+  const { loadModel, generate } = await import('../../runtime/index.js');
+  const model = loadModel(file);
+  return { generate: (prompt, opts) => generate(model, prompt, opts), sequenceStart: null };
+}
+
+/** Generation with the training model from a checkpoint or exported weights. */
+async function trainingGenerator(ckpt: string, tokenizerFlag: string | undefined): Promise<Opened> {
+  const { openTokenizer } = await import('../../train/run.js');
+  const { generateText } = await import('../../models/gpt2/generate.js');
+  const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
+  const tokenizer = openTokenizer(tokenizerFlag ?? saved ?? 'gpt2');
+  if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
+  }
+  return { generate: (prompt, opts) => generateText(model, tokenizer, prompt, opts), sequenceStart };
 }

@@ -7,7 +7,7 @@ import { f32, f32x4, i32, v128, type FuncBuilder, type I32, type Local, type Mod
 import { forLanes, LaneSum } from './lanes.js';
 import { exp4, f32x4Const } from './math.js';
 
-export type AttentionExport = 'attentionForward' | 'attentionBackward';
+export type AttentionExport = 'attentionForward' | 'attentionBackward' | 'attentionDecode';
 
 const F = 4;
 
@@ -95,6 +95,52 @@ export function addAttention(m: ModuleBuilder): void {
             f.set(w, v128.load32_splat(i32.add(arow, i32.mul(t2, F))));
             forLanes(f, hd.hsB, (l) => l.store(o, f32x4.add(l.load(o), f32x4.mul(w, l.load(v)))));
           });
+        });
+      });
+    });
+  });
+
+  // one query row (position t) against cached keys/values (cap, C) of positions 0..t; threads split the heads,
+  // each with its own row of scores (NH, t+1)
+  const dec = { out: 'i32', qkv: 'i32', K: 'i32', V: 'i32', scores: 'i32', t: 'i32', C: 'i32', NH: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
+  m.func('attentionDecode', dec, 'none', (f, p) => {
+    const hd = head(f, p.C, p.NH);
+    const [th, lo, hi, h, t2, n, q, k, v, o, srow] = Array.from({ length: 11 }, () => f.local('i32'));
+    const val = f.local('f32');
+    const maxv = f.local('f32');
+    const inv = f.local('f32');
+    const w = f.local('v128');
+    const e = f.local('v128');
+    const dot = new LaneSum(f);
+    const sum = new LaneSum(f);
+    f.set(n, i32.mul(i32.add(p.t, 1), F));
+    f.for(th, p.t0, p.t1, 1, () => {
+      threadRange(f, p.NH, 1, p.threads, th, lo, hi);
+      f.for(h, lo, hi, 1, () => {
+        f.set(q, i32.add(p.qkv, i32.mul(h, hd.hsB)));
+        f.set(srow, i32.add(p.scores, i32.mul(h, n)));
+        f.set(maxv, f32.const(-Infinity));
+        f.for(t2, 0, i32.add(p.t, 1), 1, () => {
+          f.set(k, i32.add(p.K, i32.add(i32.mul(t2, hd.cB), i32.mul(h, hd.hsB))));
+          dot.reset();
+          forLanes(f, hd.hsB, (l) => dot.add(l, f32x4.mul(l.load(q), l.load(k))));
+          f.set(val, f32.mul(dot.value(), hd.scale));
+          f.emit(f32.store(i32.add(srow, i32.mul(t2, F)), val));
+          f.set(maxv, f32.max(maxv, val));
+        });
+        sum.reset();
+        forLanes(f, n, (l) => {
+          f.set(e, exp4(f, f32x4.sub(l.load(srow), f32x4.splat(maxv))));
+          l.store(srow, e);
+          sum.add(l, e);
+        });
+        f.set(inv, f32.div(f32.const(1), sum.value()));
+        f.set(o, i32.add(p.out, i32.mul(h, hd.hsB)));
+        forLanes(f, hd.hsB, (l) => l.store(o, f32x4Const(0)));
+        f.for(t2, 0, i32.add(p.t, 1), 1, () => {
+          f.set(v, i32.add(p.V, i32.add(i32.mul(t2, hd.cB), i32.mul(h, hd.hsB))));
+          f.set(w, f32x4.splat(f32.mul(f32.load(i32.add(srow, i32.mul(t2, F))), inv)));
+          forLanes(f, hd.hsB, (l) => l.store(o, f32x4.add(l.load(o), f32x4.mul(w, l.load(v)))));
         });
       });
     });

@@ -133,6 +133,7 @@ export const i32 = {
   load: load('i32', [0x28], 2),
   load8_s: load('i32', [0x2c], 0),
   load8_u: load('i32', [0x2d], 0),
+  load16_s: load('i32', [0x2e], 1),
   store: store('i32', [0x36], 2),
   store8: store('i32', [0x3a], 0),
   eqz: unary('i32', [0x45]),
@@ -237,6 +238,8 @@ export const i32x4 = {
   extend_high_i16x8_s: unary('v128', simd(0xa8)),
   shl: (v: V128, by: I32): V128 => op('v128', simd(0xab), [v, lift(by)]),
   add: binary('v128', simd(0xae)),
+  /** Lane i = a[2i]·b[2i] + a[2i+1]·b[2i+1] over signed 16-bit lanes, as i32. */
+  dot_i16x8_s: binary('v128', simd(0xba)),
   trunc_sat_f32x4_s: unary('v128', simd(0xf8)),
 };
 

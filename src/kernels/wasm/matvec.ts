@@ -1,8 +1,8 @@
 // Matrix-vector kernels for decoding (one token: M = 1, or a few rows), memory-bound so no packing:
-// f32 c(M,N) (+)= a(M,K)·op(b)(K,N) and int8 c(M,N) = a(M,K)·(scales ⊙ w(N,K))ᵀ with per-row scales.
+// f32 c(M,N) (+)= a(M,K)·op(b)(K,N) and int8 c(M,N) = a(M,K)·(scales ⊙ w(N,K))ᵀ with per-block scales.
 // Threads split the N outputs. Like llm.c's matmul_forward, b is usually the (N,K) weight, read row by row.
 import { hsum, threadRange } from './common.js';
-import { f32, f32x4, i16x8, i32, i32x4, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type V128 } from './emitter.js';
+import { f32, f32x4, i16x8, i32, i32x4, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder } from './emitter.js';
 
 const F = 4;
 
@@ -103,48 +103,81 @@ export function addMatvec(m: ModuleBuilder): void {
 }
 
 /**
- * Adds `matmulInt8(c, a, w, scales, M, K, N, threads, t0, t1)`: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ, i.e.
- * c[i][n] = scales[n] · Σ_k a[i][k]·w[n][k]. Layout: w is int8 (N,K) row-major, one row per output, as the
- * f32 weight (N,K) it quantizes; scales is f32 (N), one per row (symmetric per-output-channel quantization).
- * Each int8 is widened to f32 (i8 → i16 → i32 → f32) and multiplied in f32. Threads split N.
+ * Adds `matmulInt8(c, a, ascale, w, scales, M, K, N, B, threads, t0, t1)`: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ with
+ * integer dot products. a is int16 (M,K), row i standing for ascale[i]·a[i][k] (the caller quantizes the
+ * activations); w is int8 (N,K) row-major, the layout of the f32 weight it quantizes; scales is f32
+ * (N, ceil(K/B)), one per block of B values along a row (B a multiple of 16). Per block, i32x4.dot_i16x8_s sums
+ * exact products in i32 lanes (B ≤ 1024 keeps |sum| < 2^31 for |w| ≤ 127, |a| ≤ 32767), then the block's sum is
+ * converted to f32 and scaled. Threads split N; 4 weight rows share each load of a; all M rows of a are run per
+ * weight row block, so prefill streams the weights once.
  */
 export function addMatmulInt8(m: ModuleBuilder): void {
   const params = {
-    c: 'i32', a: 'i32', w: 'i32', scales: 'i32', M: 'i32', K: 'i32', N: 'i32', threads: 'i32', t0: 'i32', t1: 'i32',
+    c: 'i32', a: 'i32', ascale: 'i32', w: 'i32', scales: 'i32', M: 'i32', K: 'i32', N: 'i32', B: 'i32',
+    threads: 'i32', t0: 'i32', t1: 'i32',
   } as const;
   m.func('matmulInt8', params, 'none', (f, p) => {
-    const [t, lo, hi, n, row, k, x, wr] = ['t', 'lo', 'hi', 'n', 'row', 'k', 'x', 'wr'].map(() => f.local('i32'));
-    const acc = [0, 1, 2, 3].map(() => f.local('v128'));
-    const q = f.local('v128');
-    const lo16 = f.local('v128');
-    const hi16 = f.local('v128');
+    const [t, lo, hi, n, row, k, x, end, nb, kv, sp, ti] = ['t', 'lo', 'hi', 'n', 'row', 'k', 'x', 'end', 'nb', 'kv', 'sp', 'ti'].map(() => f.local('i32'));
+    const iacc = [0, 1, 2, 3].map(() => f.local('v128'));
+    const facc = [0, 1, 2, 3].map(() => f.local('v128'));
+    const [xl, xh, q] = [0, 1, 2].map(() => f.local('v128'));
     const s = f.local('f32');
-    const widen = (half: V128, high: boolean): V128 =>
-      f32x4.convert_i32x4_s(high ? i32x4.extend_high_i16x8_s(half) : i32x4.extend_low_i16x8_s(half));
+    const wp = [0, 1, 2, 3].map(() => f.local('i32')); // &w[n+r][0], 1 byte per weight
+    const xk = f.local('i32');
+    const scaleAt = (r: number, block: I32) => f32.load(i32.add(p.scales, i32.mul(i32.add(i32.mul(i32.add(n, r), nb), block), F)));
+
+    // R weight rows n..n+R-1 against row `row` of a
+    const dots = (R: number) => {
+      for (const v of facc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
+      wp.slice(0, R).forEach((w, r) => f.set(w, i32.add(p.w, i32.mul(i32.add(n, r), p.K))));
+      f.set(k, 0);
+      f.set(sp, 0); // block index
+      f.block((exit) => f.loop((again) => {
+        f.brIf(exit, i32.ge_s(k, kv));
+        f.set(end, i32.min_s(i32.add(k, p.B), kv));
+        for (const v of iacc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
+        f.for(k, k, end, 16, () => {
+          f.set(xk, i32.add(x, i32.shl(k, 1)));
+          f.set(xl, v128.load(xk));
+          f.set(xh, v128.load(xk, 16));
+          iacc.slice(0, R).forEach((v, r) => {
+            f.set(q, v128.load(i32.add(wp[r], k)));
+            f.set(v, i32x4.add(v, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q), xh))));
+          });
+        });
+        iacc.slice(0, R).forEach((v, r) => f.set(facc[r], f32x4.add(facc[r], f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.splat(scaleAt(r, sp))))));
+        f.inc(sp);
+        f.br(again);
+      }));
+      for (let r = 0; r < R; r++) {
+        // the last K mod 16 values, in the last block
+        f.set(ti, 0);
+        f.for(k, kv, p.K, 1, () => f.set(ti, i32.add(ti, i32.mul(i32.load8_s(i32.add(wp[r], k)), i32.load16_s(i32.add(x, i32.shl(k, 1)))))));
+        f.set(s, f32.add(hsum(facc[r]), f32.mul(f32.convert_i32_s(ti), scaleAt(r, i32.sub(nb, 1)))));
+        const out = i32.add(p.c, i32.mul(i32.add(i32.mul(row, p.N), i32.add(n, r)), F));
+        f.emit(f32.store(out, f32.mul(s, f32.load(i32.add(p.ascale, i32.mul(row, F))))));
+      }
+    };
+    // runs n over [n, hi) in blocks of R weight rows while a whole block fits; each block against every row of a
+    const sweep = (R: number) => {
+      f.block((exit) => f.loop((again) => {
+        f.brIf(exit, i32.gt_s(i32.add(n, R), hi));
+        f.for(row, 0, p.M, 1, () => {
+          f.set(x, i32.add(p.a, i32.shl(i32.mul(row, p.K), 1)));
+          dots(R);
+        });
+        f.inc(n, R);
+        f.br(again);
+      }));
+    };
+
+    f.set(nb, i32.div_s(i32.add(p.K, i32.sub(p.B, 1)), p.B));
+    f.set(kv, i32.and(p.K, -16));
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.N, 4, p.threads, t, lo, hi);
-      f.for(n, lo, hi, 1, () => {
-        f.set(wr, i32.add(p.w, i32.mul(n, p.K))); // &w[n][0], 1 byte per weight
-        f.for(row, 0, p.M, 1, () => {
-          f.set(x, i32.add(p.a, i32.mul(i32.mul(row, p.K), F)));
-          for (const v of acc) f.set(v, v128.const(new Uint8Array(16)));
-          // 16 weights per step: 16 int8 -> 2 x (8 int16) -> 4 x (4 f32)
-          f.for(k, 0, i32.and(p.K, -16), 16, () => {
-            f.set(q, v128.load(i32.add(wr, k)));
-            f.set(lo16, i16x8.extend_low_i8x16_s(q));
-            f.set(hi16, i16x8.extend_high_i8x16_s(q));
-            const wf = [widen(lo16, false), widen(lo16, true), widen(hi16, false), widen(hi16, true)];
-            const xk = i32.add(x, i32.mul(k, F));
-            acc.forEach((v, j) => f.set(v, f32x4.add(v, f32x4.mul(wf[j], v128.load(xk, 16 * j)))));
-          });
-          f.set(s, f32.add(hsum(f32x4.add(acc[0], acc[1])), hsum(f32x4.add(acc[2], acc[3]))));
-          f.for(k, i32.and(p.K, -16), p.K, 1, () => {
-            f.set(s, f32.add(s, f32.mul(f32.convert_i32_s(i32.load8_s(i32.add(wr, k))), f32.load(i32.add(x, i32.mul(k, F))))));
-          });
-          const out = i32.add(p.c, i32.mul(i32.add(i32.mul(row, p.N), n), F));
-          f.emit(f32.store(out, f32.mul(s, f32.load(i32.add(p.scales, i32.mul(n, F))))));
-        });
-      });
+      f.set(n, lo);
+      sweep(4);
+      sweep(1);
     });
   });
 }

@@ -1,6 +1,10 @@
 // GPT-2 configuration: the five TinyLLM sizes (llm.c's naming: head size 64, heads = layers, context 1024,
 // vocabulary 50257) plus custom sizes, and the parameter list in Hugging Face names. Shapes follow PyTorch's
 // nn.Linear layout (out, in) as llm.c stores them; Hugging Face's Conv1D files hold (in, out) and are transposed on load.
+import { quoteValue } from '../../util/errors.js';
+
+/** LayerNorm epsilon (GPT-2's layer_norm_epsilon). */
+export const LN_EPS = 1e-5;
 
 export interface GPT2Config {
   /** Maximum sequence length (n_positions / n_ctx). */
@@ -29,7 +33,7 @@ export function presetConfig(name: GPT2PresetName, overrides: Partial<GPT2Config
 
 export function validateConfig(c: GPT2Config): void {
   for (const k of ['blockSize', 'vocabSize', 'nLayer', 'nHead', 'nEmbd'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`GPT2Config.${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`GPT2Config.${k} must be a positive integer, got ${quoteValue(c[k])}`);
   }
   if (c.nEmbd % c.nHead !== 0) throw new Error(`GPT2Config: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
 }
@@ -72,6 +76,8 @@ export function paramSpecs(c: GPT2Config): ParamSpec[] {
   return specs;
 }
 
+/** Parameter count in closed form (per layer 12C² + 13C; O(1), so a corrupt header's nLayer = 2^31 costs nothing). */
 export function numParams(c: GPT2Config): number {
-  return paramSpecs(c).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const C = c.nEmbd;
+  return (c.vocabSize + c.blockSize) * C + c.nLayer * (12 * C * C + 13 * C) + 2 * C;
 }

@@ -10,11 +10,12 @@ import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import type { OpProfiler } from '../profile.js';
+import { addBias } from './block-decode.js';
 import { planBackward, planForward, planHead, planHeadBackward, type BackwardActs, type ForwardActs, type HeadActs } from './activations.js';
-import { numParams, validateConfig, type GPT2Config } from './config.js';
+import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
 import { arenaF32, ParamBuffer, type Allocator, type BlockTensors } from './params.js';
 
-export const LN_EPS = 1e-5;
+export { LN_EPS } from './config.js';
 export const INIT_STD = 0.02;
 
 /** The four linear layers of a block, by their Hugging Face module names. */
@@ -388,10 +389,7 @@ export function linearForward(
   OC: number,
 ): void {
   k.matmul(out, inp, w, N, IC, OC, false, true, false);
-  for (let r = 0; r < N; r++) {
-    const o = r * OC;
-    for (let j = 0; j < OC; j++) out[o + j] += bias[j];
-  }
+  addBias(out, bias, N, OC);
 }
 
 /** Token ids must lie in [0, V) (targets may also be negative = ignored). */

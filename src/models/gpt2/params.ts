@@ -19,20 +19,41 @@ export interface TensorEntry extends ParamSpec {
   size: number;
 }
 
-/** One transformer block's tensors (names as in nanoGPT / Hugging Face). */
-export interface BlockTensors {
-  ln1w: FloatArray; // (C)
-  ln1b: FloatArray; // (C)
-  qkvw: FloatArray; // (3C, C)  attn.c_attn.weight
-  qkvb: FloatArray; // (3C)
-  attprojw: FloatArray; // (C, C)  attn.c_proj.weight
-  attprojb: FloatArray; // (C)
-  ln2w: FloatArray; // (C)
-  ln2b: FloatArray; // (C)
-  fcw: FloatArray; // (4C, C)  mlp.c_fc.weight
-  fcb: FloatArray; // (4C)
-  fcprojw: FloatArray; // (C, 4C)  mlp.c_proj.weight
-  fcprojb: FloatArray; // (C)
+/** One transformer block's tensors (names as in nanoGPT / Hugging Face); M is how a matrix is held, V a vector. */
+export interface Block<M, V> {
+  ln1w: V; // (C)
+  ln1b: V; // (C)
+  qkvw: M; // (3C, C)  attn.c_attn.weight
+  qkvb: V; // (3C)
+  attprojw: M; // (C, C)  attn.c_proj.weight
+  attprojb: V; // (C)
+  ln2w: V; // (C)
+  ln2b: V; // (C)
+  fcw: M; // (4C, C)  mlp.c_fc.weight
+  fcb: V; // (4C)
+  fcprojw: M; // (C, 4C)  mlp.c_proj.weight
+  fcprojb: V; // (C)
+}
+
+export type BlockTensors = Block<FloatArray, FloatArray>;
+
+/** Block l's tensors, fetched by Hugging Face name through `mat` (matrices) and `vec` (vectors). */
+export function blockOf<M, V>(l: number, mat: (name: string) => M, vec: (name: string) => V): Block<M, V> {
+  const p = `h.${l}.`;
+  return {
+    ln1w: vec(`${p}ln_1.weight`),
+    ln1b: vec(`${p}ln_1.bias`),
+    qkvw: mat(`${p}attn.c_attn.weight`),
+    qkvb: vec(`${p}attn.c_attn.bias`),
+    attprojw: mat(`${p}attn.c_proj.weight`),
+    attprojb: vec(`${p}attn.c_proj.bias`),
+    ln2w: vec(`${p}ln_2.weight`),
+    ln2b: vec(`${p}ln_2.bias`),
+    fcw: mat(`${p}mlp.c_fc.weight`),
+    fcb: vec(`${p}mlp.c_fc.bias`),
+    fcprojw: mat(`${p}mlp.c_proj.weight`),
+    fcprojb: vec(`${p}mlp.c_proj.bias`),
+  };
 }
 
 export interface GPT2Tensors {
@@ -41,25 +62,6 @@ export interface GPT2Tensors {
   h: BlockTensors[];
   lnfw: FloatArray; // (C)
   lnfb: FloatArray; // (C)
-}
-
-/** Block l's tensors from a lookup by Hugging Face name (views of parameters, or of gradients). */
-export function blockTensors(v: (name: string) => FloatArray, l: number): BlockTensors {
-  const p = `h.${l}.`;
-  return {
-    ln1w: v(`${p}ln_1.weight`),
-    ln1b: v(`${p}ln_1.bias`),
-    qkvw: v(`${p}attn.c_attn.weight`),
-    qkvb: v(`${p}attn.c_attn.bias`),
-    attprojw: v(`${p}attn.c_proj.weight`),
-    attprojb: v(`${p}attn.c_proj.bias`),
-    ln2w: v(`${p}ln_2.weight`),
-    ln2b: v(`${p}ln_2.bias`),
-    fcw: v(`${p}mlp.c_fc.weight`),
-    fcb: v(`${p}mlp.c_fc.bias`),
-    fcprojw: v(`${p}mlp.c_proj.weight`),
-    fcprojb: v(`${p}mlp.c_proj.bias`),
-  };
 }
 
 /** Tensor table (names, shapes, offsets) of a config, in llm.c order. */
@@ -89,8 +91,7 @@ export class ParamBuffer {
     this.data = alloc(last.offset + last.size);
     this.byName = new Map(this.table.map((e) => [e.name, this.data.subarray(e.offset, e.offset + e.size)]));
     const v = (name: string) => this.byName.get(name) as FloatArray;
-    const h: BlockTensors[] = [];
-    for (let l = 0; l < config.nLayer; l++) h.push(blockTensors(v, l));
+    const h = Array.from({ length: config.nLayer }, (_, l) => blockOf(l, v, v));
     this.tensors = { wte: v('wte.weight'), wpe: v('wpe.weight'), h, lnfw: v('ln_f.weight'), lnfb: v('ln_f.bias') };
   }
 

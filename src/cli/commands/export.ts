@@ -1,0 +1,200 @@
+// `tinyllm export <model> --int8|--f16|--f32 -o model.tllm`: a deployment file for the runtime (src/runtime), and
+// what the quantization cost, measured against the f32 model it came from: file size before/after, max |Δlogit|
+// and top-1 agreement on sample prompts, Δ perplexity on a validation shard (--val). --max-ppl-increase makes it
+// fail (exit 1, nothing written) above a bound. The file is checked under a temp name and renamed into place.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveShards } from '../../data/loader.js';
+import { readShardHeader, readShardTokens } from '../../data/shard.js';
+import { exportTllm, type TllmScheme } from '../../export/deploy.js';
+import { INT8_GROUPS, type Int8Group } from '../../export/quantize.js';
+import type { StorageKind } from '../../export/tllm.js';
+import { numParams } from '../../models/gpt2/config.js';
+import { KVDecoder } from '../../models/gpt2/decode.js';
+import { Decoder, loadModel } from '../../runtime/index.js';
+import { tokenizerJsonText } from '../../tokenizer/files.js';
+import { resolveTokenizer } from '../../tokenizer/gpt2.js';
+import { UserError } from '../../util/errors.js';
+import { onInterrupt, type InterruptFlag } from '../../util/interrupt.js';
+import { Progress } from '../../util/progress.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
+import { openModel } from './generate.js';
+
+export const summary = 'export a model to a .tllm deployment file (int8 / f16 / f32) and report what quantization cost';
+
+const options = {
+  out: { type: 'string', short: 'o', help: 'output .tllm file' },
+  int8: { type: 'boolean', help: 'int8 weights with f32 scales (symmetric; see --group)' },
+  f16: { type: 'boolean', help: 'f16 weights' },
+  f32: { type: 'boolean', help: 'f32 weights (exact)' },
+  group: { type: 'number', min: 0, max: 64, integer: true, help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
+  embedding: { type: 'string', help: 'storage of the token embedding / tied LM head: int8, f16 or f32 (default: as the weights)' },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (embedded in the file; default: the checkpoint's, else gpt2)" },
+  prompt: { type: 'string', multiple: true, help: 'sample prompt for the max |Δlogit| check (repeatable; default: three built-in ones)' },
+  val: { type: 'string', help: 'validation shard (file, prefix or directory) for Δ perplexity' },
+  'val-tokens': { type: 'number', min: 2, integer: true, help: 'tokens of --val to score', default: 4096 },
+  'max-ppl-increase': { type: 'number', min: -100, help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
+  force: { type: 'boolean', help: 'overwrite an existing output file' },
+} satisfies OptionSpecs;
+
+const DEFAULT_PROMPTS = [
+  'The quick brown fox jumps over the lazy dog.',
+  'timestamp,ax,ay,az,gx,gy,gz\n0.00,0.12,-0.98,0.05,1.2,-0.4,0.1\n',
+  '### Instruction:\nWhere is the robot?\n### Response:\n',
+];
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseCommand('export', argv, options, { usage: '<run dir | checkpoint | HF dir | .safetensors | llm.c .bin> (--int8 | --f16 | --f32) -o model.tllm [options]', summary });
+  if (!parsed) return;
+  const { options: o, positionals } = parsed;
+  if (positionals.length !== 1) throw new UserError(`expected one model to export, got ${positionals.length} (see tinyllm export --help)`);
+  const scheme = schemeOf(o);
+  if (!o.out) throw new UserError('-o <model.tllm> is required');
+  if (fs.existsSync(o.out) && !o.force) throw new UserError(`${o.out} exists; choose another -o or pass --force to overwrite it`);
+  const valTokens = o['val-tokens'];
+  if (o['max-ppl-increase'] !== undefined && !o.val) throw new UserError('--max-ppl-increase needs --val <validation shard> to measure perplexity on');
+  const input = positionals[0];
+
+  const { model, tokenizer: saved } = await openModel(input);
+  const tokSpec = o.tokenizer ?? saved ?? 'gpt2';
+  const tokenizer = resolveTokenizer(tokSpec);
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
+  }
+  const temp = path.join(path.dirname(o.out), `.${path.basename(o.out)}.${process.pid}.check`);
+  const params = new Map(model.params.names().map((n) => [n, model.params.get(n) as Float32Array]));
+  exportTllm(temp, model.config, params, {
+    scheme,
+    tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
+    source: { path: path.resolve(input), exported: new Date().toISOString() },
+  });
+  const stop = onInterrupt('interrupted: stopping the quantization check; nothing will be written (Ctrl-C again to quit now)');
+  try {
+    const before = numParams(model.config) * 4;
+    const after = fs.statSync(temp).size;
+    console.log(`${o.out}: ${describe(scheme)}; ${mb(after)} (f32 weights ${mb(before)}, ${(after / before).toFixed(3)}x; source on disk ${mb(diskSize(input))})`);
+    const runtime = loadModel(temp);
+    const capacity = Math.min(model.config.blockSize, 512);
+    const ours = new Decoder(runtime, { capacity });
+    const ref = new KVDecoder(model, capacity);
+    const prompts = (o.prompt?.length ? o.prompt : DEFAULT_PROMPTS).map((p) => [tokenizer.eotToken, ...tokenizer.encode(p)].slice(0, capacity));
+    const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts, stop);
+    console.log(`  logits on ${prompts.length} prompts (${positions} positions): max |Δlogit| ${maxDelta.toPrecision(3)} (largest |logit| ${scale.toPrecision(3)}), top-1 token agrees at ${((100 * agree) / positions).toFixed(1)}%`);
+    if (o.val) {
+      const tokens = readValTokens(o.val, valTokens, model.config.vocabSize);
+      const pRef = perplexity(ref, tokens, 'perplexity f32', stop);
+      const pOurs = perplexity(ours, tokens, `perplexity ${scheme.weights}`, stop);
+      const rise = (100 * (pOurs - pRef)) / pRef;
+      console.log(`  perplexity on ${tokens.length} tokens of ${o.val}: f32 ${pRef.toFixed(3)} -> ${pOurs.toFixed(3)} (${rise >= 0 ? '+' : ''}${rise.toFixed(2)}%)`);
+      const bound = o['max-ppl-increase'];
+      if (bound !== undefined && rise > bound) {
+        throw new UserError(`perplexity rose by ${rise.toFixed(2)}% > --max-ppl-increase ${bound}%; nothing written. Try --group 32, --embedding f16 or --f16`);
+      }
+    }
+    fs.renameSync(temp, o.out);
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    fs.rmSync(temp, { force: true });
+    console.error('tinyllm export: interrupted; nothing written');
+    process.exit(130);
+  } finally {
+    stop.dispose();
+    fs.rmSync(temp, { force: true });
+  }
+  console.log(`wrote ${o.out}`);
+}
+
+function schemeOf(o: { int8?: boolean; f16?: boolean; f32?: boolean; group: number; embedding?: string }): TllmScheme {
+  const picked = (['int8', 'f16', 'f32'] as const).filter((k) => o[k]);
+  if (picked.length !== 1) throw new UserError(`choose one of --int8, --f16, --f32 (got ${picked.length ? picked.map((k) => `--${k}`).join(' ') : 'none'})`);
+  const weights: StorageKind = picked[0];
+  if (!INT8_GROUPS.includes(o.group as Int8Group)) throw new UserError(`--group must be ${INT8_GROUPS.join(', ')} (0 = one scale per row), got ${o.group}`);
+  const embedding = o.embedding ?? weights;
+  if (!['int8', 'f16', 'f32'].includes(embedding)) throw new UserError(`--embedding must be int8, f16 or f32, got '${embedding}'`);
+  return { weights, embedding: embedding as StorageKind, group: o.group as Int8Group };
+}
+
+function describe(s: TllmScheme): string {
+  const q = (k: StorageKind) => (k === 'int8' ? `int8 (${s.group ? `groups of ${s.group}` : 'per-row scales'})` : k);
+  return s.embedding === s.weights ? q(s.weights) : `${q(s.weights)} weights, ${q(s.embedding)} embedding`;
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+function diskSize(p: string): number {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return fs.readdirSync(p).reduce((n, f) => {
+    const s = fs.statSync(path.join(p, f));
+    return n + (s.isFile() ? s.size : 0);
+  }, 0);
+}
+
+class Interrupted extends Error {}
+
+function checkStop(stop: InterruptFlag): void {
+  if (stop.requested) throw new Interrupted();
+}
+
+/** Feeds each prompt token by token to both decoders and compares the logits at every position. */
+function logitCost(ours: Decoder | KVDecoder, ref: Decoder | KVDecoder, prompts: number[][], stop: InterruptFlag) {
+  let maxDelta = 0;
+  let agree = 0;
+  let positions = 0;
+  let scale = 0;
+  for (const ids of prompts) {
+    ours.reset();
+    ref.reset();
+    for (const id of ids) {
+      checkStop(stop);
+      const a = ours.feed([id]);
+      const b = ref.feed([id]);
+      let ia = 0;
+      let ib = 0;
+      for (let v = 0; v < a.length; v++) {
+        maxDelta = Math.max(maxDelta, Math.abs(a[v] - b[v]));
+        scale = Math.max(scale, Math.abs(b[v]));
+        if (a[v] > a[ia]) ia = v;
+        if (b[v] > b[ib]) ib = v;
+      }
+      if (ia === ib) agree++;
+      positions++;
+    }
+  }
+  return { maxDelta, agree, positions, scale };
+}
+
+/** Perplexity of the tokens in windows of the decoder's capacity (teacher forcing), with a progress line. */
+function perplexity(dec: Decoder | KVDecoder, tokens: Uint16Array, label: string, stop: InterruptFlag): number {
+  const progress = new Progress(`  ${label}`, tokens.length, { unit: 'tok' });
+  let logp = 0;
+  let n = 0;
+  for (let i = 0; i + 1 < tokens.length; i += dec.capacity) {
+    const window = tokens.subarray(i, Math.min(tokens.length, i + dec.capacity));
+    if (window.length < 2) break;
+    checkStop(stop);
+    dec.reset();
+    logp += dec.feedScored(window);
+    n += window.length - 1;
+    progress.update(i + window.length);
+  }
+  progress.finish();
+  return Math.exp(-logp / n);
+}
+
+function readValTokens(spec: string, count: number, vocabSize: number): Uint16Array {
+  const file = resolveShards(spec, 'val')[0];
+  const { numTokens } = readShardHeader(file);
+  const n = Math.min(count, numTokens);
+  if (n < 2) throw new UserError(`${file}: has ${numTokens} tokens; --val needs at least 2`);
+  const out = new Uint16Array(n);
+  const fd = fs.openSync(file, 'r');
+  try {
+    readShardTokens(fd, 0, n, out);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const bad = out.findIndex((t) => t >= vocabSize);
+  if (bad >= 0) throw new UserError(`${file}: token ${out[bad]} at index ${bad} is outside the model's vocabulary of ${vocabSize}; was the shard made with another tokenizer?`);
+  return out;
+}

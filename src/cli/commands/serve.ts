@@ -1,0 +1,56 @@
+// `tinyllm serve -m model.tllm`: an HTTP server on localhost for one .tllm model with the API OpenAI clients and
+// llama.cpp's server use (/v1/completions, /v1/chat/completions with SSE streaming, /v1/models, /health), plus
+// /v1/classify for fine-tuned sensing models and a small page at /. SIGTERM/SIGINT stop it cleanly (exit 0).
+import { availableTiers, setKernels } from '../../kernels/index.js';
+import { UserError } from '../../util/errors.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
+
+export const summary = 'serve a .tllm model over HTTP (OpenAI-style API, classify, a small page)';
+
+const options = {
+  model: { type: 'string', short: 'm', help: 'the .tllm deployment file from tinyllm export' },
+  host: { type: 'string', help: 'address to listen on (127.0.0.1: this machine only)', default: '127.0.0.1' },
+  port: { type: 'number', min: 0, max: 65535, integer: true, help: 'port; 0 = pick a free one (printed)', default: 8080 },
+  queue: { type: 'number', min: 0, max: 100000, integer: true, help: 'requests that may wait behind the running one; more get 503', default: 16 },
+  'max-body': { type: 'number', min: 1024, integer: true, help: 'largest request body in bytes (413 above)', default: 1048576 },
+  kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
+  threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
+  quiet: { type: 'boolean', short: 'q', help: 'do not log one line per request', default: false },
+} satisfies OptionSpecs;
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseCommand('serve', argv, options, { usage: '-m model.tllm [--port 8080] [--host 127.0.0.1] [options]', summary });
+  if (!parsed) return;
+  const o = parsed.options;
+  if (!o.model) throw new UserError('give the model: -m <model.tllm> (from tinyllm export)');
+  if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
+  const { loadModel } = await import('../../runtime/index.js');
+  const { ModelServer } = await import('../../serve/server.js');
+  const server = new ModelServer(loadModel(o.model), { queue: o.queue, maxBody: o['max-body'], ...(o.quiet ? {} : { log: (l: string) => process.stderr.write(`${l}\n`) }) });
+  let address;
+  try {
+    address = await server.listen(o.port, o.host);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UserError(`--port ${o.port}: the port is in use; choose another (--port 0 picks a free one)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`--host ${o.host}: not an address of this machine`);
+    if (code === 'EACCES') throw new UserError(`--port ${o.port}: permission denied (ports below 1024 need privileges); choose another`);
+    throw e;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  console.log(`tinyllm serve: ${server.card.id} (${server.card.parameters.toLocaleString('en-US')} parameters) on http://${host}:${address.port}/`);
+  if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) console.log(`tinyllm serve: listening on ${o.host}, reachable from other machines`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.once('SIGTERM', () => server.stopNow());
+      process.once('SIGINT', () => server.stopNow());
+      console.log(`tinyllm serve: ${signal}: stopping (finishing the running request, refusing waiting ones)`);
+      void server.shutdown().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  console.log(`tinyllm serve: stopped (${server.stats.completed} requests served, ${server.stats.cancelled} cancelled)`);
+}

@@ -1,0 +1,291 @@
+// The .tllm deployment file: one self-describing GPT-2 model for the runtime (src/runtime). Layout, all
+// little-endian: magic "TLLMODEL" (8 bytes), u32 version, u32 header length, a UTF-8 JSON header (config,
+// tokenizer, quantization scheme, optional fine-tune fields, tensor table), then each tensor at a 64-byte
+// aligned file offset, so a reader loads the file into one 64-byte aligned buffer and views every tensor in
+// place (no per-tensor copy). Int8 tensors carry a companion '<name>.scale' f32 tensor. Like safetensors and GGUF.
+import * as fs from 'node:fs';
+import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { UserError } from '../util/errors.js';
+import { writeAtomically } from '../util/fs.js';
+import { openForRead, readExact } from './binary.js';
+import { groupsPerRow, INT8_GROUPS, type Int8Group } from './quantize.js';
+
+export const TLLM_MAGIC = 'TLLMODEL';
+export const TLLM_VERSION = 1;
+/** Alignment of the data section and of every tensor in the file (a cache line; SIMD loads). */
+export const TLLM_ALIGN = 64;
+const PREAMBLE = 16; // magic + version + header length
+/** The tensor holding an embedded Hugging Face tokenizer.json (UTF-8 bytes). */
+export const TOKENIZER_TENSOR = 'tokenizer.json';
+
+export type TllmDtype = 'f32' | 'f16' | 'i8' | 'u8';
+const DTYPE_BYTES: Record<TllmDtype, number> = { f32: 4, f16: 2, i8: 1, u8: 1 };
+/** How a weight kind is stored: f32, f16, or int8 with scales. */
+export type StorageKind = 'f32' | 'f16' | 'int8';
+
+export interface TllmTensorEntry {
+  name: string;
+  dtype: TllmDtype;
+  shape: number[];
+  /** Absolute file offset (a multiple of TLLM_ALIGN). */
+  offset: number;
+  bytes: number;
+  /** i8 tensors: values per scale along a row (0 = per row); the scales are tensor `${name}.scale`. */
+  group?: Int8Group;
+}
+
+/** Optional fields a fine-tuned model carries (filled from its run folder); readers ignore unknown keys. */
+export interface TllmFinetune {
+  /** The prompt template used in fine-tuning, e.g. '### Instruction:\n{input}\n### Response:\n'. */
+  promptTemplate?: string;
+  /** What starts every sequence, e.g. '<|endoftext|>'. */
+  startRule?: string;
+  /** Class labels of a classification fine-tune, in order. */
+  labels?: string[];
+  [key: string]: unknown;
+}
+
+export interface TllmHeader {
+  format: 'tinyllm-model';
+  config: GPT2Config;
+  /** Storage of the matrices (weights) and of the token embedding / tied LM head (embedding); int8 group size. */
+  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group };
+  /** 'gpt2' (shipped with tinyllm) or the name of the tensor holding an embedded tokenizer.json. */
+  tokenizer: { name: 'gpt2' } | { tensor: string };
+  finetune?: TllmFinetune;
+  /** Free-form provenance (source path, format, export date). */
+  source?: Record<string, unknown>;
+  tensors: TllmTensorEntry[];
+}
+
+export type TllmData = Float32Array | Uint16Array | Int8Array | Uint8Array;
+
+export interface TensorToStore {
+  name: string;
+  dtype: TllmDtype;
+  shape: number[];
+  data: TllmData;
+  group?: Int8Group;
+}
+
+const alignUp = (n: number) => Math.ceil(n / TLLM_ALIGN) * TLLM_ALIGN;
+
+function bytesOf(a: TllmData): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Header bytes (preamble + JSON padded with spaces) and the header with tensor offsets filled in. */
+export function encodeTllmHeader(meta: Omit<TllmHeader, 'tensors'>, tensors: readonly TensorToStore[]): { bytes: Uint8Array; header: TllmHeader } {
+  const entries: TllmTensorEntry[] = tensors.map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    offset: 0,
+    bytes: t.data.byteLength,
+    ...(t.group !== undefined ? { group: t.group } : {}),
+  }));
+  // offsets depend on the header's length, which depends on the offsets' digits: iterate until stable
+  let dataStart = 0;
+  for (;;) {
+    let at = dataStart;
+    for (const e of entries) {
+      e.offset = at;
+      at = alignUp(at + e.bytes);
+    }
+    const json = new TextEncoder().encode(JSON.stringify({ ...meta, tensors: entries }));
+    const need = alignUp(PREAMBLE + json.byteLength);
+    if (need === dataStart) {
+      const bytes = new Uint8Array(need).fill(0x20);
+      bytes.set(new TextEncoder().encode(TLLM_MAGIC), 0);
+      const dv = new DataView(bytes.buffer);
+      dv.setUint32(8, TLLM_VERSION, true);
+      dv.setUint32(12, json.byteLength, true);
+      bytes.set(json, PREAMBLE);
+      return { bytes, header: { ...meta, tensors: entries } };
+    }
+    dataStart = need;
+  }
+}
+
+/** Writes a .tllm file atomically (temp file + rename). Returns the header as written. */
+export function writeTllm(file: string, meta: Omit<TllmHeader, 'tensors'>, tensors: readonly TensorToStore[]): TllmHeader {
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n) throw new Error(`writeTllm: tensor ${t.name} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
+  }
+  const { bytes, header } = encodeTllmHeader(meta, tensors);
+  writeAtomically(file, (w) => {
+    w.write(bytes);
+    for (const [i, t] of tensors.entries()) {
+      const pad = header.tensors[i].offset - w.bytesWritten;
+      if (pad > 0) w.write(new Uint8Array(pad));
+      w.write(bytesOf(t.data));
+    }
+  });
+  return header;
+}
+
+/** A loaded .tllm: the header and typed views into the one buffer holding the whole file. */
+export interface TllmFile {
+  file: string;
+  header: TllmHeader;
+  /** The whole file. */
+  bytes: Uint8Array;
+  /** The tensor's values in place (throws a UserError naming the file when it is missing). */
+  tensor(name: string): TllmData;
+  has(name: string): boolean;
+}
+
+export interface ReadTllmOptions {
+  /**
+   * Supplies the buffer the file is read into, 64-byte aligned (e.g. the kernels' shared arena, so weights
+   * are used where they lie). Default: a new ArrayBuffer.
+   */
+  alloc?: (bytes: number) => Uint8Array;
+  /** Called with the file size once the preamble checks out, before the buffer is allocated (memory preflight). */
+  beforeAlloc?: (bytes: number) => void;
+}
+
+/** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
+export function readTllm(file: string, opts: ReadTllmOptions = {}): TllmFile {
+  const fd = openForRead(file);
+  let bytes: Uint8Array;
+  try {
+    const size = fs.fstatSync(fd).size;
+    const pre = new Uint8Array(PREAMBLE);
+    if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+    readExact(fd, pre, 0, file, 'the preamble');
+    checkPreamble(file, pre, size);
+    opts.beforeAlloc?.(size);
+    bytes = opts.alloc ? opts.alloc(size) : new Uint8Array(size);
+    if (bytes.byteLength !== size || bytes.byteOffset % TLLM_ALIGN !== 0) throw new Error(`readTllm: alloc must return ${size} bytes at a ${TLLM_ALIGN}-byte aligned offset`);
+    readExact(fd, bytes, 0, file, 'the model');
+  } finally {
+    fs.closeSync(fd);
+  }
+  return parseTllm(file, bytes);
+}
+
+function bad(file: string, what: string): UserError {
+  return new UserError(`${file}: ${what}; re-export the model with 'tinyllm export' (the file may be damaged or from another program)`);
+}
+
+function checkPreamble(file: string, pre: Uint8Array, size: number): void {
+  const magic = new TextDecoder().decode(pre.subarray(0, 8));
+  if (magic !== TLLM_MAGIC) throw bad(file, `not a .tllm model (magic ${JSON.stringify(magic)}, expected "${TLLM_MAGIC}")`);
+  const dv = new DataView(pre.buffer, pre.byteOffset, PREAMBLE);
+  const version = dv.getUint32(8, true);
+  if (version !== TLLM_VERSION) {
+    throw new UserError(`${file}: .tllm version ${version}, this tinyllm reads version ${TLLM_VERSION}; ${version > TLLM_VERSION ? 'upgrade tinyllm' : 're-export the model'}`);
+  }
+  const len = dv.getUint32(12, true);
+  if (PREAMBLE + len > size) throw bad(file, `header of ${len} bytes runs past the end of the ${size}-byte file (truncated?)`);
+}
+
+/** Validates a whole .tllm file held in `bytes` (see readTllm). */
+export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
+  if (bytes.byteLength < PREAMBLE) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  checkPreamble(file, bytes, bytes.byteLength);
+  const len = new DataView(bytes.buffer, bytes.byteOffset + 12, 4).getUint32(0, true);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + len)));
+  } catch (e) {
+    throw bad(file, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  const header = checkHeader(file, raw, bytes.byteLength);
+  const byName = new Map(header.tensors.map((t) => [t.name, t]));
+  const view = (name: string): TllmData => {
+    const e = byName.get(name);
+    if (!e) throw bad(file, `tensor '${name}' is missing`);
+    const at = bytes.byteOffset + e.offset;
+    const n = e.bytes / DTYPE_BYTES[e.dtype];
+    if (e.dtype === 'f32') return new Float32Array(bytes.buffer, at, n);
+    if (e.dtype === 'f16') return new Uint16Array(bytes.buffer, at, n);
+    if (e.dtype === 'i8') return new Int8Array(bytes.buffer, at, n);
+    return new Uint8Array(bytes.buffer, at, n);
+  };
+  return { file, header, bytes, tensor: view, has: (name) => byName.has(name) };
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
+  const fail = (what: string) => bad(file, `header ${what}`);
+  if (!isObj(raw) || raw.format !== 'tinyllm-model') throw fail(`field "format" must be "tinyllm-model"`);
+  const c = raw.config;
+  if (!isObj(c)) throw fail('field "config" must be an object');
+  for (const k of ['blockSize', 'vocabSize', 'nLayer', 'nHead', 'nEmbd']) {
+    if (!isCount(c[k]) || (c[k] as number) < 1) throw fail(`config.${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+  }
+  const config = { blockSize: c.blockSize, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd } as GPT2Config;
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  const q = raw.quantization;
+  const kinds = ['f32', 'f16', 'int8'];
+  if (!isObj(q) || !kinds.includes(q.weights as string) || !kinds.includes(q.embedding as string) || !INT8_GROUPS.includes(q.group as Int8Group)) {
+    throw fail(`field "quantization" must be {weights, embedding: f32|f16|int8, group: ${INT8_GROUPS.join('|')}}, got ${JSON.stringify(q)}`);
+  }
+  const tok = raw.tokenizer;
+  if (!isObj(tok) || !(tok.name === 'gpt2' || typeof tok.tensor === 'string')) throw fail(`field "tokenizer" must be {"name": "gpt2"} or {"tensor": <name>}, got ${JSON.stringify(tok)}`);
+  if (raw.finetune !== undefined) checkFinetune(fail, raw.finetune);
+  if (!Array.isArray(raw.tensors)) throw fail('field "tensors" must be an array');
+  const seen = new Set<string>();
+  const tensors = raw.tensors.map((t: unknown, i: number): TllmTensorEntry => {
+    const where = `tensors[${i}]`;
+    if (!isObj(t) || typeof t.name !== 'string' || !(typeof t.dtype === 'string' && t.dtype in DTYPE_BYTES)) {
+      throw fail(`${where} must have a string "name" and a dtype among ${Object.keys(DTYPE_BYTES).join(', ')}`);
+    }
+    if (seen.has(t.name)) throw fail(`${where}: tensor '${t.name}' appears twice`);
+    seen.add(t.name);
+    if (!Array.isArray(t.shape) || !t.shape.every(isCount) || !isCount(t.offset) || !isCount(t.bytes)) {
+      throw fail(`${where} ('${t.name}'): shape must be non-negative integers and offset/bytes counts`);
+    }
+    const n = (t.shape as number[]).reduce((a, b) => a * b, 1);
+    const dtype = t.dtype as TllmDtype;
+    if (n * DTYPE_BYTES[dtype] !== t.bytes) throw fail(`${where} ('${t.name}'): ${t.bytes} bytes, but shape [${t.shape}] of ${dtype} needs ${n * DTYPE_BYTES[dtype]}`);
+    if (t.offset % TLLM_ALIGN !== 0 || t.offset < PREAMBLE || t.offset + t.bytes > size) {
+      throw fail(`${where} ('${t.name}'): bytes [${t.offset}, ${t.offset + t.bytes}) are not ${TLLM_ALIGN}-byte aligned inside the ${size}-byte file (truncated?)`);
+    }
+    if (dtype === 'i8' && !INT8_GROUPS.includes(t.group as Int8Group)) throw fail(`${where} ('${t.name}'): an i8 tensor needs "group" ${INT8_GROUPS.join('|')}`);
+    return { name: t.name, dtype, shape: t.shape as number[], offset: t.offset, bytes: t.bytes, ...(dtype === 'i8' ? { group: t.group as Int8Group } : {}) };
+  });
+  const header = { ...(raw as unknown as TllmHeader), config, tensors };
+  checkModelTensors(fail, header);
+  return header;
+}
+
+function checkFinetune(fail: (what: string) => UserError, f: unknown): void {
+  if (!isObj(f)) throw fail('field "finetune" must be an object');
+  for (const k of ['promptTemplate', 'startRule'] as const) {
+    if (f[k] !== undefined && typeof f[k] !== 'string') throw fail(`finetune.${k} must be a string`);
+  }
+  if (f.labels !== undefined && !(Array.isArray(f.labels) && f.labels.every((l) => typeof l === 'string'))) throw fail('finetune.labels must be an array of strings');
+}
+
+/** Every GPT-2 parameter present with its shape; i8 ones with a scale tensor of the right shape. */
+function checkModelTensors(fail: (what: string) => UserError, h: TllmHeader): void {
+  const byName = new Map(h.tensors.map((t) => [t.name, t]));
+  for (const spec of paramSpecs(h.config)) {
+    const e = byName.get(spec.name);
+    if (!e) throw fail(`has no tensor '${spec.name}'`);
+    if (e.shape.length !== spec.shape.length || e.shape.some((d, i) => d !== spec.shape[i])) {
+      throw fail(`tensor '${spec.name}' has shape [${e.shape}], the config needs [${spec.shape}]`);
+    }
+    if (e.dtype === 'u8') throw fail(`tensor '${spec.name}' is u8; weights are f32, f16 or i8`);
+    if (e.dtype === 'i8') {
+      if (spec.shape.length !== 2) throw fail(`tensor '${spec.name}' is a vector and cannot be i8`);
+      const s = byName.get(`${spec.name}.scale`);
+      const want = [spec.shape[0], groupsPerRow(spec.shape[1], e.group as Int8Group)];
+      if (!s || s.dtype !== 'f32' || s.shape.length !== 2 || s.shape[0] !== want[0] || s.shape[1] !== want[1]) {
+        throw fail(`tensor '${spec.name}.scale' must be f32 of shape [${want}] (the scales of int8 '${spec.name}')`);
+      }
+    }
+  }
+  const tok = h.tokenizer as { tensor?: string };
+  if (tok.tensor !== undefined && byName.get(tok.tensor)?.dtype !== 'u8') throw fail(`tokenizer tensor '${tok.tensor}' must be present as u8`);
+}

@@ -1,0 +1,244 @@
+// KV-cache decoding of GPT-2 (batch 1), shared by the training model's KVDecoder (decode.ts) and the deployment
+// runtime (src/runtime), which differ only in how weights are held (f32, or int8 with scales) and multiplied.
+// feed() appends tokens at the next positions in chunks of up to PREFILL_CHUNK rows (prefill), writing each
+// layer's keys and values into the cache, and returns the logits after the last one; one block is llm.c's
+// block forward with attention over the cached keys/values.
+import type { FloatArray, Kernels } from '../../kernels/types.js';
+import { hasMatmulInt8 } from '../../kernels/wasm/index.js';
+import { carve } from './activations.js';
+import { LN_EPS, type GPT2Config } from './config.js';
+import type { Allocator, Block } from './params.js';
+
+export const PREFILL_CHUNK = 64;
+
+/** out(n,OC) = inp(n,IC)·wᵀ + bias, for a weight held as M. */
+export type LinearFn<M> = (out: FloatArray, inp: FloatArray, w: M, bias: FloatArray, n: number, IC: number, OC: number) => void;
+
+export type DecodeScratchName = 'x' | 'ln' | 'qkv' | 'atty' | 'tmp' | 'fch' | 'fchGelu' | 'mean' | 'rstd' | 'scores';
+export type DecodeScratch = Record<DecodeScratchName, FloatArray>;
+
+/** Sizes of the scratch views for chunks of up to n tokens, NH heads and a cache of `capacity` positions (for carve). */
+export function decodeScratchSizes(n: number, C: number, NH: number, capacity: number): [DecodeScratchName, number][] {
+  return [
+    ['x', n * C],
+    ['ln', n * C],
+    ['qkv', n * 3 * C],
+    ['atty', n * C],
+    ['tmp', n * C],
+    ['fch', n * 4 * C],
+    ['fchGelu', n * 4 * C],
+    ['mean', n],
+    ['rstd', n],
+    ['scores', NH * capacity],
+  ];
+}
+
+/** out(n,OC) += bias(OC) on every row. */
+export function addBias(out: FloatArray, bias: FloatArray, n: number, OC: number): void {
+  for (let r = 0; r < n; r++) {
+    const o = r * OC;
+    for (let j = 0; j < OC; j++) out[o + j] += bias[j];
+  }
+}
+
+/**
+ * The decoding loop over a model whose matrices are held as M: subclasses say how the embedding, the linear
+ * layers and the LM head compute. The cache and scratch come from `alloc` (the arena, for the fast kernels).
+ */
+export abstract class CacheDecoder<M> {
+  /** Tokens currently in the cache (= position of the next token). */
+  pos = 0;
+  readonly capacity: number;
+  protected readonly kCache: FloatArray[]; // per layer (capacity, C)
+  protected readonly vCache: FloatArray[]; // per layer (capacity, C)
+  protected readonly s: DecodeScratch & { logits: FloatArray };
+  protected readonly ids = new Int32Array(PREFILL_CHUNK);
+  /** (PREFILL_CHUNK, V) logits of every fed row, allocated on the first feedScored(). */
+  private rowLogits: FloatArray | null = null;
+
+  constructor(
+    readonly config: GPT2Config,
+    private readonly alloc: Allocator,
+    capacity: number,
+  ) {
+    const { nLayer: L, nEmbd: C, vocabSize: V, blockSize } = config;
+    this.capacity = Math.min(capacity, blockSize);
+    const cache = carve(alloc, Array.from({ length: 2 * L }, (_, i) => [String(i), this.capacity * C] as [string, number]));
+    this.kCache = Array.from({ length: L }, (_, l) => cache[String(2 * l)]);
+    this.vCache = Array.from({ length: L }, (_, l) => cache[String(2 * l + 1)]);
+    this.s = carve<keyof typeof this.s>(alloc, [...decodeScratchSizes(PREFILL_CHUNK, C, config.nHead, this.capacity), ['logits', V]]);
+  }
+
+  /** The kernels the layers run on. */
+  protected abstract kernels(): Kernels;
+  /** x(n,C) = wte[ids[0..n)] + wpe[pos..pos+n). */
+  protected abstract embed(x: FloatArray, ids: Int32Array, n: number, pos: number): void;
+  /** Block l's weights. */
+  protected abstract block(l: number): Block<M, FloatArray>;
+  protected abstract readonly linear: LinearFn<M>;
+  /** Final layernorm weight and bias (C). */
+  protected abstract lnf(): [FloatArray, FloatArray];
+  /** logits(rows,V) = x(rows,C)·wteᵀ (the tied LM head). */
+  protected abstract lmHead(logits: FloatArray, x: FloatArray, rows: number): void;
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /**
+   * Truncates the context to its first `pos` tokens (0 ≤ pos ≤ this.pos); the next feed() continues at position
+   * pos exactly as if only those tokens had been fed (the cache row of position t depends only on tokens 0..t).
+   */
+  rewind(pos: number): void {
+    if (!Number.isInteger(pos) || pos < 0 || pos > this.pos) throw new RangeError(`rewind: position ${pos} outside [0, ${this.pos}]`);
+    this.pos = pos;
+  }
+
+  /** Makes this decoder's context a copy of `src`'s (same model shape, capacity ≥ src.pos). No allocation. */
+  copyFrom(src: CacheDecoder<M>): void {
+    const { nLayer: L, nEmbd: C } = this.config;
+    if (src.config.nLayer !== L || src.config.nEmbd !== C) throw new Error('copyFrom: decoders of different model shapes');
+    if (src.pos > this.capacity) throw new Error(`copyFrom: ${src.pos} tokens do not fit a capacity of ${this.capacity}`);
+    for (let l = 0; l < L; l++) {
+      this.kCache[l].set(src.kCache[l].subarray(0, src.pos * C));
+      this.vCache[l].set(src.vCache[l].subarray(0, src.pos * C));
+    }
+    this.pos = src.pos;
+  }
+
+  /** Logits after the last token fed (valid until the next feed). */
+  get logits(): FloatArray {
+    return this.s.logits;
+  }
+
+  /** Appends tokens to the context and returns the logits (V) for the token after the last one. */
+  feed(tokens: ArrayLike<number>): FloatArray {
+    if (tokens.length === 0) throw new Error('feed: no tokens');
+    if (this.pos + tokens.length > this.capacity) {
+      throw new Error(`feed: context would exceed ${this.capacity} tokens; reset() and feed the tail`);
+    }
+    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
+      const n = Math.min(PREFILL_CHUNK, tokens.length - i);
+      for (let j = 0; j < n; j++) this.ids[j] = tokens[i + j];
+      this.chunk(n, i + n === tokens.length);
+    }
+    return this.s.logits;
+  }
+
+  /**
+   * Teacher-forced scoring: appends all but the last of `tokens` and returns Σ_{i≥1} log p(tokens[i] | context,
+   * tokens[0..i)), the log-likelihood of every token after the first (perplexity, label ranking). The last token
+   * is only scored, so a sequence may end one past the capacity. Leaves no logits: feed() or rewind() next.
+   */
+  feedScored(tokens: ArrayLike<number>): number {
+    const n = tokens.length - 1; // tokens fed; each row predicts the next token
+    if (n < 1) throw new Error('feedScored: needs at least two tokens (a context token and one to score)');
+    if (this.pos + n > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
+    const { nEmbd: C, vocabSize: V } = this.config;
+    const [w, b] = this.lnf();
+    const s = this.s;
+    this.rowLogits ??= this.alloc(PREFILL_CHUNK * V);
+    const logits = this.rowLogits;
+    let sum = 0;
+    for (let i = 0; i < n; i += PREFILL_CHUNK) {
+      const rows = Math.min(PREFILL_CHUNK, n - i);
+      for (let j = 0; j < rows; j++) this.ids[j] = tokens[i + j];
+      this.chunk(rows, false);
+      this.kernels().layernormForward(s.ln, s.mean, s.rstd, s.x, w, b, rows, C, LN_EPS);
+      this.lmHead(logits, s.ln, rows); // (rows,C) · wteᵀ -> (rows,V)
+      for (let j = 0; j < rows; j++) sum += logProbOf(logits.subarray(j * V, (j + 1) * V), tokens[i + j + 1]);
+    }
+    return sum;
+  }
+
+  /** Runs n (≤ PREFILL_CHUNK) tokens in this.ids at positions pos..pos+n-1; computes logits of the last if asked. */
+  protected chunk(n: number, wantLogits: boolean): void {
+    const { nLayer: L, nEmbd: C, vocabSize: V, nHead } = this.config;
+    const k = this.kernels();
+    const s = this.s;
+    for (let j = 0; j < n; j++) {
+      if (!(this.ids[j] >= 0 && this.ids[j] < V)) throw new Error(`token id ${this.ids[j]} outside the vocabulary [0, ${V})`);
+    }
+    this.embed(s.x, this.ids, n, this.pos);
+    for (let l = 0; l < L; l++) blockDecode(k, s, this.block(l), this.linear, this.kCache[l], this.vCache[l], this.pos, n, C, nHead);
+    this.pos += n;
+    if (!wantLogits) return;
+    const [w, b] = this.lnf();
+    k.layernormForward(s.ln, s.mean, s.rstd, s.x.subarray((n - 1) * C, n * C), w, b, 1, C, LN_EPS);
+    this.lmHead(s.logits, s.ln, 1); // (1,C) · wteᵀ -> (1,V)
+  }
+}
+
+/** log softmax(logits)[id], computed stably in float64. */
+export function logProbOf(logits: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return logits[id] - max - Math.log(sum);
+}
+
+/** Runs block `w` on s.x (n,C) in place, appending the n new keys/values to the layer's cache kc/vc (capacity, C). */
+export function blockDecode<M>(
+  k: Kernels, s: DecodeScratch, w: Block<M, FloatArray>, linear: LinearFn<M>,
+  kc: FloatArray, vc: FloatArray, pos: number, n: number, C: number, NH: number,
+): void {
+  k.layernormForward(s.ln, s.mean, s.rstd, s.x, w.ln1w, w.ln1b, n, C, LN_EPS);
+  linear(s.qkv, s.ln, w.qkvw, w.qkvb, n, C, 3 * C); // (n,C) -> (n,3C)
+  attendCached(k, s, kc, vc, pos, n, C, NH); // (n,3C) + cache -> atty (n,C)
+  linear(s.tmp, s.atty, w.attprojw, w.attprojb, n, C, C);
+  k.add(s.x, s.x, s.tmp, n * C);
+  k.layernormForward(s.ln, s.mean, s.rstd, s.x, w.ln2w, w.ln2b, n, C, LN_EPS);
+  linear(s.fch, s.ln, w.fcw, w.fcb, n, C, 4 * C); // (n,C) -> (n,4C)
+  k.geluForward(s.fchGelu, s.fch, n * 4 * C);
+  linear(s.tmp, s.fchGelu, w.fcprojw, w.fcprojb, n, 4 * C, C); // (n,4C) -> (n,C)
+  k.add(s.x, s.x, s.tmp, n * C);
+}
+
+/**
+ * Causal attention of the n new queries in s.qkv over the cache (their own keys/values appended first): the wasm
+ * tier's attentionDecode when it takes the arrays, else plain loops.
+ */
+function attendCached(k: Kernels, s: DecodeScratch, K: FloatArray, Vc: FloatArray, pos: number, n: number, C: number, NH: number): void {
+  const hs = C / NH;
+  const scale = 1 / Math.sqrt(hs);
+  const { qkv, atty, scores } = s;
+  for (let j = 0; j < n; j++) {
+    const t = pos + j;
+    K.set(qkv.subarray(j * 3 * C + C, j * 3 * C + 2 * C), t * C);
+    Vc.set(qkv.subarray(j * 3 * C + 2 * C, j * 3 * C + 3 * C), t * C);
+  }
+  if (hasMatmulInt8(k)) {
+    let done = 0;
+    while (done < n && k.attentionDecode(atty.subarray(done * C), qkv.subarray(done * 3 * C), K, Vc, scores, pos + done, C, NH)) done++;
+    if (done === n) return;
+  }
+  for (let j = 0; j < n; j++) {
+    const t = pos + j;
+    for (let h = 0; h < NH; h++) {
+      const q = j * 3 * C + h * hs;
+      let max = -Infinity;
+      for (let t2 = 0; t2 <= t; t2++) {
+        const kk = t2 * C + h * hs;
+        let dot = 0;
+        for (let i = 0; i < hs; i++) dot += qkv[q + i] * K[kk + i];
+        dot *= scale;
+        scores[t2] = dot;
+        if (dot > max) max = dot;
+      }
+      let sum = 0;
+      for (let t2 = 0; t2 <= t; t2++) {
+        const e = Math.exp(scores[t2] - max);
+        scores[t2] = e;
+        sum += e;
+      }
+      const o = j * C + h * hs;
+      for (let i = 0; i < hs; i++) atty[o + i] = 0;
+      for (let t2 = 0; t2 <= t; t2++) {
+        const a = scores[t2] / sum;
+        const vv = t2 * C + h * hs;
+        for (let i = 0; i < hs; i++) atty[o + i] += a * Vc[vv + i];
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// Classification by likelihood ranking with the runtime Decoder, for fine-tuned sensing models: the input goes
+// into the model's prompt template after its sequence start (the .tllm header's finetune fields), the prompt is
+// prefilled once, and each candidate label is scored as Σ log p(label tokens | prompt) by rewinding the cache to
+// the prompt's last token (as src/eval's ranking does on the training model); the probabilities are the softmax
+// of those scores over the label set.
+import type { TllmFinetune } from '../export/tllm.js';
+import type { Decoder } from '../runtime/decoder.js';
+import type { BpeTokenizer } from '../tokenizer/bpe.js';
+import { ApiError } from './errors.js';
+
+/** The token ids every sequence starts with, by the file's start rule (default: <|endoftext|>, llm.c's). */
+export function startTokens(tok: BpeTokenizer, finetune: TllmFinetune | undefined): number[] {
+  const rule = finetune?.startRule ?? '<|endoftext|>';
+  if (rule === '<|endoftext|>' || rule === 'endoftext') return [tok.eotToken];
+  if (rule === '' || rule === 'none') return [];
+  return tok.encode(rule, { allowSpecial: true });
+}
+
+/** The prompt text for an input: the template with {input} (and {instruction}) filled, or the input itself. */
+export function renderTemplate(finetune: TllmFinetune | undefined, input: string, instruction = ''): string {
+  const t = finetune?.promptTemplate;
+  if (!t) return input;
+  return t.replaceAll('{instruction}', () => instruction).replaceAll('{input}', () => input);
+}
+
+export interface Ranking {
+  /** Σ log p per label, in label order. */
+  logprobs: number[];
+  /** softmax of logprobs. */
+  probabilities: number[];
+  best: number;
+}
+
+/**
+ * Scores every candidate after one prefill of `prompt` (start tokens included), yielding to the event loop between
+ * candidates; null when cancelled() turned true.
+ */
+export async function rankCandidates(dec: Decoder, prompt: number[], candidates: number[][], cancelled: () => boolean): Promise<Ranking | null> {
+  const P = prompt.length;
+  if (P === 0) throw new ApiError(400, 'input is empty and the model has no sequence start or template: nothing to classify', 'input');
+  const longest = candidates.reduce((m, c) => Math.max(m, c.length), 0);
+  if (P + longest - 1 > dec.capacity) {
+    throw new ApiError(400, `the prompt (${P} tokens) and the longest label (${longest} tokens) exceed the model's context of ${dec.capacity} tokens`, 'input');
+  }
+  dec.reset();
+  if (P > 1) dec.feed(prompt.slice(0, P - 1));
+  const logprobs: number[] = [];
+  for (const cand of candidates) {
+    if (cancelled()) return null;
+    dec.rewind(P - 1);
+    logprobs.push(dec.feedScored([prompt[P - 1], ...cand]));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const max = Math.max(...logprobs);
+  const e = logprobs.map((l) => Math.exp(l - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  const probabilities = e.map((x) => x / sum);
+  let best = 0;
+  for (let i = 1; i < logprobs.length; i++) if (logprobs[i] > logprobs[best]) best = i;
+  return { logprobs, probabilities, best };
+}

@@ -1,0 +1,85 @@
+// `tinyllm export` and `tinyllm generate -m` end to end on a tiny Hugging Face checkpoint with its own tokenizer:
+// the report lines, overwrite refusal, the perplexity bound (exit 1, nothing written), and greedy text from the
+// f32 .tllm equal to the text from the checkpoint itself.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { encodeShardHeader } from '../../src/data/shard.js';
+import { saveHFGPT2 } from '../../src/export/hf-gpt2.js';
+import { saveTokenizer } from '../../src/tokenizer/files.js';
+import { Rng } from '../../src/util/rng.js';
+import { byteTokenizer, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const hf = path.join(dir, 'hf');
+const tok = path.join(dir, 'tok');
+const val = path.join(dir, 'val.bin');
+const model = tinyModel(4);
+saveHFGPT2(hf, model.config, namedParams(model));
+saveTokenizer(byteTokenizer.model, tok);
+const rng = new Rng(1);
+fs.writeFileSync(val, Buffer.concat([encodeShardHeader(300), Buffer.from(Uint16Array.from({ length: 300 }, () => rng.int(257)).buffer)]));
+
+/** Runs the CLI, returning its exit code and everything it printed. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const grab = (s: unknown) => {
+    out += `${String(s)}\n`;
+  };
+  const spies = [
+    vi.spyOn(console, 'log').mockImplementation(grab),
+    vi.spyOn(console, 'error').mockImplementation(grab),
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true)),
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
+  ];
+  try {
+    return { code: await main(argv), out };
+  } finally {
+    for (const s of spies) s.mockRestore();
+  }
+}
+
+describe('tinyllm export', () => {
+  it('writes the file and reports size, logit and perplexity cost; refuses to overwrite', async () => {
+    const out = path.join(dir, 'm8.tllm');
+    const r = await cli('export', hf, '--int8', '--group', '32', '--tokenizer', tok, '-o', out, '--val', val);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/int8 \(groups of 32\); [\d.]+ MB \(f32 weights [\d.]+ MB, 0\.\d+x/);
+    expect(r.out).toMatch(/max \|Δlogit\| [\d.e-]+ .*top-1 token agrees at [\d.]+%/);
+    expect(r.out).toMatch(/perplexity on 300 tokens .* f32 [\d.]+ -> [\d.]+ \([+-][\d.]+%\)/);
+    expect(fs.existsSync(out)).toBe(true);
+    const again = await cli('export', hf, '--f16', '--tokenizer', tok, '-o', out);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/exists; .*--force/);
+    expect((await cli('export', hf, '--f16', '--tokenizer', tok, '-o', out, '--force')).code).toBe(0);
+  });
+
+  it('fails above --max-ppl-increase and leaves nothing behind', async () => {
+    const out = path.join(dir, 'bound.tllm');
+    const r = await cli('export', hf, '--int8', '--tokenizer', tok, '-o', out, '--val', val, '--max-ppl-increase', '-50');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/perplexity rose by .* > --max-ppl-increase -50%; nothing written/);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('bound'))).toEqual([]);
+  });
+
+  it('rejects bad flags with a message', async () => {
+    expect((await cli('export', hf, '-o', path.join(dir, 'x.tllm'))).out).toMatch(/choose one of --int8, --f16, --f32/);
+    expect((await cli('export', hf, '--int8', '--group', '16', '-o', path.join(dir, 'x.tllm'))).out).toMatch(/--group must be 0, 32, 64/);
+  });
+});
+
+describe('tinyllm generate -m', () => {
+  it('streams the same greedy text from an f32 .tllm as from the checkpoint', async () => {
+    const out = path.join(dir, 'm32.tllm');
+    expect((await cli('export', hf, '--f32', '--tokenizer', tok, '-o', out)).code).toBe(0);
+    const args = ['-p', 'hello', '-n', '20', '--temperature', '0'];
+    const fromTllm = await cli('generate', '-m', out, ...args);
+    const fromCkpt = await cli('generate', '--ckpt', hf, '--tokenizer', tok, ...args);
+    expect(fromTllm.code).toBe(0);
+    expect(fromTllm.out.length).toBeGreaterThan('hello'.length);
+    expect(fromTllm.out).toBe(fromCkpt.out);
+    expect((await cli('generate', '-m', out, '--ckpt', hf)).out).toMatch(/either -m/);
+  });
+});

@@ -1,0 +1,120 @@
+// The .tllm format: round trips (f32 exact, f16 within half an ulp of f16, int8 within half a scale step),
+// 64-byte aligned in-place tensor views, fine-tune fields, overwrite safety, clear errors for broken files, and a
+// fuzzed reader: random byte flips and truncations give a valid model or a UserError, never anything else.
+import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportTllm } from '../../src/export/deploy.js';
+import { f16BitsToF32 } from '../../src/export/half.js';
+import { parseTllm, readTllm, TLLM_ALIGN } from '../../src/export/tllm.js';
+import { loadModel } from '../../src/runtime/model.js';
+import { UserError } from '../../src/util/errors.js';
+import { byteTokenizer, exportTiny, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const model = tinyModel(11);
+const params = namedParams(model);
+
+describe('.tllm round trips', () => {
+  it('f32 exactly, with every tensor 64-byte aligned in the file', () => {
+    const f = readTllm(exportTiny(model, { weights: 'f32', embedding: 'f32', group: 0 }, dir, 'a.tllm'));
+    for (const [name, want] of params) {
+      const got = f.tensor(name);
+      expect(got, name).toBeInstanceOf(Float32Array);
+      expect(Array.from(got), name).toEqual(Array.from(want));
+    }
+    for (const t of f.header.tensors) expect(t.offset % TLLM_ALIGN).toBe(0);
+    expect(f.header.config).toEqual(model.config);
+  });
+
+  it('f16 within half an f16 ulp; int8 within half a step of its scale', () => {
+    const f16 = readTllm(exportTiny(model, { weights: 'f16', embedding: 'f16', group: 0 }, dir, 'h.tllm'));
+    for (const [name, want] of params) {
+      const got = f16.tensor(name) as Uint16Array;
+      let over = 0;
+      for (let i = 0; i < want.length; i++) over = Math.max(over, Math.abs(f16BitsToF32(got[i]) - want[i]) - (Math.abs(want[i]) * 2 ** -11 + 2 ** -25));
+      expect(over, name).toBeLessThanOrEqual(0);
+    }
+    const q = readTllm(exportTiny(model, { weights: 'int8', embedding: 'int8', group: 32 }, dir, 'q.tllm'));
+    for (const [name, want] of params) {
+      const e = q.header.tensors.find((t) => t.name === name);
+      if (e?.dtype !== 'i8') {
+        expect(Array.from(q.tensor(name)), `${name} stays f32`).toEqual(Array.from(want));
+        continue;
+      }
+      const vals = q.tensor(name) as Int8Array;
+      const scales = q.tensor(`${name}.scale`) as Float32Array;
+      const cols = e.shape[1];
+      const per = Math.ceil(cols / 32);
+      let over = 0;
+      for (let i = 0; i < want.length; i++) {
+        const s = scales[Math.floor(i / cols) * per + Math.floor((i % cols) / 32)];
+        over = Math.max(over, Math.abs(vals[i] * s - want[i]) - (s / 2 + 1e-7 * Math.abs(want[i])));
+      }
+      expect(over, name).toBeLessThanOrEqual(0);
+    }
+    expect(fs.statSync(path.join(dir, 'q.tllm')).size).toBeLessThan(0.4 * fs.statSync(path.join(dir, 'a.tllm')).size);
+  });
+
+  it('carries the fine-tune fields and the gpt2 tokenizer by name', () => {
+    const file = path.join(dir, 'ft.tllm');
+    const finetune = { promptTemplate: '### Input:\n{input}\n### Label:\n', startRule: '<|endoftext|>', labels: ['left', 'right'], extra: 1 };
+    const big = tinyModel(2, { ...model.config, vocabSize: 50257 });
+    exportTllm(file, big.config, namedParams(big), { scheme: { weights: 'int8', embedding: 'int8', group: 64 }, tokenizer: 'gpt2', finetune });
+    const m = loadModel(file);
+    expect(m.finetune).toEqual(finetune);
+    expect(m.tokenizer.encode('Hello world')).toEqual([15496, 995]);
+  });
+});
+
+describe('.tllm errors', () => {
+  const good = fs.readFileSync(exportTiny(model, { weights: 'int8', embedding: 'f16', group: 64 }, dir, 'good.tllm'));
+  const bad = (bytes: Uint8Array) => {
+    const file = path.join(dir, 'bad.tllm');
+    fs.writeFileSync(file, bytes);
+    return file;
+  };
+
+  it('says what is wrong and how to fix it', () => {
+    expect(() => readTllm(path.join(dir, 'nope.tllm'))).toThrow(/cannot open/);
+    expect(() => readTllm(bad(new TextEncoder().encode('GGUF and more bytes here')))).toThrow(/not a \.tllm model.*re-export/);
+    const v2 = Uint8Array.from(good);
+    v2[8] = 2;
+    expect(() => readTllm(bad(v2))).toThrow(/version 2, this tinyllm reads version 1; upgrade tinyllm/);
+    expect(() => readTllm(bad(good.subarray(0, good.length - 100)))).toThrow(/truncated/);
+    const noScale = Uint8Array.from(good);
+    noScale[good.indexOf('"h.0.mlp.c_fc.weight.scale"') + 25] = 'x'.charCodeAt(0); // renames the scales
+    expect(() => parseTllm('x.tllm', noScale)).toThrow(/h\.0\.mlp\.c_fc\.weight\.scale' must be f32/);
+  });
+
+  it('fuzzed files give a model or a UserError, nothing else', () => {
+    const headerLen = new DataView(good.buffer, good.byteOffset).getUint32(12, true) + 16;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.option(fc.nat(), { nil: undefined }),
+        (flips, inHeader, cut) => {
+          const bytes = Uint8Array.from(good);
+          for (const [at, v] of flips) bytes[inHeader ? at % headerLen : at % bytes.length] = v;
+          const file = bad(cut === undefined ? bytes : bytes.subarray(0, cut % bytes.length));
+          try {
+            const m = loadModel(file);
+            expect(m.config.nLayer).toBeGreaterThan(0);
+          } catch (e) {
+            if (!(e instanceof UserError)) throw e;
+            expect(e.message).toMatch(/bad\.tllm/);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+it('tokenizer round trip through the embedded tokenizer.json', () => {
+  const m = loadModel(path.join(dir, 'a.tllm'));
+  expect(m.tokenizer.encode('héllo')).toEqual(byteTokenizer.encode('héllo'));
+});

@@ -6,10 +6,10 @@
 // Run: npx tsx bench/finetune.ts [--quick] [--models 30M,124M] [--seqs 512,1024] [--methods pretrain,full,lora,top2]
 //      [--steps 3] [--rows-per-pass 1] [--recompute auto|on|off] [--threads N]
 // Last stdout line: one JSON summary object.
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { runChild } from './lib/child.js';
 import { createKernels, defaultThreads, getKernels, setKernels } from '../src/kernels/index.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { presetConfig, type GPT2Config, type GPT2PresetName } from '../src/models/gpt2/config.js';
@@ -122,17 +122,12 @@ for (const model of models) {
       // auto: recompute blocks for 124M (its per-block activations at T=1024 would not fit 1.5 GB otherwise)
       const recompute = recomputeFlag === 'on' || (recomputeFlag === 'auto' && model === '124M');
       const job: Job = { model, method, B, T, answer, steps, threads, rowsPerPass, recompute };
-      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 24,
-      });
-      const last = p.stdout.trimEnd().split('\n').pop() ?? '';
-      if (p.status !== 0) {
-        console.log(`${model} T=${T} ${method}: failed (exit ${p.status}) ${last}`);
+      const p = runChild<JobResult>(fileURLToPath(import.meta.url), job);
+      if (!p.ok) {
+        console.log(`${model} T=${T} ${method}: failed (exit ${p.status}) ${p.last}`);
         continue;
       }
-      const r = JSON.parse(last) as JobResult;
+      const r = p.result;
       results.push(r);
       console.log(
         `${model.padEnd(5)} T=${String(T).padEnd(4)} ${method.padEnd(8)} ${r.sPerStep.toFixed(2).padStart(7)} s/step (${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)})  ` +

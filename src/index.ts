@@ -21,6 +21,7 @@ export * from './export/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
 export * from './eval/index.js';
+export * from './rag/index.js';
 export * from './finetune/index.js';
 export * from './runtime/index.js';
 export { ModelServer, type ServeOptions } from './serve/server.js';

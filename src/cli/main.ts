@@ -24,6 +24,7 @@ const LOADERS: Record<string, () => Promise<CommandModule>> = {
   finetune: () => import('./commands/finetune.js'),
   generate: () => import('./commands/generate.js'),
   eval: () => import('./commands/eval.js'),
+  index: () => import('./commands/index.js'),
   convert: () => import('./commands/convert.js'),
   merge: () => import('./commands/merge.js'),
   export: () => import('./commands/export.js'),

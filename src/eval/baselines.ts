@@ -52,7 +52,7 @@ export function nearestCentroid(train: Features, labels: readonly string[], test
 }
 
 /** Indices of the k training rows nearest to test row i, nearest first (ties: lower index first). */
-function nearest(train: Features, test: Features, i: number, k: number): number[] {
+export function nearestRows(train: Features, test: Features, i: number, k: number): number[] {
   const d = dimOf(train);
   const idx: number[] = [];
   const dist: number[] = [];
@@ -76,7 +76,7 @@ function nearest(train: Features, test: Features, i: number, k: number): number[
 export function knnClassify(train: Features, labels: readonly string[], test: Features, k: number): string[] {
   return Array.from({ length: test.n }, (_, i) => {
     const votes = new Map<string, number>();
-    const near = nearest(train, test, i, k);
+    const near = nearestRows(train, test, i, k);
     for (const j of near) votes.set(labels[j], (votes.get(labels[j]) ?? 0) + 1);
     const top = Math.max(...votes.values());
     return labels[near.find((j) => votes.get(labels[j]) === top) as number];
@@ -86,7 +86,7 @@ export function knnClassify(train: Features, labels: readonly string[], test: Fe
 /** Mean value of the k nearest training rows. */
 export function knnRegress(train: Features, values: readonly number[], test: Features, k: number): number[] {
   return Array.from({ length: test.n }, (_, i) => {
-    const near = nearest(train, test, i, k);
+    const near = nearestRows(train, test, i, k);
     return near.reduce((s, j) => s + values[j], 0) / near.length;
   });
 }

@@ -4,18 +4,23 @@
 // answers get MAE/RMSE. The baselines are fitted on the training rows and scored on the same test rows, so
 // every accuracy is reported beside them.
 import { sharedDecoder } from '../models/gpt2/decode.js';
-import { generateTextFromIds, type TextCodec } from '../models/gpt2/generate.js';
+import { CacheDecoder } from '../models/gpt2/block-decode.js';
+import type { TextCodec } from '../models/gpt2/generate.js';
 import type { GPT2 } from '../models/gpt2/model.js';
+import { decodeTextFromIds } from '../models/gpt2/textgen.js';
 import { fitPrompt, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { renderAnswer } from '../task/template.js';
+import { findLeaks } from '../rag/leak.js';
+import { fitRagPrompt } from '../rag/prompt.js';
+import { keyText, type Retriever } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
 import { knnClassify, knnRegress, majorityClass, nearestCentroid } from './baselines.js';
 import { featurize, fitFeatures } from './features.js';
 import { firstLine, readStrict, tinyllmCorrect } from './match.js';
 import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 import { parseNumbers, parseNumericAnswer } from './numbers.js';
-import { argmaxScore, labelCandidates, scoreCandidates } from './rank.js';
+import { argmaxScore, labelCandidates, scoreCandidates, type ScoringDecoder } from './rank.js';
 
 export type TaskKind = 'classify' | 'numeric';
 
@@ -33,10 +38,33 @@ export interface EvalOptions extends PromptOptions {
   /** Run greedy generation (default true) and ranking (default true; classification only). */
   generate?: boolean;
   rank?: boolean;
+  /** Retrieval-augmented prompts: the k nearest stored examples before each query (see src/rag). */
+  rag?: RagOptions;
   /** Called after each row. */
   onRow?: (done: number) => void;
   /** Checked after each row: true stops early and reports on the rows done. */
   shouldStop?: () => boolean;
+}
+
+export interface RagOptions {
+  retriever: Retriever;
+  k: number;
+  /** Keep store rows identical to the evaluated row in its retrieval (default: left out). */
+  keepLeaks?: boolean;
+}
+
+/** What retrieval did over the evaluated rows. */
+export interface RagReport {
+  k: number;
+  key: string;
+  storeRows: number;
+  /** Examples put before the queries in total, shortened ones, and retrieved ones left out for room. */
+  used: number;
+  shortened: number;
+  dropped: number;
+  /** Evaluated rows that are also in the store, and whether those store rows were left out of their retrieval. */
+  leakedRows: number;
+  leaksExcluded: boolean;
 }
 
 export interface RowResult {
@@ -73,6 +101,7 @@ export interface EvalReport {
   features: { dim: number; constant: number; trainMismatched: number; testMismatched: number };
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
+  rag?: RagReport;
   seconds: number;
   interrupted: boolean;
   results: RowResult[];
@@ -86,7 +115,8 @@ export function detectKind(train: readonly TaskExample[]): TaskKind {
   return distinct.size > 20 || values.some((v) => !Number.isInteger(v)) ? 'numeric' : 'classify';
 }
 
-export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
+/** `model`: the training model (its shared decoder is used) or any KV-cache decoder, e.g. the int8 runtime's. */
+export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
   if (train.length === 0) throw new UserError('evaluation needs the training rows for its baselines (no accuracy is reported without one)');
   const t0 = performance.now();
   const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
@@ -109,18 +139,28 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   const maxTokens = opts.maxTokens ?? longest + 4;
   const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
   const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
-  const dec = sharedDecoder(model);
+  const dec = model instanceof CacheDecoder ? (model as ScoringDecoder) : sharedDecoder(model as GPT2);
 
   const results: RowResult[] = [];
   let cutRows = 0;
   let interrupted = false;
-  for (const ex of test) {
-    const fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
+  const rag = opts.rag;
+  if (rag && !rag.retriever.store.labelled) throw new UserError(`the store ${rag.retriever.store.source} holds unlabelled passages; evaluation needs a store built from a task file (labelled examples)`);
+  const leaks = rag ? findLeaks(rag.retriever.store.rows, test) : [];
+  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: leaks.filter((l) => l.size > 0).length, leaksExcluded: !rag.keepLeaks };
+  const none = new Set<number>();
+  for (const [i, ex] of test.entries()) {
+    let fitted;
+    if (rag && ragReport) {
+      const rows = rag.retriever.search(ex, rag.k, rag.keepLeaks ? none : leaks[i]).map((j) => rag.retriever.store.rows[j]);
+      const p = (fitted = fitRagPrompt(codec, ex, rows, reserve, opts, ex.where));
+      [ragReport.used, ragReport.shortened, ragReport.dropped] = [ragReport.used + p.used, ragReport.shortened + p.shortened, ragReport.dropped + p.dropped];
+    } else fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
     if (fitted.inputKept < fitted.inputChars) cutRows++;
     const r: RowResult = { where: ex.where, truth: ex.output };
     let prefilled = false;
     if (doGenerate) {
-      const g = generateTextFromIds(model, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings, decoder: dec });
+      const g = decodeTextFromIds(dec, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings });
       r.generated = g.text.trim();
       prefilled = fitted.ids.length + g.tokens.length <= dec.capacity; // the cache still starts with the prompt
     }
@@ -149,6 +189,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
     baselines: [],
     features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
+    rag: ragReport,
     seconds: 0,
     interrupted,
     results,
@@ -166,7 +207,7 @@ export function evaluate(model: GPT2, codec: TextCodec, test: readonly TaskExamp
   }
 
   // baselines on the same rows, from the numbers in each row's instruction and input
-  const text = (e: TaskExample) => `${e.instruction}\n${e.input}`;
+  const text = keyText;
   const space = fitFeatures(train.map(text));
   const trainX = featurize(space, train.map(text));
   const testX = featurize(space, done.map(text));

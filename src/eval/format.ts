@@ -57,6 +57,11 @@ export function formatReport(r: EvalReport): string {
     if (f.trainMismatched + f.testMismatched > 0) note += `; ${f.trainMismatched} training and ${f.testMismatched} test rows had another count of numbers (missing ones set to the training mean, extra ones ignored)`;
     lines.push(note);
   }
+  if (r.rag) {
+    const g = r.rag;
+    lines.push(`retrieval: the ${g.k} nearest of ${g.storeRows} stored examples (${g.key} key) before each query; ${(g.used / Math.max(r.rows, 1)).toFixed(2)} per row on average, ${g.shortened} shortened and ${g.dropped} left out to fit the context`);
+    if (g.leakedRows > 0) lines.push(`LEAK: ${g.leakedRows} of ${r.testRows} evaluated rows are also in the store; ${g.leaksExcluded ? 'their copies were left out of their own retrieval (--rag-keep-leaks keeps them)' : 'their copies were KEPT (--rag-keep-leaks): retrieval accuracy is inflated'}`);
+  }
   if (r.cutRows > 0) lines.push(`${r.cutRows} rows had their input cut to fit the model's context (answers are never cut)`);
   return lines.join('\n');
 }

@@ -10,12 +10,15 @@ import type { TaskExample } from '../task/read.js';
 import type { SequenceCodec } from '../task/sequence.js';
 import { renderAnswer } from '../task/template.js';
 
+/** What ranking needs from a KV-cache decoder: the training model's KVDecoder or the int8 runtime's Decoder. */
+export type ScoringDecoder = Pick<KVDecoder, 'pos' | 'capacity' | 'config' | 'reset' | 'rewind' | 'feed' | 'feedScored'>;
+
 /**
  * log p(candidate | prompt) for every candidate, after one shared prefill. If the decoder already holds the
  * prompt as its first `prompt.length` tokens (e.g. after greedy generation from it), pass `prefilled` to skip
  * the prefill. A prompt + candidate may be one token longer than the decoder's capacity, as in training.
  */
-export function scoreCandidates(dec: KVDecoder, prompt: ArrayLike<number>, candidates: readonly ArrayLike<number>[], prefilled = false): Float64Array {
+export function scoreCandidates(dec: ScoringDecoder, prompt: ArrayLike<number>, candidates: readonly ArrayLike<number>[], prefilled = false): Float64Array {
   const P = prompt.length;
   if (P === 0) throw new Error('scoreCandidates: empty prompt (start it with the sequence-start tokens)');
   if (prefilled && dec.pos < P - 1) throw new Error(`scoreCandidates: the decoder holds ${dec.pos} tokens, not the ${P}-token prompt`);

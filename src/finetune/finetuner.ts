@@ -162,6 +162,18 @@ export class Finetuner {
     return max === undefined ? B : Math.max(1, Math.min(B, Math.floor(max / T)));
   }
 
+  /** The batches cut into passes of at most rowsPerPass rows, skipping passes without a counted target. */
+  private *passes(batches: Iterable<FinetuneBatch>): Generator<FinetuneBatch & { counted: number }> {
+    for (const b of batches) {
+      const rows = this.rowsPerPass(b.B, b.T);
+      for (let r0 = 0; r0 < b.B; r0 += rows) {
+        const r1 = Math.min(b.B, r0 + rows);
+        const counted = countTargets(b, r0, r1);
+        if (counted > 0) yield { inputs: b.inputs.subarray(r0 * b.T, r1 * b.T), targets: b.targets.subarray(r0 * b.T, r1 * b.T), B: r1 - r0, T: b.T, counted };
+      }
+    }
+  }
+
   /** Plans all activation memory for the largest batch to come (arena memory is not reused when a later plan grows). */
   reserve(B: number, T: number, countedRows = B * T): void {
     const rows = this.rowsPerPass(B, T);
@@ -196,17 +208,10 @@ export class Finetuner {
     let lossSum = 0;
     let pass = 0;
     try {
-      for (const b of list) {
-        const rows = this.rowsPerPass(b.B, b.T);
-        for (let r0 = 0; r0 < b.B; r0 += rows) {
-          const r1 = Math.min(b.B, r0 + rows);
-          const n = countTargets(b, r0, r1);
-          if (n === 0) continue;
-          if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass++);
-          const loss = model.forward(b.inputs.subarray(r0 * b.T, r1 * b.T), b.targets.subarray(r0 * b.T, r1 * b.T), r1 - r0, b.T);
-          lossSum += loss * n;
-          model.backward(n / total);
-        }
+      for (const p of this.passes(list)) {
+        if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass++);
+        lossSum += model.forward(p.inputs, p.targets, p.B, p.T) * p.counted;
+        model.backward(p.counted / total);
       }
     } finally {
       if (this.lora) this.lora.training = false;
@@ -247,15 +252,9 @@ export class Finetuner {
   evaluate(batches: Iterable<FinetuneBatch>): EvalLoss {
     let sum = 0;
     let counted = 0;
-    for (const b of batches) {
-      const rows = this.rowsPerPass(b.B, b.T);
-      for (let r0 = 0; r0 < b.B; r0 += rows) {
-        const r1 = Math.min(b.B, r0 + rows);
-        const n = countTargets(b, r0, r1);
-        if (n === 0) continue;
-        sum += this.model.forward(b.inputs.subarray(r0 * b.T, r1 * b.T), b.targets.subarray(r0 * b.T, r1 * b.T), r1 - r0, b.T) * n;
-        counted += n;
-      }
+    for (const p of this.passes(batches)) {
+      sum += this.model.forward(p.inputs, p.targets, p.B, p.T) * p.counted;
+      counted += p.counted;
     }
     return { loss: counted > 0 ? sum / counted : NaN, counted };
   }

@@ -6,3 +6,4 @@ export * from './finetuner.js';
 export * from './peft.js';
 export * from './merge.js';
 export * from './state.js';
+export * from './memory.js';

@@ -22,10 +22,12 @@ import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
 import { LoraAdapters } from '../finetune/lora.js';
 import { mergeLora } from '../finetune/merge.js';
-import { loraOf, type FinetuneMethod } from '../finetune/method.js';
+import { LORA_SITES, loraOf, validateMethod, type FinetuneMethod } from '../finetune/method.js';
+import { trainableCount } from '../finetune/memory.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
-export const CHECKPOINT_VERSION = 1;
+/** Version 2 adds fine-tuning (header `finetune`, compact moments, a 'lora' section); pre-training files stay version 1 so older readers still open them. */
+export const CHECKPOINT_VERSION = 2;
 const END_MAGIC = 'TLLMEND\0';
 const PREAMBLE = 32;
 const CHUNK = 1 << 20; // floats per I/O chunk
@@ -106,7 +108,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const pre = Buffer.alloc(PREAMBLE);
   pre.write(CHECKPOINT_MAGIC, 0, 'latin1');
-  pre.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  pre.writeUInt32LE(o.finetune ? 2 : 1, 8);
   pre.writeUInt32LE(json.length, 12);
   pre.writeUInt32LE(hashWords(HASH_SEED, new Uint32Array(json.buffer, json.byteOffset, json.length / 4)), 16);
 
@@ -159,8 +161,8 @@ function openCheckpoint(path: string): OpenCheckpoint {
       throw bad(path, `not a tinyllm checkpoint (no "${CHECKPOINT_MAGIC}" magic)`, 'for Hugging Face or llm.c weights use tinyllm convert, or pass the right file');
     }
     const version = pre.readUInt32LE(8);
-    if (version !== CHECKPOINT_VERSION) {
-      throw bad(path, `format version ${version}, this tinyllm reads version ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
+    if (version < 1 || version > CHECKPOINT_VERSION) {
+      throw bad(path, `format version ${version}, this tinyllm reads versions 1 to ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
     }
     if (pre.subarray(20).some((b) => b !== 0)) throw bad(path, 'reserved preamble bytes are not zero (the file is corrupt)');
     const hbytes = pre.readUInt32LE(12);
@@ -204,6 +206,23 @@ function openCheckpoint(path: string): OpenCheckpoint {
  * their byte counts whole floats, and the params section exactly the config's parameter count (so the
  * model allocated for it is no larger than the file).
  */
+/** The fine-tuning method of a header (validated), or null for pre-training checkpoints. */
+function checkFinetune(f: unknown, config: GPT2Config): FinetuneMethod | null {
+  if (f === undefined) return null;
+  if (!isObject(f) || !isObject(f.method)) throw new Error('finetune entry is not an object with a method');
+  const m = f.method as Record<string, unknown>;
+  const loraOk = (l: unknown) => isObject(l) && Array.isArray(l.targets) && l.targets.every((t) => (LORA_SITES as readonly unknown[]).includes(t));
+  if (m.kind === 'lora') {
+    if (!loraOk(m.lora)) throw new Error('finetune LoRA settings are malformed');
+  } else if (m.kind === 'zo') {
+    if (!isObject(m.zo) || (m.zo.lora !== null && !loraOk(m.zo.lora))) throw new Error('finetune zeroth-order settings are malformed');
+  } else if (m.kind !== 'full' && m.kind !== 'top') {
+    throw new Error(`unknown fine-tuning method ${JSON.stringify(m.kind)}`);
+  }
+  validateMethod(m as unknown as FinetuneMethod, config);
+  return m as unknown as FinetuneMethod;
+}
+
 function checkHeader(h: unknown): CheckpointHeader {
   if (!isObject(h)) throw new Error('not a JSON object');
   if (!isObject(h.config)) throw new Error('config missing');
@@ -212,20 +231,28 @@ function checkHeader(h: unknown): CheckpointHeader {
   if (h.tokenizer !== undefined && h.tokenizer !== null && typeof h.tokenizer !== 'string') throw new Error('tokenizer is not a string');
   if (!Array.isArray(h.tensors)) throw new Error('tensor table missing');
   if (!Array.isArray(h.sections) || h.sections.length > 4) throw new Error('section table missing');
-  if (h.finetune !== undefined && !(isObject(h.finetune) && isObject(h.finetune.method))) throw new Error('fine-tuning method is not an object');
+  const config = h.config as unknown as GPT2Config;
+  const method = checkFinetune(h.finetune, config);
+  // floats each section holds: the whole model's params; moments of the trainable set; the LoRA adapters
+  const floats: Record<SectionName, number> = {
+    params: numParams(config),
+    m: method ? trainableCount(config, method) : numParams(config),
+    v: method ? trainableCount(config, method) : numParams(config),
+    lora: method && loraOf(method) ? trainableCount(config, method) : NaN,
+  };
   let offset = 0;
-  const names = new Set<unknown>();
-  const full = numParams(h.config as unknown as GPT2Config) * 4;
+  const names = new Map<unknown, number>();
   for (const s of h.sections as unknown[]) {
-    if (!isObject(s) || !['params', 'm', 'v', 'lora'].includes(s.name as string) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes) || s.bytes % 4 !== 0) {
+    if (!isObject(s) || !(s.name as string in floats) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
       throw new Error(`bad section entry ${JSON.stringify(s).slice(0, 80)}`);
     }
-    names.add(s.name);
-    // params always cover the model; a fine-tune's moments cover only its trainable set, 'lora' its adapter
-    const sized = s.name === 'params' || (h.finetune === undefined && s.name !== 'lora');
-    if (sized && s.bytes !== full) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the config needs ${full}`);
+    names.set(s.name, s.bytes);
+    const want = floats[s.name as SectionName] * 4;
+    if (s.bytes !== want) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the ${method ? 'fine-tune method' : 'config'} needs ${want}`);
     offset += s.bytes;
   }
+  if (!names.has('params')) throw new Error('no params section');
+  if (names.has('m') !== names.has('v') || (names.has('m') && names.get('m') !== names.get('v'))) throw new Error('optimizer sections m and v differ in size');
   if (h.optimizer !== undefined && !(isObject(h.optimizer) && isCount(h.optimizer.t))) throw new Error('optimizer state is not an object with a step count t');
   if (h.rng !== undefined && !(Array.isArray(h.rng) && h.rng.length === 4 && h.rng.every(isCount))) throw new Error('rng state is not 4 words');
   if (h.run !== undefined && !isObject(h.run)) throw new Error('run settings are not an object');

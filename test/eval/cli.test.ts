@@ -11,7 +11,7 @@ import { renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { writeTaskInfo } from '../../src/task/info.js';
 import { saveTokenizer } from '../../src/tokenizer/files.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
+import { LABELS, memorise, quiet, tinyRows, tinyTokenizer } from './helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-eval-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -30,23 +30,6 @@ const jsonl = (file: string, rs: typeof rows) => {
 };
 const trainFile = jsonl(path.join(tmp, 'train.jsonl'), rows);
 const testFile = jsonl(path.join(tmp, 'test.jsonl'), rows);
-
-async function quiet(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-    ewrite.mockRestore();
-  }
-}
 
 describe('tinyllm eval', () => {
   it('reports ranking, strict and TinyLLM-rule accuracy beside the baselines, as a table and JSON', async () => {

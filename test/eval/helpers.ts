@@ -1,6 +1,8 @@
 // A tiny task and a tiny GPT-2 that memorises it, for the eval tests: three gesture-like labels (one a
 // substring of another) decided by the numbers of the input, a BPE tokenizer trained on the rendered
 // examples, and full-batch AdamW on the answer tokens with <|endoftext|> first (the sequence-start rule).
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { encodeTask, exampleTargets } from '../../src/task/encode.js';
 import type { TaskExample } from '../../src/task/read.js';
@@ -51,4 +53,22 @@ export function memorise(tok: BpeTokenizer, rows: readonly TaskExample[], steps 
     opt.step(model.kernels, model.params.data, model.ensureGrads().data, 1e-2);
   }
   return model;
+}
+
+/** Runs a tinyllm command with its console and stdout/stderr captured. */
+export async function quiet(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
+    ewrite.mockRestore();
+  }
 }

@@ -13,7 +13,7 @@ import { LoraAdapters } from '../../src/finetune/lora.js';
 import { mergeLora } from '../../src/finetune/merge.js';
 import { LORA_SITES, type FinetuneMethod } from '../../src/finetune/method.js';
 import { loadFinetuneState, saveFinetuneState } from '../../src/finetune/state.js';
-import { loadCheckpointWeights, readCheckpointHeader } from '../../src/train/checkpoint.js';
+import { loadCheckpointWeights, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from '../train/helpers.js';
 import { noisyModel, paddedBatch } from './helpers.js';
@@ -175,6 +175,11 @@ describe('fine-tune state', () => {
     saveFinetuneState(file, ft);
     const other = new Finetuner(f32Model(8), { method: { kind: 'top', layers: 2 }, schedule, gradClip: 1 });
     expect(() => loadFinetuneState(file, other)).toThrow(/fine-tuned with top 1 blocks, not top 2 blocks/);
+    // fine-tune files are format version 2 (older readers refuse them instead of reading LoRA runs as the base); pre-training stays 1
+    expect(fs.readFileSync(file).readUInt32LE(8)).toBe(2);
+    const plain = path.join(dir, 'plain.ckpt');
+    saveCheckpoint(plain, { model: ft.model, step: 0 });
+    expect(fs.readFileSync(plain).readUInt32LE(8)).toBe(1);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -189,5 +194,53 @@ describe('GPT2 unaffected outside fine-tuning', () => {
     model.backward();
     expect(model.grads!.tensors.wte.some((x) => x !== 0)).toBe(true);
     expect(model.hook).toBeNull();
+  });
+});
+
+describe('finetuneMemoryBytes', () => {
+  it('matches what a Finetuner allocates in the arena for each method', async () => {
+    const { sharedArena } = await import('../../src/tensor/arena.js');
+    const { finetuneMemoryBytes } = await import('../../src/finetune/memory.js');
+    const config = { nLayer: 3, nHead: 2, nEmbd: 32, vocabSize: 100, blockSize: 64 };
+    for (const [, method] of METHODS) {
+      for (const shape of [{ B: 4, T: 32, countedRows: 4 }, { B: 4, T: 48, countedRows: 5, maxTokensPerPass: 48, recompute: true }]) {
+        const arena = sharedArena();
+        const mark = arena.mark();
+        const model = new GPT2(config, { kernels: ref, seed: 1 });
+        const ft = new Finetuner(model, { method, schedule, gradClip: 1, ...shape });
+        ft.reserve(shape.B, shape.T, shape.countedRows);
+        const b = paddedBatch(config.vocabSize, shape.B, shape.T, 1, 1);
+        ft.trainStep(b);
+        const used = arena.mark() - mark;
+        arena.release(mark);
+        const est = finetuneMemoryBytes(config, method, shape);
+        expect(used, `${method.kind} ${JSON.stringify(shape)}`).toBeGreaterThanOrEqual(est);
+        expect(used).toBeLessThan(est * 1.02 + 64 * 64); // 64-byte alignment per buffer
+      }
+    }
+  });
+});
+
+describe('GPT2.linear', () => {
+  it('applies the LoRA hook for decoders: equals linearForward plus the adapter', () => {
+    const model = f32Model(9);
+    const adapters = new LoraAdapters(tiny, { r: 2, alpha: 4, dropout: 0, targets: ['mlp.c_fc'] }, plainF32, 1);
+    adapters.params.fill(0.25);
+    adapters.attach(model);
+    const N = 3;
+    const C = tiny.nEmbd;
+    const inp = Float32Array.from({ length: N * C }, (_, i) => Math.sin(i));
+    const w = model.params.tensors.h[1];
+    const hooked = new Float32Array(N * 4 * C);
+    model.linear(1, 'mlp.c_fc', hooked, inp, w.fcw, w.fcb, N, C, 4 * C);
+    const plain = new Float32Array(N * 4 * C);
+    model.hook = null;
+    model.linear(1, 'mlp.c_fc', plain, inp, w.fcw, w.fcb, N, C, 4 * C);
+    // adapter: (α/r)·B·A·x with every A, B entry 0.25 -> 2 · (2 · 0.25·0.25) · Σx per output
+    for (let n = 0; n < N; n++) {
+      let sx = 0;
+      for (let i = 0; i < C; i++) sx += inp[n * C + i];
+      for (let o = 0; o < 4 * C; o++) expect(hooked[n * 4 * C + o] - plain[n * 4 * C + o]).toBeCloseTo(2 * 2 * 0.0625 * sx, 4);
+    }
   });
 });

@@ -1,5 +1,5 @@
 // Fixtures for the fine-tuning tests: tiny float64 models with weights large enough that every path
-// carries signal, padded batches with a masked prompt and a short answer, and a float64 finite-difference check.
+// carries signal, padded batches with a masked prompt and a short answer, and the float64 finite-difference check.
 import { ref } from '../../src/kernels/index.js';
 import type { FloatArray, Kernels } from '../../src/kernels/types.js';
 import type { GPT2Config } from '../../src/models/gpt2/config.js';
@@ -7,6 +7,7 @@ import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF64, type Allocator } from '../../src/models/gpt2/params.js';
 import type { FinetuneBatch } from '../../src/finetune/finetuner.js';
 import { Rng } from '../../src/util/rng.js';
+import { gradError } from '../kernels/gradcheck.js';
 
 export function noisyModel(config: GPT2Config, seed: number, alloc: Allocator = plainF64, kernels: Kernels = ref): GPT2 {
   const model = new GPT2(config, { kernels, alloc, seed });
@@ -29,18 +30,8 @@ export function paddedBatch(V: number, B: number, T: number, seed: number, answe
   return { inputs, targets, B, T };
 }
 
-/** Throws unless analytic[i] matches the central difference of loss() in x[i], for `samples` random i. */
-export function checkGrads(label: string, x: FloatArray, analytic: FloatArray, loss: () => number, rng: Rng, samples = 3, eps = 1e-5): void {
-  for (let s = 0; s < Math.min(samples, x.length); s++) {
-    const i = rng.int(x.length);
-    const orig = x[i];
-    x[i] = orig + eps;
-    const lp = loss();
-    x[i] = orig - eps;
-    const lm = loss();
-    x[i] = orig;
-    const num = (lp - lm) / (2 * eps);
-    const err = Math.abs(num - analytic[i]) / Math.max(1e-4, Math.abs(num) + Math.abs(analytic[i]));
-    if (err > 1e-5) throw new Error(`${label}[${i}]: analytic ${analytic[i]} vs numeric ${num}`);
-  }
+/** Asserts that analytic matches central differences of loss() in every element of x (test/kernels/gradcheck.ts). */
+export function expectGrads(label: string, x: FloatArray, analytic: FloatArray, loss: () => number): void {
+  const err = gradError(loss, [x as Float64Array], [analytic as Float64Array]);
+  if (!(err <= 1)) throw new Error(`${label}: gradient error ${err} (> 1 = analytic and numeric differ)`);
 }

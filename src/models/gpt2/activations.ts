@@ -70,10 +70,10 @@ function blockSizes(c: GPT2Config, B: number, T: number): [keyof BlockActs, numb
   ];
 }
 
-/** With recompute, every block but the first borrows its views (all but res3) from block 0. */
-const owner = (recompute: boolean, l: number, k: keyof BlockActs) => (recompute && k !== 'res3' ? 0 : l);
+/** The layer whose name a block's view is planned under: with recompute all but res3 are shared (layer 0's). */
+const owner = (recompute: boolean, l: number, k: keyof BlockActs): number => (recompute && k !== 'res3' ? 0 : l);
 
-/** The forward buffer's named parts (float elements) for a micro-batch (B,T); shared views under layer 0's name. */
+/** The forward buffer's named parts (float elements) for a micro-batch (B,T). */
 function forwardSizes(c: GPT2Config, B: number, T: number, recompute: boolean): [string, number][] {
   const { nLayer: L, nHead: NH, nEmbd: C } = c;
   const BT = B * T;
@@ -84,7 +84,8 @@ function forwardSizes(c: GPT2Config, B: number, T: number, recompute: boolean): 
     ['lnfMean', BT],
     ['lnfRstd', BT],
   ];
-  for (let l = 0; l < L; l++) for (const [k, n] of blockSizes(c, B, T)) if (owner(recompute, l, k) === l) sizes.push([`${l}.${k}`, n]);
+  const perBlock = blockSizes(c, B, T);
+  for (let l = 0; l < L; l++) for (const [k, n] of perBlock) if (owner(recompute, l, k) === l) sizes.push([`${l}.${k}`, n]);
   return sizes;
 }
 
@@ -130,21 +131,13 @@ function headSizes(c: GPT2Config, rows: number): [string, number][] {
 }
 
 export function planHead(c: GPT2Config, rows: number, alloc: Allocator): HeadActs {
-  const v = carve(alloc, headSizes(c, rows) as ['x' | 'probs' | 'losses', number][]);
-  return { rows, ...v, dprobs: null, dx: null, dlosses: null };
-}
-
-function headBackwardSizes(c: GPT2Config, rows: number): ['dprobs' | 'dx' | 'dlosses', number][] {
-  return [
-    ['dprobs', rows * c.vocabSize],
-    ['dx', rows * c.nEmbd],
-    ['dlosses', rows],
-  ];
+  const v = carve(alloc, headSizes(c, rows));
+  return { rows, x: v.x, probs: v.probs, losses: v.losses, dprobs: null, dx: null, dlosses: null };
 }
 
 /** Adds the backward buffers of a head plan. */
 export function planHeadBackward(c: GPT2Config, h: HeadActs, alloc: Allocator): void {
-  const v = carve(alloc, headBackwardSizes(c, h.rows));
+  const v = carve(alloc, headSizes(c, h.rows).map(([k, n]) => [`d${k}`, n]));
   h.dprobs = v.dprobs;
   h.dx = v.dx;
   h.dlosses = v.dlosses;
@@ -182,8 +175,11 @@ export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocat
   return carve<keyof BackwardActs>(alloc, backwardSizes(c, B, T));
 }
 
-/** Float elements of the forward + backward activation buffers of training at micro-batch (B,T), LM head on every row. */
-export function activationFloats(c: GPT2Config, B: number, T: number, recompute = false): number {
+/**
+ * Float elements of the forward + backward activation buffers of training at micro-batch (B,T), with the LM
+ * head on `headRows` rows (default B·T: pre-training; fine-tuning counts only positions with a loss).
+ */
+export function activationFloats(c: GPT2Config, B: number, T: number, opts: { recompute?: boolean; headRows?: number } = {}): number {
   const sum = (xs: [string, number][]) => xs.reduce((n, [, s]) => n + s, 0);
-  return sum(forwardSizes(c, B, T, recompute)) + sum(headSizes(c, B * T)) + sum(headBackwardSizes(c, B * T)) + sum(backwardSizes(c, B, T));
+  return sum(forwardSizes(c, B, T, opts.recompute ?? false)) + sum(backwardSizes(c, B, T)) + 2 * sum(headSizes(c, opts.headRows ?? B * T));
 }

@@ -127,8 +127,9 @@ export abstract class CacheDecoder<M> {
 
   /**
    * Teacher-forced scoring: appends all but the last of `tokens` and returns Σ_{i≥1} log p(tokens[i] | context,
-   * tokens[0..i)), the log-likelihood of every token after the first (perplexity, label ranking). The last token
-   * is only scored, so a sequence may end one past the capacity. Leaves no logits: feed() or rewind() next.
+   * tokens[0..i)), the log-likelihood of every token after the first (the first one's comes from the logits
+   * before this call, see logProbOf; perplexity). The last token is only scored, so a sequence may end one past
+   * the capacity, as a training sequence of capacity + 1 tokens does. Leaves no logits: feed() or rewind() next.
    */
   feedScored(tokens: ArrayLike<number>): number {
     const n = tokens.length - 1; // tokens fed; each row predicts the next token

@@ -249,8 +249,11 @@ export class GPT2 {
     prof?.lap('residual.fwd');
   }
 
-  /** A block's linear layer, plus the hook (LoRA) when one is set. */
-  private linear(l: number, site: LinearSite, out: FloatArray, inp: FloatArray, w: FloatArray, b: FloatArray, N: number, IC: number, OC: number): void {
+  /**
+   * Block l's linear layer at `site`: out(N,OC) = inp·wᵀ + b, plus the hook (LoRA) when one is set. Decoders
+   * (KV cache) call this instead of linearForward so adapters apply in generation too.
+   */
+  linear(l: number, site: LinearSite, out: FloatArray, inp: FloatArray, w: FloatArray, b: FloatArray, N: number, IC: number, OC: number): void {
     linearForward(this.kernels, out, inp, w, b, N, IC, OC);
     this.hook?.forward(l, site, out, inp, N, IC, OC);
   }

@@ -3,7 +3,6 @@
 // When the context fills the cache, it is rebuilt from the last half of it (sliding window). Text streams through
 // the tokenizer's streaming decoder so multi-byte characters are never split.
 import type { FloatArray } from '../../kernels/types.js';
-import { encodeSequence, type SequenceOptions } from '../../task/sequence.js';
 import type { EncodeOptions } from '../../tokenizer/types.js';
 import { Rng } from '../../util/rng.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
@@ -58,6 +57,7 @@ export function* decodeTokens(dec: TokenDecoder, prompt: ArrayLike<number>, opts
 
 /** What text generation needs from a tokenizer (src/tokenizer's Tokenizer satisfies it). */
 export interface TextCodec {
+  /** Encoding options are those of src/task/sequence.ts's SequenceCodec (special tokens as text or ids). */
   encode(text: string, opts?: EncodeOptions): ArrayLike<number>;
   createStreamDecoder(): { push(id: number): string; flush(): string };
   eotToken: number;
@@ -70,10 +70,6 @@ export interface GenerateTextOptions extends GenerateOptions {
   stopStrings?: string[];
   /** Called with each new piece of text as soon as it is final. */
   onText?: (piece: string) => void;
-  /** How the prompt's sequence starts (src/task/sequence.ts; as the model was trained). Default: the prompt as is (generate.ts: <|endoftext|> first). */
-  start?: SequenceOptions['start'];
-  /** Special-token text in the prompt becomes special ids (default: plain text). */
-  allowSpecial?: boolean;
 }
 
 export interface GenerateTextResult {
@@ -85,11 +81,11 @@ export interface GenerateTextResult {
 
 /** Generates a continuation of `prompt` (an empty prompt starts from the end-of-text token). */
 export function decodeText(dec: TokenDecoder, codec: TextCodec, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
-  return decodeIds(dec, codec, promptIds(codec, prompt, opts), opts);
+  return decodeTextFromIds(dec, codec, promptIds(codec, prompt), opts);
 }
 
-/** decodeText from prompt ids that already begin as the sequence-start rule says. */
-export function decodeIds(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<number>, opts: GenerateOptions & Pick<GenerateTextOptions, 'stopStrings' | 'onText'>): GenerateTextResult {
+/** Generates a continuation of prompt ids (streamed to opts.onText). */
+export function decodeTextFromIds(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<number>, opts: GenerateTextOptions): GenerateTextResult {
   const steps = textSteps(dec, codec, ids, opts);
   for (;;) {
     const step = steps.next();
@@ -139,14 +135,9 @@ export function* textSteps(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<n
   return { text, tokens, reason };
 }
 
-/**
- * The token ids generation starts from: the prompt after the sequence-start rule when one is given (else the
- * prompt as is), or the end-of-text token for an empty sequence.
- */
-export function promptIds(codec: Pick<TextCodec, 'encode' | 'eotToken'>, prompt: string, opts: SequenceOptions = {}): number[] {
-  if (opts.start === undefined && !opts.allowSpecial) return prompt === '' ? [codec.eotToken] : Array.from(codec.encode(prompt));
-  const ids = encodeSequence(codec, prompt, opts);
-  return ids.length === 0 ? [codec.eotToken] : ids;
+/** The token ids generation starts from: the prompt's, or the end-of-text token for an empty prompt. */
+export function promptIds(codec: Pick<TextCodec, 'encode' | 'eotToken'>, prompt: string): number[] {
+  return prompt === '' ? [codec.eotToken] : Array.from(codec.encode(prompt));
 }
 
 function maxLen(strings: string[]): number {

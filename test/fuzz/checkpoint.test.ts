@@ -84,7 +84,8 @@ describe('fuzzed training checkpoints', () => {
     expectRefused(
       t,
       [{ kind: 'edit', file: FILE, apply: (b) => headerJson.set(b, headerJson.get(b).replace(':', ':Z\n')) }],
-      /unreadable header \(Unexpected token 'Z', .*"format":Z "tinyllm/,
+      // Node 20+ quotes the broken bytes (the newline must become a space); Node 18 gives only the position
+      /unreadable header \(Unexpected token (?:'Z', .*"format":Z "tinyllm|Z in JSON at position \d+\))/,
     ));
 
   it('refuses a loader position whose shard list is not a list, naming the checkpoint (was a TypeError on resume)', () =>

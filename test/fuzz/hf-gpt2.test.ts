@@ -64,7 +64,7 @@ describe('fuzzed Hugging Face GPT-2 checkpoints', () => {
   it('quotes a huge config value in at most 80 characters and keeps JSON.parse errors on one line', async () => {
     await expectRefused(hfTarget, setConfig('model_type', 'x'.repeat(5000)), /field "model_type" is "x+…/);
     await expectRefused(hfTarget, setConfig('layer_norm_epsilon', 'x'), /field "layer_norm_epsilon" is "x"/);
-    await expectRefused(hfTarget, [{ kind: 'edit', file: CONFIG, apply: (b) => Buffer.from(Buffer.from(b).toString().replace(':', ':Z\n')) }], /config\.json: not valid JSON \(Unexpected token 'Z'/);
+    await expectRefused(hfTarget, [{ kind: 'edit', file: CONFIG, apply: (b) => Buffer.from(Buffer.from(b).toString().replace(':', ':Z\n')) }], /config\.json: not valid JSON \(Unexpected token (?:'Z'|Z in JSON at position \d+\))/);
   });
 
   it('refuses an index whose weight_map names a non-string or a file outside the checkpoint (was a TypeError)', async () => {

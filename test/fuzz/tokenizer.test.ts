@@ -39,5 +39,5 @@ describe('fuzzed tokenizer files', () => {
   });
 
   it("keeps JSON.parse's quote of broken bytes on one line", () =>
-    expectRefused(tokenizerTarget, [{ kind: 'edit', file: 'vocab.json', apply: (b) => Buffer.from(Buffer.from(b).toString().replace(':', ':Z\n')) }], /vocab\.json is not valid JSON: Unexpected token 'Z'/));
+    expectRefused(tokenizerTarget, [{ kind: 'edit', file: 'vocab.json', apply: (b) => Buffer.from(Buffer.from(b).toString().replace(':', ':Z\n')) }], /vocab\.json is not valid JSON: Unexpected token (?:'Z'|Z in JSON at position \d+$)/));
 });

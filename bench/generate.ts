@@ -2,8 +2,10 @@
 // and int8, per kernel tier: time to first token (64-token prompt), decode tokens/s (batch 1, 128 new, greedy),
 // peak RSS and file size. Each measurement runs in a fresh child process (so peak RSS is that run's alone), several
 // rounds; medians with min–max spread, and int8/f32 ratios from the same run. Load average is printed.
+// Then llama.cpp (bench/llamacpp.ts, when node-llama-cpp is installed) on our GGUF export of the same models, F32
+// and Q8_0, at --llamacpp-threads (default 1), with our/llama.cpp decode ratios; a skip line otherwise.
 // Run: npx tsx bench/generate.ts [--models 30M,124M] [--formats f32,int8] [--kernels wasm,js] [--prompt 64]
-//      [--tokens 128] [--rounds 3] [--threads N] [--group 64]
+//      [--tokens 128] [--rounds 3] [--threads N] [--group 64] [--llamacpp-threads 1]
 // Last stdout line: one JSON summary object.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -61,7 +63,7 @@ function child(file: string, tier: string): void {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function main(): void {
+async function main(): Promise<void> {
   const models = (arg('models') ?? '30M,124M').split(',') as GPT2PresetName[];
   const formats = (arg('formats') ?? 'f32,int8').split(',') as ('f32' | 'int8')[];
   const tiers = (arg('kernels') ?? availableTiers().filter((t) => t !== 'ref').join(',')).split(',');
@@ -117,8 +119,20 @@ function main(): void {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(JSON.stringify({ bench: 'generate', prompt: PROMPT, tokens: TOKENS, threads, rounds, loadavg: loadavg().map((l) => +l.toFixed(2)), results: rows, ratios }));
+  const { llamaCppDecodeBench } = await import('./llamacpp.js');
+  const llamaThreads = Number(arg('llamacpp-threads') ?? 1);
+  const llama = await llamaCppDecodeBench({ models, dtypes: ['f32', 'q8_0'], promptTokens: PROMPT, newTokens: TOKENS, threads: llamaThreads, rounds, log: (line) => console.log(line) });
+  if (!llama.rows) console.log(`llama.cpp rows skipped: ${llama.reason}`);
+  for (const l of llama.rows ?? []) {
+    const ours = rows.filter((r) => r.model === l.model && r.format === (l.dtype === 'q8_0' ? 'int8' : 'f32'));
+    for (const o of ours as { tier: string; decodeTokPerSec: { median: number } }[]) {
+      const r = { model: l.model, tier: o.tier, ours: l.dtype === 'q8_0' ? 'int8' : 'f32', llamacpp: l.dtype, decodeOursOverLlamaCpp: +(o.decodeTokPerSec.median / l.decodeTokPerSec).toFixed(2) };
+      ratios.push(r);
+      console.log(`${l.model.padEnd(5)} ${o.tier.padEnd(5)} ours ${r.ours} / llama.cpp ${l.dtype} (${llamaThreads} thread): decode ${r.decodeOursOverLlamaCpp}x`);
+    }
+  }
+  console.log(JSON.stringify({ bench: 'generate', prompt: PROMPT, tokens: TOKENS, threads, rounds, loadavg: loadavg().map((l) => +l.toFixed(2)), results: rows, llamacpp: llama.rows ?? { skipped: llama.reason }, ratios }));
 }
 
 if (arg('child')) child(arg('child') as string, arg('tier') as string);
-else main();
+else await main();

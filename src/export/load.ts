@@ -1,6 +1,7 @@
 // loadWeights: open GPT-2 weights in any format tinyllm reads, recognised by content rather than by
 // file name: a Hugging Face directory, a tinyllm run directory, a .safetensors file (config.json beside it), an llm.c checkpoint
-// (int32 magic 20240326 first), or a tinyllm training checkpoint (magic "TLLMCKPT", read by its own loader).
+// (int32 magic 20240326 first), a GGUF file (magic "GGUF", with its tokenizer), or a tinyllm training checkpoint
+// (magic "TLLMCKPT", read by its own loader).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -8,13 +9,18 @@ import { openForRead } from './binary.js';
 import { loadHFGPT2 } from './hf-gpt2.js';
 import { LLMC_MAGIC, readLlmcCheckpoint } from './llmc.js';
 import { allocateWeights, type LoadedWeights, type LoadOptions } from './params.js';
+import { GGUF_MAGIC } from './gguf.js';
+import { loadGgufGPT2 } from './gguf-gpt2.js';
+import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { CHECKPOINT_FILE, checkpointPath, isCheckpoint, loadCheckpointWeights } from '../train/checkpoint.js';
 import { plainF32 } from '../models/gpt2/params.js';
 
-export type WeightsFormat = 'hf' | 'safetensors' | 'llmc' | 'tinyllm';
+export type WeightsFormat = 'hf' | 'safetensors' | 'llmc' | 'gguf' | 'tinyllm';
 
 export interface DetectedWeights extends LoadedWeights {
   format: WeightsFormat;
+  /** The tokenizer stored in the file (GGUF), if any. */
+  tokenizer?: BpeTokenizer | null;
 }
 
 /** Identifies the format of `p` from the file system and the first bytes of the file. */
@@ -33,16 +39,21 @@ export function detectFormat(p: string): WeightsFormat {
   }
   const dv = new DataView(head.buffer);
   if (n >= 4 && dv.getInt32(0, true) === LLMC_MAGIC) return 'llmc';
+  if (n >= 4 && dv.getUint32(0, true) === GGUF_MAGIC) return 'gguf';
   if (n >= 9 && head[8] === 0x7b && dv.getBigUint64(0, true) > 0n) return 'safetensors';
   throw new UserError(
     `${p}: unrecognised weights file; tinyllm reads a Hugging Face checkpoint directory (config.json + model.safetensors), ` +
-      `a .safetensors file with config.json beside it, an llm.c checkpoint (.bin, magic ${LLMC_MAGIC}) or a tinyllm training checkpoint`,
+      `a .safetensors file with config.json beside it, an llm.c checkpoint (.bin, magic ${LLMC_MAGIC}), a GGUF file or a tinyllm training checkpoint`,
   );
 }
 
 /** Loads GPT-2 weights from any supported format into one flat paramSpecs-ordered buffer. */
 export function loadWeights(p: string, opts: LoadOptions = {}): DetectedWeights {
   const format = detectFormat(p);
+  if (format === 'gguf') {
+    const g = loadGgufGPT2(p, opts);
+    return { config: g.config, params: g.params, flat: g.flat, format, tokenizer: g.tokenizer };
+  }
   const w = format === 'llmc' ? readLlmcCheckpoint(p, opts) : format === 'tinyllm' ? loadTrainingCheckpoint(checkpointPath(p), opts) : loadHFGPT2(p, opts);
   return { config: w.config, params: w.params, flat: w.flat, format };
 }

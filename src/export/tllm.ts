@@ -5,7 +5,7 @@
 // place (no per-tensor copy). Int8 tensors carry a companion '<name>.scale' f32 tensor. Like safetensors and GGUF.
 import * as fs from 'node:fs';
 import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
-import { UserError } from '../util/errors.js';
+import { clip, oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { openForRead, readExact } from './binary.js';
 import { groupsPerRow, INT8_GROUPS, type Int8Group } from './quantize.js';
@@ -172,7 +172,7 @@ function bad(file: string, what: string): UserError {
 
 function checkPreamble(file: string, pre: Uint8Array, size: number): void {
   const magic = new TextDecoder().decode(pre.subarray(0, 8));
-  if (magic !== TLLM_MAGIC) throw bad(file, `not a .tllm model (magic ${JSON.stringify(magic)}, expected "${TLLM_MAGIC}")`);
+  if (magic !== TLLM_MAGIC) throw bad(file, `not a .tllm model (magic ${quoteValue(magic)}, expected "${TLLM_MAGIC}")`);
   const dv = new DataView(pre.buffer, pre.byteOffset, PREAMBLE);
   const version = dv.getUint32(8, true);
   if (version !== TLLM_VERSION) {
@@ -191,13 +191,13 @@ export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + len)));
   } catch (e) {
-    throw bad(file, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+    throw bad(file, `header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
   }
   const header = checkHeader(file, raw, bytes.byteLength);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const view = (name: string): TllmData => {
     const e = byName.get(name);
-    if (!e) throw bad(file, `tensor '${name}' is missing`);
+    if (!e) throw bad(file, `tensor '${clip(name)}' is missing`);
     const at = bytes.byteOffset + e.offset;
     const n = e.bytes / DTYPE_BYTES[e.dtype];
     if (e.dtype === 'f32') return new Float32Array(bytes.buffer, at, n);
@@ -217,21 +217,21 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
   const c = raw.config;
   if (!isObj(c)) throw fail('field "config" must be an object');
   for (const k of ['blockSize', 'vocabSize', 'nLayer', 'nHead', 'nEmbd']) {
-    if (!isCount(c[k]) || (c[k] as number) < 1) throw fail(`config.${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+    if (!isCount(c[k]) || (c[k] as number) < 1) throw fail(`config.${k} must be a positive integer, got ${quoteValue(c[k])}`);
   }
   const config = { blockSize: c.blockSize, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd } as GPT2Config;
   try {
     validateConfig(config);
   } catch (e) {
-    throw fail((e as Error).message);
+    throw fail(oneLine((e as Error).message));
   }
   const q = raw.quantization;
   const kinds = ['f32', 'f16', 'int8'];
   if (!isObj(q) || !kinds.includes(q.weights as string) || !kinds.includes(q.embedding as string) || !INT8_GROUPS.includes(q.group as Int8Group)) {
-    throw fail(`field "quantization" must be {weights, embedding: f32|f16|int8, group: ${INT8_GROUPS.join('|')}}, got ${JSON.stringify(q)}`);
+    throw fail(`field "quantization" must be {weights, embedding: f32|f16|int8, group: ${INT8_GROUPS.join('|')}}, got ${quoteValue(q)}`);
   }
   const tok = raw.tokenizer;
-  if (!isObj(tok) || !(tok.name === 'gpt2' || typeof tok.tensor === 'string')) throw fail(`field "tokenizer" must be {"name": "gpt2"} or {"tensor": <name>}, got ${JSON.stringify(tok)}`);
+  if (!isObj(tok) || !(tok.name === 'gpt2' || typeof tok.tensor === 'string')) throw fail(`field "tokenizer" must be {"name": "gpt2"} or {"tensor": <name>}, got ${quoteValue(tok)}`);
   if (raw.finetune !== undefined) checkFinetune(fail, raw.finetune);
   if (!Array.isArray(raw.tensors)) throw fail('field "tensors" must be an array');
   const seen = new Set<string>();
@@ -240,18 +240,19 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
     if (!isObj(t) || typeof t.name !== 'string' || !(typeof t.dtype === 'string' && t.dtype in DTYPE_BYTES)) {
       throw fail(`${where} must have a string "name" and a dtype among ${Object.keys(DTYPE_BYTES).join(', ')}`);
     }
-    if (seen.has(t.name)) throw fail(`${where}: tensor '${t.name}' appears twice`);
+    const name = clip(t.name);
+    if (seen.has(t.name)) throw fail(`${where}: tensor '${name}' appears twice`);
     seen.add(t.name);
     if (!Array.isArray(t.shape) || !t.shape.every(isCount) || !isCount(t.offset) || !isCount(t.bytes)) {
-      throw fail(`${where} ('${t.name}'): shape must be non-negative integers and offset/bytes counts`);
+      throw fail(`${where} ('${name}'): shape must be non-negative integers and offset/bytes counts`);
     }
     const n = (t.shape as number[]).reduce((a, b) => a * b, 1);
     const dtype = t.dtype as TllmDtype;
-    if (n * DTYPE_BYTES[dtype] !== t.bytes) throw fail(`${where} ('${t.name}'): ${t.bytes} bytes, but shape [${t.shape}] of ${dtype} needs ${n * DTYPE_BYTES[dtype]}`);
+    if (n * DTYPE_BYTES[dtype] !== t.bytes) throw fail(`${where} ('${name}'): ${t.bytes} bytes, but shape [${t.shape}] of ${dtype} needs ${n * DTYPE_BYTES[dtype]}`);
     if (t.offset % TLLM_ALIGN !== 0 || t.offset < PREAMBLE || t.offset + t.bytes > size) {
-      throw fail(`${where} ('${t.name}'): bytes [${t.offset}, ${t.offset + t.bytes}) are not ${TLLM_ALIGN}-byte aligned inside the ${size}-byte file (truncated?)`);
+      throw fail(`${where} ('${name}'): bytes [${t.offset}, ${t.offset + t.bytes}) are not ${TLLM_ALIGN}-byte aligned inside the ${size}-byte file (truncated?)`);
     }
-    if (dtype === 'i8' && !INT8_GROUPS.includes(t.group as Int8Group)) throw fail(`${where} ('${t.name}'): an i8 tensor needs "group" ${INT8_GROUPS.join('|')}`);
+    if (dtype === 'i8' && !INT8_GROUPS.includes(t.group as Int8Group)) throw fail(`${where} ('${name}'): an i8 tensor needs "group" ${INT8_GROUPS.join('|')}`);
     return { name: t.name, dtype, shape: t.shape as number[], offset: t.offset, bytes: t.bytes, ...(dtype === 'i8' ? { group: t.group as Int8Group } : {}) };
   });
   const header = { ...(raw as unknown as TllmHeader), config, tensors };
@@ -287,5 +288,5 @@ function checkModelTensors(fail: (what: string) => UserError, h: TllmHeader): vo
     }
   }
   const tok = h.tokenizer as { tensor?: string };
-  if (tok.tensor !== undefined && byName.get(tok.tensor)?.dtype !== 'u8') throw fail(`tokenizer tensor '${tok.tensor}' must be present as u8`);
+  if (tok.tensor !== undefined && byName.get(tok.tensor)?.dtype !== 'u8') throw fail(`tokenizer tensor '${clip(tok.tensor)}' must be present as u8`);
 }

@@ -114,6 +114,26 @@ export function loadVocabMerges(vocabFile: string, mergesFile: string): BpeToken
   return buildModel(vocabFile, byId, special, merges);
 }
 
+/**
+ * Builds a tokenizer from token strings in id order (vocab.json spelling; the ids in `specialIds` are special
+ * tokens holding their text) and "left right" merges in rank order, as GGUF's tokenizer.ggml.tokens and
+ * tokenizer.ggml.merges store them. `where` names the source in errors.
+ */
+export function tokenizerFromStrings(where: string, strings: readonly string[], specialIds: ReadonlySet<number>, merges: readonly string[]): BpeTokenizer {
+  const byId: string[] = [];
+  const ids = new Map<string, number>();
+  const special = new Map<string, number>();
+  strings.forEach((token, id) => {
+    if (specialIds.has(id)) special.set(token, id);
+    else {
+      byId[id] = token;
+      ids.set(token, id);
+    }
+  });
+  const pairs = merges.map((m, i) => readMerge(`${where} merges[${i}]`, m, ids, 'the token list'));
+  return buildModel(where, byId, special, pairs);
+}
+
 /** Rejects tokenizer.json settings this encoder does not implement (it always does GPT-2's byte-level split). */
 function checkGpt2Style(file: string, root: Record<string, unknown>): void {
   const model = root.model as Record<string, unknown>;
@@ -188,7 +208,7 @@ export function copyTokenizerFiles(spec: string, gpt2Dir: string, dir: string): 
 }
 
 /** Token strings by id as written in vocab.json: byte-level spelling, special tokens as their text. */
-function tokenStrings(model: BpeModel): string[] {
+export function tokenStrings(model: BpeModel): string[] {
   const out = model.tokens.map((bytes) => bytesToToken(bytes));
   for (const [text, id] of model.special) out[id] = text;
   return out;

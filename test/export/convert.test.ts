@@ -106,8 +106,8 @@ describe('tinyllm convert', () => {
     const bin = tmp('in.bin');
     writeLlmcCheckpoint(bin, cfg, randomParams(cfg, 6).params);
     await rejects(run([bin]), 'expected <in> and <out>');
-    await rejects(run([bin, tmp('x'), '--to', 'onnx']), "--to must be 'hf' or 'llmc'");
-    await rejects(run([bin, tmp('x'), '--dtype', 'f8']), '--dtype must be f32, f16 or bf16');
+    await rejects(run([bin, tmp('x'), '--to', 'onnx']), "--to must be 'hf', 'llmc' or 'gguf'");
+    await rejects(run([bin, tmp('x'), '--dtype', 'f8']), '--dtype must be f32, f16, bf16 or q8_0');
     await rejects(run([bin, tmp('x.bin'), '--dtype', 'f16']), 'use --dtype f32 or bf16');
     const help = await convert('--help');
     expect(help).toContain('Usage: tinyllm convert <in> <out>');

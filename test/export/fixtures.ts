@@ -8,6 +8,8 @@ import { numParams, type GPT2Config } from '../../src/models/gpt2/config.js';
 import { paramsFromFlat, type NamedParams } from '../../src/export/params.js';
 import { Rng } from '../../src/util/rng.js';
 import { UserError } from '../../src/util/errors.js';
+import { BpeTokenizer } from '../../src/tokenizer/bpe.js';
+import { EOT_TEXT } from '../../src/tokenizer/types.js';
 
 /** Tiny configs: every dimension small, head size 1..4, vocab sizes around the 128 padding multiple. */
 export const smallConfig: fc.Arbitrary<GPT2Config> = fc
@@ -43,4 +45,13 @@ export function expectUserError(fn: () => unknown, ...parts: (string | RegExp)[]
   }
   expect(err).toBeInstanceOf(UserError);
   for (const p of parts) expect((err as Error).message).toMatch(p);
+}
+
+/** A byte-level BPE with 256 byte tokens (id = byte), merges h+e and he+l, and <|endoftext|> = 258. */
+export function tinyTokenizer(): BpeTokenizer {
+  const utf8 = new TextEncoder();
+  const tokens = [...Array(256).keys()].map((b) => new Uint8Array([b]));
+  const [h, e, l] = [...utf8.encode('hel')];
+  tokens.push(utf8.encode('he'), utf8.encode('hel'), utf8.encode(EOT_TEXT));
+  return new BpeTokenizer({ tokens, merges: [[h, e, 256], [256, l, 257]], special: new Map([[EOT_TEXT, 258]]) });
 }

@@ -2,6 +2,7 @@
 // what the quantization cost, measured against the f32 model it came from: file size before/after, max |Δlogit|
 // and top-1 agreement on sample prompts, Δ perplexity on a validation shard (--val). --max-ppl-increase makes it
 // fail (exit 1, nothing written) above a bound. The file is checked under a temp name and renamed into place.
+// --gguf writes a GGUF file for llama.cpp instead (--dtype f32, f16 or q8_0), measured the same way.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveShards } from '../../data/loader.js';
@@ -9,6 +10,7 @@ import { readShardHeader, readShardTokens } from '../../data/shard.js';
 import { exportTllm, type TllmScheme } from '../../export/deploy.js';
 import { INT8_GROUPS, type Int8Group } from '../../export/quantize.js';
 import type { StorageKind } from '../../export/tllm.js';
+import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
 import { numParams } from '../../models/gpt2/config.js';
 import { KVDecoder } from '../../models/gpt2/decode.js';
 import { Decoder, loadModel } from '../../runtime/index.js';
@@ -27,6 +29,8 @@ const options = {
   int8: { type: 'boolean', help: 'int8 weights with f32 scales (symmetric; see --group)' },
   f16: { type: 'boolean', help: 'f16 weights' },
   f32: { type: 'boolean', help: 'f32 weights (exact)' },
+  gguf: { type: 'boolean', help: 'write a GGUF file for llama.cpp instead of a .tllm (see --dtype)' },
+  dtype: { type: 'string', help: 'with --gguf: f32, f16 or q8_0 (blocks of 32 with an f16 scale)', default: 'f32' },
   group: { type: 'number', min: 0, max: 64, integer: true, help: 'int8: values per scale along a row, 32 or 64, or 0 for one scale per row', default: 64 },
   embedding: { type: 'string', help: 'storage of the token embedding / tied LM head: int8, f16 or f32 (default: as the weights)' },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (embedded in the file; default: the checkpoint's, else gpt2)" },
@@ -44,11 +48,12 @@ const DEFAULT_PROMPTS = [
 ];
 
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseCommand('export', argv, options, { usage: '<run dir | checkpoint | HF dir | .safetensors | llm.c .bin> (--int8 | --f16 | --f32) -o model.tllm [options]', summary });
+  const parsed = parseCommand('export', argv, options, { usage: '<run dir | checkpoint | HF dir | .safetensors | llm.c .bin | .gguf> (--int8 | --f16 | --f32 | --gguf [--dtype f32|f16|q8_0]) -o <file> [options]', summary });
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals.length !== 1) throw new UserError(`expected one model to export, got ${positionals.length} (see tinyllm export --help)`);
-  const scheme = schemeOf(o);
+  const gguf = o.gguf ? ggufDtype(o) : null;
+  const scheme = gguf ? null : schemeOf(o);
   if (!o.out) throw new UserError('-o <model.tllm> is required');
   if (fs.existsSync(o.out) && !o.force) throw new UserError(`${o.out} exists; choose another -o or pass --force to overwrite it`);
   const valTokens = o['val-tokens'];
@@ -57,25 +62,27 @@ export async function run(argv: string[]): Promise<void> {
 
   const { model, tokenizer: saved } = await openModel(input);
   const tokSpec = o.tokenizer ?? saved ?? 'gpt2';
-  const tokenizer = resolveTokenizer(tokSpec);
+  const tokenizer = typeof tokSpec === 'string' ? resolveTokenizer(tokSpec) : tokSpec;
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
   const temp = path.join(path.dirname(o.out), `.${path.basename(o.out)}.${process.pid}.check`);
   const params = new Map(model.params.names().map((n) => [n, model.params.get(n) as Float32Array]));
-  exportTllm(temp, model.config, params, {
-    scheme,
-    tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
-    source: { path: path.resolve(input), exported: new Date().toISOString() },
-  });
+  if (gguf) saveGgufGPT2(temp, model.config, params, tokenizer.model, { dtype: gguf });
+  else {
+    exportTllm(temp, model.config, params, {
+      scheme: scheme as TllmScheme,
+      tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
+      source: { path: path.resolve(input), exported: new Date().toISOString() },
+    });
+  }
   const stop = onInterrupt('interrupted: stopping the quantization check; nothing will be written (Ctrl-C again to quit now)');
   try {
     const before = numParams(model.config) * 4;
     const after = fs.statSync(temp).size;
-    console.log(`${o.out}: ${describe(scheme)}; ${mb(after)} (f32 weights ${mb(before)}, ${(after / before).toFixed(3)}x; source on disk ${mb(diskSize(input))})`);
-    const runtime = loadModel(temp);
+    console.log(`${o.out}: ${gguf ? `GGUF ${gguf}` : describe(scheme as TllmScheme)}; ${mb(after)} (f32 weights ${mb(before)}, ${(after / before).toFixed(3)}x; source on disk ${mb(diskSize(input))})`);
     const capacity = Math.min(model.config.blockSize, 512);
-    const ours = new Decoder(runtime, { capacity });
+    const ours = gguf ? new KVDecoder((await openModel(temp)).model, capacity) : new Decoder(loadModel(temp), { capacity });
     const ref = new KVDecoder(model, capacity);
     const prompts = (o.prompt?.length ? o.prompt : DEFAULT_PROMPTS).map((p) => [tokenizer.eotToken, ...tokenizer.encode(p)].slice(0, capacity));
     const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts, stop);
@@ -83,7 +90,7 @@ export async function run(argv: string[]): Promise<void> {
     if (o.val) {
       const tokens = readValTokens(o.val, valTokens, model.config.vocabSize);
       const pRef = perplexity(ref, tokens, 'perplexity f32', stop);
-      const pOurs = perplexity(ours, tokens, `perplexity ${scheme.weights}`, stop);
+      const pOurs = perplexity(ours, tokens, `perplexity ${gguf ?? (scheme as TllmScheme).weights}`, stop);
       const rise = (100 * (pOurs - pRef)) / pRef;
       console.log(`  perplexity on ${tokens.length} tokens of ${o.val}: f32 ${pRef.toFixed(3)} -> ${pOurs.toFixed(3)} (${rise >= 0 ? '+' : ''}${rise.toFixed(2)}%)`);
       const bound = o['max-ppl-increase'];
@@ -102,6 +109,12 @@ export async function run(argv: string[]): Promise<void> {
     fs.rmSync(temp, { force: true });
   }
   console.log(`wrote ${o.out}`);
+}
+
+function ggufDtype(o: { int8?: boolean; f16?: boolean; f32?: boolean; dtype: string }): GgufDtype {
+  if (o.int8 || o.f16 || o.f32) throw new UserError('--gguf takes its weight type from --dtype f32|f16|q8_0, not --int8/--f16/--f32');
+  if (!['f32', 'f16', 'q8_0'].includes(o.dtype)) throw new UserError(`--dtype must be f32, f16 or q8_0 for GGUF, got '${o.dtype}'`);
+  return o.dtype as GgufDtype;
 }
 
 function schemeOf(o: { int8?: boolean; f16?: boolean; f32?: boolean; group: number; embedding?: string }): TllmScheme {

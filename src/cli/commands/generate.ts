@@ -8,13 +8,14 @@ import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import type { GenerateTextOptions, GenerateTextResult } from '../../models/gpt2/textgen.js';
 import type { GPT2 } from '../../models/gpt2/model.js';
 import { UserError } from '../../util/errors.js';
+import type { BpeTokenizer } from '../../tokenizer/bpe.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
 export const summary = 'generate text from a trained model (streams to stdout)';
 
 const options = {
   model: { type: 'string', short: 'm', help: 'a .tllm deployment file from tinyllm export (int8/f16/f32), run by the runtime' },
-  ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, or an llm.c .bin' },
+  ckpt: { type: 'string', help: 'model: a run directory or checkpoint from tinyllm pretrain, a Hugging Face directory/.safetensors, an llm.c .bin or a GGUF file' },
   prompt: { type: 'string', short: 'p', help: 'text to continue; empty = start of a new document', default: '' },
   'max-tokens': { type: 'number', min: 1, integer: true, short: 'n', help: 'tokens to generate at most', default: 200 },
   temperature: { type: 'number', min: 0, help: 'sampling temperature; 0 = always the most likely token', default: 0.8 },
@@ -23,7 +24,7 @@ const options = {
   'repetition-penalty': { type: 'number', min: 0, help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'sampling seed (same seed, same text)', default: 1337 },
-  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
@@ -32,7 +33,7 @@ const options = {
  * Opens a model for inference from any supported file: tinyllm checkpoints here, every other format through
  * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any.
  */
-export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | null }> {
+export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | BpeTokenizer | null }> {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } = await import('../../train/checkpoint.js');
   const { checkInferenceMemory } = await import('../../models/gpt2/memory.js');
@@ -45,14 +46,14 @@ export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: st
     return { model, tokenizer: header.tokenizer };
   }
   let model: GPT2 | undefined;
-  loadWeights(p, {
+  const w = loadWeights(p, {
     allocate: (config) => {
       checkInferenceMemory(config, `the model in ${p}`);
       model = new GPT2(config, { seed: null });
       return model.params.data as Float32Array;
     },
   });
-  return { model: model as GPT2, tokenizer: 'gpt2' };
+  return { model: model as GPT2, tokenizer: w.tokenizer ?? 'gpt2' };
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -98,7 +99,8 @@ async function trainingGenerator(ckpt: string, tokenizerFlag: string | undefined
   const { openTokenizer } = await import('../../train/run.js');
   const { generateText } = await import('../../models/gpt2/generate.js');
   const { model, tokenizer: saved } = await openModel(ckpt);
-  const tokenizer = openTokenizer(tokenizerFlag ?? saved ?? 'gpt2');
+  const fromFile = tokenizerFlag ?? saved ?? 'gpt2';
+  const tokenizer = typeof fromFile === 'string' ? openTokenizer(fromFile) : fromFile;
   if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);

@@ -4,10 +4,10 @@
 // so its peak RSS is its own. Random tokens; timings on a shared machine are noisy (load average printed).
 // Run: npx tsx bench/train.ts [--kernels wasm,js,ref] [--models 30M,124M] [--long | --seqs 64,256] [--steps 2] [--threads N]
 // Last stdout line: one JSON summary object.
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { runChild } from './lib/child.js';
 import { availableTiers, createKernels, defaultThreads, setKernels } from '../src/kernels/index.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js';
@@ -101,17 +101,12 @@ for (const tier of tiers) {
   for (const model of models) {
     for (const T of Ts) {
       const job: Job = { tier, model, B: 4, T, steps, threads };
-      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 24,
-      });
-      const last = p.stdout.trimEnd().split('\n').pop() ?? '';
-      if (p.status !== 0) {
-        console.log(`${tier} ${model} T=${T}: failed (exit ${p.status}) ${last}`);
+      const p = runChild<JobResult>(fileURLToPath(import.meta.url), job);
+      if (!p.ok) {
+        console.log(`${tier} ${model} T=${T}: failed (exit ${p.status}) ${p.last}`);
         continue;
       }
-      const r = JSON.parse(last) as JobResult;
+      const r = p.result;
       results.push(r);
       console.log(
         `${tier.padEnd(5)} ${model.padEnd(5)} B=4 T=${String(T).padEnd(4)} ${(r.msPerStep / 1000).toFixed(2).padStart(7)} s/step  ` +

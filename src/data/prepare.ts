@@ -5,6 +5,7 @@
 // directory and moved into place at the end, so a failed or interrupted run leaves nothing behind.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { encodeSequence } from '../task/sequence.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { processAlive, writeFileAtomic } from '../util/fs.js';
@@ -110,6 +111,8 @@ export interface PrepareOptions {
   progress?: boolean;
   /** Polled between documents; returning true aborts the run (nothing is written). */
   shouldStop?: () => boolean;
+  /** Special-token text in the documents becomes special ids (default: plain text, as tiktoken). */
+  allowSpecial?: boolean;
 }
 
 /** Writes one split's token stream as consecutive shards of `shardTokens` tokens (the last two balanced, see balanceTail). */
@@ -279,8 +282,7 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
             continue;
           }
         }
-        const ids = tok.encode(doc.text);
-        ids.unshift(tok.eotToken);
+        const ids = encodeSequence(tok, doc.text, { allowSpecial: opts.allowSpecial }); // <|endoftext|> first, as every sequence starts
         writers[split].writeDocument(ids);
         summary.documents[split]++;
         tokens += ids.length;

@@ -1,7 +1,9 @@
 // Sensor readings → text. A window of CSV rows becomes one document: by default one line per row,
 // `[v1 v2 …] label` as in TinyLLM; or one line per channel (`red: v1 v2 …`); or an instruction
-// prompt (`### Instruction:\n…\n\n### Input:\n…\n\n### Response:\n…`, the Alpaca layout); or a custom
-// per-row template with {values}, {label} and {<column>} placeholders.
+// prompt (the task template of src/task/template.ts: `### Instruction:` / `### Input:` / `### Response:`
+// / `### End`, TinyLLM's layout); or a custom per-row template with {values}, {label} and {<column>}
+// placeholders.
+import { renderExample, renderPrompt, TINYLLM_TEMPLATE } from '../task/template.js';
 
 export type Layout = 'rows' | 'columns';
 export type Normalize = 'none' | 'minmax';
@@ -30,11 +32,6 @@ export interface Window {
 
 /** Per-column [min, max] for min-max normalization. */
 export type Ranges = readonly (readonly [number, number])[];
-
-/** The Alpaca-style prompt up to and including `### Response:\n`; the answer follows it. */
-export function instructionPrompt(instruction: string, input: string): string {
-  return `### Instruction:\n${instruction}\n\n### Input:\n${input}\n\n### Response:\n`;
-}
 
 /** The window's label: the most frequent row label (ties go to the later one), '' if none. */
 export function windowLabel(labels: readonly string[]): string {
@@ -81,7 +78,10 @@ export function renderValues(w: Window, opts: RenderOptions, ranges?: Ranges): s
 export function renderWindow(w: Window, opts: RenderOptions = {}, ranges?: Ranges): string {
   const template = opts.template ?? 'plain';
   if (template === 'instruction') {
-    return instructionPrompt(opts.instruction ?? DEFAULT_INSTRUCTION, renderValues(w, opts, ranges)) + windowLabel(w.labels);
+    const fields = { instruction: opts.instruction ?? DEFAULT_INSTRUCTION, input: renderValues(w, opts, ranges) };
+    const output = windowLabel(w.labels);
+    // an unlabelled window is a prompt without an answer
+    return output ? renderExample(TINYLLM_TEMPLATE, { ...fields, output }) : renderPrompt(TINYLLM_TEMPLATE, fields);
   }
   if (template === 'plain') {
     if (opts.layout === 'columns') {

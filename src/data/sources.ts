@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { oneLine, quote, UserError } from '../util/errors.js';
 import { readCsv, type CsvRecord } from './csv.js';
 import { readLines } from './lines.js';
-import { instructionPrompt, renderWindow, type Ranges, type RenderOptions } from './render.js';
+import { renderExample, TINYLLM_TEMPLATE } from '../task/template.js';
+import { renderWindow, type Ranges, type RenderOptions } from './render.js';
 
 export type SourceFormat = 'text' | 'jsonl' | 'csv' | 'sensor';
 
@@ -38,7 +39,7 @@ export interface SourceSpec {
   separator?: string;
   /** jsonl: string fields joined into the document (default ['text']). */
   fields?: string[];
-  /** jsonl: render Alpaca-style records ({instruction, input?, output}) as `### Instruction/Input/Response` text. */
+  /** jsonl: render Alpaca records ({instruction?, input?, output}) with the task template (src/task/template.ts). */
   instruction?: boolean;
   /** csv: the column holding the text. */
   textColumn?: string;
@@ -128,20 +129,20 @@ async function* jsonlDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator<
     const parts: string[] = [];
     for (const f of fields) {
       let v = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)[f] : undefined;
-      if (spec.instruction && f === 'input') v ??= ''; // input is optional in Alpaca records
+      if (spec.instruction && f !== 'output') v ??= ''; // instruction and input are optional in Alpaca records
       if (typeof v !== 'string') {
-        ctx.bad(`line ${line.number}: field '${f}' is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}; ${spec.instruction ? 'instruction records need string fields instruction, output and optionally input' : 'choose the text field(s) with --field'}`);
+        ctx.bad(`line ${line.number}: field '${f}' is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}; ${spec.instruction ? 'instruction records need a string field output and optionally instruction and input' : 'choose the text field(s) with --field'}`);
         break;
       }
       parts.push(v);
     }
     if (parts.length < fields.length) continue;
-    yield textDoc(spec.instruction ? instructionPrompt(parts[0], parts[1]) + parts[2] : parts.join(''));
+    yield textDoc(spec.instruction ? renderExample(TINYLLM_TEMPLATE, { instruction: parts[0], input: parts[1], output: parts[2] }) : parts.join(''));
   }
 }
 
 /** Reads the header, then yields data records with the header's field count (ragged rows go to ctx.bad). */
-async function* csvRows(path: string, ctx: SourceContext): AsyncGenerator<CsvRecord & { header: string[] }> {
+export async function* csvRows(path: string, ctx: SourceContext): AsyncGenerator<CsvRecord & { header: string[] }> {
   let header: string[] | undefined;
   for await (const rec of readCsv(path, ctx.onBytes)) {
     if (rec.bad) {

@@ -5,6 +5,7 @@
 // attn.c_proj, c_fc, mlp.c_proj) are stored (in, out), i.e. transposed from our nn.Linear (out, in).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseSequenceStart, type SequenceStart } from '../task/sequence.js';
 import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -38,6 +39,8 @@ export interface SaveHFOptions {
   /** Token ids for config.json; default 50256 (GPT-2's <|endoftext|>) when vocabSize is 50257, else unset. */
   bosTokenId?: number;
   eosTokenId?: number;
+  /** How the model's sequences start, written as config.json `tinyllm_sequence_start` (default: not written). */
+  sequenceStart?: SequenceStart;
 }
 
 /** The config.json `transformers` needs to load our model as GPT2LMHeadModel (keys sorted as it writes them). */
@@ -67,8 +70,12 @@ export function hfConfigJson(config: GPT2Config, opts: SaveHFOptions = {}): Reco
     torch_dtype: TORCH_DTYPE[opts.dtype ?? 'f32'],
     use_cache: true,
     vocab_size: config.vocabSize,
+    ...(opts.sequenceStart ? { [SEQUENCE_START_KEY]: opts.sequenceStart } : {}),
   };
 }
+
+/** config.json key recording the sequence-start rule (transformers keeps unknown keys as attributes). */
+export const SEQUENCE_START_KEY = 'tinyllm_sequence_start';
 
 /** Reads and checks a GPT-2 config.json; errors name the file and field and say what is supported. */
 export function parseHFConfig(file: string, json: unknown): GPT2Config & { tieWordEmbeddings: boolean } {
@@ -144,7 +151,10 @@ function locate(dirOrFile: string): { configFile: string; weightFiles: string[] 
 /** Loads a Hugging Face GPT-2 checkpoint (directory, or a .safetensors file with config.json beside it). */
 export function loadHFGPT2(dirOrFile: string, opts: LoadOptions = {}): LoadedWeights {
   const { configFile, weightFiles } = locate(dirOrFile);
-  const { tieWordEmbeddings, ...config } = parseHFConfig(configFile, readJson(configFile));
+  const json = readJson(configFile);
+  const { tieWordEmbeddings, ...config } = parseHFConfig(configFile, json);
+  const recorded = (json as Record<string, unknown>)[SEQUENCE_START_KEY];
+  const sequenceStart = recorded === undefined ? undefined : parseSequenceStart(String(recorded), `${configFile}: ${SEQUENCE_START_KEY}`);
   const readers: SafetensorsReader[] = [];
   try {
     // every tensor under our name (prefix stripped), with the reader that holds it
@@ -199,7 +209,7 @@ export function loadHFGPT2(dirOrFile: string, opts: LoadOptions = {}): LoadedWei
         );
       }
     }
-    return out;
+    return sequenceStart ? { ...out, sequenceStart } : out;
   } finally {
     for (const r of readers) r.close();
   }

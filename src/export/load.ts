@@ -4,6 +4,7 @@
 // (magic "TLLMCKPT", read by its own loader).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseSequenceStart } from '../task/sequence.js';
 import { UserError } from '../util/errors.js';
 import { openForRead } from './binary.js';
 import { loadHFGPT2 } from './hf-gpt2.js';
@@ -55,15 +56,14 @@ export function loadWeights(p: string, opts: LoadOptions = {}): DetectedWeights 
     return { config: g.config, params: g.params, flat: g.flat, format, tokenizer: g.tokenizer };
   }
   const w = format === 'llmc' ? readLlmcCheckpoint(p, opts) : format === 'tinyllm' ? loadTrainingCheckpoint(checkpointPath(p), opts) : loadHFGPT2(p, opts);
-  return { config: w.config, params: w.params, flat: w.flat, format };
+  return { config: w.config, params: w.params, flat: w.flat, format, ...(w.sequenceStart ? { sequenceStart: w.sequenceStart } : {}) };
 }
 
 /** Weights of a training checkpoint, through src/train/checkpoint.ts (which validates its checksums). */
 function loadTrainingCheckpoint(p: string, opts: LoadOptions): LoadedWeights {
-  const { model } = loadCheckpointWeights(p, { alloc: plainF32 });
+  const { model, header } = loadCheckpointWeights(p, { alloc: plainF32 });
   const data = model.params.data as Float32Array;
-  if (!opts.allocate) return allocateWeights(model.config, { allocate: () => data });
-  const out = allocateWeights(model.config, opts);
-  out.flat.set(data);
-  return out;
+  const out = allocateWeights(model.config, opts.allocate ? opts : { allocate: () => data });
+  if (opts.allocate) out.flat.set(data);
+  return header.sequenceStart ? { ...out, sequenceStart: parseSequenceStart(header.sequenceStart, `${p}: sequenceStart`) } : out;
 }

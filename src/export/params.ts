@@ -3,6 +3,7 @@
 // in paramSpecs order (llm.c's order, what the model uses) and return named views into it.
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { tensorTable } from '../models/gpt2/params.js';
+import type { SequenceStart } from '../task/sequence.js';
 
 export type NamedParams = Map<string, Float32Array>;
 
@@ -12,6 +13,8 @@ export interface LoadedWeights {
   params: NamedParams;
   /** Every parameter, contiguous, in paramSpecs order (numParams(config) values). */
   flat: Float32Array;
+  /** How the model's sequences start, when the file records it (tinyllm checkpoints, config.json tinyllm_sequence_start). */
+  sequenceStart?: SequenceStart;
 }
 
 export interface LoadOptions {

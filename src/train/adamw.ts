@@ -1,7 +1,8 @@
 // AdamW (Loshchilov & Hutter 2019) over one flat buffer, as llm.c trains GPT-2: β 0.9/0.95, ε 1e-8, decoupled weight decay 0.1
 // applied to 2-D tensors only (embeddings and weight matrices; never biases or LayerNorm gains). The moments
 // m and v are each ONE preallocated buffer in the parameter layout; the update runs through Kernels.adamw
-// once per contiguous run of decayed / non-decayed tensors.
+// once per contiguous run of decayed / non-decayed tensors. A table may hold only some tensors of a model
+// (fine-tuning): then m, v (and the gradients) are compact and `paramOffset` says where each tensor lives in params.
 import type { FloatArray, Kernels } from '../kernels/types.js';
 import type { Allocator, TensorEntry } from '../models/gpt2/params.js';
 
@@ -15,10 +16,16 @@ export interface AdamWHyper {
 export const ADAMW_DEFAULTS: AdamWHyper = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
 
 interface Segment {
+  /** Offset in grads, m and v. */
   offset: number;
+  /** Offset in params (= offset unless the table says otherwise). */
+  paramOffset: number;
   size: number;
   decay: boolean;
 }
+
+/** A tensor the optimizer updates: offset into grads/m/v, and optionally a different offset into params. */
+export type OptimizedTensor = TensorEntry & { paramOffset?: number };
 
 export class FlatAdamW {
   readonly m: FloatArray;
@@ -28,15 +35,16 @@ export class FlatAdamW {
   readonly segments: Segment[] = [];
 
   constructor(
-    table: readonly TensorEntry[],
+    table: readonly OptimizedTensor[],
     alloc: Allocator,
     readonly hyper: AdamWHyper = ADAMW_DEFAULTS,
   ) {
     for (const e of table) {
       const decay = e.shape.length >= 2;
+      const paramOffset = e.paramOffset ?? e.offset;
       const prev = this.segments[this.segments.length - 1];
-      if (prev && prev.decay === decay && prev.offset + prev.size === e.offset) prev.size += e.size;
-      else this.segments.push({ offset: e.offset, size: e.size, decay });
+      if (prev && prev.decay === decay && prev.offset + prev.size === e.offset && prev.paramOffset + prev.size === paramOffset) prev.size += e.size;
+      else this.segments.push({ offset: e.offset, paramOffset, size: e.size, decay });
     }
     const last = table[table.length - 1];
     const n = last.offset + last.size;
@@ -51,7 +59,7 @@ export class FlatAdamW {
     for (const s of this.segments) {
       const end = s.offset + s.size;
       kernels.adamw(
-        params.subarray(s.offset, end),
+        params.subarray(s.paramOffset, s.paramOffset + s.size),
         grads.subarray(s.offset, end),
         this.m.subarray(s.offset, end),
         this.v.subarray(s.offset, end),

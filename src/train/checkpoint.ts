@@ -2,7 +2,8 @@
 // step, RNG and data-loader position) or to generate from it (weights alone). Layout, little-endian:
 //   preamble (32 B): magic "TLLMCKPT", u32 version, u32 header bytes, u32 header checksum, 12 reserved bytes
 //   header: JSON (config, step, tokenizer, hyper-parameters, states, tensor table, sections), space-padded to 64 B
-//   sections: raw float32 params, then m and v when saved for resume
+//   sections: raw float32 params, then m and v when saved for resume (a fine-tune's m and v cover only its
+//   trainable set), then 'lora' adapter weights for a LoRA fine-tune (its params section holds the frozen base)
 //   trailer: u32 checksum per section, then "TLLMEND\0"
 // Written atomically (temp + rename), so a crash mid-write never replaces the last good checkpoint; the
 // float I/O (and its refusal of big-endian hosts) is export/binary.ts's.
@@ -13,19 +14,25 @@ import type { FloatArray } from '../kernels/types.js';
 import { numParams, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
 import { readExact } from '../export/binary.js';
+import type { SequenceStart } from '../task/sequence.js';
 import { fsUserError, isFsError, oneLine, UserError } from '../util/errors.js';
 import { isCount, isObject } from '../util/guards.js';
 import { writeAtomically } from '../util/fs.js';
 import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
+import { LoraAdapters } from '../finetune/lora.js';
+import { mergeLora } from '../finetune/merge.js';
+import { LORA_SITES, validateMethod, type FinetuneMethod } from '../finetune/method.js';
+import { trainableCount } from '../finetune/memory.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
-export const CHECKPOINT_VERSION = 1;
+/** Version 2 adds fine-tuning (header `finetune`, compact moments, a 'lora' section); pre-training files stay version 1 so older readers still open them. */
+export const CHECKPOINT_VERSION = 2;
 const END_MAGIC = 'TLLMEND\0';
 const PREAMBLE = 32;
 const CHUNK = 1 << 20; // floats per I/O chunk
 
-export type SectionName = 'params' | 'm' | 'v';
+export type SectionName = 'params' | 'm' | 'v' | 'lora';
 
 export interface CheckpointHeader {
   config: GPT2Config;
@@ -33,6 +40,8 @@ export interface CheckpointHeader {
   step: number;
   /** Tokenizer the token ids belong to (e.g. 'gpt2'), or null. */
   tokenizer: string | null;
+  /** How the model's training sequences started (src/task/sequence.ts); absent in older checkpoints. */
+  sequenceStart?: SequenceStart;
   /** AdamW hyper-parameters and its bias-correction step count, when saved for resume. */
   optimizer?: AdamWHyper & { t: number };
   /** Run settings (batch, schedule, seeds, …) so --resume can continue with the same ones. */
@@ -40,6 +49,8 @@ export interface CheckpointHeader {
   rng?: RngState;
   /** Data-loader position (ShardLoader.getState()). */
   data?: unknown;
+  /** Set for fine-tuning runs: the method (which tensors m and v cover; the LoRA shape of the 'lora' section). */
+  finetune?: { method: FinetuneMethod };
   /** Every parameter: name, shape and byte offset inside the params section. */
   tensors: { name: string; shape: number[]; offset: number }[];
   /** Byte offset (from the end of the header) and length of each section. */
@@ -50,11 +61,16 @@ export interface SaveCheckpointOptions {
   model: GPT2;
   step: number;
   tokenizer?: string | null;
+  /** How the training sequences started, so inference starts prompts the same way. */
+  sequenceStart?: SequenceStart;
   /** Include AdamW moments (needed for --resume). */
   optimizer?: FlatAdamW;
   run?: Record<string, unknown>;
   rng?: RngState;
   data?: unknown;
+  /** Fine-tuning method, and the LoRA adapter weights when it is lora. */
+  finetune?: { method: FinetuneMethod };
+  adapter?: FloatArray;
 }
 
 /** Checksum of 32-bit little-endian words (xor-multiply; any change of one word changes it). */
@@ -68,15 +84,18 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   const { model } = o;
   const sections: [SectionName, FloatArray][] = [['params', model.params.data]];
   if (o.optimizer) sections.push(['m', o.optimizer.m], ['v', o.optimizer.v]);
+  if (o.adapter) sections.push(['lora', o.adapter]);
   let offset = 0;
   const header: CheckpointHeader = {
     config: model.config,
     step: o.step,
     tokenizer: o.tokenizer ?? null,
+    ...(o.sequenceStart ? { sequenceStart: o.sequenceStart } : {}),
     ...(o.optimizer ? { optimizer: { ...o.optimizer.hyper, t: o.optimizer.t } } : {}),
     ...(o.run ? { run: o.run } : {}),
     ...(o.rng ? { rng: o.rng } : {}),
     ...(o.data !== undefined ? { data: o.data } : {}),
+    ...(o.finetune ? { finetune: o.finetune } : {}),
     tensors: model.params.table.map((e) => ({ name: e.name, shape: e.shape, offset: e.offset * 4 })),
     sections: sections.map(([name, a]) => {
       const s = { name, offset, bytes: a.length * 4 };
@@ -89,7 +108,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const pre = Buffer.alloc(PREAMBLE);
   pre.write(CHECKPOINT_MAGIC, 0, 'latin1');
-  pre.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  pre.writeUInt32LE(o.finetune ? 2 : 1, 8);
   pre.writeUInt32LE(json.length, 12);
   pre.writeUInt32LE(hashWords(HASH_SEED, new Uint32Array(json.buffer, json.byteOffset, json.length / 4)), 16);
 
@@ -142,8 +161,8 @@ function openCheckpoint(path: string): OpenCheckpoint {
       throw bad(path, `not a tinyllm checkpoint (no "${CHECKPOINT_MAGIC}" magic)`, 'for Hugging Face or llm.c weights use tinyllm convert, or pass the right file');
     }
     const version = pre.readUInt32LE(8);
-    if (version !== CHECKPOINT_VERSION) {
-      throw bad(path, `format version ${version}, this tinyllm reads version ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
+    if (version < 1 || version > CHECKPOINT_VERSION) {
+      throw bad(path, `format version ${version}, this tinyllm reads versions 1 to ${CHECKPOINT_VERSION}`, 'use the tinyllm version that wrote it');
     }
     if (pre.subarray(20).some((b) => b !== 0)) throw bad(path, 'reserved preamble bytes are not zero (the file is corrupt)');
     const hbytes = pre.readUInt32LE(12);
@@ -187,6 +206,21 @@ function openCheckpoint(path: string): OpenCheckpoint {
  * their byte counts whole floats, and the params section exactly the config's parameter count (so the
  * model allocated for it is no larger than the file).
  */
+/** The fine-tuning method of a header (validated), or null for pre-training checkpoints. */
+function checkFinetune(f: unknown, config: GPT2Config): FinetuneMethod | null {
+  if (f === undefined) return null;
+  if (!isObject(f) || !isObject(f.method)) throw new Error('finetune entry is not an object with a method');
+  const m = f.method as Record<string, unknown>;
+  if (m.kind === 'lora') {
+    const l = m.lora;
+    if (!isObject(l) || !Array.isArray(l.targets) || !l.targets.every((t) => (LORA_SITES as readonly unknown[]).includes(t))) throw new Error('finetune LoRA settings are malformed');
+  } else if (m.kind !== 'full' && m.kind !== 'top') {
+    throw new Error(`unknown fine-tuning method ${JSON.stringify(m.kind)}`);
+  }
+  validateMethod(m as unknown as FinetuneMethod, config);
+  return m as unknown as FinetuneMethod;
+}
+
 function checkHeader(h: unknown): CheckpointHeader {
   if (!isObject(h)) throw new Error('not a JSON object');
   if (!isObject(h.config)) throw new Error('config missing');
@@ -194,17 +228,29 @@ function checkHeader(h: unknown): CheckpointHeader {
   if (!isCount(h.step)) throw new Error(`step ${JSON.stringify(h.step)} is not a count`);
   if (h.tokenizer !== undefined && h.tokenizer !== null && typeof h.tokenizer !== 'string') throw new Error('tokenizer is not a string');
   if (!Array.isArray(h.tensors)) throw new Error('tensor table missing');
-  if (!Array.isArray(h.sections) || h.sections.length > 3) throw new Error('section table missing');
+  if (!Array.isArray(h.sections) || h.sections.length > 4) throw new Error('section table missing');
+  const config = h.config as unknown as GPT2Config;
+  const method = checkFinetune(h.finetune, config);
+  // floats each section holds: the whole model's params; moments of the trainable set; the LoRA adapters
+  const floats: Record<SectionName, number> = {
+    params: numParams(config),
+    m: method ? trainableCount(config, method) : numParams(config),
+    v: method ? trainableCount(config, method) : numParams(config),
+    lora: method?.kind === 'lora' ? trainableCount(config, method) : NaN,
+  };
   let offset = 0;
-  const names = new Set<unknown>();
+  const names = new Map<unknown, number>();
   for (const s of h.sections as unknown[]) {
-    if (!isObject(s) || !['params', 'm', 'v'].includes(s.name as string) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
+    if (!isObject(s) || !(s.name as string in floats) || names.has(s.name) || s.offset !== offset || !isCount(s.bytes)) {
       throw new Error(`bad section entry ${JSON.stringify(s).slice(0, 80)}`);
     }
-    names.add(s.name);
-    if (s.bytes !== numParams(h.config as unknown as GPT2Config) * 4) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the config needs ${numParams(h.config as unknown as GPT2Config) * 4}`);
+    names.set(s.name, s.bytes);
+    const want = floats[s.name as SectionName] * 4;
+    if (s.bytes !== want) throw new Error(`section '${s.name}' holds ${s.bytes} bytes, the ${method ? 'fine-tune method' : 'config'} needs ${want}`);
     offset += s.bytes;
   }
+  if (!names.has('params')) throw new Error('no params section');
+  if (names.has('m') !== names.has('v') || (names.has('m') && names.get('m') !== names.get('v'))) throw new Error('optimizer sections m and v differ in size');
   if (h.optimizer !== undefined && !(isObject(h.optimizer) && isCount(h.optimizer.t))) throw new Error('optimizer state is not an object with a step count t');
   if (h.rng !== undefined && !(Array.isArray(h.rng) && h.rng.length === 4 && h.rng.every(isCount))) throw new Error('rng state is not 4 words');
   if (h.run !== undefined && !isObject(h.run)) throw new Error('run settings are not an object');
@@ -242,10 +288,10 @@ export function configDiff(a: GPT2Config, b: GPT2Config): string[] {
 }
 
 /**
- * Loads a checkpoint into an existing model (and its optimizer's moments, when given); the model's config
- * must match the checkpoint's. Returns the header (step, states) for resuming.
+ * Loads a checkpoint into an existing model (and its optimizer's moments and a LoRA fine-tune's adapter
+ * weights, when given); the model's config must match the checkpoint's. Returns the header (step, states).
  */
-export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW): CheckpointHeader {
+export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW, adapter?: FloatArray): CheckpointHeader {
   const c = openCheckpoint(path);
   try {
     const diff = configDiff(c.header.config, model.config);
@@ -258,18 +304,28 @@ export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW)
       readSection(c, 'v', optimizer.v);
       optimizer.t = c.header.optimizer?.t ?? c.header.step;
     }
+    if (adapter) readSection(c, 'lora', adapter);
     return c.header;
   } finally {
     fs.closeSync(c.fd);
   }
 }
 
-/** Weights only (for generation and export): a new model with the checkpoint's config and parameters. */
+/**
+ * Weights only (for generation and export): a new model with the checkpoint's config and parameters; a LoRA
+ * fine-tune's adapters are merged into them, so the model is the fine-tuned one.
+ */
 export function loadCheckpointWeights(path: string, opts: Omit<GPT2Options, 'seed'> = {}): { model: GPT2; header: CheckpointHeader } {
   const c = openCheckpoint(path);
   try {
     const model = new GPT2(c.header.config, { ...opts, seed: null });
     readSection(c, 'params', model.params.data);
+    const method = c.header.finetune?.method;
+    if (method?.kind === 'lora') {
+      const lora = new LoraAdapters(model.config, method.lora, model.alloc, null);
+      readSection(c, 'lora', lora.params);
+      mergeLora((name) => model.params.get(name), lora);
+    }
     return { model, header: c.header };
   } finally {
     fs.closeSync(c.fd);

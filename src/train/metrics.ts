@@ -7,7 +7,7 @@ import { isObject } from '../util/guards.js';
 
 export type MetricRecord =
   | { type: 'train'; step: number; loss: number; lr: number; gradNorm: number; ms: number; tokPerSec: number }
-  | { type: 'val'; step: number; valLoss: number }
+  | { type: 'val'; step: number; valLoss: number; valAccuracy?: number }
   | { type: 'sample'; step: number; text: string };
 
 export class MetricsLog {

@@ -8,6 +8,7 @@ import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
 import { GPT2 } from '../models/gpt2/model.js';
+import { DEFAULT_SEQUENCE_START } from '../task/sequence.js';
 import { checkTrainingMemory } from '../models/gpt2/memory.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
 import { fsUserError, isFsError, UserError } from '../util/errors.js';
@@ -20,6 +21,7 @@ import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, saveOrRescue } from '.
 import { lossCurveSvg } from './losscurve.js';
 import { MetricsLog } from './metrics.js';
 import { Trainer, type StepStats } from './trainer.js';
+import { ADAMW_DEFAULTS } from './adamw.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint (JSON-serializable). */
 export interface RunSettings {
@@ -38,6 +40,10 @@ export interface RunSettings {
   warmup: number;
   finalLrFrac: number;
   weightDecay: number;
+  /** AdamW betas and epsilon (absent in runs from before they were settable: 0.9, 0.95, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
   gradClip: number;
   valEvery: number;
   valBatches: number;
@@ -145,7 +151,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
     gradAccum,
     schedule: { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac },
     gradClip: s.gradClip,
-    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
+    adamw: { beta1: s.beta1 ?? ADAMW_DEFAULTS.beta1, beta2: s.beta2 ?? ADAMW_DEFAULTS.beta2, eps: s.eps ?? ADAMW_DEFAULTS.eps, weightDecay: s.weightDecay },
   });
   const rng = new Rng(s.seed ^ 0x5eed);
 
@@ -177,7 +183,8 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   say(`batch ${s.B}×${s.T} × ${gradAccum} accumulation = ${s.totalBatch} tokens/step | ${train.tokensPerEpoch.toLocaleString('en-US')} tokens/epoch | run dir ${o.out}`);
 
   const save = () => {
-    const state = { model, step: trainer.step, tokenizer: s.tokenizer, optimizer: trainer.optimizer, run: { ...s }, rng: rng.getState(), data: train.getState() };
+    // shards from prepare (and llm.c) put <|endoftext|> before every document: prompts start the same way
+    const state = { model, step: trainer.step, tokenizer: s.tokenizer, sequenceStart: DEFAULT_SEQUENCE_START, optimizer: trainer.optimizer, run: { ...s }, rng: rng.getState(), data: train.getState() };
     saveOrRescue(ckptPath, (file) => saveCheckpoint(file, state), trainer.step, savedStep);
     savedStep = trainer.step;
     try {
@@ -252,14 +259,14 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
 }
 
 /** Rewrites <out>/loss.svg from metrics.jsonl. */
-export function writeLossCurve(out: string, metrics: MetricsLog, title: string, baseline: number | null = null): void {
+export function writeLossCurve(out: string, metrics: MetricsLog, title: string, baseline: number | null = null, kind = 'pre-training'): void {
   const rs = metrics.read();
   const train = rs.flatMap((r) => (r.type === 'train' ? [{ step: r.step, loss: r.loss }] : []));
   const val = rs.flatMap((r) => (r.type === 'val' ? [{ step: r.step, loss: r.valLoss }] : []));
   writeFileAtomic(path.join(out, 'loss.svg'), lossCurveSvg({
       train,
       val,
-      title: `${title} pre-training loss`,
+      title: `${title} ${kind} loss`,
       ...(baseline !== null ? { baseline: { loss: baseline, label: 'unigram baseline (val)' } } : {}),
     }));
 }

@@ -1,19 +1,21 @@
-// End to end: the `tinyllm demo` pipeline (what `npm start` runs) on a tiny model for three steps. Ctrl-C
-// during pre-training saves, stops the demo (no generation), exits 130 and names `tinyllm demo --resume`;
-// the resumed demo finishes, and datasets, shards, a checkpoint, metrics and the loss curve are all there.
+// End to end: the `tinyllm demo` pipeline (what `npm start` runs) on a tiny model with tiny data. Ctrl-C
+// during pre-training saves, stops the demo (no fine-tuning), exits 130 and names `tinyllm demo --resume`;
+// the resumed demo finishes: datasets, shards, the pre-trained checkpoint, both fine-tuned runs with their
+// eval reports, and the results table.
 import { describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { readShardHeader } from '../../src/data/index.js';
+import { readTaskInfo } from '../../src/task/info.js';
 import { readCheckpointHeader } from '../../src/train/index.js';
 
 /** Runs the CLI with stdout/console captured; `onStderr` sees every stderr chunk. */
 async function cli(argv: string[], onStderr: (s: string) => void = () => {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void (out += `${s}\n`));
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
   const error = vi.spyOn(console, 'error').mockImplementation((s: string) => void (err += `${s}\n`));
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
   const ewrite = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
@@ -29,35 +31,40 @@ async function cli(argv: string[], onStderr: (s: string) => void = () => {}): Pr
 }
 
 describe('tinyllm demo', () => {
-  it('stops on Ctrl-C with exit 130 and the demo hint, then --resume finishes and leaves every artefact behind', async () => {
+  it('stops on Ctrl-C with exit 130 and the demo hint, then --resume runs the whole pipeline and leaves every artefact behind', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-demo-'));
-    const args = ['demo', '--out', out, '--steps', '3', '--n-layer', '1', '--n-embd', '32'];
+    const args = ['demo', '--out', out, '--steps', '3', '--n-layer', '1', '--n-embd', '32', '--scale', '0.02', '--ft-steps', '2', '--eval-limit', '3'];
     let sent = false;
     const stopped = await cli(args, (s) => {
       if (!sent && s.startsWith('batch ')) {
         sent = true;
-        setImmediate(() => process.kill(process.pid, 'SIGINT')); // handled after step 2
+        setImmediate(() => process.kill(process.pid, 'SIGINT')); // handled after a step
       }
     });
     expect(stopped.code).toBe(130);
-    expect(stopped.out).not.toMatch(/4\/4/);
-    expect(stopped.err).toMatch(new RegExp(`tinyllm demo: interrupted: pre-training stopped; .*continue the demo with: tinyllm demo --resume --out ${out} --steps 3\n`));
+    expect(stopped.out).not.toMatch(/4\/5/);
+    expect(stopped.err).toMatch(new RegExp(`tinyllm demo: interrupted: pre-training stopped; .*continue the demo with: tinyllm demo --resume --out ${out} \\(and the same flags\\)\n`));
     expect(stopped.err).not.toMatch(/tinyllm pretrain --resume/);
     expect(readCheckpointHeader(path.join(out, 'model', 'checkpoint.ckpt')).step).toBeLessThan(3);
 
     const done = await cli([...args, '--resume']);
     expect(done.code).toBe(0);
-    expect(done.out).toMatch(/4\/4/);
     expect(done.err).toMatch(/resumed from .* at step [12]/);
     expect(fs.existsSync(path.join(out, 'datasets', 'robot', 'test.jsonl'))).toBe(true);
     const train = readShardHeader(path.join(out, 'data', 'sensing_train_000000.bin'));
     expect(train.magic).toBe(20240520);
-    expect(train.numTokens).toBeGreaterThan(100_000);
-    const ckpt = readCheckpointHeader(path.join(out, 'model', 'checkpoint.ckpt'));
-    expect(ckpt.step).toBe(3);
-    const metrics = fs.readFileSync(path.join(out, 'model', 'metrics.jsonl'), 'utf8').trim().split('\n');
-    expect(metrics.length).toBeGreaterThanOrEqual(2);
+    expect(readCheckpointHeader(path.join(out, 'model', 'checkpoint.ckpt')).step).toBe(3);
     expect(fs.readFileSync(path.join(out, 'model', 'loss.svg'), 'utf8')).toMatch(/^<svg|<\?xml/);
+    for (const task of ['gesture', 'robot']) {
+      expect(readCheckpointHeader(path.join(out, task, 'state.ckpt')).step).toBe(2);
+      expect(readTaskInfo(path.join(out, task))?.labels.length).toBeGreaterThan(1);
+      const report = JSON.parse(fs.readFileSync(path.join(out, task, 'eval.json'), 'utf8'));
+      expect(report.rows).toBe(3);
+      expect(report.baselines.length).toBeGreaterThan(1);
+    }
+    expect(done.out).toMatch(/Results on the held-out test splits/);
+    expect(done.out).toMatch(/\ngesture +\d+\.\d % +\d+\.\d % +\d+\.\d % \(.+\) +[\d,]+ /);
+    expect(done.out).toMatch(/\nrobot +\d+\.\d % /);
     fs.rmSync(out, { recursive: true, force: true });
   });
 });

@@ -76,7 +76,8 @@ describe('tinyllm generate -m', () => {
     expect((await cli('export', hf, '--f32', '--tokenizer', tok, '-o', out)).code).toBe(0);
     const args = ['-p', 'hello', '-n', '20', '--temperature', '0'];
     const fromTllm = await cli('generate', '-m', out, ...args);
-    const fromCkpt = await cli('generate', '--ckpt', hf, '--tokenizer', tok, ...args);
+    // the runtime feeds a plain prompt as written; the training path adds <|endoftext|> unless told 'none'
+    const fromCkpt = await cli('generate', '--ckpt', hf, '--tokenizer', tok, '--sequence-start', 'none', ...args);
     expect(fromTllm.code).toBe(0);
     expect(fromTllm.out.length).toBeGreaterThan('hello'.length);
     expect(fromTllm.out).toBe(fromCkpt.out);

@@ -6,6 +6,7 @@ import { readDocuments } from '../../src/data/docstream.js';
 import { generateDatasets } from '../../src/data/generate/index.js';
 import { resolveShards } from '../../src/data/loader.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
+import { renderExample, TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { tmpDir } from './helpers.js';
 
 describe('prepareBuiltinCorpus', () => {
@@ -22,13 +23,13 @@ describe('prepareBuiltinCorpus', () => {
     ]);
     expect(sensing.splits.val.documents).toBeGreaterThan(0);
     const docs = [...readDocuments(resolveShards(path.join(dir, 'data', 'sensing_train')), tok.eotToken)].map((d) => tok.decode(d.slice(1)));
-    expect(docs.some((d) => /^### Instruction:\nClassify the hand gesture[^]*### Response:\n(Tap|Double tap|Hold)$/.test(d))).toBe(true);
-    expect(docs.some((d) => /### Response:\n(Charging station|Entrance|Server rack)$/.test(d))).toBe(true);
+    expect(docs.some((d) => /^### Instruction:\nClassify the hand gesture[^]*### Response:\n(Tap|Double tap|Hold)\n\n### End$/.test(d))).toBe(true);
+    expect(docs.some((d) => /### Response:\n(Charging station|Entrance|Server rack)\n\n### End$/.test(d))).toBe(true);
     expect(web.splits.train.documents + web.splits.val.documents).toBe(15);
-    // the CSV rendered by prepare is exactly the generated JSONL's prompt + answer
+    // the CSV rendered by prepare is exactly the generated JSONL record through the task template
     const jsonl = fs.readFileSync(path.join(dir, 'ds', 'gesture', 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const rendered = new Set(docs);
-    expect(jsonl.filter((r) => rendered.has(r.prompt + r.answer)).length).toBe(sensing.sources[2].documents.train);
+    expect(jsonl.filter((r) => rendered.has(renderExample(TINYLLM_TEMPLATE, r))).length).toBe(sensing.sources[2].documents.train);
     await expect(prepareBuiltinCorpus({ datasets: dir, out: path.join(dir, 'x'), tokenizer: tok })).rejects.toThrow(/tinyllm datasets generate/);
   });
 });

@@ -18,7 +18,7 @@ describe('generateDatasets', () => {
     expect(fs.readFileSync(path.join(a, 'gesture/train.csv')).equals(fs.readFileSync(path.join(c, 'gesture/train.csv')))).toBe(false);
   });
 
-  it('writes 50 rows per gesture sample and matching prompt/answer JSONL', () => {
+  it('writes 50 rows per gesture sample and matching Alpaca JSONL', () => {
     const out = tmpDir();
     const s = generateDatasets({ out, seed: 1, scale: 0.05 });
     const lines = fs.readFileSync(path.join(out, 'gesture/train.csv'), 'utf8').trim().split('\n');
@@ -26,10 +26,10 @@ describe('generateDatasets', () => {
     expect(lines.length - 1).toBe(50 * s.gesture.samples.train);
     const jsonl = fs.readFileSync(path.join(out, 'gesture/val.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(jsonl).toHaveLength(s.gesture.samples.val);
-    expect(jsonl[0].prompt).toMatch(/^### Instruction:\n.*\n\n### Input:\nproximity: (\d+ ){49}\d+\nred: /);
-    expect(jsonl[0].prompt.endsWith('### Response:\n')).toBe(true);
-    expect(['Tap', 'Double tap', 'Hold']).toContain(jsonl[0].answer);
+    expect(jsonl[0].instruction).toMatch(/^Classify the hand gesture/);
+    expect(jsonl[0].input).toMatch(/^proximity: (\d+ ){49}\d+\nred: (\d+ ){49}\d+\ngreen: (\d+ ){49}\d+\nblue: (\d+ ){49}\d+$/);
+    expect(['Tap', 'Double tap', 'Hold']).toContain(jsonl[0].output);
     const robot = fs.readFileSync(path.join(out, 'robot/test.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(robot[0].prompt).toMatch(/### Input:\n(\[[\d. ]+\]\n){9}\[[\d. ]+\]\n\n### Response:\n$/);
+    expect(robot[0].input).toMatch(/^(\[[\d. ]+\]\n){9}\[[\d. ]+\]$/);
   });
 });

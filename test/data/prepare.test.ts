@@ -135,8 +135,8 @@ describe('prepare', () => {
     const p = writeFile(dir, 'a.jsonl', [{ instruction: 'Add.', input: '2 3', output: '5' }, { instruction: 'Say hi.', output: 'hi' }].map((r) => JSON.stringify(r)).join('\n'));
     await run([{ path: p, format: 'jsonl', instruction: true }], path.join(dir, 'o'), { valFraction: 0 });
     expect(docsOf(path.join(dir, 'o'), 'train')).toEqual([
-      '### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5',
-      '### Instruction:\nSay hi.\n\n### Input:\n\n\n### Response:\nhi',
+      '### Instruction:\nAdd.\n\n### Input:\n2 3\n\n### Response:\n5\n\n### End',
+      '### Instruction:\nSay hi.\n\n### Response:\nhi\n\n### End',
     ]);
   });
 

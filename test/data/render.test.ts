@@ -15,7 +15,7 @@ describe('renderWindow', () => {
     expect(renderWindow(w)).toBe('[21.456 40] warm\n[21.5 41] warm');
     expect(renderWindow(w, { precision: 1 })).toBe('[21.5 40.0] warm\n[21.5 41.0] warm');
     expect(renderWindow(w, { layout: 'columns' })).toBe('t: 21.456 21.5\nh: 40 41\nwarm');
-    expect(renderWindow(w, { template: 'instruction', instruction: 'Hot?' })).toBe('### Instruction:\nHot?\n\n### Input:\n[21.456 40]\n[21.5 41]\n\n### Response:\nwarm');
+    expect(renderWindow(w, { template: 'instruction', instruction: 'Hot?' })).toBe('### Instruction:\nHot?\n\n### Input:\n[21.456 40]\n[21.5 41]\n\n### Response:\nwarm\n\n### End');
     expect(renderWindow(w, { template: 'h={h} t={t} -> {label}', precision: 0 })).toBe('h=40 t=21 -> warm\nh=41 t=22 -> warm');
     expect(renderWindow(w, { normalize: 'minmax', precision: 2 }, [[21, 22], [40, 42]])).toBe('[0.46 0.00] warm\n[0.50 0.50] warm');
   });

@@ -10,55 +10,13 @@ import { plainF32 } from '../../src/models/gpt2/params.js';
 import { ShardLoader } from '../../src/data/loader.js';
 import { FlatAdamW } from '../../src/train/adamw.js';
 import { loadCheckpoint, loadCheckpointWeights, readCheckpointHeader, saveCheckpoint } from '../../src/train/checkpoint.js';
-import { expectRefused, fuzzReader, writeU32, type JsonCodec, type ReaderTarget } from './harness.js';
+import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
+import { checkpointMutations, headerJson } from './checkpoint-codec.js';
 import { writeShard } from '../data/helpers.js';
 import { fileBytes } from './seeds.js';
 
 const FILE = 'checkpoint.ckpt';
 const cfg: GPT2Config = { nLayer: 1, nHead: 2, nEmbd: 8, vocabSize: 20, blockSize: 8 };
-const PREAMBLE = 32;
-
-/** The format's checksum (checkpoint.ts header comment): h = (h ^ word) · 0x01000193 over u32 LE words. */
-function checksum(bytes: Uint8Array): number {
-  const words = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.byteLength & ~3)));
-  let h = 0x811c9dc5;
-  for (const w of words) h = Math.imul(h ^ w, 0x01000193) >>> 0;
-  return h;
-}
-
-const headerBytes = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(12, true);
-
-/** The header JSON; `set` pads it with spaces to 64 bytes and fixes its length and checksum. */
-const headerJson: JsonCodec = {
-  get: (b) => Buffer.from(b.subarray(PREAMBLE, PREAMBLE + headerBytes(b))).toString('utf8'),
-  set(b, text) {
-    const raw = Buffer.from(text, 'utf8');
-    const json = Buffer.concat([raw, Buffer.alloc(Math.ceil(raw.length / 64) * 64 - raw.length, 0x20)]);
-    const out = Buffer.concat([b.subarray(0, PREAMBLE), json, b.subarray(PREAMBLE + headerBytes(b))]);
-    writeU32(out, 12, json.length);
-    writeU32(out, 16, checksum(json));
-    return out;
-  },
-};
-
-/** Recomputes the header checksum and every section checksum the (possibly mutated) header describes. */
-function fixChecksums(b: Uint8Array): Uint8Array {
-  if (b.length < PREAMBLE || PREAMBLE + headerBytes(b) > b.length) return b;
-  const out = b.slice();
-  const hbytes = headerBytes(b);
-  writeU32(out, 16, checksum(out.subarray(PREAMBLE, PREAMBLE + hbytes)));
-  try {
-    const { sections } = JSON.parse(headerJson.get(out)) as { sections: { offset: number; bytes: number }[] };
-    const start = PREAMBLE + hbytes;
-    const end = start + sections.reduce((n, s) => n + s.bytes, 0);
-    sections.forEach((s, i) => {
-      if (start + s.offset + s.bytes <= end && end + 4 * i + 4 <= out.length) writeU32(out, end + 4 * i, checksum(out.subarray(start + s.offset, start + s.offset + s.bytes)));
-    });
-  } catch {
-    // header not JSON: nothing more to fix
-  }
-  return out;
-}
 
 /** The run's data: one shard, read by a loader whose position the checkpoint saves. */
 const SHARD = 'd_train_000000.bin';
@@ -80,14 +38,7 @@ function seed(): Uint8Array {
 
 export const checkpointTarget: ReaderTarget<{ config: GPT2Config; params: number; step: number }> = {
   files: { [FILE]: seed(), [SHARD]: shard },
-  mutable: [FILE],
-  fields: {
-    version: { file: FILE, offset: 8, size: 4 },
-    headerBytes: { file: FILE, offset: 12, size: 4 },
-    reserved: { file: FILE, offset: 20, size: 4 },
-  },
-  json: { [FILE]: headerJson },
-  fixup: (_f, b) => fixChecksums(b),
+  ...checkpointMutations(FILE),
   read(dir) {
     const file = path.join(dir, FILE);
     const header = readCheckpointHeader(file);

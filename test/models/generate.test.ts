@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/index.js';
-import { KVDecoder, PREFILL_CHUNK } from '../../src/models/gpt2/decode.js';
+import { KVDecoder, logProbOf, PREFILL_CHUNK } from '../../src/models/gpt2/decode.js';
 import { generateText, generateTokens, type TextCodec } from '../../src/models/gpt2/generate.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF32, plainF64 } from '../../src/models/gpt2/params.js';
@@ -41,6 +41,72 @@ describe('KVDecoder', () => {
       ),
       { numRuns: 20, seed: 7 },
     );
+  });
+});
+
+describe('KVDecoder rewind / fork / feedScored', () => {
+  const randomModel = (seed: number, T: number) => {
+    const model = new GPT2({ nLayer: 2, nHead: 2, nEmbd: 8, vocabSize: 13, blockSize: T }, { kernels: ref, alloc: plainF64, seed });
+    const rng = new Rng(seed);
+    for (let i = 0; i < model.params.size; i++) model.params.data[i] += rng.normal(0, 0.3);
+    return { model, rng };
+  };
+  /** log p(ids[i+1] | ids[..i]) for every i, from one training forward over the whole sequence. */
+  const freshLogProbs = (model: GPT2, ids: Int32Array): number[] => {
+    const V = model.config.vocabSize;
+    model.forward(ids, null, 1, ids.length);
+    const full = model.logits();
+    return Array.from({ length: ids.length - 1 }, (_, i) => logProbOf(full.subarray(i * V, (i + 1) * V), ids[i + 1]));
+  };
+
+  it('rewinding the cache and re-feeding gives the log-probabilities of a fresh prefill', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: PREFILL_CHUNK + 12 }), fc.nat(), fc.integer({ min: 0, max: 1000 }), (T, cut, seed) => {
+        const { model, rng } = randomModel(seed, T);
+        const V = model.config.vocabSize;
+        const a = Int32Array.from({ length: T }, () => rng.int(V));
+        const at = 1 + (cut % (T - 1)); // shared prefix a[0..at), then a different tail
+        const b = a.slice();
+        for (let i = at; i < T; i++) b[i] = rng.int(V);
+        const dec = new KVDecoder(model);
+        dec.feed(a); // fill the cache with a's tail, then rewind it away
+        dec.rewind(at);
+        expect(dec.pos).toBe(at);
+        const logits = Float64Array.from(dec.feed(b.subarray(at)));
+        const want = freshLogProbs(model, b);
+        const V2 = model.logits();
+        for (let v = 0; v < V; v++) expect(logits[v]).toBeCloseTo(V2[(T - 1) * V + v], 10);
+        // feedScored after a rewind: Σ log p over the tail equals the fresh prefill's
+        dec.rewind(at - 1);
+        const scored = dec.feedScored(b.subarray(at - 1));
+        const sum = want.slice(at - 1).reduce((x, y) => x + y, 0);
+        expect(scored).toBeCloseTo(sum, 9);
+        expect(dec.pos).toBe(T - 1); // the last token is scored, not fed
+      }),
+      { numRuns: 15, seed: 11 },
+    );
+  });
+
+  it('a fork scores a continuation like the original, and neither disturbs the other', () => {
+    const { model, rng } = randomModel(5, 40);
+    const V = model.config.vocabSize;
+    const prefix = Array.from({ length: 20 }, () => rng.int(V));
+    const cands = [0, 1, 2].map(() => Array.from({ length: 5 }, () => rng.int(V)));
+    const dec = new KVDecoder(model);
+    const before = Float64Array.from(dec.feed(prefix));
+    const fork = dec.fork();
+    const other = new KVDecoder(model, 30);
+    for (const c of cands) {
+      const want = freshLogProbs(model, Int32Array.from([...prefix, ...c])).slice(prefix.length - 1);
+      const total = want.reduce((x, y) => x + y, 0);
+      expect(logProbOf(before, c[0]) + fork.feedScored(c)).toBeCloseTo(total, 9);
+      fork.rewind(prefix.length);
+      other.copyFrom(dec);
+      expect(logProbOf(before, c[0]) + other.feedScored(c)).toBeCloseTo(total, 9);
+    }
+    expect(dec.pos).toBe(prefix.length);
+    expect(() => dec.rewind(21)).toThrow(/outside/);
+    expect(() => new KVDecoder(model, 10).copyFrom(dec)).toThrow(/capacity/);
   });
 });
 

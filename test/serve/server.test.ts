@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 function greedy(model: GPT2, prompt: string, maxTokens: number): string {
-  return generateText(model, byteTokenizer, prompt, { maxTokens, temperature: 0, stopTokens: [] }).text;
+  // the prompt's ids exactly as written (no sequence-start token added: the served .tllm files record none)
+  return generateText(model, byteTokenizer, prompt, { maxTokens, temperature: 0, stopTokens: [], start: 'none', allowSpecial: true }).text;
 }
 
 describe('GET routes', () => {

@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<void> {
   // a tinyllm checkpoint records the tokenizer its ids belong to: a Hugging Face export carries its files
   const tokenizer = w.format === 'tinyllm' ? readCheckpointHeader(checkpointPath(input)).tokenizer : null;
   if (to === 'hf') {
-    saveHFGPT2(output, w.config, w.params, { dtype: dtype as WeightDtype });
+    saveHFGPT2(output, w.config, w.params, { dtype: dtype as WeightDtype, sequenceStart: w.sequenceStart });
     if (tokenizer) console.log(`      tokenizer ${tokenizer}: ${exportTokenizer(tokenizer, output).join(', ')}`);
   } else if (to === 'llmc') {
     writeLlmcCheckpoint(output, w.config, w.params, { dtype: dtype === 'bf16' ? 'bf16' : 'f32' });

@@ -1,56 +1,103 @@
-// `tinyllm demo` (what `npm start` runs): the whole pipeline on built-in data, offline, in a couple of
-// minutes on two cores — generate the sensing datasets, tokenize them into llm.c shards, pre-train a small
-// GPT-2 and let it answer a held-out robot-localization prompt. Each step is the real subcommand.
+// `tinyllm demo` (what `npm start` runs): the whole TinyLLM pipeline on built-in data, offline — generate the
+// sensing datasets, tokenize the sensor corpus into llm.c shards, pre-train a small GPT-2 on it, fine-tune it
+// on the gesture and robot-localization tasks, evaluate on their test splits and print the results table
+// (model accuracy beside the baselines, parameters, time). Each step is the real subcommand.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { EvalReport } from '../../eval/evaluate.js';
+import { STATE_FILE } from '../../finetune/run.js';
+import { GPT2_PRESETS } from '../../models/gpt2/config.js';
+import { CHECKPOINT_FILE } from '../../train/checkpoint.js';
+import { UserError } from '../../util/errors.js';
 import { Interrupted } from '../../util/interrupt.js';
+import { formatDuration } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { run as datasets } from './datasets.js';
+import { run as evaluate } from './eval.js';
+import { run as finetune } from './finetune.js';
 import { run as prepare } from './prepare.js';
 import { run as pretrain } from './pretrain.js';
-import { run as generate } from './generate.js';
 
-export const summary = 'the whole pipeline on built-in data: datasets → shards → pre-train a small GPT-2 → generate';
+export const summary = 'the whole TinyLLM pipeline on built-in data: datasets → shards → pre-train → fine-tune gesture + robot tasks → eval table';
+
+const TASKS = ['gesture', 'robot'] as const;
 
 const options = {
-  out: { type: 'string', short: 'o', help: 'working directory for datasets, shards and the run', default: 'runs/demo' },
-  steps: { type: 'number', min: 1, integer: true, help: 'pre-training steps', default: 200 },
+  out: { type: 'string', short: 'o', help: 'working directory for datasets, shards and the runs', default: 'runs/demo' },
+  model: { type: 'string', help: `a preset instead of the small demo model: ${Object.keys(GPT2_PRESETS).join(', ')} (block size 512)` },
   'n-layer': { type: 'number', min: 1, max: 48, integer: true, help: 'transformer blocks of the demo model', default: 4 },
   'n-embd': { type: 'number', min: 32, max: 4096, integer: true, help: 'width of the demo model (heads = width / 32)', default: 128 },
-  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for data, init and sampling', default: 1337 },
-  resume: { type: 'boolean', help: 'continue an interrupted demo run instead of starting over', default: false },
+  steps: { type: 'number', min: 1, integer: true, help: 'pre-training steps', default: 300 },
+  epochs: { type: 'number', min: 0.001, help: 'fine-tuning passes over each task', default: 3 },
+  'ft-steps': { type: 'number', min: 1, integer: true, help: 'fine-tuning steps per task (overrides --epochs)' },
+  lr: { type: 'number', min: 0, max: 10, help: 'fine-tuning learning rate', default: 1e-3 },
+  scale: { type: 'number', min: 0.001, max: 100, help: 'size of the generated datasets (1 = 600/150/150 samples per task)', default: 1 },
+  'eval-limit': { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows of each task' },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for data, init and batches', default: 1337 },
+  resume: { type: 'boolean', help: 'continue an interrupted demo (pre-training and fine-tuning resume; finished steps are kept)', default: false },
 } satisfies OptionSpecs;
 
 function banner(step: string): void {
   console.log(`\n=== ${step}`);
 }
 
+interface TaskResult {
+  task: string;
+  report: EvalReport;
+  parameters: number;
+  seconds: number;
+}
+
+/** The results table: each task's model accuracies beside its best baseline. */
+export function resultsTable(results: readonly TaskResult[]): string {
+  const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
+  const rows = [['task', 'model: ranking', 'model: greedy', 'best baseline', 'parameters', 'fine-tune + eval']];
+  for (const r of results) {
+    const best = r.report.baselines.reduce<{ name: string; acc: number } | null>((b, x) => {
+      const acc = x.classification?.accuracy ?? -1;
+      return b === null || acc > b.acc ? { name: x.name, acc } : b;
+    }, null);
+    rows.push([r.task, pct(r.report.ranking?.accuracy), pct(r.report.strict?.accuracy), best ? `${pct(best.acc)} (${best.name})` : '—', r.parameters.toLocaleString('en-US'), formatDuration(r.seconds)]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}
+
 export async function run(argv: string[]): Promise<void> {
-  const parsed = parseCommand('demo', argv, options, { usage: '[--out runs/demo] [--steps N]', summary });
+  const parsed = parseCommand('demo', argv, options, {
+    usage: '[--out runs/demo] [--steps N] [--epochs N] [--model 30M]',
+    summary,
+    epilog: 'A longer run of a 30M model (see README): tinyllm demo --model 30M --steps 2000 --epochs 4 --out runs/demo-30m',
+  });
   if (!parsed) return;
   const o = parsed.options;
   const dir = (...p: string[]) => path.join(o.out, ...p);
   const seed = String(o.seed);
+  const t0 = performance.now();
 
-  banner('1/4 generate the built-in sensing datasets (gesture, robot localization, sensor logs)');
-  await datasets(['generate', '--out', dir('datasets'), '--seed', seed]);
+  banner('1/5 generate the built-in sensing datasets (gesture, robot localization, sensor logs)');
+  await datasets(['generate', '--out', dir('datasets'), '--seed', seed, '--scale', String(o.scale)]);
 
-  banner('2/4 tokenize with GPT-2 BPE into llm.c shards (train/val split by document)');
+  banner('2/5 tokenize the sensor corpus with GPT-2 BPE into llm.c shards (train/val split by document)');
   await prepare(['--preset', 'sensing', dir('datasets'), '--out', dir('data'), '--seed', seed]);
 
-  banner(`3/4 pre-train a small GPT-2 (${o['n-layer']} layers × ${o['n-embd']}) for ${o.steps} steps`);
-  const runDir = dir('model');
-  const resume = o.resume && fs.existsSync(path.join(runDir, 'checkpoint.ckpt'));
-  const again = `tinyllm demo --resume${o.out === options.out.default ? '' : ` --out ${o.out}`}${o.steps === options.steps.default ? '' : ` --steps ${o.steps}`}`;
-  // the demo's own run directory: a fresh demo starts over in it (--force), --resume continues it
+  const size = o.model !== undefined
+    ? ['--model', o.model]
+    : ['--n-layer', String(o['n-layer']), '--n-head', String(Math.max(1, Math.round(o['n-embd'] / 32))), '--n-embd', String(o['n-embd'])];
+  if (o.model !== undefined && !(o.model in GPT2_PRESETS)) throw new UserError(`unknown --model '${o.model}'; choose one of ${Object.keys(GPT2_PRESETS).join(', ')}`);
+  banner(`3/5 pre-train ${o.model ?? `a small GPT-2 (${o['n-layer']} layers × ${o['n-embd']})`} on the sensor corpus for ${o.steps} steps`);
+  const base = dir('model');
+  const resumeBase = o.resume && fs.existsSync(path.join(base, CHECKPOINT_FILE));
+  // Ctrl-C in a step saves it; the demo stops and says how to continue
+  const again = `tinyllm demo --resume${o.out === options.out.default ? '' : ` --out ${o.out}`}`;
+  const stopped = (what: string) => (e: unknown) => {
+    throw e instanceof Interrupted ? new Interrupted(`${what}; continue the demo with: ${again} (and the same flags)`) : e;
+  };
   await pretrain([
     '--data', dir('data', 'sensing_train'),
-    '--n-layer', String(o['n-layer']),
-    '--n-head', String(Math.max(1, Math.round(o['n-embd'] / 32))),
-    '--n-embd', String(o['n-embd']),
-    '--block-size', '256',
-    '--batch', '4',
-    '--seq', '128',
+    ...(resumeBase ? ['--resume', base] : [...size, '--block-size', '512']),
+    '--batch', '2',
+    '--seq', '256',
     '--steps', String(o.steps),
     '--lr', '1e-3',
     '--val-every', String(Math.max(1, Math.floor(o.steps / 4))),
@@ -58,19 +105,41 @@ export async function run(argv: string[]): Promise<void> {
     '--sample-every', '0',
     '--ckpt-every', '100',
     '--seed', seed,
-    '--out', runDir,
-    ...(resume ? ['--resume', runDir] : ['--force']),
-  ]).catch((e: unknown) => {
-    throw e instanceof Interrupted ? new Interrupted(`pre-training stopped; the checkpoint is saved in ${runDir}; continue the demo with: ${again}`) : e;
-  });
+    '--out', base,
+    ...(resumeBase ? [] : ['--force']), // the demo's own run directory: a fresh demo starts over in it
+  ]).catch(stopped(`pre-training stopped; the checkpoint is saved in ${base}`));
 
-  banner('4/4 ask the model where the robot is (a held-out test sample)');
-  const first = fs.readFileSync(dir('datasets', 'robot', 'test.jsonl'), 'utf8').split('\n')[0];
-  const sample = JSON.parse(first) as { prompt: string; answer: string };
-  await generate(['--ckpt', runDir, '--prompt', sample.prompt, '--max-tokens', '8', '--temperature', '0', '--stop', '\n', '--seed', seed]);
-  console.log(`\n(the test set's answer: ${sample.answer}. A ${o['n-layer']}-layer model after ${o.steps} steps has learned the`);
-  console.log(' shape of sensor data — compare its validation loss above with the unigram baseline — not yet the task;');
-  console.log(' longer pre-training (--steps) and fine-tuning on the labelled samples are what teach it to answer.)');
-  console.log(`\nEverything is in ${o.out}/: datasets/, data/ (shards + manifests), model/ (checkpoint, metrics.jsonl, loss.svg).`);
-  console.log(`Next: tinyllm generate --ckpt ${runDir} --prompt "…", tinyllm convert ${runDir} out-hf --to hf, tinyllm --help.`);
+  const results: TaskResult[] = [];
+  for (const [i, task] of TASKS.entries()) {
+    banner(`${4 + i}/5 fine-tune on the ${task} task, then evaluate on its test split`);
+    const t = performance.now();
+    const data = (split: string) => dir('datasets', task, `${split}.jsonl`);
+    const run = dir(task);
+    const resume = o.resume && fs.existsSync(path.join(run, STATE_FILE));
+    await finetune(resume
+      ? ['--out', run, '--resume']
+      : [
+          '--from', base,
+          '--train', data('train'),
+          '--val', data('val'),
+          '--out', run,
+          '--force',
+          '--lr', String(o.lr),
+          ...(o['ft-steps'] !== undefined ? ['--steps', String(o['ft-steps'])] : ['--epochs', String(o.epochs)]),
+          '--batch', '8',
+          '--val-examples', '64',
+          '--seed', seed,
+        ]).catch(stopped(`fine-tuning on ${task} stopped; its state is saved in ${run}`));
+    const json = path.join(run, 'eval.json');
+    await evaluate(['--ckpt', run, '--train', data('train'), '--test', data('test'), '--json', json, '--force', ...(o['eval-limit'] !== undefined ? ['--limit', String(o['eval-limit'])] : [])]);
+    const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as EvalReport & { model: { parameters: number } };
+    results.push({ task, report: saved, parameters: saved.model.parameters, seconds: (performance.now() - t) / 1000 });
+  }
+
+  console.log(`\n=== Results on the held-out test splits (total ${formatDuration((performance.now() - t0) / 1000)})\n`);
+  console.log(resultsTable(results));
+  console.log('\nranking = the most likely label of the task\'s label set; greedy = the generated first line equals the label.');
+  console.log('Baselines see the same numbers: majority class, nearest centroid and k-NN over the standardised readings.');
+  console.log(`\nEverything is in ${o.out}/: datasets/, data/ (shards), model/ (pre-trained), ${TASKS.map((t) => `${t}/`).join(', ')} (fine-tuned: checkpoint.ckpt, task.json, eval.json, metrics.jsonl, loss.svg).`);
+  console.log(`Next: tinyllm eval --ckpt ${dir('gesture')} --train … --test …, tinyllm generate --ckpt ${dir('robot')} --prompt "…", tinyllm finetune --help.`);
 }

@@ -7,6 +7,7 @@ import { availableTiers, setKernels } from '../../kernels/index.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import type { GenerateTextOptions, GenerateTextResult } from '../../models/gpt2/textgen.js';
 import type { GPT2 } from '../../models/gpt2/model.js';
+import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
 import { UserError } from '../../util/errors.js';
 import type { BpeTokenizer } from '../../tokenizer/bpe.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -24,16 +25,23 @@ const options = {
   'repetition-penalty': { type: 'number', min: 0, help: '> 1 discourages repeating tokens, 1 = off', default: 1 },
   stop: { type: 'string', multiple: true, help: 'stop when this text appears (repeatable)' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'sampling seed (same seed, same text)', default: 1337 },
+  'sequence-start': { type: 'string', help: "what precedes the prompt: 'endoftext' (<|endoftext|>, as training documents) or 'none' (models trained without it); default: what the model records, else endoftext" },
+  'allow-special': { type: 'boolean', help: 'special-token text in the prompt (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
+  rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples (or passages) go before the prompt; the prompt becomes the input of the task template' },
+  k: { type: 'number', min: 1, integer: true, help: 'with --rag: examples retrieved', default: 4 },
+  template: { type: 'string', help: "with --rag and a labelled store: prompt template, 'tinyllm' or a template file", default: 'tinyllm' },
+  instruction: { type: 'string', help: "with --rag and a labelled store: the query's instruction (default: the stored examples' most common one)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
 
 /**
  * Opens a model for inference from any supported file: tinyllm checkpoints here, every other format through
- * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any.
+ * src/export's loadWeights (the one place new formats hook in). Returns the tokenizer the file names, if any,
+ * and the sequence-start rule it records, if any.
  */
-export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | BpeTokenizer | null }> {
+export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: string | BpeTokenizer | null; sequenceStart: SequenceStart | null }> {
   if (!fs.existsSync(p)) throw new UserError(`--ckpt ${p}: no such file or directory`);
   const { checkpointPath, isCheckpoint, loadCheckpointWeights, readCheckpointHeader } = await import('../../train/checkpoint.js');
   const { checkInferenceMemory } = await import('../../models/gpt2/memory.js');
@@ -43,7 +51,8 @@ export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: st
   if (isCheckpoint(file)) {
     checkInferenceMemory(readCheckpointHeader(file).config, `the model in ${file}`);
     const { model, header } = loadCheckpointWeights(file);
-    return { model, tokenizer: header.tokenizer };
+    const start = header.sequenceStart === undefined ? null : parseSequenceStart(header.sequenceStart, `${file}: sequenceStart`);
+    return { model, tokenizer: header.tokenizer, sequenceStart: start };
   }
   let model: GPT2 | undefined;
   const w = loadWeights(p, {
@@ -53,7 +62,18 @@ export async function openModel(p: string): Promise<{ model: GPT2; tokenizer: st
       return model.params.data as Float32Array;
     },
   });
-  return { model: model as GPT2, tokenizer: w.tokenizer ?? 'gpt2' };
+  return { model: model as GPT2, tokenizer: w.tokenizer ?? 'gpt2', sequenceStart: w.sequenceStart ?? null };
+}
+
+/** The tokenizer: --tokenizer if given, else the one the model file names or carries (a GGUF file's), else GPT-2's. */
+export function modelTokenizer<T>(flag: string | undefined, saved: string | BpeTokenizer | null, open: (name: string) => T | null): T | BpeTokenizer | null {
+  const fromFile = flag ?? saved ?? 'gpt2';
+  return typeof fromFile === 'string' ? open(fromFile) : fromFile;
+}
+
+/** `--sequence-start` if given, else the rule the model records, else <|endoftext|> first. */
+export function chooseSequenceStart(flag: string | undefined, recorded: SequenceStart | null): SequenceStart {
+  return flag !== undefined ? parseSequenceStart(flag) : recorded ?? DEFAULT_SEQUENCE_START;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -69,9 +89,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer) : await trainingGenerator(o.ckpt as string, o.tokenizer);
+  if (o.model && o.rag !== undefined) throw new UserError('--rag works with --ckpt models for now (the .tllm runtime path has no retrieval yet)');
+  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer) : await trainingGenerator(o.ckpt as string, o);
   const t0 = performance.now();
-  process.stdout.write(o.prompt);
+  if (o.rag === undefined) process.stdout.write(o.prompt);
   const r = generate(o.prompt, {
     ...sampling,
     maxTokens,
@@ -94,16 +115,27 @@ async function runtimeGenerator(file: string, tokenizer: string | undefined): Pr
   return (prompt, opts) => generate(model, prompt, opts);
 }
 
-/** Generation with the training model from a checkpoint or exported weights. */
-async function trainingGenerator(ckpt: string, tokenizerFlag: string | undefined): Promise<Generator> {
+/** Generation with the training model from a checkpoint or exported weights (with --rag: after retrieval). */
+async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template: string; instruction?: string; 'max-tokens': number }): Promise<Generator> {
   const { openTokenizer } = await import('../../train/run.js');
-  const { generateText } = await import('../../models/gpt2/generate.js');
-  const { model, tokenizer: saved } = await openModel(ckpt);
-  const fromFile = tokenizerFlag ?? saved ?? 'gpt2';
-  const tokenizer = typeof fromFile === 'string' ? openTokenizer(fromFile) : fromFile;
+  const { generateText, generateTextFromIds } = await import('../../models/gpt2/generate.js');
+  const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
+  const tokenizer = modelTokenizer(o.tokenizer, saved, openTokenizer);
   if (!tokenizer) throw new UserError('generation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
-  return (prompt, opts) => generateText(model, tokenizer, prompt, opts);
+  const start = chooseSequenceStart(o['sequence-start'], sequenceStart);
+  const allowSpecial = o['allow-special'];
+  if (o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start, allowSpecial });
+  const { ragPrompt } = await import('../../rag/generate.js');
+  const { loadTemplate } = await import('../../task/template.js');
+  const { openRag } = await import('./index.js');
+  const retriever = await openRag(o.rag);
+  return (prompt, opts) => {
+    const blockSize = model.config.blockSize;
+    const rag = ragPrompt(retriever, tokenizer, prompt, { k: o.k, template: loadTemplate(o.template), instruction: o.instruction, start, allowSpecial, contextLength: blockSize, reserve: Math.min(o['max-tokens'], Math.floor(blockSize / 2)) });
+    console.error(`[retrieval: ${rag.note}]`);
+    return generateTextFromIds(model, tokenizer, rag.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...rag.stop] });
+  };
 }

@@ -19,13 +19,18 @@ import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
 export const summary = 'pre-train a GPT-2 on token shards (resumable checkpoints, metrics, loss curve)';
 
 const presets = Object.keys(GPT2_PRESETS).join(', ');
-const options = {
-  model: { type: 'string', help: `preset: ${presets} (default 30M unless --n-layer/--n-head/--n-embd are given)` },
+/** The custom-size flags (shared with finetune, which trains from scratch with them). */
+export const CUSTOM_SIZE_OPTIONS = {
   'n-layer': { type: 'number', min: 1, max: 256, integer: true, help: 'custom size: transformer blocks' },
   'n-head': { type: 'number', min: 1, max: 256, integer: true, help: 'custom size: attention heads' },
   'n-embd': { type: 'number', min: 1, max: 16384, integer: true, help: 'custom size: embedding width (a multiple of --n-head)' },
   'block-size': { type: 'number', min: 1, max: 65536, integer: true, help: 'context length (default 1024 for presets, 256 for custom sizes)' },
   'vocab-size': { type: 'number', min: 2, max: 1048576, integer: true, help: "vocabulary size (default: the tokenizer's, 50257 for gpt2)" },
+} satisfies OptionSpecs;
+
+const options = {
+  model: { type: 'string', help: `preset: ${presets} (default 30M unless --n-layer/--n-head/--n-embd are given)` },
+  ...CUSTOM_SIZE_OPTIONS,
   data: { type: 'string', help: "token shards: a directory with *_train_NNNNNN.bin (and *_val_*) from 'tinyllm prepare', a prefix or a .bin" },
   batch: { type: 'number', min: 1, integer: true, short: 'b', help: 'micro-batch rows B (default 4)' },
   seq: { type: 'number', min: 1, integer: true, short: 't', help: 'sequence length T (default 64; warns when the data\'s documents are longer)' },
@@ -36,6 +41,9 @@ const options = {
   'final-lr-frac': { type: 'number', min: 0, max: 1, help: 'cosine decay ends at this fraction of --lr (default 0.1)' },
   'weight-decay': { type: 'number', min: 0, help: 'AdamW weight decay on 2-D weights (default 0.1)' },
   'grad-clip': { type: 'number', min: 0, help: 'global gradient-norm clip, 0 = off (default 1.0)' },
+  beta1: { type: 'number', min: 0, max: 0.999999, help: 'AdamW β1 (default 0.9)' },
+  beta2: { type: 'number', min: 0, max: 0.999999, help: "AdamW β2 (default 0.95; llm.c's CPU trainer uses 0.999)" },
+  eps: { type: 'number', min: 0, max: 1, help: 'AdamW ε (default 1e-8)' },
   'val-every': { type: 'number', min: 0, integer: true, help: 'validation loss every N steps, 0 = off (default 100)' },
   'val-batches': { type: 'number', min: 0, integer: true, help: 'batches per validation (default 20)' },
   'sample-every': { type: 'number', min: 0, integer: true, help: 'print a text sample every N steps, 0 = off (default 200)' },
@@ -54,11 +62,19 @@ const options = {
 } satisfies OptionSpecs;
 
 type Opts = ParsedOptions<typeof options>;
+/** What modelConfig reads (finetune shares the size flags). */
+type SizeOpts = Pick<Opts, (typeof SIZE_FLAGS)[number]>;
 
 /** Flags that set the model size (--init and --resume take it from the file instead). */
-const SIZE_FLAGS = ['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const;
+export const SIZE_FLAGS = ['model', 'n-layer', 'n-head', 'n-embd', 'block-size', 'vocab-size'] as const;
 
-function modelConfig(o: Opts, vocabSize: number, blockSize?: number): { name: string; config: GPT2Config } {
+export function positiveInt(v: number, flag: string, min = 1): number {
+  if (!Number.isInteger(v) || v < min) throw new UserError(`--${flag} must be a whole number ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/** The model size from --model or --n-layer/--n-head/--n-embd (+ --block-size). */
+export function modelConfig(o: SizeOpts, vocabSize: number, blockSize?: number): { name: string; config: GPT2Config } {
   const custom = o['n-layer'] !== undefined || o['n-head'] !== undefined || o['n-embd'] !== undefined;
   if (custom && o.model !== undefined) throw new UserError('give either --model or --n-layer/--n-head/--n-embd, not both');
   if (custom) {
@@ -111,6 +127,9 @@ function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): Ru
     finalLrFrac: o['final-lr-frac'] ?? 0.1,
     weightDecay: o['weight-decay'] ?? 0.1,
     gradClip: o['grad-clip'] ?? 1.0,
+    beta1: o.beta1 ?? 0.9,
+    beta2: o.beta2 ?? 0.95,
+    eps: o.eps ?? 1e-8,
     valEvery: o['val-every'] ?? 100,
     valBatches: o['val-batches'] ?? 20,
     sampleEvery: o['sample-every'] ?? 200,
@@ -167,6 +186,9 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   change('finalLrFrac', o['final-lr-frac']);
   change('weightDecay', o['weight-decay']);
   change('gradClip', o['grad-clip']);
+  change('beta1', o.beta1);
+  change('beta2', o.beta2);
+  change('eps', o.eps);
   change('valEvery', o['val-every']);
   change('valBatches', o['val-batches']);
   change('sampleEvery', o['sample-every']);

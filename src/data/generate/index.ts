@@ -1,6 +1,6 @@
 // `tinyllm datasets generate`: writes the built-in sensing datasets, deterministically from a seed,
 // so the default pipeline needs no download: gesture and robot-localization tasks (train/val/test as
-// long-format CSV and as prompt/answer JSONL), an unlabelled sensor-log corpus for pre-training, and a
+// long-format CSV and as Alpaca {instruction, input, output} JSONL), an unlabelled sensor-log corpus for pre-training, and a
 // copy of the shipped public-domain English text (the "web-like" source for sensor:web mixes).
 // How the data is generated is documented in docs/datasets.md.
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../util/rng.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { instructionPrompt, renderValues, type Layout } from '../render.js';
+import { renderValues, type Layout } from '../render.js';
 import { csvField, writeFiles, type LineFileWriter } from './output.js';
 import { GESTURE_COLUMNS, GESTURE_INSTRUCTION, GESTURE_LABELS, gestureSample, gestureStream, randomScene } from './gesture.js';
 import { ROBOT_COLUMNS, ROBOT_INSTRUCTION, ROBOT_LABELS, randomContext, robotSample, robotStream } from './robot.js';
@@ -77,7 +77,7 @@ function writeTask(rng: Rng, dir: string, spec: TaskSpec, sizes: Record<(typeof 
         const id = `${split}-${String(i).padStart(5, '0')}`;
         for (const row of values) csv.line([id, ...row, csvField(label)].join(','));
         const input = renderValues({ columns: spec.columns, values, labels: [] }, { layout: spec.layout });
-        jsonl.line(JSON.stringify({ id, prompt: instructionPrompt(spec.instruction, input), answer: label }));
+        jsonl.line(JSON.stringify({ id, instruction: spec.instruction, input, output: label }));
       }
       classCounts[split] = counts;
     });

@@ -1,6 +1,8 @@
 // Activation memory of GPT-2 training, planned as in llm.c: ONE buffer for everything the forward pass
 // saves for backward (sized for a micro-batch B×T) and ONE buffer of backward scratch reused by every
 // layer (the gradient flowing down the residual stream is accumulated in place, so no per-layer copies).
+// With `recompute` (activation checkpointing) the blocks share one set of views except their outputs, and
+// backward re-runs each block's forward. The LM head's rows are sized apart (HeadActs): only rows with a loss.
 import type { FloatArray } from '../../kernels/types.js';
 import type { GPT2Config } from './config.js';
 import type { Allocator } from './params.js';
@@ -43,8 +45,8 @@ export interface ForwardActs {
   lnf: FloatArray; // (B,T,C)
   lnfMean: FloatArray; // (B,T)
   lnfRstd: FloatArray; // (B,T)
-  probs: FloatArray; // (B,T,V)  logits, softmaxed in place when targets are given
-  losses: FloatArray; // (B,T)
+  /** True when the blocks share their views (all but res3) and backward recomputes them. */
+  recompute: boolean;
 }
 
 /** What one block saves, in float elements per buffer, for a micro-batch (B,T). */
@@ -68,9 +70,12 @@ function blockSizes(c: GPT2Config, B: number, T: number): [keyof BlockActs, numb
   ];
 }
 
+/** The layer whose name a block's view is planned under: with recompute all but res3 are shared (layer 0's). */
+const owner = (recompute: boolean, l: number, k: keyof BlockActs): number => (recompute && k !== 'res3' ? 0 : l);
+
 /** The forward buffer's named parts (float elements) for a micro-batch (B,T). */
-function forwardSizes(c: GPT2Config, B: number, T: number): [string, number][] {
-  const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = c;
+function forwardSizes(c: GPT2Config, B: number, T: number, recompute: boolean): [string, number][] {
+  const { nLayer: L, nHead: NH, nEmbd: C } = c;
   const BT = B * T;
   const sizes: [string, number][] = [
     ['encoded', BT * C],
@@ -78,22 +83,19 @@ function forwardSizes(c: GPT2Config, B: number, T: number): [string, number][] {
     ['lnf', BT * C],
     ['lnfMean', BT],
     ['lnfRstd', BT],
-    ['probs', BT * V],
-    ['losses', BT],
   ];
   const perBlock = blockSizes(c, B, T);
-  for (let l = 0; l < L; l++) for (const [k, n] of perBlock) sizes.push([`${l}.${k}`, n]);
+  for (let l = 0; l < L; l++) for (const [k, n] of perBlock) if (owner(recompute, l, k) === l) sizes.push([`${l}.${k}`, n]);
   return sizes;
 }
 
-export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator): ForwardActs {
+export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocator, recompute = false): ForwardActs {
   const L = c.nLayer;
   const perBlock = blockSizes(c, B, T);
-  const sizes = forwardSizes(c, B, T);
-  const v = carve(alloc, sizes);
+  const v = carve(alloc, forwardSizes(c, B, T, recompute));
   const blocks: BlockActs[] = [];
   for (let l = 0; l < L; l++) {
-    blocks.push(Object.fromEntries(perBlock.map(([k]) => [k, v[`${l}.${k}`]])) as unknown as BlockActs);
+    blocks.push(Object.fromEntries(perBlock.map(([k]) => [k, v[`${owner(recompute, l, k)}.${k}`]])) as unknown as BlockActs);
   }
   return {
     B,
@@ -104,9 +106,41 @@ export function planForward(c: GPT2Config, B: number, T: number, alloc: Allocato
     lnf: v.lnf,
     lnfMean: v.lnfMean,
     lnfRstd: v.lnfRstd,
-    probs: v.probs,
-    losses: v.losses,
+    recompute,
   };
+}
+
+/** The LM head over n rows (every position for inference, only the positions with a loss in training). */
+export interface HeadActs {
+  /** Rows the buffers hold. */
+  rows: number;
+  x: FloatArray; // (n,C)  final-LayerNorm output of the rows (gathered when not every position counts)
+  probs: FloatArray; // (n,V)  logits, softmaxed in place when targets are given
+  losses: FloatArray; // (n)
+  dprobs: FloatArray | null; // (n,V)  dlogits, planned on the first backward
+  dx: FloatArray | null; // (n,C)
+  dlosses: FloatArray | null; // (n)
+}
+
+function headSizes(c: GPT2Config, rows: number): [string, number][] {
+  return [
+    ['x', rows * c.nEmbd],
+    ['probs', rows * c.vocabSize],
+    ['losses', rows],
+  ];
+}
+
+export function planHead(c: GPT2Config, rows: number, alloc: Allocator): HeadActs {
+  const v = carve(alloc, headSizes(c, rows));
+  return { rows, x: v.x, probs: v.probs, losses: v.losses, dprobs: null, dx: null, dlosses: null };
+}
+
+/** Adds the backward buffers of a head plan. */
+export function planHeadBackward(c: GPT2Config, h: HeadActs, alloc: Allocator): void {
+  const v = carve(alloc, headSizes(c, h.rows).map(([k, n]) => [`d${k}`, n]));
+  h.dprobs = v.dprobs;
+  h.dx = v.dx;
+  h.dlosses = v.dlosses;
 }
 
 /** Backward scratch, reused by every block. */
@@ -118,12 +152,12 @@ export interface BackwardActs {
   dfchGelu: FloatArray; // (B,T,4C)
   dpreatt: FloatArray; // (B,NH,T,T)
   datt: FloatArray; // (B,NH,T,T)
-  dlogits: FloatArray; // (B,T,V)
-  dlosses: FloatArray; // (B,T)
+  /** (2C) sink for the LayerNorm gradients of frozen blocks (the kernel always accumulates them). */
+  discard: FloatArray;
 }
 
 function backwardSizes(c: GPT2Config, B: number, T: number): [keyof BackwardActs, number][] {
-  const { nHead: NH, nEmbd: C, vocabSize: V } = c;
+  const { nHead: NH, nEmbd: C } = c;
   const BT = B * T;
   return [
     ['dres', BT * C],
@@ -133,8 +167,7 @@ function backwardSizes(c: GPT2Config, B: number, T: number): [keyof BackwardActs
     ['dfchGelu', BT * 4 * C],
     ['dpreatt', B * NH * T * T],
     ['datt', B * NH * T * T],
-    ['dlogits', BT * V],
-    ['dlosses', BT],
+    ['discard', 2 * C],
   ];
 }
 
@@ -142,8 +175,11 @@ export function planBackward(c: GPT2Config, B: number, T: number, alloc: Allocat
   return carve<keyof BackwardActs>(alloc, backwardSizes(c, B, T));
 }
 
-/** Float elements of the forward + backward activation buffers of training at micro-batch (B,T). */
-export function activationFloats(c: GPT2Config, B: number, T: number): number {
+/**
+ * Float elements of the forward + backward activation buffers of training at micro-batch (B,T), with the LM
+ * head on `headRows` rows (default B·T: pre-training; fine-tuning counts only positions with a loss).
+ */
+export function activationFloats(c: GPT2Config, B: number, T: number, opts: { recompute?: boolean; headRows?: number } = {}): number {
   const sum = (xs: [string, number][]) => xs.reduce((n, [, s]) => n + s, 0);
-  return sum(forwardSizes(c, B, T)) + sum(backwardSizes(c, B, T));
+  return sum(forwardSizes(c, B, T, opts.recompute ?? false)) + sum(backwardSizes(c, B, T)) + 2 * sum(headSizes(c, opts.headRows ?? B * T));
 }

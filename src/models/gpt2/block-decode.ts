@@ -126,24 +126,25 @@ export abstract class CacheDecoder<M> {
   }
 
   /**
-   * Appends tokens and returns Σ_{i≥1} log p(tokens[i] | context, tokens[0..i)): the log-likelihood of all but
-   * the first token (teacher forcing; perplexity). Logits of the last token are not computed: feed() or rewind() next.
+   * Teacher-forced scoring: appends all but the last of `tokens` and returns Σ_{i≥1} log p(tokens[i] | context,
+   * tokens[0..i)), the log-likelihood of every token after the first (the first one's comes from the logits
+   * before this call, see logProbOf; perplexity). The last token is only scored, so a sequence may end one past
+   * the capacity, as a training sequence of capacity + 1 tokens does. Leaves no logits: feed() or rewind() next.
    */
   feedScored(tokens: ArrayLike<number>): number {
-    if (tokens.length === 0) throw new Error('feedScored: no tokens');
-    if (this.pos + tokens.length > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
+    const n = tokens.length - 1; // tokens fed; each row predicts the next token
+    if (n < 1) throw new Error('feedScored: needs at least two tokens (a context token and one to score)');
+    if (this.pos + n > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
     const { nEmbd: C, vocabSize: V } = this.config;
     const [w, b] = this.lnf();
     const s = this.s;
     this.rowLogits ??= this.alloc(PREFILL_CHUNK * V);
     const logits = this.rowLogits;
     let sum = 0;
-    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
-      const n = Math.min(PREFILL_CHUNK, tokens.length - i);
-      for (let j = 0; j < n; j++) this.ids[j] = tokens[i + j];
-      this.chunk(n, false);
-      const rows = Math.min(n, tokens.length - 1 - i); // rows whose next token is known
-      if (rows === 0) continue;
+    for (let i = 0; i < n; i += PREFILL_CHUNK) {
+      const rows = Math.min(PREFILL_CHUNK, n - i);
+      for (let j = 0; j < rows; j++) this.ids[j] = tokens[i + j];
+      this.chunk(rows, false);
       this.kernels().layernormForward(s.ln, s.mean, s.rstd, s.x, w, b, rows, C, LN_EPS);
       this.lmHead(logits, s.ln, rows); // (rows,C) · wteᵀ -> (rows,V)
       for (let j = 0; j < rows; j++) sum += logProbOf(logits.subarray(j * V, (j + 1) * V), tokens[i + j + 1]);

@@ -6,7 +6,7 @@ import { CacheDecoder, type LinearFn } from './block-decode.js';
 import { encoderForward, linearForward, type GPT2 } from './model.js';
 import type { BlockTensors } from './params.js';
 
-export { PREFILL_CHUNK } from './block-decode.js';
+export { logProbOf, PREFILL_CHUNK } from './block-decode.js';
 
 export class KVDecoder extends CacheDecoder<FloatArray> {
   constructor(
@@ -46,4 +46,17 @@ export class KVDecoder extends CacheDecoder<FloatArray> {
     const { nEmbd: C, vocabSize: V } = this.config;
     this.model.kernels.matmul(logits, x, this.model.params.tensors.wte, rows, C, V, false, true, false);
   }
+}
+
+// one cache per model, reused by generation and evaluation (its buffers live in the model's allocator)
+const decoders = new WeakMap<GPT2, KVDecoder>();
+
+/** The model's shared decoder (whole context), created on first use; callers reset() or rewind() it. */
+export function sharedDecoder(model: GPT2): KVDecoder {
+  let d = decoders.get(model);
+  if (!d) {
+    d = new KVDecoder(model);
+    decoders.set(model, d);
+  }
+  return d;
 }

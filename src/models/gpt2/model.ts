@@ -2,18 +2,50 @@
 // llm.c's train_gpt2.c: learned position embeddings, pre-LayerNorm blocks, causal self-attention, GELU MLP of
 // width 4C, final LayerNorm, LM head tied to wte. Flat arrays, every heavy loop through `Kernels`; the same
 // code runs in float32 (arena) or float64 (ref kernels, gradient checks) depending on the allocator.
+// Fine-tuning hooks: the LM head runs only on positions with a loss, backward writes into caller-chosen
+// gradient views (frozen tensors get none and backward stops at the lowest trained block), and an optional
+// LinearHook (LoRA) adds to the four linear layers of every block.
 import { getKernels } from '../../kernels/index.js';
 import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import type { OpProfiler } from '../profile.js';
 import { addBias } from './block-decode.js';
-import { planBackward, planForward, type BackwardActs, type ForwardActs } from './activations.js';
+import { planBackward, planForward, planHead, planHeadBackward, type BackwardActs, type ForwardActs, type HeadActs } from './activations.js';
 import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
-import { arenaF32, ParamBuffer, type Allocator } from './params.js';
+import { arenaF32, ParamBuffer, type Allocator, type BlockTensors } from './params.js';
 
 export { LN_EPS } from './config.js';
 export const INIT_STD = 0.02;
+
+/** The four linear layers of a block, by their Hugging Face module names. */
+export type LinearSite = 'attn.c_attn' | 'attn.c_proj' | 'mlp.c_fc' | 'mlp.c_proj';
+
+/**
+ * A trainable add-on to the linear layers (LoRA): the model calls it right after each base linear layer,
+ * forward and backward, for every block and site. inp(N,IC) is the layer's input, out/dout (N,OC).
+ */
+export interface LinearHook {
+  /** out(N,OC) += f(inp). */
+  forward(layer: number, site: LinearSite, out: FloatArray, inp: FloatArray, N: number, IC: number, OC: number): void;
+  /** dinp(N,IC) += (∂f/∂inp)ᵀ·dout, and the hook's own parameter gradients += scale-free ∂/∂θ (dout already carries the loss scale). */
+  backward(layer: number, site: LinearSite, dinp: FloatArray, dout: FloatArray, inp: FloatArray, N: number, IC: number, OC: number): void;
+}
+
+/**
+ * Where backward writes parameter gradients (accumulating), per tensor; null = frozen, its gradient is
+ * never computed. `model.grads.tensors` with lowestBlock 0 is full training.
+ */
+export interface GradTargets {
+  wte: FloatArray | null;
+  wpe: FloatArray | null;
+  lnfw: FloatArray | null;
+  lnfb: FloatArray | null;
+  /** Per block: gradient views of all its tensors, or null when the block is frozen. */
+  h: (BlockTensors | null)[];
+  /** Backward stops inside this block: nothing below it is computed (> 0 means the embeddings get no gradient). */
+  lowestBlock: number;
+}
 
 export interface GPT2Options {
   /** Kernel set; default getKernels() (the process default). */
@@ -32,11 +64,20 @@ export class GPT2 {
   kernels: Kernels;
   /** Set to an OpProfiler to get a per-op time breakdown of forward and backward. */
   profiler: OpProfiler | null = null;
+  /** Added to every block's linear layers (LoRA), or null. */
+  hook: LinearHook | null = null;
+  /** Gradient destinations for fine-tuning; null = all parameters into `grads` (pre-training). */
+  gradTargets: GradTargets | null = null;
+  /** Keep only block outputs in forward and recompute each block in backward (less memory, one more forward). */
+  recompute = false;
   readonly alloc: Allocator;
   private acts: ForwardActs | null = null;
   private dacts: BackwardActs | null = null;
-  /** Shape and target count of the last forward with targets (what backward differentiates). */
-  private last: { B: number; T: number; inputs: Int32Array; targets: Int32Array; count: number } | null = null;
+  private head: HeadActs | null = null;
+  /** Positions (b·T+t) whose target counts, when not all of them do. */
+  private rowIndex: Int32Array | null = null;
+  /** Shape and counted positions of the last forward with targets (what backward differentiates). */
+  private last: { B: number; T: number; inputs: Int32Array; targets: Int32Array; count: number; all: boolean } | null = null;
 
   constructor(config: GPT2Config, opts: GPT2Options = {}) {
     validateConfig(config);
@@ -74,14 +115,38 @@ export class GPT2 {
     this.grads?.data.fill(0);
   }
 
-  /** Forward activations for (B,T), planned on first use and re-planned only when B·T or T grows. */
+  /**
+   * Forward activations for (B,T), planned on first use and re-planned only when B·T or T grows (or the
+   * recompute setting changes). Call reserve() with the largest shape first: arena memory is not reused.
+   */
   private plan(B: number, T: number): ForwardActs {
     const a = this.acts;
-    if (!a || B * T > a.B * a.T || T > a.T) {
-      this.acts = planForward(this.config, B, T, this.alloc);
+    if (!a || B * T > a.B * a.T || T > a.T || a.recompute !== this.recompute) {
+      this.acts = planForward(this.config, B, T, this.alloc, this.recompute);
       this.dacts = null;
     }
     return this.acts as ForwardActs;
+  }
+
+  /** LM-head buffers for n rows (grown when needed). */
+  private planHead(n: number): HeadActs {
+    if (!this.head || this.head.rows < n) this.head = planHead(this.config, n, this.alloc);
+    return this.head;
+  }
+
+  /** Plans activations (and, with training, backward scratch) for the largest (B,T) and LM-head rows to come. */
+  reserve(B: number, T: number, headRows = B * T, training = true): void {
+    const a = this.plan(B, T);
+    const h = this.planHead(headRows);
+    if (training) {
+      this.dacts ??= planBackward(this.config, a.B, a.T, this.alloc);
+      if (!h.dprobs) planHeadBackward(this.config, h, this.alloc);
+    }
+  }
+
+  /** Number of counted targets of the last forward with targets. */
+  get lastCount(): number {
+    return this.last?.count ?? 0;
   }
 
   /**
@@ -104,60 +169,102 @@ export class GPT2 {
 
     encoderForward(a.encoded, inputs, p.wte, p.wpe, B, T, C); // (B,T) -> (B,T,C)
     prof?.lap('encoder.fwd');
-    let residual = a.encoded;
-    for (let l = 0; l < L; l++) {
-      const w = p.h[l];
-      const s = a.blocks[l];
-      // x = x + attn(ln_1(x))
-      k.layernormForward(s.ln1, s.ln1Mean, s.ln1Rstd, residual, w.ln1w, w.ln1b, BT, C, LN_EPS);
-      prof?.lap('layernorm.fwd');
-      linearForward(k, s.qkv, s.ln1, w.qkvw, w.qkvb, BT, C, 3 * C); // (B,T,C) -> (B,T,3C)
-      prof?.lap('matmul.qkv.fwd');
-      k.attentionForward(s.atty, a.preatt, s.att, s.qkv, B, T, C, NH); // (B,T,3C) -> (B,T,C)
-      prof?.lap('attention.fwd');
-      linearForward(k, s.res2, s.atty, w.attprojw, w.attprojb, BT, C, C); // (B,T,C) -> (B,T,C)
-      prof?.lap('matmul.attproj.fwd');
-      k.add(s.res2, s.res2, residual, BT * C);
-      prof?.lap('residual.fwd');
-      // x = x + mlp(ln_2(x))
-      k.layernormForward(s.ln2, s.ln2Mean, s.ln2Rstd, s.res2, w.ln2w, w.ln2b, BT, C, LN_EPS);
-      prof?.lap('layernorm.fwd');
-      linearForward(k, s.fch, s.ln2, w.fcw, w.fcb, BT, C, 4 * C); // (B,T,C) -> (B,T,4C)
-      prof?.lap('matmul.fc.fwd');
-      k.geluForward(s.fchGelu, s.fch, BT * 4 * C);
-      prof?.lap('gelu.fwd');
-      linearForward(k, s.res3, s.fchGelu, w.fcprojw, w.fcprojb, BT, 4 * C, C); // (B,T,4C) -> (B,T,C)
-      prof?.lap('matmul.fcproj.fwd');
-      k.add(s.res3, s.res3, s.res2, BT * C);
-      prof?.lap('residual.fwd');
-      residual = s.res3;
-    }
+    for (let l = 0; l < L; l++) this.blockForward(l, B, T);
+    const residual = L > 0 ? a.blocks[L - 1].res3 : a.encoded;
     k.layernormForward(a.lnf, a.lnfMean, a.lnfRstd, residual, p.lnfw, p.lnfb, BT, C, LN_EPS);
     prof?.lap('layernorm.fwd');
-    k.matmul(a.probs, a.lnf, p.wte, BT, C, V, false, true, false); // (B,T,C) · wteᵀ -> logits (B,T,V)
+    // LM head only on the rows with a loss: n = BT in pre-training (no copy), a few answer tokens per row in fine-tuning
+    let count = BT;
+    if (targets) {
+      count = 0;
+      for (let i = 0; i < BT; i++) if (targets[i] >= 0) count++;
+    }
+    const all = count === BT;
+    const h = this.planHead(Math.max(1, count));
+    const ht = all ? targets : this.gatherRows(h, a.lnf, targets as Int32Array, BT, count);
+    if (count > 0) k.matmul(h.probs, all ? a.lnf : h.x, p.wte, count, C, V, false, true, false); // (n,C) · wteᵀ -> logits (n,V)
     prof?.lap('matmul.lmhead.fwd');
     if (!targets) {
       this.last = null;
       return NaN;
     }
-    k.softmaxForward(a.probs, a.probs, BT, V); // in place: logits -> probs
-    k.crossEntropyForward(a.losses, a.probs, targets, BT, V);
+    this.last = { B, T, inputs, targets, count, all };
+    if (count === 0) return NaN;
+    k.softmaxForward(h.probs, h.probs, count, V); // in place: logits -> probs
+    k.crossEntropyForward(h.losses, h.probs, ht as Int32Array, count, V);
     let sum = 0;
-    let count = 0;
-    for (let i = 0; i < BT; i++) {
-      if (targets[i] < 0) continue;
-      sum += a.losses[i];
-      count++;
-    }
+    for (let i = 0; i < count; i++) sum += h.losses[i];
     prof?.lap('softmax+ce.fwd');
-    this.last = { B, T, inputs, targets, count };
-    return count > 0 ? sum / count : NaN;
+    return sum / count;
   }
 
-  /** Logits (B,T,V) of the last forward() called without targets. */
+  /** Copies the counted rows of lnf (BT,C) into h.x (n,C); returns their targets (n), kept for backward. */
+  private gatherRows(h: HeadActs, lnf: FloatArray, targets: Int32Array, BT: number, n: number): Int32Array {
+    const C = this.config.nEmbd;
+    if (!this.rowIndex || this.rowIndex.length < 2 * n) this.rowIndex = new Int32Array(2 * Math.max(n, 16));
+    const idx = this.rowIndex.subarray(0, n);
+    const ht = this.rowIndex.subarray(n, 2 * n);
+    let j = 0;
+    for (let i = 0; i < BT; i++) {
+      if (targets[i] < 0) continue;
+      idx[j] = i;
+      ht[j] = targets[i];
+      h.x.set(lnf.subarray(i * C, (i + 1) * C), j * C);
+      j++;
+    }
+    return ht;
+  }
+
+  /** One transformer block's forward, from the previous block's output (or the embeddings). */
+  private blockForward(l: number, B: number, T: number): void {
+    const { nHead: NH, nEmbd: C } = this.config;
+    const BT = B * T;
+    const k = this.kernels;
+    const a = this.acts as ForwardActs;
+    const w = this.params.tensors.h[l];
+    const s = a.blocks[l];
+    const residual = l > 0 ? a.blocks[l - 1].res3 : a.encoded;
+    const prof = this.profiler;
+    // x = x + attn(ln_1(x))
+    k.layernormForward(s.ln1, s.ln1Mean, s.ln1Rstd, residual, w.ln1w, w.ln1b, BT, C, LN_EPS);
+    prof?.lap('layernorm.fwd');
+    this.linear(l, 'attn.c_attn', s.qkv, s.ln1, w.qkvw, w.qkvb, BT, C, 3 * C); // (B,T,C) -> (B,T,3C)
+    prof?.lap('matmul.qkv.fwd');
+    k.attentionForward(s.atty, a.preatt, s.att, s.qkv, B, T, C, NH); // (B,T,3C) -> (B,T,C)
+    prof?.lap('attention.fwd');
+    this.linear(l, 'attn.c_proj', s.res2, s.atty, w.attprojw, w.attprojb, BT, C, C); // (B,T,C) -> (B,T,C)
+    prof?.lap('matmul.attproj.fwd');
+    k.add(s.res2, s.res2, residual, BT * C);
+    prof?.lap('residual.fwd');
+    // x = x + mlp(ln_2(x))
+    k.layernormForward(s.ln2, s.ln2Mean, s.ln2Rstd, s.res2, w.ln2w, w.ln2b, BT, C, LN_EPS);
+    prof?.lap('layernorm.fwd');
+    this.linear(l, 'mlp.c_fc', s.fch, s.ln2, w.fcw, w.fcb, BT, C, 4 * C); // (B,T,C) -> (B,T,4C)
+    prof?.lap('matmul.fc.fwd');
+    k.geluForward(s.fchGelu, s.fch, BT * 4 * C);
+    prof?.lap('gelu.fwd');
+    this.linear(l, 'mlp.c_proj', s.res3, s.fchGelu, w.fcprojw, w.fcprojb, BT, 4 * C, C); // (B,T,4C) -> (B,T,C)
+    prof?.lap('matmul.fcproj.fwd');
+    k.add(s.res3, s.res3, s.res2, BT * C);
+    prof?.lap('residual.fwd');
+  }
+
+  /**
+   * Block l's linear layer at `site`: out(N,OC) = inp·wᵀ + b, plus the hook (LoRA) when one is set. Decoders
+   * (KV cache) call this instead of linearForward so adapters apply in generation too.
+   */
+  linear(l: number, site: LinearSite, out: FloatArray, inp: FloatArray, w: FloatArray, b: FloatArray, N: number, IC: number, OC: number): void {
+    linearForward(this.kernels, out, inp, w, b, N, IC, OC);
+    this.hook?.forward(l, site, out, inp, N, IC, OC);
+  }
+
+  /**
+   * Logits of the last forward() called without targets: (B,T,V) row-major (the buffer may be longer).
+   * After a forward with targets it holds softmaxed rows of the counted positions only.
+   */
   logits(): FloatArray {
-    if (!this.acts) throw new Error('GPT2.logits: call forward(inputs, null, B, T) first');
-    return this.acts.probs;
+    if (!this.head) throw new Error('GPT2.logits: call forward(inputs, null, B, T) first');
+    return this.head.probs;
   }
 
   /**
@@ -168,66 +275,92 @@ export class GPT2 {
     const last = this.last;
     if (!last) throw new Error('GPT2.backward: call forward(inputs, targets, B, T) first');
     const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = this.config;
-    const { B, T, inputs, targets, count } = last;
+    const { B, T, inputs, count, all } = last;
     const BT = B * T;
     const k = this.kernels;
     const p = this.params.tensors;
-    const g = this.ensureGrads().tensors;
+    const g = this.gradTargets ?? { ...this.ensureGrads().tensors, lowestBlock: 0 };
     const a = this.acts as ForwardActs;
     this.dacts ??= planBackward(this.config, a.B, a.T, this.alloc);
     const d = this.dacts;
+    const h = this.head as HeadActs;
+    if (!h.dprobs) planHeadBackward(this.config, h, this.alloc);
+    const dprobs = h.dprobs as FloatArray;
+    const dlosses = h.dlosses as FloatArray;
     const prof = this.profiler;
     prof?.start();
 
-    // loss = Σ losses / count  ->  dlosses = scale / count on counted rows
-    d.dlosses.fill(count > 0 ? scale / count : 0, 0, BT);
-    d.dlogits.fill(0, 0, BT * V);
-    k.crossEntropySoftmaxBackward(d.dlogits, d.dlosses, a.probs, targets, BT, V);
+    // loss = Σ losses / count  ->  dlosses = scale / count on the n counted rows
+    const n = count;
+    if (n === 0) return; // nothing counted: no gradient
+    dlosses.fill(n > 0 ? scale / n : 0, 0, n);
+    dprobs.fill(0, 0, n * V);
+    k.crossEntropySoftmaxBackward(dprobs, dlosses, h.probs, all ? last.targets : (this.rowIndex as Int32Array).subarray(n, 2 * n), n, V);
     prof?.lap('softmax+ce.bwd');
-    // logits = lnf · wteᵀ
-    k.matmul(d.dtmp, d.dlogits, p.wte, BT, V, C, false, false, false); // dlnf (B,T,C)
-    k.matmul(g.wte, d.dlogits, a.lnf, V, BT, C, true, false, true); // dwte (V,C)
+    // logits = x · wteᵀ, x = lnf (all rows) or its counted rows, scattered back into dlnf (B,T,C)
+    if (all) {
+      k.matmul(d.dtmp, dprobs, p.wte, n, V, C, false, false, false); // dlnf (B,T,C)
+    } else {
+      const dx = h.dx as FloatArray;
+      k.matmul(dx, dprobs, p.wte, n, V, C, false, false, false); // dx (n,C)
+      d.dtmp.fill(0, 0, BT * C);
+      const idx = this.rowIndex as Int32Array;
+      for (let j = 0; j < n; j++) d.dtmp.set(dx.subarray(j * C, (j + 1) * C), idx[j] * C);
+    }
+    if (g.wte) k.matmul(g.wte, dprobs, all ? a.lnf : h.x, V, n, C, true, false, true); // dwte (V,C)
     prof?.lap('matmul.lmhead.bwd');
     d.dres.fill(0, 0, BT * C);
     const lastRes = L > 0 ? a.blocks[L - 1].res3 : a.encoded;
-    k.layernormBackward(d.dres, g.lnfw, g.lnfb, d.dtmp, lastRes, p.lnfw, a.lnfMean, a.lnfRstd, BT, C);
+    k.layernormBackward(d.dres, g.lnfw ?? d.discard, g.lnfb ?? d.discard, d.dtmp, lastRes, p.lnfw, a.lnfMean, a.lnfRstd, BT, C);
     prof?.lap('layernorm.bwd');
 
-    for (let l = L - 1; l >= 0; l--) {
+    for (let l = L - 1; l >= g.lowestBlock; l--) {
+      if (a.recompute && l < L - 1) {
+        this.blockForward(l, B, T); // the shared views hold the block above; bring back this one
+        prof?.lap('recompute.fwd');
+      }
       const w = p.h[l];
       const gw = g.h[l];
       const s = a.blocks[l];
       const residual = l > 0 ? a.blocks[l - 1].res3 : a.encoded;
+      const lnw = gw ? null : d.discard; // frozen block: LayerNorm gradients go nowhere
       // d.dres holds d(res3); res3 = res2 + c_proj(gelu(c_fc(ln_2(res2)))), so d(res2) = d(res3) + MLP path
-      this.linearBackward(d.dfchGelu, gw.fcprojw, gw.fcprojb, d.dres, s.fchGelu, w.fcprojw, BT, 4 * C, C);
+      this.linearBackward(l, 'mlp.c_proj', d.dfchGelu, gw?.fcprojw, gw?.fcprojb, d.dres, s.fchGelu, w.fcprojw, BT, 4 * C, C);
       prof?.lap('matmul.fcproj.bwd');
       d.dfch.fill(0, 0, BT * 4 * C);
       k.geluBackward(d.dfch, s.fch, d.dfchGelu, BT * 4 * C);
       prof?.lap('gelu.bwd');
-      this.linearBackward(d.dtmp, gw.fcw, gw.fcb, d.dfch, s.ln2, w.fcw, BT, C, 4 * C);
+      this.linearBackward(l, 'mlp.c_fc', d.dtmp, gw?.fcw, gw?.fcb, d.dfch, s.ln2, w.fcw, BT, C, 4 * C);
       prof?.lap('matmul.fc.bwd');
-      k.layernormBackward(d.dres, gw.ln2w, gw.ln2b, d.dtmp, s.res2, w.ln2w, s.ln2Mean, s.ln2Rstd, BT, C);
+      k.layernormBackward(d.dres, lnw ?? gw!.ln2w, lnw ?? gw!.ln2b, d.dtmp, s.res2, w.ln2w, s.ln2Mean, s.ln2Rstd, BT, C);
       prof?.lap('layernorm.bwd');
       // d.dres holds d(res2); res2 = residual + c_proj(attn(c_attn(ln_1(residual))))
-      this.linearBackward(d.dtmp, gw.attprojw, gw.attprojb, d.dres, s.atty, w.attprojw, BT, C, C);
+      this.linearBackward(l, 'attn.c_proj', d.dtmp, gw?.attprojw, gw?.attprojb, d.dres, s.atty, w.attprojw, BT, C, C);
       prof?.lap('matmul.attproj.bwd');
       d.dqkv.fill(0, 0, BT * 3 * C);
       k.attentionBackward(d.dqkv, d.dpreatt, d.datt, d.dtmp, s.qkv, s.att, B, T, C, NH);
       prof?.lap('attention.bwd');
-      this.linearBackward(d.dtmp, gw.qkvw, gw.qkvb, d.dqkv, s.ln1, w.qkvw, BT, C, 3 * C);
+      this.linearBackward(l, 'attn.c_attn', d.dtmp, gw?.qkvw, gw?.qkvb, d.dqkv, s.ln1, w.qkvw, BT, C, 3 * C);
       prof?.lap('matmul.qkv.bwd');
-      k.layernormBackward(d.dres, gw.ln1w, gw.ln1b, d.dtmp, residual, w.ln1w, s.ln1Mean, s.ln1Rstd, BT, C);
+      k.layernormBackward(d.dres, lnw ?? gw!.ln1w, lnw ?? gw!.ln1b, d.dtmp, residual, w.ln1w, s.ln1Mean, s.ln1Rstd, BT, C);
       prof?.lap('layernorm.bwd');
     }
-    encoderBackward(g.wte, g.wpe, d.dres, inputs, B, T, C);
-    prof?.lap('encoder.bwd');
+    if (g.lowestBlock === 0 && (g.wte || g.wpe)) {
+      encoderBackward(g.wte, g.wpe, d.dres, inputs, B, T, C);
+      prof?.lap('encoder.bwd');
+    }
   }
 
-  /** dinp(N,IC) = dout·w (overwritten), dw(OC,IC) += doutᵀ·inp, dbias(OC) += Σ_rows dout. */
+  /**
+   * dinp(N,IC) = dout·w (overwritten) plus the hook's part; when the layer trains (dw given) also
+   * dw(OC,IC) += doutᵀ·inp and dbias(OC) += Σ_rows dout.
+   */
   private linearBackward(
+    l: number,
+    site: LinearSite,
     dinp: FloatArray,
-    dw: FloatArray,
-    dbias: FloatArray,
+    dw: FloatArray | undefined,
+    dbias: FloatArray | undefined,
     dout: FloatArray,
     inp: FloatArray,
     w: FloatArray,
@@ -236,11 +369,14 @@ export class GPT2 {
     OC: number,
   ): void {
     this.kernels.matmul(dinp, dout, w, N, OC, IC, false, false, false);
-    this.kernels.matmul(dw, dout, inp, OC, N, IC, true, false, true);
-    for (let r = 0; r < N; r++) {
-      const o = r * OC;
-      for (let j = 0; j < OC; j++) dbias[j] += dout[o + j];
+    if (dw && dbias) {
+      this.kernels.matmul(dw, dout, inp, OC, N, IC, true, false, true);
+      for (let r = 0; r < N; r++) {
+        const o = r * OC;
+        for (let j = 0; j < OC; j++) dbias[j] += dout[o + j];
+      }
     }
+    this.hook?.backward(l, site, dinp, dout, inp, N, IC, OC);
   }
 }
 
@@ -283,18 +419,15 @@ export function encoderForward(out: FloatArray, inp: Int32Array, wte: FloatArray
   }
 }
 
-/** dwte[inp[b,t],:] += dout[b,t,:]; dwpe[t,:] += dout[b,t,:] */
-export function encoderBackward(dwte: FloatArray, dwpe: FloatArray, dout: FloatArray, inp: Int32Array, B: number, T: number, C: number): void {
+/** dwte[inp[b,t],:] += dout[b,t,:]; dwpe[t,:] += dout[b,t,:] (either may be null: frozen) */
+export function encoderBackward(dwte: FloatArray | null, dwpe: FloatArray | null, dout: FloatArray, inp: Int32Array, B: number, T: number, C: number): void {
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const o = (b * T + t) * C;
       const ix = inp[b * T + t] * C;
       const pos = t * C;
-      for (let i = 0; i < C; i++) {
-        const g = dout[o + i];
-        dwte[ix + i] += g;
-        dwpe[pos + i] += g;
-      }
+      if (dwte) for (let i = 0; i < C; i++) dwte[ix + i] += dout[o + i];
+      if (dwpe) for (let i = 0; i < C; i++) dwpe[pos + i] += dout[o + i];
     }
   }
 }

@@ -3,6 +3,7 @@
 // When the context fills the cache, it is rebuilt from the last half of it (sliding window). Text streams through
 // the tokenizer's streaming decoder so multi-byte characters are never split.
 import type { FloatArray } from '../../kernels/types.js';
+import type { EncodeOptions } from '../../tokenizer/types.js';
 import { Rng } from '../../util/rng.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
 
@@ -56,7 +57,8 @@ export function* decodeTokens(dec: TokenDecoder, prompt: ArrayLike<number>, opts
 
 /** What text generation needs from a tokenizer (src/tokenizer's Tokenizer satisfies it). */
 export interface TextCodec {
-  encode(text: string): ArrayLike<number>;
+  /** Encoding options are those of src/task/sequence.ts's SequenceCodec (special tokens as text or ids). */
+  encode(text: string, opts?: EncodeOptions): ArrayLike<number>;
   createStreamDecoder(): { push(id: number): string; flush(): string };
   eotToken: number;
   /** Ids the tokenizer can decode (generation samples no others). */
@@ -79,7 +81,12 @@ export interface GenerateTextResult {
 
 /** Generates a continuation of `prompt` (an empty prompt starts from the end-of-text token). */
 export function decodeText(dec: TokenDecoder, codec: TextCodec, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
-  const steps = textSteps(dec, codec, promptIds(codec, prompt), opts);
+  return decodeTextFromIds(dec, codec, promptIds(codec, prompt), opts);
+}
+
+/** Generates a continuation of prompt ids (streamed to opts.onText). */
+export function decodeTextFromIds(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<number>, opts: GenerateTextOptions): GenerateTextResult {
+  const steps = textSteps(dec, codec, ids, opts);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;

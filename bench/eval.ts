@@ -1,0 +1,61 @@
+// Evaluation speed: rows/s of `tinyllm eval` on the built-in gesture task (prompts of ~700 GPT-2 tokens, 3
+// labels) for GPT-2 30M / 124M with random weights, per method: ranking (one prefill + rewind per label),
+// greedy generation (to max tokens: random weights never write the end marker, so this is the worst case)
+// and both sharing one prefill. Medians of --rounds rounds; the load average is printed, and the process CPU
+// seconds per row (all threads), which a busy machine inflates less than wall time.
+// Run: npx tsx bench/eval.ts [--models 30M,124M] [--rows 8] [--rounds 3] [--kernels wasm] [--threads N]
+// Last stdout line: one JSON summary object.
+import * as fs from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { generateDatasets } from '../src/data/generate/index.js';
+import { evaluate } from '../src/eval/evaluate.js';
+import { availableTiers, setKernels, defaultThreads } from '../src/kernels/index.js';
+import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js';
+import { GPT2 } from '../src/models/gpt2/model.js';
+import { readTaskFile } from '../src/task/read.js';
+import { TINYLLM_TEMPLATE } from '../src/task/template.js';
+import { gpt2 } from '../src/tokenizer/gpt2.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const models = (arg('models') ?? '30M,124M').split(',') as GPT2PresetName[];
+const nRows = Number(arg('rows') ?? 8);
+const rounds = Number(arg('rounds') ?? 3);
+const tier = arg('kernels') ?? (availableTiers().at(-1) as string);
+const threads = Number(arg('threads') ?? defaultThreads());
+setKernels(tier, { threads });
+
+const dir = fs.mkdtempSync(path.join(tmpdir(), 'tinyllm-bench-eval-'));
+generateDatasets({ out: dir, scale: 0.05 });
+const train = await readTaskFile(path.join(dir, 'gesture', 'train.jsonl'));
+const test = (await readTaskFile(path.join(dir, 'gesture', 'test.jsonl'))).slice(0, nRows);
+fs.rmSync(dir, { recursive: true, force: true });
+const tok = gpt2();
+const promptTokens = test.reduce((s, e) => s + tok.encode(`${e.instruction}\n${e.input}`).length, 0) / test.length;
+console.log(`eval bench: ${tier}, ${threads} threads; ${test.length} gesture rows of ~${promptTokens.toFixed(0)} prompt tokens; ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results: { model: string; method: string; rowsPerSec: number; min: number; max: number; secondsPer1000Rows: number; cpuSecondsPerRow: number }[] = [];
+for (const name of models) {
+  const model = new GPT2(presetConfig(name), { seed: 1 });
+  for (const method of ['rank', 'generate', 'all'] as const) {
+    const rates: number[] = [];
+    const cpu: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      evaluate(model, tok, test, train, { template: TINYLLM_TEMPLATE, contextLength: model.config.blockSize, rank: method !== 'generate', generate: method !== 'rank' });
+      rates.push(test.length / ((performance.now() - t0) / 1000));
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1e6 / test.length);
+    }
+    const rps = median(rates);
+    results.push({ model: name, method, rowsPerSec: +rps.toFixed(3), min: +Math.min(...rates).toFixed(3), max: +Math.max(...rates).toFixed(3), secondsPer1000Rows: Math.round(1000 / rps), cpuSecondsPerRow: +median(cpu).toFixed(3) });
+    console.log(`${name.padEnd(5)} ${method.padEnd(8)} ${rps.toFixed(2).padStart(7)} rows/s (min ${Math.min(...rates).toFixed(2)}, max ${Math.max(...rates).toFixed(2)}) → ${Math.round(1000 / rps)} s per 1000 rows; ${median(cpu).toFixed(3)} CPU s/row`);
+  }
+}
+console.log(JSON.stringify({ bench: 'eval', tier, threads, rows: test.length, promptTokens: Math.round(promptTokens), loadavg: loadavg().map((l) => +l.toFixed(2)), results }));

@@ -1,0 +1,147 @@
+// Fine-tuning step cost: s/step, tokens/s and peak RSS of full, LoRA (r=64, α=256 on all four linear layers)
+// and top-2-block fine-tuning of GPT-2 30M and 124M at B=4, T=512 and 1024, on rows shaped like a gesture
+// prompt (every position but the last 5 masked: loss on a ~5-token answer), beside a pre-training step of the
+// same shape (every position counted) measured the same way in the same run. Each job runs in its own Node
+// process so its peak RSS is its own; the timed steps are medians with their spread. Random tokens.
+// Run: npx tsx bench/finetune.ts [--quick] [--models 30M,124M] [--seqs 512,1024] [--methods pretrain,full,lora,top2]
+//      [--steps 3] [--rows-per-pass 1] [--recompute auto|on|off] [--threads N]
+// Last stdout line: one JSON summary object.
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { runChild } from './lib/child.js';
+import { createKernels, defaultThreads, getKernels, setKernels } from '../src/kernels/index.js';
+import { GPT2 } from '../src/models/gpt2/model.js';
+import { presetConfig, type GPT2Config, type GPT2PresetName } from '../src/models/gpt2/config.js';
+import { Finetuner, type FinetuneBatch } from '../src/finetune/finetuner.js';
+import { LORA_DEFAULTS, type FinetuneMethod } from '../src/finetune/method.js';
+import { Rng } from '../src/util/rng.js';
+
+type MethodName = 'pretrain' | 'full' | 'lora' | 'top2';
+
+interface Job {
+  model: GPT2PresetName | 'tiny';
+  method: MethodName;
+  B: number;
+  T: number;
+  answer: number;
+  steps: number;
+  threads: number;
+  rowsPerPass: number;
+  recompute: boolean;
+}
+
+interface JobResult extends Job {
+  sPerStep: number;
+  /** Fastest and slowest timed step. */
+  spread: [number, number];
+  tokPerSec: number;
+  peakRssMB: number;
+  trainable: number;
+}
+
+const TINY: GPT2Config = { nLayer: 2, nHead: 2, nEmbd: 64, vocabSize: 512, blockSize: 128 };
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function methodOf(name: MethodName): FinetuneMethod {
+  if (name === 'lora') return { kind: 'lora', lora: LORA_DEFAULTS };
+  if (name === 'top2') return { kind: 'top', layers: 2 };
+  return { kind: 'full' };
+}
+
+/** Child process: one job, printed as JSON. */
+async function child(job: Job): Promise<JobResult> {
+  setKernels(createKernels(getKernels().name, { threads: job.threads }));
+  const config = job.model === 'tiny' ? TINY : presetConfig(job.model);
+  const model = new GPT2(config, { seed: 1 });
+  const rng = new Rng(2);
+  const { B, T } = job;
+  const inputs = Int32Array.from({ length: B * T }, () => rng.int(config.vocabSize));
+  const targets = Int32Array.from({ length: B * T }, () => rng.int(config.vocabSize));
+  // fine-tuning rows: loss only on the answer at the end of each row (a gesture window filling the context)
+  if (job.method !== 'pretrain') for (let b = 0; b < B; b++) targets.fill(-1, b * T, (b + 1) * T - job.answer);
+  const batch: FinetuneBatch = { inputs, targets, B, T };
+  const ft = new Finetuner(model, {
+    method: methodOf(job.method),
+    schedule: { lr: 1e-5, warmup: 1, steps: 1000, finalLrFrac: 0.1 },
+    gradClip: 1,
+    maxTokensPerPass: job.rowsPerPass * T,
+    recompute: job.recompute,
+  });
+  ft.reserve(B, T, job.method === 'pretrain' ? B * T : B * job.answer);
+  ft.trainStep(batch); // warm-up: plans activations, starts workers, compiles
+  const bench = new Bench({ iterations: job.steps, time: 0, warmupIterations: 0, warmupTime: 0 });
+  bench.add('step', () => {
+    ft.trainStep(batch);
+  });
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`bench ${job.model} ${job.method}: ${r.state}`);
+  const s = r.latency.p50 / 1000;
+  return {
+    ...job,
+    sPerStep: +s.toFixed(3),
+    spread: [+(r.latency.min / 1000).toFixed(3), +(r.latency.max / 1000).toFixed(3)],
+    tokPerSec: +((B * T) / s).toFixed(1),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    trainable: ft.numTrainable,
+  };
+}
+
+const childArg = arg('child');
+if (childArg) {
+  const res = await child(JSON.parse(childArg) as Job);
+  console.log(JSON.stringify(res));
+  process.exit(0);
+}
+
+const quick = process.argv.includes('--quick');
+const models = (arg('models') ?? (quick ? 'tiny' : '30M,124M')).split(',') as Job['model'][];
+const Ts = (arg('seqs') ?? (quick ? '64,128' : '512,1024')).split(',').map(Number);
+const methods = (arg('methods') ?? 'pretrain,full,lora,top2').split(',') as MethodName[];
+const steps = Number(arg('steps') ?? (quick ? 2 : 3));
+const threads = Number(arg('threads') ?? defaultThreads());
+const rowsPerPass = Number(arg('rows-per-pass') ?? 1);
+const recomputeFlag = arg('recompute') ?? 'auto';
+const B = 4;
+const answer = 5;
+const load0 = loadavg();
+console.log(
+  `finetune bench: models ${models.join(', ')}; B=${B}, T=${Ts.join('/')}, loss on the last ${answer} tokens of each row; methods ${methods.join(', ')}; ` +
+    `${rowsPerPass} row(s) per pass, recompute ${recomputeFlag}; ${threads} threads; ${steps} timed steps; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`,
+);
+
+const results: JobResult[] = [];
+for (const model of models) {
+  for (const T of Ts) {
+    for (const method of methods) {
+      // auto: recompute blocks for 124M (its per-block activations at T=1024 would not fit 1.5 GB otherwise)
+      const recompute = recomputeFlag === 'on' || (recomputeFlag === 'auto' && model === '124M');
+      const job: Job = { model, method, B, T, answer, steps, threads, rowsPerPass, recompute };
+      const p = runChild<JobResult>(fileURLToPath(import.meta.url), job);
+      if (!p.ok) {
+        console.log(`${model} T=${T} ${method}: failed (exit ${p.status}) ${p.last}`);
+        continue;
+      }
+      const r = p.result;
+      results.push(r);
+      console.log(
+        `${model.padEnd(5)} T=${String(T).padEnd(4)} ${method.padEnd(8)} ${r.sPerStep.toFixed(2).padStart(7)} s/step (${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)})  ` +
+          `${r.tokPerSec.toFixed(0).padStart(6)} tok/s  peak RSS ${String(r.peakRssMB).padStart(5)} MB  ${r.trainable.toLocaleString('en-US')} trainable${recompute ? '  (recompute)' : ''}`,
+      );
+    }
+  }
+}
+// a fine-tune step's time as a fraction of the pre-training step of the same model and T
+const ratios = results
+  .filter((r) => r.method !== 'pretrain')
+  .flatMap((r) => {
+    const base = results.find((p) => p.method === 'pretrain' && p.model === r.model && p.T === r.T);
+    return base ? [{ model: r.model, T: r.T, method: r.method, vsPretrain: +(r.sPerStep / base.sPerStep).toFixed(3) }] : [];
+  });
+for (const q of ratios) console.log(`${q.model} T=${q.T} ${q.method}: ${q.vsPretrain.toFixed(2)} × a pre-training step`);
+console.log(JSON.stringify({ bench: 'finetune', threads, loadavg: { start: load0.map((l) => +l.toFixed(2)), end: loadavg().map((l) => +l.toFixed(2)) }, results, ratios }));

@@ -1,0 +1,168 @@
+// `tinyllm eval`: accuracy of a model on a task's test rows (Alpaca JSONL/CSV) — ranking of the label set by
+// likelihood and greedy generation read strictly and by TinyLLM's rule, or MAE/RMSE for numeric answers —
+// always beside the baselines fitted on the training rows, as a table and optionally a JSON report.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { evaluate, type EvalOptions } from '../../eval/evaluate.js';
+import { formatReport } from '../../eval/format.js';
+import { loadSplits, type FinetuneSettings } from '../../finetune/run.js';
+import { availableTiers, setKernels } from '../../kernels/index.js';
+import type { Overflow } from '../../task/encode.js';
+import { readTaskInfo } from '../../task/info.js';
+import { readTaskFile, splitExamples, type ReadTaskOptions, type TaskExample } from '../../task/read.js';
+import { loadTemplate } from '../../task/template.js';
+import { openTokenizer } from '../../train/run.js';
+import { UserError } from '../../util/errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { Interrupted, onInterrupt } from '../../util/interrupt.js';
+import { Progress } from '../../util/progress.js';
+import { parseCommand, type OptionSpecs } from '../args.js';
+import { chooseSequenceStart, modelTokenizer, openModel } from './generate.js';
+import { openRag } from './index.js';
+
+export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
+
+const options = {
+  model: { type: 'string', short: 'm', help: 'instead of --ckpt: a .tllm deployment file (int8/f16/f32, from tinyllm export), run by the runtime with the tokenizer it carries' },
+  ckpt: { type: 'string', help: 'model: a fine-tune run directory (its task.json gives tokenizer, template, sequence start, labels and data), any run/checkpoint, a Hugging Face directory/.safetensors, or an llm.c .bin' },
+  test: { type: 'string', help: "test rows: Alpaca JSONL or CSV (instruction, input, output); default: a fine-tune run's test split" },
+  train: { type: 'string', help: "training rows (for the baselines and the label set); default: a fine-tune run's training split" },
+  data: { type: 'string', help: 'one task file split with a seed instead of --train/--test (as fine-tuning splits it)' },
+  'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'with --data: share of rows for validation', default: 0.1 },
+  'test-fraction': { type: 'number', min: 0, max: 0.99, help: 'with --data: share of rows for test', default: 0.1 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'with --data: split seed', default: 1337 },
+  'instruction-column': { type: 'string', help: "field/column of the instruction (default 'instruction', optional)" },
+  'input-column': { type: 'string', help: "field/column of the input (default 'input', optional)" },
+  'output-column': { type: 'string', help: "field/column of the answer (default 'output')" },
+  instruction: { type: 'string', help: 'instruction for rows without one' },
+  labels: { type: 'string', multiple: true, help: 'the closed label set, comma-separated or repeated (default: the distinct training outputs)' },
+  task: { type: 'string', help: "'classify', 'numeric' (MAE/RMSE) or 'auto' (numeric when the training answers are numbers with decimals or > 20 values)", default: 'auto' },
+  method: { type: 'string', help: "'all', 'rank' (label likelihood) or 'generate' (greedy)", default: 'all' },
+  k: { type: 'number', min: 1, integer: true, help: 'neighbours of the k-NN baseline, and with --rag the examples retrieved per row', default: 5 },
+  rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples go before each query in the prompt' },
+  'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the evaluated row (left out by default; they are always reported)', default: false },
+  'max-tokens': { type: 'number', min: 1, integer: true, help: 'tokens generated per row at most (default: longest training answer + 4)' },
+  limit: { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows' },
+  template: { type: 'string', help: "prompt template: 'tinyllm' or a template file (default: the run's, else tinyllm)" },
+  'sequence-start': { type: 'string', help: "what precedes each prompt: 'endoftext' or 'none' (default: what the model records, else endoftext)" },
+  'allow-special': { type: 'boolean', help: "special-token text in the data becomes special tokens (default: the run's, else off)" },
+  overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input or 'refuse' (default: the run's, else truncate)" },
+  json: { type: 'string', help: 'also write the full report (metrics, baselines, every row) as JSON to this file' },
+  force: { type: 'boolean', help: 'overwrite an existing --json file', default: false },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's, else gpt2)" },
+  kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
+  threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
+} satisfies OptionSpecs;
+
+const EPILOG = `Examples:
+  tinyllm eval --ckpt runs/ft --train data/train.jsonl --test data/test.jsonl --json runs/ft/eval.json
+  tinyllm eval --ckpt runs/ft --data gestures.csv --output-column label --labels "Tap,Double tap,Hold"`;
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseCommand('eval', argv, options, { usage: '--ckpt <model> (--train <file> --test <file> | --data <file>) [options]', summary, epilog: EPILOG });
+  if (!parsed) return;
+  const o = parsed.options;
+  if (!o.ckpt === !o.model) throw new UserError('give the model to evaluate: --ckpt <run | checkpoint | weights> or -m <model.tllm>');
+  const modelPath = (o.ckpt ?? o.model) as string;
+  if (o.json && fs.existsSync(o.json) && !o.force) throw new UserError(`--json ${o.json} exists; give --force to overwrite it or choose another file`);
+  if (!['auto', 'classify', 'numeric'].includes(o.task)) throw new UserError(`--task must be auto, classify or numeric, got '${o.task}'`);
+  if (!['all', 'rank', 'generate'].includes(o.method)) throw new UserError(`--method must be all, rank or generate, got '${o.method}'`);
+  if (o.overflow !== undefined && o.overflow !== 'truncate' && o.overflow !== 'refuse') throw new UserError(`--overflow must be truncate or refuse, got '${o.overflow}'`);
+  if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
+
+  if (!fs.existsSync(modelPath)) throw new UserError(`${o.ckpt ? '--ckpt' : '-m'} ${modelPath}: no such file or directory`);
+  const info = o.ckpt ? readTaskInfo(o.ckpt) : null; // a fine-tune run: prompts exactly as training built them
+  const read: ReadTaskOptions = {
+    columns: { instruction: o['instruction-column'] ?? info?.columns.instruction, input: o['input-column'] ?? info?.columns.input, output: o['output-column'] ?? info?.columns.output },
+    instruction: o.instruction ?? info?.instruction,
+  };
+  let train: TaskExample[];
+  let test: TaskExample[];
+  if (o.data) {
+    if (o.train || o.test) throw new UserError('give either --data (split with a seed) or --train and --test, not both');
+    ({ train, test } = splitExamples(await readTaskFile(o.data, read), { val: o['val-fraction'], test: o['test-fraction'] }, o.seed));
+  } else {
+    const run = info && (!o.train || !o.test) ? await runSplits(o.ckpt) : null;
+    const trainRows = o.train ? await readTaskFile(o.train, read) : run?.train;
+    const testRows = o.test ? await readTaskFile(o.test, read) : run?.test.length ? run.test : undefined;
+    if (!testRows) throw new UserError(`--test is required${info ? " (the run has no test split)" : ''} (or --data to split one file)`);
+    if (!trainRows) throw new UserError('--train is required: the baselines are fitted on the training rows, and no accuracy is reported without them');
+    [train, test] = [trainRows, testRows];
+  }
+  if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
+
+  const { model, tokenizer, sequenceStart, parameters } = o.ckpt ? await trainingModel(o.ckpt, o.tokenizer ?? info?.tokenizer) : await runtimeModel(modelPath, o.tokenizer);
+  const labels = o.labels.length ? o.labels.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== '') : info?.labels;
+
+  const progress = new Progress('eval', test.length, { unit: 'rows' });
+  const interrupt = onInterrupt('interrupted: finishing the current row, then reporting on the rows done (Ctrl-C again to quit now)');
+  let report;
+  try {
+    const opts: EvalOptions = {
+      template: o.template !== undefined || !info ? loadTemplate(o.template) : info.template,
+      start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart),
+      allowSpecial: o['allow-special'] ?? info?.allowSpecial ?? false,
+      overflow: (o.overflow ?? info?.overflow ?? 'truncate') as Overflow,
+      contextLength: model.config.blockSize,
+      labels,
+      labelsFrom: o.labels.length ? '--labels' : "the run's task.json",
+      kind: o.task as EvalOptions['kind'],
+      k: o.k,
+      rag: o.rag !== undefined ? { retriever: await openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
+      maxTokens: o['max-tokens'],
+      generate: o.method !== 'rank',
+      rank: o.method !== 'generate',
+      onRow: (done) => progress.update(done),
+      shouldStop: () => interrupt.requested,
+    };
+    report = evaluate(model, tokenizer, test, train, opts);
+  } finally {
+    interrupt.dispose();
+  }
+  progress.finish();
+  const c = model.config;
+  console.log(`model ${modelPath}: ${parameters.toLocaleString('en-US')} parameters (L=${c.nLayer} H=${c.nHead} C=${c.nEmbd} ctx=${c.blockSize})`);
+  console.log(formatReport(report));
+  if (o.json) {
+    const about = { path: modelPath, parameters, config: model.config };
+    writeFileAtomic(o.json, JSON.stringify({ format: 'tinyllm-eval', version: 1, model: about, ...report }, null, 1) + '\n');
+    console.log(`report written to ${o.json}`);
+  }
+  if (report.interrupted) throw new Interrupted(`reported on ${report.rows} of ${report.testRows} test rows`);
+}
+
+/** The training model from a checkpoint, run or exported weights, and its tokenizer. */
+async function trainingModel(ckpt: string, tokenizerName: string | undefined) {
+  const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
+  const tokenizer = modelTokenizer(tokenizerName, saved, openTokenizer);
+  if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
+  }
+  return { model, tokenizer, sequenceStart, parameters: model.numParams };
+}
+
+/** A .tllm file on the runtime's decoder (int8 weights used in place), with the tokenizer and start rule it carries. */
+async function runtimeModel(file: string, tokenizerFlag: string | undefined) {
+  if (tokenizerFlag !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
+  const { loadModel, sharedModelDecoder } = await import('../../runtime/index.js');
+  const loaded = loadModel(file);
+  const rule = loaded.finetune?.startRule;
+  const sequenceStart = rule === undefined ? null : rule === '' || rule === 'none' ? ('none' as const) : ('endoftext' as const);
+  const { numParams } = await import('../../models/gpt2/config.js');
+  return { model: sharedModelDecoder(loaded), tokenizer: loaded.tokenizer, sequenceStart, parameters: numParams(loaded.config) };
+}
+
+/** The training and test splits of a fine-tune run, read and split again exactly as its config.json says. */
+async function runSplits(runDirOrFile: string): Promise<{ train: TaskExample[]; test: TaskExample[] } | null> {
+  const dir = fs.statSync(runDirOrFile).isDirectory() ? runDirOrFile : path.dirname(runDirOrFile);
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return null;
+  const settings = JSON.parse(fs.readFileSync(file, 'utf8')) as FinetuneSettings;
+  if (!settings.data?.train) return null;
+  for (const f of [settings.data.train, settings.data.test]) {
+    if (f && !fs.existsSync(f)) throw new UserError(`${file}: the run's task file ${f} is not found from here; give --train and --test`);
+  }
+  const { train, test } = await loadSplits(settings);
+  return { train, test };
+}

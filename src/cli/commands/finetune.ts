@@ -1,0 +1,218 @@
+// `tinyllm finetune`: fine-tune a GPT-2 (any weights loadWeights reads, or a fresh preset/custom size) on
+// a task in the Alpaca convention (JSONL/CSV with instruction?, input, output), TinyLLM's template and
+// the loss on the answers; validation loss + ranking accuracy, best model kept, early stopping, Ctrl-C
+// saves, --resume continues bit-exactly. The loop is src/finetune/run.ts.
+import * as path from 'node:path';
+import { loadWeights } from '../../export/load.js';
+import { BEST_FILE, runFinetune, STATE_FILE, type FinetuneSettings } from '../../finetune/run.js';
+import { availableTiers, setKernels } from '../../kernels/index.js';
+import { freezeLayers, LORA_DEFAULTS, parseLoraTargets, validateMethod, type FinetuneMethod } from '../../finetune/method.js';
+import { GPT2_PRESETS, type GPT2Config } from '../../models/gpt2/config.js';
+import type { Overflow } from '../../task/encode.js';
+import type { SequenceStart } from '../../task/sequence.js';
+import { resolveTokenizer } from '../../tokenizer/gpt2.js';
+import { loadTemplate } from '../../task/template.js';
+import { checkpointPath, readCheckpointHeader } from '../../train/checkpoint.js';
+import { UserError } from '../../util/errors.js';
+import { parseCommand, type OptionSpecs, type ParsedOptions } from '../args.js';
+import { chooseSequenceStart } from './generate.js';
+import { CUSTOM_SIZE_OPTIONS, modelConfig, positiveInt, SIZE_FLAGS } from './pretrain.js';
+
+export const summary = 'fine-tune a GPT-2 on a task (Alpaca JSONL/CSV): answer-only loss, validation accuracy, best model, resumable';
+
+const options = {
+  from: { type: 'string', help: 'start from these weights: a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
+  model: { type: 'string', help: `or train from scratch: preset ${Object.keys(GPT2_PRESETS).join(', ')}` },
+  ...CUSTOM_SIZE_OPTIONS,
+  train: { type: 'string', help: 'training examples: .jsonl or .csv with instruction (optional), input, output (or give the file as the argument)' },
+  val: { type: 'string', help: 'validation examples (default: --val-fraction of --train, split by seed)' },
+  test: { type: 'string', help: 'test examples (default: --test-fraction of --train, split by seed)' },
+  'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'share of --train held out for validation when there is no --val', default: 0.1 },
+  'test-fraction': { type: 'number', min: 0, max: 0.99, help: 'share of --train held out for test when there is no --test (written to <out>/test.jsonl)', default: 0 },
+  'instruction-column': { type: 'string', help: "column/field with the instruction (default 'instruction', optional)" },
+  'input-column': { type: 'string', help: "column/field with the input (default 'input', optional)" },
+  'output-column': { type: 'string', help: "column/field with the answer (default 'output')" },
+  instruction: { type: 'string', help: 'instruction for rows without one (TinyLLM passes one per task)', default: '' },
+  template: { type: 'string', help: "prompt template: 'tinyllm' (### Instruction/Input/Response/End) or a template JSON file (docs/finetune.md)", default: 'tinyllm' },
+  'sequence-start': { type: 'string', help: "what precedes every sequence: 'endoftext' (as prepare's documents) or 'none' (default: what --from records, else endoftext)" },
+  'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
+  overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
+  'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
+  method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen) or 'top' (with --train-top/--freeze-layers)", default: 'full' },
+  'lora-r': { type: 'number', min: 1, max: 4096, integer: true, help: 'LoRA rank (TinyLLM: 64)', default: LORA_DEFAULTS.r },
+  'lora-alpha': { type: 'number', min: 0, help: 'LoRA scale numerator α (update = α/r·B·A; TinyLLM: 256)', default: LORA_DEFAULTS.alpha },
+  'lora-dropout': { type: 'number', min: 0, max: 0.99, help: "dropout on the adapters' input", default: LORA_DEFAULTS.dropout },
+  'lora-targets': { type: 'string', help: 'adapted layers: qkv, attn-proj, fc, mlp-proj (comma-separated) or all', default: 'all' },
+  'train-top': { type: 'number', min: 1, max: 256, integer: true, help: 'train only the top N blocks (+ final LayerNorm); implies --method top' },
+  'freeze-layers': { type: 'number', min: 0, max: 256, integer: true, help: 'freeze the embeddings and the lowest N blocks; implies --method top' },
+  merge: { type: 'boolean', help: 'LoRA: store the best model with the adapter merged into the weights (the PEFT adapter is written anyway)', default: false },
+  'max-tokens-per-pass': { type: 'number', min: 1, integer: true, help: 'split micro-batches into passes of at most this many tokens (less memory, same step)' },
+  batch: { type: 'number', min: 1, integer: true, short: 'b', help: 'examples per micro-batch (batches are length-bucketed)', default: 8 },
+  'grad-accum': { type: 'number', min: 1, integer: true, help: 'micro-batches per optimizer step', default: 1 },
+  epochs: { type: 'number', min: 0.001, help: 'passes over the training examples (sets --steps)', default: 3 },
+  steps: { type: 'number', min: 1, integer: true, help: 'optimizer steps (overrides --epochs)' },
+  lr: { type: 'number', min: 0, max: 10, help: 'peak learning rate (default 3e-4; 6e-4 for --method lora, as TinyLLM)' },
+  warmup: { type: 'number', min: 0, integer: true, help: 'linear warmup steps (default: 5% of the steps)' },
+  'final-lr-frac': { type: 'number', min: 0, max: 1, help: 'cosine decay ends at this fraction of --lr', default: 0.1 },
+  'weight-decay': { type: 'number', min: 0, help: 'AdamW weight decay on 2-D weights', default: 0.01 },
+  'grad-clip': { type: 'number', min: 0, help: 'global gradient-norm clip, 0 = off', default: 1 },
+  beta1: { type: 'number', min: 0, max: 0.999999, help: 'AdamW β1', default: 0.9 },
+  beta2: { type: 'number', min: 0, max: 0.999999, help: 'AdamW β2', default: 0.999 },
+  eps: { type: 'number', min: 0, max: 1, help: 'AdamW ε', default: 1e-8 },
+  'val-every': { type: 'number', min: 0, integer: true, help: 'validation every N steps, 0 = only at the end (default: 4 times per epoch)' },
+  'val-examples': { type: 'number', min: 0, integer: true, help: 'validation examples used each time, 0 = all', default: 200 },
+  'max-labels': { type: 'number', min: 0, integer: true, help: 'ranking accuracy when the training outputs have at most this many distinct labels', default: 100 },
+  patience: { type: 'number', min: 0, integer: true, help: 'early stopping: stop after N validations without improvement, 0 = off', default: 4 },
+  'ckpt-every': { type: 'number', min: 0, integer: true, help: 'save the training state every N steps, 0 = at the end and on Ctrl-C', default: 100 },
+  'log-every': { type: 'number', min: 1, integer: true, help: 'progress line every N steps when not on a terminal', default: 10 },
+  'stop-at': { type: 'number', min: 1, integer: true, help: 'stop (and save) after this step without changing the schedule; continue with --resume' },
+  tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the --from run's, else gpt2)" },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for the split, the init and the batch order', default: 1337 },
+  out: { type: 'string', short: 'o', help: 'run directory (refused if it exists, unless --resume or --force)', default: 'runs/finetune' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its state.ckpt', default: false },
+  force: { type: 'boolean', help: 'replace an existing run in --out', default: false },
+  kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
+  threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
+} satisfies OptionSpecs;
+
+type Opts = ParsedOptions<typeof options>;
+
+const EPILOG = `Examples:
+  tinyllm finetune --from runs/30m --train gesture/train.jsonl --val gesture/val.jsonl --test gesture/test.jsonl --out runs/gesture
+  tinyllm finetune --model 30M data.csv --output-column label --test-fraction 0.1 --out runs/task
+  tinyllm finetune --out runs/gesture --resume                 # after Ctrl-C
+The run directory holds checkpoint.ckpt (the best model: tinyllm generate/eval/convert --ckpt <out>), ${STATE_FILE}
+(for --resume), task.json (tokenizer, template, sequence start, labels), metrics.jsonl and loss.svg.`;
+
+function choice<T extends string>(v: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UserError(`--${flag} must be ${allowed.join(' or ')}, got '${v}'`);
+  return v as T;
+}
+
+function fraction(v: number, flag: string): number {
+  if (!(v >= 0 && v < 1)) throw new UserError(`--${flag} must be in [0, 1), got ${v}`);
+  return v;
+}
+
+/** The fine-tuning method from --method and its flags. */
+function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
+  if (o['train-top'] !== undefined && o['freeze-layers'] !== undefined) throw new UserError('give --train-top or --freeze-layers, not both');
+  const top = o['train-top'] !== undefined || o['freeze-layers'] !== undefined;
+  const kind = choice(top && o.method === 'full' ? 'top' : o.method, ['full', 'lora', 'top'] as const, 'method');
+  if (top && kind !== 'top') throw new UserError(`--train-top/--freeze-layers choose which blocks train; they do not combine with --method ${kind}`);
+  let m: FinetuneMethod;
+  if (kind === 'top') {
+    if (!top) throw new UserError('--method top needs --train-top N or --freeze-layers N');
+    m = o['train-top'] !== undefined ? { kind: 'top', layers: o['train-top'] } : freezeLayers(o['freeze-layers'] as number, config);
+  } else if (kind === 'lora') {
+    m = { kind: 'lora', lora: { r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) } };
+  } else m = { kind: 'full' };
+  validateMethod(m, config);
+  if (o.merge && kind !== 'lora') throw new UserError('--merge applies to --method lora only');
+  return m;
+}
+
+/** Settings for a new run (steps, warmup and validation interval default from the training set's size). */
+function freshSettings(o: Opts, positional: string | undefined): { settings: FinetuneSettings; initWeights?: Float32Array } {
+  const train = o.train ?? positional;
+  if (!train) throw new UserError('give the training examples: --train <file.jsonl|file.csv> (or the file as the argument)');
+  const sizeFlags = SIZE_FLAGS.filter((f) => o[f] !== undefined);
+  let initWeights: Float32Array | undefined;
+  let model: { name: string; config: FinetuneSettings['config'] };
+  let tokenizer = o.tokenizer ?? 'gpt2';
+  let recordedStart: SequenceStart | null = null;
+  if (o.from !== undefined) {
+    if (sizeFlags.length > 0) throw new UserError(`--from takes the model size from ${o.from}; drop --${sizeFlags.join(', --')}`);
+    const w = loadWeights(o.from);
+    initWeights = w.flat;
+    recordedStart = w.sequenceStart ?? null;
+    model = { name: path.basename(path.resolve(o.from)), config: w.config };
+    if (o.tokenizer === undefined && w.format === 'tinyllm') tokenizer = readCheckpointHeader(checkpointPath(o.from)).tokenizer ?? 'gpt2';
+  } else {
+    if (sizeFlags.length === 0) throw new UserError('give the starting weights with --from <run | HF dir | .safetensors | .bin>, or a size to train from scratch (--model 30M or --n-layer/--n-head/--n-embd)');
+    model = modelConfig(o, positiveInt(o['vocab-size'] ?? resolveTokenizer(tokenizer).vocabSize, 'vocab-size'));
+  }
+  const settings: FinetuneSettings = {
+    from: o.from ?? null,
+    model: model.name,
+    config: model.config,
+    data: { train, val: o.val ?? null, test: o.test ?? null, split: { val: fraction(o['val-fraction'], 'val-fraction'), test: fraction(o['test-fraction'], 'test-fraction') } },
+    task: {
+      tokenizer,
+      template: loadTemplate(o.template),
+      sequenceStart: chooseSequenceStart(o['sequence-start'], recordedStart),
+      allowSpecial: o['allow-special'],
+      columns: { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] },
+      instruction: o.instruction,
+      overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
+    },
+    trainOnAll: o['train-on-all'],
+    method: methodOf(o, model.config),
+    merge: o.merge,
+    maxTokensPerPass: o['max-tokens-per-pass'] === undefined ? null : positiveInt(o['max-tokens-per-pass'], 'max-tokens-per-pass'),
+    B: positiveInt(o.batch, 'batch'),
+    gradAccum: positiveInt(o['grad-accum'], 'grad-accum'),
+    epochs: o.epochs,
+    steps: o.steps === undefined ? null : positiveInt(o.steps, 'steps'),
+    lr: o.lr ?? (o.method === 'lora' ? 6e-4 : 3e-4),
+    warmup: o.warmup === undefined ? null : positiveInt(o.warmup, 'warmup', 0),
+    finalLrFrac: o['final-lr-frac'],
+    weightDecay: o['weight-decay'],
+    gradClip: o['grad-clip'],
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    valEvery: o['val-every'] === undefined ? null : positiveInt(o['val-every'], 'val-every', 0),
+    valExamples: positiveInt(o['val-examples'], 'val-examples', 0),
+    maxLabels: positiveInt(o['max-labels'], 'max-labels', 0),
+    patience: positiveInt(o.patience, 'patience', 0),
+    ckptEvery: positiveInt(o['ckpt-every'], 'ckpt-every', 0),
+    logEvery: positiveInt(o['log-every'], 'log-every'),
+    seed: o.seed,
+  };
+  if (!(o.epochs > 0)) throw new UserError(`--epochs must be > 0, got ${o.epochs}`);
+  return { settings, initWeights };
+}
+
+/** Flags --resume may change; any other given flag must be dropped (the run continues exactly). */
+const RESUMABLE = ['steps', 'stop-at', 'out', 'resume', 'kernels', 'threads', 'log-every', 'ckpt-every', 'patience'] as const;
+
+function resumeSettings(o: Opts, argv: string[]): FinetuneSettings {
+  const state = path.join(o.out, STATE_FILE);
+  const h = readCheckpointHeader(state);
+  const saved = h.run as unknown as FinetuneSettings | undefined;
+  if (!saved?.task) throw new UserError(`${state} is not a fine-tuning state; start a new run`);
+  const given = argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]);
+  const fixed = given.filter((f) => !(RESUMABLE as readonly string[]).includes(f));
+  if (fixed.length > 0) throw new UserError(`--resume continues ${o.out} with its own settings; drop --${fixed.join(', --')} (only --${RESUMABLE.filter((f) => f !== 'resume' && f !== 'out').join(', --')} may change)`);
+  return {
+    ...saved,
+    steps: o.steps !== undefined ? positiveInt(o.steps, 'steps') : saved.steps,
+    logEvery: o['log-every'] !== undefined && given.includes('log-every') ? positiveInt(o['log-every'], 'log-every') : saved.logEvery,
+    ckptEvery: given.includes('ckpt-every') ? positiveInt(o['ckpt-every'], 'ckpt-every', 0) : saved.ckptEvery,
+    patience: given.includes('patience') ? positiveInt(o.patience, 'patience', 0) : saved.patience,
+  };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const parsed = parseCommand('finetune', argv, options, { usage: '(--from <weights> | --model <preset>) --train <file> [--val <file>] [--test <file>] [options]', summary, epilog: EPILOG });
+  if (!parsed) return;
+  const o = parsed.options;
+  if (parsed.positionals.length > 1) throw new UserError(`one training file at most as the argument, got ${parsed.positionals.join(' ')}`);
+  if (o.kernels !== undefined || o.threads !== undefined) {
+    setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads === undefined ? undefined : positiveInt(o.threads, 'threads') });
+  }
+  const stopAt = o['stop-at'] === undefined ? undefined : positiveInt(o['stop-at'], 'stop-at');
+  if (o.resume) {
+    const settings = resumeSettings(o, argv);
+    const { step } = readCheckpointHeader(path.join(o.out, STATE_FILE));
+    if (settings.steps !== null && step >= settings.steps) {
+      process.stderr.write(`nothing to do: ${o.out} is already at step ${step} of ${settings.steps} (give a larger --steps to train further); the best model is ${path.join(o.out, BEST_FILE)}\n`);
+      return;
+    }
+    await runFinetune(settings, { out: o.out, resume: true, stopAt });
+    return;
+  }
+  const { settings, initWeights } = freshSettings(o, parsed.positionals[0]);
+  await runFinetune(settings, { out: o.out, force: o.force, stopAt, initWeights });
+}

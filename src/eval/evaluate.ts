@@ -1,0 +1,235 @@
+// A whole evaluation of a model on a task's test rows, as `tinyllm eval` runs it: greedy generation read two
+// ways (strict first line, TinyLLM's exactly-once rule) and ranking of the closed label set by likelihood,
+// sharing one prefill per row (generation leaves the prompt in the KV cache, ranking rewinds to it); numeric
+// answers get MAE/RMSE. The baselines are fitted on the training rows and scored on the same test rows, so
+// every accuracy is reported beside them.
+import { sharedDecoder } from '../models/gpt2/decode.js';
+import { CacheDecoder } from '../models/gpt2/block-decode.js';
+import type { TextCodec } from '../models/gpt2/generate.js';
+import type { GPT2 } from '../models/gpt2/model.js';
+import { decodeTextFromIds } from '../models/gpt2/textgen.js';
+import { fitPrompt, type PromptOptions } from '../task/encode.js';
+import { labelSet, type TaskExample } from '../task/read.js';
+import { renderAnswer } from '../task/template.js';
+import { findLeaks } from '../rag/leak.js';
+import { fitRagPrompt } from '../rag/prompt.js';
+import { keyText, type Retriever } from '../rag/retrieve.js';
+import { UserError } from '../util/errors.js';
+import { knnClassify, knnRegress, majorityClass, nearestCentroid } from './baselines.js';
+import { featurize, fitFeatures } from './features.js';
+import { firstLine, readStrict, tinyllmCorrect } from './match.js';
+import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
+import { parseNumbers, parseNumericAnswer } from './numbers.js';
+import { argmaxScore, labelCandidates, scoreCandidates, type ScoringDecoder } from './rank.js';
+
+export type TaskKind = 'classify' | 'numeric';
+
+export interface EvalOptions extends PromptOptions {
+  /** Closed label set for ranking and the metrics (default: the distinct training outputs). */
+  labels?: string[];
+  /** Where `labels` came from, for the report (default 'given'). */
+  labelsFrom?: string;
+  /** 'auto' (default): numeric when every training output is one number and there are > 20 distinct values or decimals. */
+  kind?: TaskKind | 'auto';
+  /** Neighbours of the k-NN baseline (default 5). */
+  k?: number;
+  /** Tokens generated at most per row (default: the longest training answer + 4). */
+  maxTokens?: number;
+  /** Run greedy generation (default true) and ranking (default true; classification only). */
+  generate?: boolean;
+  rank?: boolean;
+  /** Retrieval-augmented prompts: the k nearest stored examples before each query (see src/rag). */
+  rag?: RagOptions;
+  /** Called after each row. */
+  onRow?: (done: number) => void;
+  /** Checked after each row: true stops early and reports on the rows done. */
+  shouldStop?: () => boolean;
+}
+
+export interface RagOptions {
+  retriever: Retriever;
+  k: number;
+  /** Keep store rows identical to the evaluated row in its retrieval (default: left out). */
+  keepLeaks?: boolean;
+}
+
+/** What retrieval did over the evaluated rows. */
+export interface RagReport {
+  k: number;
+  key: string;
+  storeRows: number;
+  /** Examples put before the queries in total, shortened ones, and retrieved ones left out for room. */
+  used: number;
+  shortened: number;
+  dropped: number;
+  /** Evaluated rows that are also in the store, and whether those store rows were left out of their retrieval. */
+  leakedRows: number;
+  leaksExcluded: boolean;
+}
+
+export interface RowResult {
+  where: string;
+  truth: string;
+  /** Greedy response (cut at the end marker). */
+  generated?: string;
+  /** The most likely label and its log-likelihood. */
+  ranked?: string;
+  logLikelihood?: number;
+}
+
+export interface BaselineResult {
+  name: string;
+  classification?: ClassificationMetrics;
+  regression?: RegressionMetrics;
+}
+
+export interface EvalReport {
+  kind: TaskKind;
+  /** Test rows evaluated (fewer than testRows when interrupted). */
+  rows: number;
+  testRows: number;
+  trainRows: number;
+  labels: string[];
+  /** 'training outputs', or where the given labels came from. */
+  labelSource: string;
+  ranking?: ClassificationMetrics;
+  strict?: ClassificationMetrics;
+  tinyllmRule?: { correct: number; accuracy: number };
+  numeric?: RegressionMetrics;
+  baselines: BaselineResult[];
+  /** The baselines' numeric features: numbers per row, and rows with another count (padded or cut). */
+  features: { dim: number; constant: number; trainMismatched: number; testMismatched: number };
+  /** Rows whose input was cut to fit the context. */
+  cutRows: number;
+  rag?: RagReport;
+  seconds: number;
+  interrupted: boolean;
+  results: RowResult[];
+}
+
+/** Whether the answers are numbers to be scored by error rather than labels. */
+export function detectKind(train: readonly TaskExample[]): TaskKind {
+  const values = train.map((e) => parseNumericAnswer(e.output));
+  if (values.some((v) => v === null)) return 'classify';
+  const distinct = new Set(values);
+  return distinct.size > 20 || values.some((v) => !Number.isInteger(v)) ? 'numeric' : 'classify';
+}
+
+/** `model`: the training model (its shared decoder is used) or any KV-cache decoder, e.g. the int8 runtime's. */
+export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
+  if (train.length === 0) throw new UserError('evaluation needs the training rows for its baselines (no accuracy is reported without one)');
+  const t0 = performance.now();
+  const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
+  const labels = opts.labels ?? labelSet(train);
+  if (kind === 'classify') {
+    const stray = test.find((e) => !labels.includes(e.output));
+    if (stray) throw new UserError(`${stray.where}: label '${stray.output}' is not in the label set (${labels.join(', ')}); add it with --labels`);
+  }
+  const numericTruth = (e: TaskExample) => {
+    const v = parseNumericAnswer(e.output);
+    if (v === null) throw new UserError(`${e.where}: answer '${e.output}' is not a number, but the task is numeric (use --task classify)`);
+    return v;
+  };
+  const doRank = kind === 'classify' && (opts.rank ?? true);
+  const doGenerate = opts.generate ?? true;
+  if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
+  const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
+  const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
+  const longest = Math.max(train.reduce((m, e) => Math.max(m, answerTokens(e)), 0), ...candidates.map((c) => c.length));
+  const maxTokens = opts.maxTokens ?? longest + 4;
+  const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
+  const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
+  const dec = model instanceof CacheDecoder ? (model as ScoringDecoder) : sharedDecoder(model as GPT2);
+
+  const results: RowResult[] = [];
+  let cutRows = 0;
+  let interrupted = false;
+  const rag = opts.rag;
+  if (rag && !rag.retriever.store.labelled) throw new UserError(`the store ${rag.retriever.store.source} holds unlabelled passages; evaluation needs a store built from a task file (labelled examples)`);
+  const leaks = rag ? findLeaks(rag.retriever.store.rows, test) : [];
+  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: leaks.filter((l) => l.size > 0).length, leaksExcluded: !rag.keepLeaks };
+  const none = new Set<number>();
+  for (const [i, ex] of test.entries()) {
+    let fitted;
+    if (rag && ragReport) {
+      const rows = rag.retriever.search(ex, rag.k, rag.keepLeaks ? none : leaks[i]).map((j) => rag.retriever.store.rows[j]);
+      const p = (fitted = fitRagPrompt(codec, ex, rows, reserve, opts, ex.where));
+      [ragReport.used, ragReport.shortened, ragReport.dropped] = [ragReport.used + p.used, ragReport.shortened + p.shortened, ragReport.dropped + p.dropped];
+    } else fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
+    if (fitted.inputKept < fitted.inputChars) cutRows++;
+    const r: RowResult = { where: ex.where, truth: ex.output };
+    let prefilled = false;
+    if (doGenerate) {
+      const g = decodeTextFromIds(dec, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings });
+      r.generated = g.text.trim();
+      prefilled = fitted.ids.length + g.tokens.length <= dec.capacity; // the cache still starts with the prompt
+    }
+    if (doRank) {
+      const scores = scoreCandidates(dec, fitted.ids, candidates, prefilled);
+      const best = argmaxScore(scores);
+      r.ranked = labels[best];
+      r.logLikelihood = scores[best];
+    }
+    results.push(r);
+    opts.onRow?.(results.length);
+    if (opts.shouldStop?.() && results.length < test.length) {
+      interrupted = true;
+      break;
+    }
+  }
+
+  const done = test.slice(0, results.length);
+  const report: EvalReport = {
+    kind,
+    rows: done.length,
+    testRows: test.length,
+    trainRows: train.length,
+    labels: kind === 'classify' ? labels : [],
+    labelSource: opts.labels ? opts.labelsFrom ?? 'given' : 'training outputs',
+    baselines: [],
+    features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
+    cutRows,
+    rag: ragReport,
+    seconds: 0,
+    interrupted,
+    results,
+  };
+  const truth = done.map((e) => e.output);
+  if (kind === 'classify') {
+    if (doRank) report.ranking = classificationMetrics(truth, results.map((r) => r.ranked ?? null), labels);
+    if (doGenerate) {
+      report.strict = classificationMetrics(truth, results.map((r) => readStrict(r.generated ?? '', labels)), labels);
+      const correct = results.filter((r, i) => tinyllmCorrect(r.generated ?? '', truth[i], labels)).length;
+      report.tinyllmRule = { correct, accuracy: done.length ? correct / done.length : NaN };
+    }
+  } else {
+    report.numeric = regressionMetrics(done.map(numericTruth), results.map((r) => parseNumbers(firstLine(r.generated ?? ''))[0] ?? null));
+  }
+
+  // baselines on the same rows, from the numbers in each row's instruction and input
+  const text = keyText;
+  const space = fitFeatures(train.map(text));
+  const trainX = featurize(space, train.map(text));
+  const testX = featurize(space, done.map(text));
+  const constant = space.std.filter((s) => s === 0).length;
+  report.features = { dim: space.dim, constant, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
+  const k = Math.min(opts.k ?? 5, train.length);
+  if (kind === 'classify') {
+    const trainY = train.map((e) => e.output);
+    const cls = (name: string, pred: string[]): BaselineResult => ({ name, classification: classificationMetrics(truth, pred, labels) });
+    const majority = majorityClass(trainY);
+    report.baselines.push(cls('majority class', truth.map(() => majority)));
+    if (space.dim > 0) {
+      report.baselines.push(cls('nearest centroid', nearestCentroid(trainX, trainY, testX)));
+      report.baselines.push(cls(`${k}-NN`, knnClassify(trainX, trainY, testX, k)));
+    }
+  } else {
+    const trainV = train.map(numericTruth);
+    const testV = done.map(numericTruth);
+    const mean = trainV.reduce((s, v) => s + v, 0) / trainV.length;
+    report.baselines.push({ name: 'training mean', regression: regressionMetrics(testV, testV.map(() => mean)) });
+    if (space.dim > 0) report.baselines.push({ name: `${k}-NN`, regression: regressionMetrics(testV, knnRegress(trainX, trainV, testX, k)) });
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}

@@ -1,0 +1,9 @@
+// Public API of fine-tuning: methods (full, top-N blocks, LoRA), LoRA adapters, the fine-tune step,
+// its resumable state, PEFT adapter files and merging adapters into base weights.
+export * from './method.js';
+export * from './lora.js';
+export * from './finetuner.js';
+export * from './peft.js';
+export * from './merge.js';
+export * from './state.js';
+export * from './memory.js';

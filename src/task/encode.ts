@@ -1,0 +1,134 @@
+// Task examples → token ids for fine-tuning and evaluation: ids = start tokens + prompt + answer, with
+// the loss on the answer and its end marker only (or on every token, as TinyLLM's trainer does).
+// The prompt and the answer are encoded separately, so training sees exactly the prompt tokens that
+// generation and eval later feed. The answer is never cut: a prompt too long for the context has its
+// input shortened (at a whitespace boundary when there is one) and the row reported, or is refused.
+import { UserError } from '../util/errors.js';
+import { encodeSequence, type SequenceCodec, type SequenceStart } from './sequence.js';
+import { renderAnswer, renderPrompt, type PromptTemplate, type TaskFields } from './template.js';
+
+export type Overflow = 'truncate' | 'refuse';
+
+export interface PromptOptions {
+  template: PromptTemplate;
+  /** Default 'endoftext'. */
+  start?: SequenceStart;
+  /** The model's context (block size): a sequence feeds at most this many tokens. */
+  contextLength: number;
+  /** What to do with a prompt that does not fit: shorten its input (default) or refuse. */
+  overflow?: Overflow;
+  /** Special-token text in the data becomes special ids (default: plain text). */
+  allowSpecial?: boolean;
+}
+
+export interface FittedPrompt {
+  /** Start tokens + prompt. */
+  ids: number[];
+  /** Characters of the input that were kept, and how many it had (equal when not cut). */
+  inputKept: number;
+  inputChars: number;
+}
+
+export interface EncodedExample {
+  /** Start tokens + prompt + answer (answer = output + end marker). */
+  ids: Int32Array;
+  /** Tokens before the answer (start + prompt). */
+  promptLength: number;
+  inputKept: number;
+  inputChars: number;
+  where: string;
+}
+
+/** A cut row, for the per-row report. */
+export interface CutReport {
+  where: string;
+  inputChars: number;
+  inputKept: number;
+}
+
+/**
+ * The prompt's ids, its input shortened if needed so that `reserve` more tokens (the answer) still fit in
+ * contextLength + 1 tokens (a sequence of n tokens trains n − 1 positions). Throws a UserError naming
+ * `where` when it cannot fit, or when it would need cutting and overflow is 'refuse'.
+ */
+export function fitPrompt(codec: SequenceCodec, ex: TaskFields, reserve: number, opts: PromptOptions, where: string): FittedPrompt {
+  const max = opts.contextLength + 1;
+  const enc = (input: string) => encodeSequence(codec, renderPrompt(opts.template, { instruction: ex.instruction, input }), { start: opts.start, allowSpecial: opts.allowSpecial });
+  const full = enc(ex.input);
+  const n = ex.input.length;
+  if (full.length + reserve <= max) return { ids: full, inputKept: n, inputChars: n };
+  const need = `${full.length} prompt + ${reserve} answer tokens do not fit the context of ${opts.contextLength}`;
+  if (opts.overflow === 'refuse') throw new UserError(`${where}: ${need}; shorten the input, use a model with a longer context, or let the input be cut (--overflow truncate)`);
+  const empty = enc('');
+  if (empty.length + reserve > max) throw new UserError(`${where}: ${need}, even with the input left out (${empty.length} prompt tokens); the instruction or the answer is too long for this model`);
+  // Largest kept length k with a fitting prompt (binary search; token count grows with k).
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (enc(cutAt(ex.input, mid)).length + reserve <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  // Prefer ending at whitespace, so no reading is cut in half.
+  const ws = Math.max(ex.input.lastIndexOf('\n', lo - 1), ex.input.lastIndexOf(' ', lo - 1));
+  const kept = ws > 0 && lo < n && !/\s/.test(ex.input[lo]) ? ws : lo;
+  const input = cutAt(ex.input, kept).trimEnd();
+  return { ids: enc(input), inputKept: input.length, inputChars: n };
+}
+
+/** s[0, k) without splitting a surrogate pair. */
+function cutAt(s: string, k: number): string {
+  const c = s.charCodeAt(k - 1);
+  return s.slice(0, c >= 0xd800 && c < 0xdc00 ? k - 1 : k);
+}
+
+/** The ids of one example: fitted prompt + answer (output and end marker), never cut. */
+export function encodeExample(codec: SequenceCodec, ex: TaskFields & { output: string; where: string }, opts: PromptOptions): EncodedExample {
+  const answer = codec.encode(renderAnswer(opts.template, ex.output), { allowSpecial: opts.allowSpecial ?? false });
+  const p = fitPrompt(codec, ex, answer.length, opts, ex.where);
+  const ids = new Int32Array(p.ids.length + answer.length);
+  ids.set(p.ids);
+  for (let i = 0; i < answer.length; i++) ids[p.ids.length + i] = answer[i];
+  return { ids, promptLength: p.ids.length, inputKept: p.inputKept, inputChars: p.inputChars, where: ex.where };
+}
+
+export interface EncodedTask {
+  examples: EncodedExample[];
+  /** Rows whose input was cut. */
+  cut: CutReport[];
+  /** Longest sequence in tokens. */
+  maxLength: number;
+}
+
+/** Encodes every example; the cut rows are listed (see describeCuts). */
+export function encodeTask(codec: SequenceCodec, rows: readonly (TaskFields & { output: string; where: string })[], opts: PromptOptions): EncodedTask {
+  const examples = rows.map((r) => encodeExample(codec, r, opts));
+  const cut = examples.filter((e) => e.inputKept < e.inputChars).map(({ where, inputChars, inputKept }) => ({ where, inputChars, inputKept }));
+  return { examples, cut, maxLength: examples.reduce((m, e) => Math.max(m, e.ids.length), 0) };
+}
+
+/** One line per cut row (at most `limit`) and a summary line. */
+export function describeCuts(name: string, task: EncodedTask, limit = 10): string[] {
+  if (task.cut.length === 0) return [];
+  const lines = task.cut.slice(0, limit).map((c) => `${c.where}: input cut to ${c.inputKept} of ${c.inputChars} characters to fit the context`);
+  if (task.cut.length > limit) lines.push(`… and ${task.cut.length - limit} more`);
+  lines.push(`${name}: ${task.cut.length} of ${task.examples.length} rows had their input cut (answers are never cut; --overflow refuse makes this an error)`);
+  return lines;
+}
+
+/**
+ * Targets of one example for next-token training, written to `out` (length ≥ T) for positions
+ * 0..T-1: position t predicts ids[t+1]; positions before the answer (unless trainOnAll) and past the
+ * end are -1 (ignored). Returns the number of counted targets.
+ */
+export function exampleTargets(ex: EncodedExample, out: Int32Array, T: number, trainOnAll = false): number {
+  const n = ex.ids.length;
+  const first = trainOnAll ? 0 : ex.promptLength - 1;
+  let count = 0;
+  for (let t = 0; t < T; t++) {
+    const counted = t + 1 < n && t >= first;
+    out[t] = counted ? ex.ids[t + 1] : -1;
+    if (counted) count++;
+  }
+  return count;
+}

@@ -1,0 +1,152 @@
+// Task files: labelled examples in the Alpaca convention that TinyLLM and most instruction data sets
+// use, `instruction` (optional), `input`, `output`, as JSONL records or CSV columns (other names by
+// option). Read with the streaming line/CSV readers of src/data (BOM, CRLF, quoted multi-line fields,
+// long rows); any problem is a UserError naming the file, row/line and column. A seeded split turns
+// one file into train/val/test.
+import * as fs from 'node:fs';
+import { csvRows } from '../data/sources.js';
+import { readLines } from '../data/lines.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import type { TaskFields } from './template.js';
+
+export interface TaskExample extends TaskFields {
+  output: string;
+  /** Where it came from, for messages: `file: row 3 (line 5)`. */
+  where: string;
+}
+
+export interface TaskColumns {
+  /** Default 'instruction' (optional unless named explicitly). */
+  instruction?: string;
+  /** Default 'input' (optional unless named explicitly). */
+  input?: string;
+  /** Default 'output' (required). */
+  output?: string;
+}
+
+export interface ReadTaskOptions {
+  columns?: TaskColumns;
+  /** The instruction of rows without one (TinyLLM's per-task instruction); default ''. */
+  instruction?: string;
+  /** 'jsonl' or 'csv'; default from the extension (.jsonl/.ndjson/.json → jsonl, else csv). */
+  format?: 'jsonl' | 'csv';
+}
+
+export function taskFormat(file: string): 'jsonl' | 'csv' {
+  return /\.(jsonl|ndjson|json)$/i.test(file) ? 'jsonl' : 'csv';
+}
+
+/** All examples of a task file, in file order. */
+export async function readTaskFile(file: string, opts: ReadTaskOptions = {}): Promise<TaskExample[]> {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile()) throw new UserError(`${file}: no such task file; check the path`);
+  const names = { instruction: opts.columns?.instruction ?? 'instruction', input: opts.columns?.input ?? 'input', output: opts.columns?.output ?? 'output' };
+  const required = { instruction: opts.columns?.instruction !== undefined, input: opts.columns?.input !== undefined };
+  const examples = (opts.format ?? taskFormat(file)) === 'jsonl' ? await readJsonl(file, names, required, opts) : await readCsvTask(file, names, required, opts);
+  if (examples.length === 0) throw new UserError(`${file}: no examples in the file`);
+  return examples;
+}
+
+type Names = Required<TaskColumns>;
+
+const flagOf = (k: keyof Names) => `--${k}-column`;
+
+function answerMissing(where: string, column: string, k: 'instruction' | 'input' | 'output'): UserError {
+  return k === 'output'
+    ? new UserError(`${where}, column '${column}': no answer; every example needs a non-empty '${column}' (or name the answer column with --output-column)`)
+    : new UserError(`${where}: column '${column}' is missing; it was named with ${flagOf(k)}`);
+}
+
+async function readCsvTask(file: string, names: Names, required: { instruction: boolean; input: boolean }, opts: ReadTaskOptions): Promise<TaskExample[]> {
+  const out: TaskExample[] = [];
+  let cols: Record<keyof Names, number> | undefined;
+  let row = 0;
+  const ctx = { bad: (m: string) => { throw new UserError(`${file}: ${m}`); }, onBytes: () => {} };
+  for await (const rec of csvRows(file, ctx)) {
+    if (!cols) {
+      const find = (k: keyof Names) => rec.header.indexOf(names[k]);
+      cols = { instruction: find('instruction'), input: find('input'), output: find('output') };
+      if (cols.output < 0) throw new UserError(`${file}: no column '${names.output}' (the answer); the header has: ${rec.header.join(', ')}; name it with --output-column`);
+      for (const k of ['instruction', 'input'] as const) {
+        if (cols[k] < 0 && required[k]) throw new UserError(`${file}: no column '${names[k]}' (${flagOf(k)}); the header has: ${rec.header.join(', ')}`);
+      }
+    }
+    row++;
+    const where = `${file}: row ${row} (line ${rec.line})`;
+    const output = rec.fields[cols.output];
+    if (output.trim() === '') throw answerMissing(where, names.output, 'output');
+    out.push({
+      instruction: cols.instruction >= 0 && rec.fields[cols.instruction] !== '' ? rec.fields[cols.instruction] : (opts.instruction ?? ''),
+      input: cols.input >= 0 ? rec.fields[cols.input] : '',
+      output,
+      where,
+    });
+  }
+  if (!cols) throw new UserError(`${file}: empty file; a task CSV needs a header with an '${names.output}' column`);
+  return out;
+}
+
+async function readJsonl(file: string, names: Names, required: { instruction: boolean; input: boolean }, opts: ReadTaskOptions): Promise<TaskExample[]> {
+  const out: TaskExample[] = [];
+  let row = 0;
+  for await (const line of readLines(file)) {
+    if (line.bad) throw new UserError(`${file}: ${line.bad}`);
+    if (line.text.trim() === '') continue;
+    row++;
+    const where = `${file}: row ${row} (line ${line.number})`;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line.text);
+    } catch (e) {
+      throw new UserError(`${where}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
+    }
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) throw new UserError(`${where}: not a JSON object; each line must be {"instruction": …, "input": …, "output": …}`);
+    const r = rec as Record<string, unknown>;
+    const field = (k: keyof Names): string | undefined => {
+      const v = r[names[k]];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+      throw new UserError(`${where}, column '${names[k]}': a ${Array.isArray(v) ? 'list' : typeof v}, not text`);
+    };
+    const output = field('output');
+    if (output === undefined || output.trim() === '') throw answerMissing(where, names.output, 'output');
+    for (const k of ['instruction', 'input'] as const) if (required[k] && field(k) === undefined) throw answerMissing(where, names[k], k);
+    out.push({ instruction: field('instruction') || (opts.instruction ?? ''), input: field('input') ?? '', output, where });
+  }
+  return out;
+}
+
+export interface TaskSplits<T> {
+  train: T[];
+  val: T[];
+  test: T[];
+}
+
+/**
+ * A seeded random split of one file's examples: round(n·val) for validation, round(n·test) for test
+ * (each at least 1 when its fraction is > 0 and there are enough rows), the rest for training.
+ */
+export function splitExamples<T>(examples: readonly T[], fractions: { val: number; test: number }, seed = 1337): TaskSplits<T> {
+  const { val, test } = fractions;
+  if (!(val >= 0 && test >= 0 && val + test < 1)) throw new UserError(`split fractions must be >= 0 and sum below 1, got val ${val} and test ${test}`);
+  const n = examples.length;
+  const count = (f: number) => (f > 0 ? Math.max(1, Math.round(n * f)) : 0);
+  const nTest = count(test);
+  const nVal = count(val);
+  if (nTest + nVal >= n) throw new UserError(`${n} examples are too few to split into train/val/test (${nVal} val, ${nTest} test); give more rows or separate files`);
+  const order = Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const pick = (a: number, b: number) => order.slice(a, b).sort((x, y) => x - y).map((i) => examples[i]);
+  return { test: pick(0, nTest), val: pick(nTest, nTest + nVal), train: pick(nTest + nVal, n) };
+}
+
+/** The label set: distinct outputs of the training examples, in first-seen order. */
+export function labelSet(examples: readonly { output: string }[]): string[] {
+  return [...new Set(examples.map((e) => e.output))];
+}

@@ -1,0 +1,44 @@
+// Ranking by likelihood: scores after one shared prefill equal a full forward's log-likelihoods, and a tiny
+// model trained to memorise a task gets every row right by ranking.
+import { describe, expect, it } from 'vitest';
+import { rankingAccuracy, scoreCandidates, labelCandidates } from '../../src/eval/rank.js';
+import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
+import { fitPrompt } from '../../src/task/encode.js';
+import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
+
+describe('ranking accuracy', () => {
+  const rows = tinyRows(9, 1);
+  const { tok } = tinyTokenizer(rows);
+  const model = memorise(tok, rows);
+  const opts = { template: TINYLLM_TEMPLATE, contextLength: 64 };
+
+  it('scores each candidate as log p(answer | prompt) of a full forward', () => {
+    const cands = labelCandidates(tok, LABELS, opts);
+    const prompt = fitPrompt(tok, rows[1], 8, opts, rows[1].where).ids;
+    expect(prompt[0]).toBe(tok.eotToken);
+    const scores = scoreCandidates(new KVDecoder(model), prompt, cands);
+    const V = model.config.vocabSize;
+    cands.forEach((c, i) => {
+      const ids = Int32Array.from([...prompt, ...c]);
+      model.forward(ids, null, 1, ids.length);
+      const logits = model.logits();
+      let want = 0;
+      for (let t = prompt.length - 1; t < ids.length - 1; t++) want += logProbOf(logits.subarray(t * V, (t + 1) * V), ids[t + 1]);
+      expect(scores[i]).toBeCloseTo(want, 3);
+      // as in training, prompt + answer may be one token longer than the context: the last token is only scored
+      const tight = new KVDecoder(model, prompt.length + c.length - 1);
+      expect(scoreCandidates(tight, prompt, [c])[0]).toBeCloseTo(scores[i], 4);
+      expect(() => scoreCandidates(new KVDecoder(model, prompt.length + c.length - 2), prompt, [c])).toThrow(/exceed the context/);
+    });
+  });
+
+  it('a model that memorised the rows ranks the right label first on every row', () => {
+    const r = rankingAccuracy(model, tok, rows, LABELS, opts);
+    expect(r.predictions).toEqual(rows.map((x) => LABELS.indexOf(x.output)));
+    expect(r.accuracy).toBe(1);
+    // the labels shuffled: predictions follow the label, not the index
+    const shuffled = [LABELS[2], LABELS[0], LABELS[1]];
+    expect(rankingAccuracy(model, tok, rows, shuffled, opts).accuracy).toBe(1);
+  });
+});

@@ -1,0 +1,145 @@
+// `tinyllm finetune` end to end on a tiny model with a small BPE vocabulary trained on the task: the loss falls, the best checkpoint is
+// the best validation, --resume continues bit-exactly, Ctrl-C saves and exits 130, an existing run is
+// refused, and the run records what eval/generate need (task.json, sequence start).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { run as finetune } from '../../src/cli/commands/finetune.js';
+import { Finetuner } from '../../src/finetune/finetuner.js';
+import { readTaskInfo } from '../../src/task/info.js';
+import { renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { readCheckpointHeader } from '../../src/train/checkpoint.js';
+import { MetricsLog } from '../../src/train/metrics.js';
+import { Rng } from '../../src/util/rng.js';
+import { tmpDir } from '../train/helpers.js';
+
+const root = tmpDir('finetune-cli');
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** A small learnable task: is the sum of three digits high or low. */
+function writeTask(file: string, n: number, seed: number): void {
+  const rng = new Rng(seed);
+  const rows = Array.from({ length: n }, () => {
+    const d = [rng.int(10), rng.int(10), rng.int(10)];
+    return { instruction: 'Sum high?', input: d.join(' '), output: d[0] + d[1] + d[2] >= 14 ? 'high' : 'low' };
+  });
+  fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+async function quiet<T>(fn: () => Promise<T>): Promise<{ value: T; log: string }> {
+  let log = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+    log += String(c);
+    return true;
+  });
+  const err = vi.spyOn(console, 'error').mockImplementation((m: string) => {
+    log += `${m}\n`;
+  });
+  try {
+    return { value: await fn(), log };
+  } finally {
+    spy.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const trainLosses = (dir: string) => new MetricsLog(path.join(dir, 'metrics.jsonl')).read().flatMap((r) => (r.type === 'train' ? [r.loss] : []));
+
+describe('tinyllm finetune', () => {
+  const train = path.join(root, 'train.jsonl');
+  const val = path.join(root, 'val.jsonl');
+  writeTask(train, 48, 1);
+  writeTask(val, 12, 2);
+  const tokenizer = path.join(root, 'tok');
+  const base = ['--n-layer', '1', '--n-head', '2', '--n-embd', '32', '--block-size', '64', '--tokenizer', tokenizer, '--train', train, '--val', val, '--batch', '8', '--lr', '1e-2', '--val-every', '3', '--kernels', 'ref', '--threads', '1', '--log-every', '1'];
+  beforeAll(async () => {
+    const text = path.join(root, 'corpus.txt');
+    fs.writeFileSync(text, `${fs.readFileSync(train, 'utf8')}### Instruction: ### Input: ### Response: ### End high low\n`.repeat(3));
+    await quiet(async () => {
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      try {
+        await main(['train-tokenizer', '--vocab-size', '300', '--out', tokenizer, text]);
+      } finally {
+        log.mockRestore();
+      }
+    });
+  });
+
+  it('trains with the loss on the answers, keeps the best validation as checkpoint.ckpt and records the task', async () => {
+    const out = path.join(root, 'a');
+    const { log } = await quiet(() => finetune([...base, '--steps', '12', '--patience', '0', '--out', out]));
+    expect(log).toMatch(/48 train \/ 12 val \/ 0 test examples/);
+    expect(log).toMatch(/loss on answers \+ end marker/);
+    const losses = trainLosses(out);
+    expect(losses).toHaveLength(12);
+    expect(losses.slice(-3).reduce((a, b) => a + b) / 3).toBeLessThan(losses.slice(0, 3).reduce((a, b) => a + b) / 3 - 1);
+    const vals = new MetricsLog(path.join(out, 'metrics.jsonl')).read().flatMap((r) => (r.type === 'val' ? [r] : []));
+    expect(vals.map((v) => v.step)).toEqual([3, 6, 9, 12]);
+    for (const v of vals) expect(v.valAccuracy).toBeGreaterThanOrEqual(0);
+    // the best = highest accuracy, ties broken by lower loss (first best kept)
+    let best = vals[0];
+    for (const v of vals.slice(1)) if ((v.valAccuracy as number) > (best.valAccuracy as number) || (v.valAccuracy === best.valAccuracy && v.valLoss < best.valLoss)) best = v;
+    const header = readCheckpointHeader(path.join(out, 'checkpoint.ckpt'));
+    expect(header.step).toBe(best.step);
+    expect(header.sequenceStart).toBe('endoftext');
+    expect(header.optimizer).toBeUndefined(); // weights only
+    const info = readTaskInfo(out);
+    expect(info).toMatchObject({ tokenizer, sequenceStart: 'endoftext', contextLength: 64, template: TINYLLM_TEMPLATE });
+    expect(info?.labels.slice().sort()).toEqual(['high', 'low']);
+    // the fine-tuned model answers through generate with the same prompt layout
+    let text = '';
+    const w = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+      text += String(c);
+      return true;
+    });
+    try {
+      await quiet(() => main(['generate', '--ckpt', out, '--prompt', renderPrompt(TINYLLM_TEMPLATE, { instruction: 'Sum high?', input: '9 9 9' }), '--max-tokens', '3', '--temperature', '0', '--kernels', 'ref', '--threads', '1']));
+    } finally {
+      w.mockRestore();
+    }
+    expect(text).toContain('### Response:\n');
+    // an existing run is refused without --resume/--force
+    await expect(quiet(() => finetune([...base, '--steps', '2', '--out', out]))).rejects.toThrow(/already holds results \(checkpoint\.ckpt, state\.ckpt, .*\); tinyllm finetune --out .* --resume to continue it, --force to start over/);
+    await quiet(() => finetune([...base, '--steps', '1', '--out', out, '--force']));
+    expect(trainLosses(out)).toHaveLength(1);
+  });
+
+  it('Ctrl-C saves and exits 130; --resume continues bit-exactly (LoRA, with dropout)', async () => {
+    const args = [...base, '--method', 'lora', '--lora-r', '4', '--lora-alpha', '8', '--lora-dropout', '0.1', '--steps', '8', '--patience', '0'];
+    const straight = path.join(root, 'straight');
+    await quiet(() => finetune([...args, '--out', straight]));
+    expect(fs.existsSync(path.join(straight, 'adapter', 'adapter_model.safetensors'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(straight, 'adapter', 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 4, lora_alpha: 8, peft_type: 'LORA' });
+
+    const cut = path.join(root, 'cut');
+    const real = Finetuner.prototype.trainStep;
+    const spy = vi.spyOn(Finetuner.prototype, 'trainStep').mockImplementation(function (this: Finetuner, b) {
+      const st = real.call(this, b);
+      if (st.step === 3) process.kill(process.pid, 'SIGINT');
+      return st;
+    });
+    let code: number;
+    try {
+      ({ value: code } = await quiet(() => main(['finetune', ...args, '--out', cut])));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(130);
+    expect(readCheckpointHeader(path.join(cut, 'state.ckpt')).step).toBe(3);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+    await expect(quiet(() => finetune(['--out', cut, '--resume', '--lr', '1']))).rejects.toThrow(/drop --lr/);
+    const { log } = await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(log).toMatch(/resumed from .* at step 3/);
+    expect(trainLosses(cut)).toEqual(trainLosses(straight));
+    expect(fs.readFileSync(path.join(cut, 'checkpoint.ckpt')).equals(fs.readFileSync(path.join(straight, 'checkpoint.ckpt')))).toBe(true);
+  });
+
+  it('refuses bad input with messages that say what to do', async () => {
+    await expect(finetune(['--train', train, '--out', path.join(root, 'x')])).rejects.toThrow(/--from .* or a size to train from scratch/);
+    await expect(finetune([...base, '--method', 'lora', '--train-top', '1', '--out', path.join(root, 'y')])).rejects.toThrow(/do not combine with --method lora/);
+    const noAnswer = path.join(root, 'bad.csv');
+    fs.writeFileSync(noAnswer, 'input,output\n1 2 3,low\n4 5 6,\n');
+    await expect(quiet(() => finetune([...base, '--train', noAnswer, '--out', path.join(root, 'z')]))).rejects.toThrow(/bad\.csv: row 2 \(line 3\), column 'output': no answer/);
+  });
+});

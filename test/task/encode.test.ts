@@ -1,0 +1,79 @@
+// Examples → ids: the sequence-start rule, special tokens opt-in, the loss mask on the answer, and
+// truncation that never cuts an answer.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeExample, encodeTask, describeCuts, exampleTargets, fitPrompt } from '../../src/task/encode.js';
+import { encodeSequence, parseSequenceStart, startTokens } from '../../src/task/sequence.js';
+import { renderAnswer, renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { gpt2 } from '../../src/tokenizer/index.js';
+
+const tok = gpt2();
+const T = TINYLLM_TEMPLATE;
+
+describe('sequence start (issue 15)', () => {
+  it('starts with <|endoftext|> by default, nothing with none; special-token text is plain text unless allowed', () => {
+    expect(encodeSequence(tok, 'Hello world')).toEqual([50256, 15496, 995]);
+    expect(encodeSequence(tok, 'Hello world', { start: 'none' })).toEqual([15496, 995]);
+    expect(startTokens(tok)).toEqual([50256]);
+    const plain = encodeSequence(tok, 'a<|endoftext|>b', { start: 'none' });
+    expect(plain).not.toContain(50256);
+    expect(tok.decode(plain)).toBe('a<|endoftext|>b');
+    expect(encodeSequence(tok, 'a<|endoftext|>b', { start: 'none', allowSpecial: true })).toEqual([...tok.encode('a'), 50256, ...tok.encode('b')]);
+    expect(parseSequenceStart('none')).toBe('none');
+    expect(() => parseSequenceStart('bos')).toThrow(/'bos' is not a sequence start; use endoftext or none/);
+  });
+});
+
+describe('encoding examples', () => {
+  const ex = { instruction: 'Classify.', input: '1 2 3 4 5 6 7 8 9 10', output: 'Double tap', where: 'f: row 1 (line 2)' };
+
+  it('ids = <|endoftext|> + prompt + answer; the loss counts the answer and ### End only', () => {
+    const e = encodeExample(tok, ex, { template: T, contextLength: 1024 });
+    const prompt = encodeSequence(tok, renderPrompt(T, ex));
+    const answer = tok.encode(renderAnswer(T, ex.output));
+    expect(Array.from(e.ids)).toEqual([...prompt, ...answer]);
+    expect(e.promptLength).toBe(prompt.length);
+    const n = e.ids.length;
+    const targets = new Int32Array(n + 3);
+    expect(exampleTargets(e, targets, n + 3)).toBe(answer.length);
+    // position t predicts ids[t+1]: only the answer's positions count; padding past the end is ignored
+    expect(Array.from(targets)).toEqual([...Array(prompt.length - 1).fill(-1), ...answer, -1, -1, -1, -1]);
+    expect(tok.decode(answer)).toBe('Double tap\n\n### End');
+    // --train-on-all (TinyLLM's trainer): every next token counts
+    expect(exampleTargets(e, targets, n + 3, true)).toBe(n - 1);
+    expect(Array.from(targets.subarray(0, n - 1))).toEqual(Array.from(e.ids.subarray(1)));
+  });
+
+  it('a prompt longer than the context loses the end of its input, never the answer; refuse names the row', () => {
+    const full = encodeExample(tok, ex, { template: T, contextLength: 1024 });
+    const ctx = full.ids.length - 5; // 4 tokens too long (sequences hold contextLength + 1 ids)
+    const e = encodeExample(tok, ex, { template: T, contextLength: ctx });
+    expect(e.ids.length).toBeLessThanOrEqual(ctx + 1);
+    expect(tok.decode(e.ids.subarray(e.promptLength))).toBe('Double tap\n\n### End');
+    expect(e.inputKept).toBeLessThan(ex.input.length);
+    // cut at whitespace: the kept input is a prefix of whole numbers
+    expect(ex.input.startsWith(tok.decode(e.ids).split('### Input:\n')[1].split('\n\n')[0])).toBe(true);
+    expect(tok.decode(e.ids)).toMatch(/### Input:\n1 2 3 4 5( \d+)*\n\n### Response:\nDouble tap/);
+    expect(() => encodeExample(tok, ex, { template: T, contextLength: ctx, overflow: 'refuse' })).toThrow(/f: row 1 \(line 2\): \d+ prompt \+ 6 answer tokens do not fit the context of \d+/);
+    expect(() => encodeExample(tok, ex, { template: T, contextLength: 10 })).toThrow(/f: row 1 \(line 2\): .*even with the input left out/);
+    const task = encodeTask(tok, [ex, { ...ex, input: '1', where: 'f: row 2 (line 3)' }], { template: T, contextLength: ctx });
+    expect(task.cut.map((c) => c.where)).toEqual(['f: row 1 (line 2)']);
+    expect(describeCuts('train', task).at(-1)).toBe('train: 1 of 2 rows had their input cut (answers are never cut; --overflow refuse makes this an error)');
+  });
+
+  it('property: any input and context that fits the bare prompt keeps the whole answer and fits', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 999 }), { minLength: 0, maxLength: 80 }), fc.integer({ min: 0, max: 60 }), fc.constantFrom('Tap', 'Server rack', '14.5'), (nums, extra, output) => {
+        const row = { instruction: 'Go.', input: nums.join(' '), output, where: 'w' };
+        const bare = fitPrompt(tok, { instruction: row.instruction, input: '' }, 0, { template: T, contextLength: 4096 }, 'w').ids.length;
+        const answer = tok.encode(renderAnswer(T, output)).length;
+        const ctx = bare + answer - 1 + extra;
+        const e = encodeExample(tok, row, { template: T, contextLength: ctx });
+        expect(e.ids.length).toBeLessThanOrEqual(ctx + 1);
+        expect(tok.decode(e.ids.subarray(e.promptLength))).toBe(renderAnswer(T, output));
+        expect(row.input.startsWith(row.input.slice(0, e.inputKept))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -2,7 +2,8 @@
 // (prompt, padding): the loss is the mean over all counted tokens of the step (token-weighted across passes,
 // so splitting a batch into passes of fewer rows gives the same step), global-norm clipping, the warmup+cosine
 // learning rate and AdamW over ONLY the trainable set (full, top-N blocks, or LoRA adapters): its params,
-// gradients and moments are each one buffer, and frozen tensors get neither gradients nor moments.
+// gradients and moments are each one buffer, and frozen tensors get neither gradients nor moments. Method zo
+// instead estimates the gradient from forward passes at θ ± εz (src/finetune/zo.ts): no gradients, no moments.
 import type { FloatArray } from '../kernels/types.js';
 import type { GPT2, GradTargets } from '../models/gpt2/model.js';
 import { blockOf, type TensorEntry } from '../models/gpt2/params.js';
@@ -10,7 +11,8 @@ import { ADAMW_DEFAULTS, clipGlobalNorm, FlatAdamW, type AdamWHyper, type Optimi
 import { lrAt, type LrSchedule } from '../train/schedule.js';
 import type { StepStats } from '../train/trainer.js';
 import { LoraAdapters } from './lora.js';
-import { validateMethod, type FinetuneMethod } from './method.js';
+import { loraOf, validateMethod, type FinetuneMethod, type LoraConfig } from './method.js';
+import { ZoPerturbation, zoSeed } from './zo.js';
 
 /** A batch of B rows of T tokens; targets[i] < 0 = no loss at position i (ignored). */
 export interface FinetuneBatch {
@@ -59,13 +61,16 @@ function countTargets(b: FinetuneBatch, r0 = 0, r1 = b.B): number {
 export class Finetuner {
   /** Optimizer steps completed. */
   step = 0;
-  readonly optimizer: FlatAdamW;
-  /** The LoRA adapters being trained (method lora), else null. */
+  /** AdamW over the trainable set (null for zo, which keeps no optimizer state). */
+  readonly optimizer: FlatAdamW | null;
+  /** The zeroth-order perturbation of the trainable set (method zo), else null. */
+  readonly zo: ZoPerturbation | null = null;
+  /** The LoRA adapters being trained (methods lora and zo over adapters), else null. */
   readonly lora: LoraAdapters | null;
   /** Values the optimizer updates: the model's parameter buffer (full, top) or the adapter buffer (lora). */
   readonly trainParams: FloatArray;
-  /** Gradients of the trainable set only (compact for top and lora). */
-  readonly grads: FloatArray;
+  /** Gradients of the trainable set only (compact for top and lora; null for zo). */
+  readonly grads: FloatArray | null;
   /** Trainable parameters (tensors the optimizer updates), in optimizer order. */
   readonly trainable: OptimizedTensor[];
   private readonly seed: number;
@@ -80,6 +85,19 @@ export class Finetuner {
     const hyper = opts.adamw ?? ADAMW_DEFAULTS;
     model.recompute = opts.recompute ?? false;
     model.hook = null;
+    const loraConfig = loraOf(m);
+    if (m.kind === 'zo') {
+      // forward passes only: keep block outputs alone (recompute's plan), no gradient buffers
+      model.recompute = true;
+      model.gradTargets = null;
+      this.lora = loraConfig ? this.attachLora(loraConfig) : null;
+      this.trainable = this.lora ? this.lora.table : model.params.table;
+      this.trainParams = this.lora ? this.lora.params : model.params.data;
+      this.grads = null;
+      this.zo = new ZoPerturbation(this.trainParams, this.trainable);
+      this.optimizer = null;
+      return;
+    }
     if (m.kind === 'full') {
       this.lora = null;
       model.gradTargets = null;
@@ -87,11 +105,7 @@ export class Finetuner {
       this.trainParams = model.params.data;
       this.grads = model.ensureGrads().data;
     } else if (m.kind === 'lora') {
-      const lora = opts.lora ?? new LoraAdapters(model.config, m.lora, model.alloc, this.seed);
-      if (lora.config.r !== m.lora.r || lora.config.alpha !== m.lora.alpha || lora.config.targets.join() !== m.lora.targets.join()) {
-        throw new Error(`Finetuner: the given LoRA adapter (r=${lora.config.r}, α=${lora.config.alpha}, ${lora.config.targets.join(',')}) differs from the method's`);
-      }
-      lora.attach(model);
+      const lora = this.attachLora(m.lora);
       this.lora = lora;
       this.trainable = lora.table;
       this.trainParams = lora.params;
@@ -110,8 +124,9 @@ export class Finetuner {
         return t;
       });
       this.trainParams = model.params.data;
-      this.grads = model.alloc(offset);
-      const views = new Map(this.trainable.map((e) => [e.name, this.grads.subarray(e.offset, e.offset + e.size)]));
+      const grads = model.alloc(offset);
+      this.grads = grads;
+      const views = new Map(this.trainable.map((e) => [e.name, grads.subarray(e.offset, e.offset + e.size)]));
       const v = (name: string) => views.get(name) as FloatArray;
       const targets: GradTargets = {
         wte: null,
@@ -126,9 +141,19 @@ export class Finetuner {
     this.optimizer = new FlatAdamW(this.trainable as TensorEntry[], model.alloc, hyper);
   }
 
+  /** The given or a freshly initialised adapter of this shape, attached to the model. */
+  private attachLora(config: LoraConfig): LoraAdapters {
+    const lora = this.opts.lora ?? new LoraAdapters(this.model.config, config, this.model.alloc, this.seed);
+    if (lora.config.r !== config.r || lora.config.alpha !== config.alpha || lora.config.targets.join() !== config.targets.join()) {
+      throw new Error(`Finetuner: the given LoRA adapter (r=${lora.config.r}, α=${lora.config.alpha}, ${lora.config.targets.join(',')}) differs from the method's`);
+    }
+    lora.attach(this.model);
+    return lora;
+  }
+
   /** Number of trainable parameters. */
   get numTrainable(): number {
-    return this.grads.length;
+    return this.trainable.reduce((n, e) => n + e.size, 0);
   }
 
   /** Rows per pass for sequences of length T. */
@@ -152,7 +177,7 @@ export class Finetuner {
   /** Plans all activation memory for the largest batch to come (arena memory is not reused when a later plan grows). */
   reserve(B: number, T: number, countedRows = B * T): void {
     const rows = this.rowsPerPass(B, T);
-    this.model.reserve(rows, T, Math.min(countedRows, rows * T));
+    this.model.reserve(rows, T, Math.min(countedRows, rows * T), this.zo === null);
     this.lora?.reserve(rows * T);
   }
 
@@ -172,7 +197,13 @@ export class Finetuner {
       this.step++;
       return { step: this.step, loss: NaN, lr, gradNorm: 0, ms: performance.now() - t0, tokens, counted: 0 };
     }
-    this.grads.fill(0);
+    if (this.zo) {
+      const { loss, gradNorm } = this.zoStep(this.zo, list, lr);
+      this.step++;
+      return { step: this.step, loss, lr, gradNorm, ms: performance.now() - t0, tokens, counted: total };
+    }
+    const grads = this.grads as FloatArray;
+    grads.fill(0);
     if (this.lora) this.lora.training = true;
     let lossSum = 0;
     let pass = 0;
@@ -185,10 +216,36 @@ export class Finetuner {
     } finally {
       if (this.lora) this.lora.training = false;
     }
-    const gradNorm = clipGlobalNorm(this.grads, this.opts.gradClip);
-    this.optimizer.step(model.kernels, this.trainParams, this.grads, lr);
+    const gradNorm = clipGlobalNorm(grads, this.opts.gradClip);
+    (this.optimizer as FlatAdamW).step(model.kernels, this.trainParams, grads, lr);
     this.step++;
     return { step: this.step, loss: lossSum / total, lr, gradNorm, ms: performance.now() - t0, tokens, counted: total };
+  }
+
+  /**
+   * One zeroth-order step (MeZO): per perturbation k, the loss at θ+εz and θ−εz (z regenerated from its seed,
+   * θ restored exactly), g_k = ΔL / 2ε; then θ −= lr·(g_k / n)·z_k for each k. Returns the mean of the two
+   * losses and the RMS of the projected gradients g_k, clipped to ±gradClip.
+   */
+  private zoStep(zo: ZoPerturbation, list: readonly FinetuneBatch[], lr: number): { loss: number; gradNorm: number } {
+    const { eps, n } = (this.opts.method as Extract<FinetuneMethod, { kind: 'zo' }>).zo;
+    const clip = this.opts.gradClip;
+    zo.grid(eps);
+    const g = new Float64Array(n);
+    let lossSum = 0;
+    for (let k = 0; k < n; k++) {
+      const seed = zoSeed(this.seed, this.step, k);
+      zo.perturb(seed, eps, 1);
+      const plus = this.evaluate(list).loss;
+      zo.perturb(seed, eps, -2);
+      const minus = this.evaluate(list).loss;
+      zo.perturb(seed, eps, 1);
+      const raw = (plus - minus) / (2 * eps);
+      g[k] = clip > 0 ? Math.max(-clip, Math.min(clip, raw)) : raw;
+      lossSum += (plus + minus) / 2;
+    }
+    for (let k = 0; k < n; k++) if (g[k] !== 0) zo.update(zoSeed(this.seed, this.step, k), (-lr * g[k]) / n);
+    return { loss: lossSum / n, gradNorm: Math.sqrt(g.reduce((a, x) => a + x * x, 0) / n) };
   }
 
   /** Mean loss over all counted targets of the batches (no dropout, no gradients). */

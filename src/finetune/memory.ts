@@ -5,7 +5,7 @@
 import { activationFloats } from '../models/gpt2/activations.js';
 import { numParams, paramSpecs, type GPT2Config } from '../models/gpt2/config.js';
 import { loraTable } from './lora.js';
-import type { FinetuneMethod } from './method.js';
+import { loraOf, type FinetuneMethod } from './method.js';
 
 export interface FinetuneShape {
   B: number;
@@ -18,8 +18,9 @@ export interface FinetuneShape {
 
 /** Trainable parameters of a method (the size of its gradient and of each AdamW moment). */
 export function trainableCount(config: GPT2Config, method: FinetuneMethod): number {
-  if (method.kind === 'full') return numParams(config);
-  if (method.kind === 'lora') return loraTable(config, method.lora).reduce((n, e) => n + e.size, 0);
+  const lora = loraOf(method);
+  if (lora) return loraTable(config, lora).reduce((n, e) => n + e.size, 0);
+  if (method.kind !== 'top') return numParams(config);
   const lowest = config.nLayer - method.layers;
   return paramSpecs(config)
     .filter((s) => s.name.startsWith('ln_f.') || Number(/^h\.(\d+)\./.exec(s.name)?.[1] ?? -1) >= lowest)
@@ -30,10 +31,12 @@ export function trainableCount(config: GPT2Config, method: FinetuneMethod): numb
 export function finetuneMemoryBytes(config: GPT2Config, method: FinetuneMethod, s: FinetuneShape): number {
   const rows = s.maxTokensPerPass === undefined ? s.B : Math.max(1, Math.min(s.B, Math.floor(s.maxTokensPerPass / s.T)));
   const n = trainableCount(config, method);
-  const state = (method.kind === 'lora' ? 4 : 3) * n; // (adapter params,) grads, m, v
+  const lora = loraOf(method);
+  // (adapter params,) grads, m, v; zo keeps only the adapter (or nothing beyond the weights)
+  const state = method.kind === 'zo' ? (lora ? n : 0) : (lora ? 4 : 3) * n;
   const N = rows * s.T;
   const headRows = Math.max(1, Math.min(s.countedRows ?? N, N));
-  const acts = activationFloats(config, rows, s.T, { recompute: s.recompute ?? false, headRows });
-  const loraScratch = method.kind === 'lora' ? 2 * N * method.lora.r + (method.lora.dropout > 0 ? 2 * N * 4 * config.nEmbd : 0) : 0;
+  const acts = activationFloats(config, rows, s.T, { recompute: method.kind === 'zo' || (s.recompute ?? false), headRows });
+  const loraScratch = lora ? 2 * N * lora.r + (lora.dropout > 0 ? 2 * N * 4 * config.nEmbd : 0) : 0;
   return 4 * (numParams(config) + state + acts + loraScratch);
 }

@@ -1,6 +1,7 @@
 // Fine-tuning methods: which parameters train. `full` (everything), `top` (the top N blocks and the final
 // LayerNorm; embeddings and lower blocks frozen, as --train-top N / --freeze-layers L-N) and `lora`
-// (low-rank adapters on chosen linear layers, base frozen; Hu et al. 2021, PEFT's LoraConfig fields).
+// (low-rank adapters on chosen linear layers, base frozen; Hu et al. 2021, PEFT's LoraConfig fields) and `zo`
+// (zeroth-order SGD from two forward passes, MeZO / PocketLLM; all weights or only LoRA adapters).
 import type { GPT2Config } from '../models/gpt2/config.js';
 import type { LinearSite } from '../models/gpt2/model.js';
 import { UserError } from '../util/errors.js';
@@ -26,7 +27,26 @@ export type FinetuneMethod =
   | { kind: 'full' }
   /** Train the top `layers` blocks and ln_f; backpropagation stops at the lowest of them. */
   | { kind: 'top'; layers: number }
-  | { kind: 'lora'; lora: LoraConfig };
+  | { kind: 'lora'; lora: LoraConfig }
+  /** Zeroth-order SGD (src/finetune/zo.ts): no backpropagation; perturbs all weights or, with `lora`, only adapters. */
+  | { kind: 'zo'; zo: ZoConfig };
+
+export interface ZoConfig {
+  /** Perturbation scale ε: the loss is measured at θ ± ε·z. */
+  eps: number;
+  /** Perturbations (gradient estimates, two forward passes each) averaged per step. */
+  n: number;
+  /** Perturb only these LoRA adapters (base frozen), or null for every weight. */
+  lora: LoraConfig | null;
+}
+
+/** MeZO's setting (ε = 1e-3, one perturbation per step), all weights. */
+export const ZO_DEFAULTS: ZoConfig = { eps: 1e-3, n: 1, lora: null };
+
+/** The LoRA adapters a method trains (lora, or zo over adapters), else null. */
+export function loraOf(m: FinetuneMethod): LoraConfig | null {
+  return m.kind === 'lora' ? m.lora : m.kind === 'zo' ? m.zo.lora : null;
+}
 
 /** Aliases accepted for LoRA targets (CLI): short names, PEFT/HF module names; 'c_proj' means both projections. */
 const TARGET_ALIASES: Record<string, LinearSite[]> = {
@@ -66,8 +86,14 @@ export function validateMethod(m: FinetuneMethod, config: GPT2Config): void {
     if (!Number.isInteger(m.layers) || m.layers < 1 || m.layers > config.nLayer) {
       throw new UserError(`--train-top ${m.layers}: the model has ${config.nLayer} blocks; give 1..${config.nLayer} (or --freeze-layers 0..${config.nLayer - 1})`);
     }
-  } else if (m.kind === 'lora') {
-    const { r, alpha, dropout, targets } = m.lora;
+  } else if (m.kind === 'zo') {
+    const { eps, n } = m.zo;
+    if (!(eps > 0 && eps < 1)) throw new UserError(`--zo-eps must be in (0, 1), got ${eps}`);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`--zo-n must be a whole number ≥ 1, got ${n}`);
+  }
+  const lora = loraOf(m);
+  if (lora) {
+    const { r, alpha, dropout, targets } = lora;
     if (!Number.isInteger(r) || r < 1) throw new UserError(`--lora-r must be a whole number ≥ 1, got ${r}`);
     if (!(alpha > 0)) throw new UserError(`--lora-alpha must be > 0, got ${alpha}`);
     if (!(dropout >= 0 && dropout < 1)) throw new UserError(`--lora-dropout must be in [0, 1), got ${dropout}`);
@@ -85,6 +111,10 @@ export function freezeLayers(n: number, config: GPT2Config): FinetuneMethod {
 export function describeMethod(m: FinetuneMethod): string {
   if (m.kind === 'full') return 'full';
   if (m.kind === 'top') return `top ${m.layers} blocks`;
-  const { r, alpha, dropout, targets } = m.lora;
+  if (m.kind === 'zo') return `zo ε=${m.zo.eps} n=${m.zo.n} ${m.zo.lora ? `over ${describeLora(m.zo.lora)}` : 'on all weights'}`;
+  return describeLora(m.lora);
+}
+
+function describeLora({ r, alpha, dropout, targets }: LoraConfig): string {
   return `lora r=${r} α=${alpha} dropout=${dropout} on ${targets.join(',')}`;
 }

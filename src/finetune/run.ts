@@ -121,6 +121,8 @@ export interface FinetuneResult {
   /** Ranking accuracy of the best model on the test split, when there is one. */
   test: { accuracy: number | null; loss: number; examples: number } | null;
   labels: string[];
+  /** Parameters the method trains. */
+  trainable: number;
   stoppedEarly: boolean;
   interrupted: boolean;
   seconds: number;
@@ -338,5 +340,5 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     test = { ...r, examples: splits.test.length };
     say(`test (${splits.test.length} examples, best model): loss ${r.loss.toFixed(4)}${r.accuracy !== null ? ` | ranking accuracy ${(100 * r.accuracy).toFixed(1)}%` : ''}`);
   }
-  return { step, best: state.best, last: lastVal, test, labels, stoppedEarly, interrupted, seconds: (performance.now() - t0) / 1000 };
+  return { step, best: state.best, last: lastVal, test, labels, trainable: ft.numTrainable, stoppedEarly, interrupted, seconds: (performance.now() - t0) / 1000 };
 }

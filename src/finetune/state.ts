@@ -22,7 +22,7 @@ export function saveFinetuneState(path: string, ft: Finetuner, extras: FinetuneS
     model: ft.model,
     step: ft.step,
     tokenizer: extras.tokenizer ?? null,
-    optimizer: ft.optimizer,
+    optimizer: ft.optimizer ?? undefined,
     run: extras.run,
     rng: extras.rng,
     data: extras.data,
@@ -41,7 +41,7 @@ export function loadFinetuneState(path: string, ft: Finetuner): CheckpointHeader
   if (describeMethod(saved) !== describeMethod(ft.opts.method)) {
     throw new UserError(`checkpoint ${path} was fine-tuned with ${describeMethod(saved)}, not ${describeMethod(ft.opts.method)}; drop the method flags to continue it, or start fresh`);
   }
-  const header = loadCheckpoint(path, ft.model, ft.optimizer, ft.lora?.params);
+  const header = loadCheckpoint(path, ft.model, ft.optimizer ?? undefined, ft.lora?.params);
   ft.step = header.step;
   return header;
 }

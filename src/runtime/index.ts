@@ -2,11 +2,11 @@
 // (feed / rewind / fork / logits), and generate streamed text. It imports nothing from the training code
 // (src/train, src/autograd, the training model), so dist/ runs it on a small device with plain Node 18.
 import type { GenerateTextOptions, GenerateTextResult } from '../models/gpt2/textgen.js';
-import { decodeText } from '../models/gpt2/textgen.js';
+import { decodeTextFromIds } from '../models/gpt2/textgen.js';
 import { Decoder } from './decoder.js';
-import type { LoadedModel } from './model.js';
+import { promptIdsOf, type LoadedModel } from './model.js';
 
-export { loadModel, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
+export { loadModel, startIds, promptIdsOf, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 
 const decoders = new WeakMap<LoadedModel, Decoder>();
@@ -22,10 +22,10 @@ export function sharedModelDecoder(model: LoadedModel): Decoder {
 }
 
 /**
- * Continues `prompt` with the model's tokenizer (an empty prompt starts a new document), streaming text through
- * opts.onText; sampling, stop strings and max tokens as in textgen.ts. Pass a Decoder to choose its kernels/capacity.
+ * Continues `prompt` with the model's tokenizer, after the file's sequence start (<|endoftext|> unless the header
+ * says otherwise, as training documents begin), streaming text through opts.onText; sampling, stop strings and max tokens as in textgen.ts. Pass a Decoder to choose its kernels/capacity.
  */
 export function generate(model: LoadedModel | Decoder, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
   const dec = model instanceof Decoder ? model : sharedModelDecoder(model);
-  return decodeText(dec, dec.model.tokenizer, prompt, opts);
+  return decodeTextFromIds(dec, dec.model.tokenizer, promptIdsOf(dec.model, prompt), opts);
 }

@@ -3,13 +3,13 @@
 // names and defaults follow OpenAI's API, with llama.cpp server's extras top_k, repeat_penalty and ignore_eos.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GenerateOptions } from '../models/gpt2/textgen.js';
-import { promptIds } from '../models/gpt2/textgen.js';
 import type { Decoder } from '../runtime/decoder.js';
 import type { LoadedModel } from '../runtime/model.js';
 import { readJsonObject } from './body.js';
 import type { ModelCard } from './card.js';
 import { chatPrompt, readMessages } from './chat.js';
-import { rankCandidates, renderTemplate, startTokens } from './classify.js';
+import { startIds, promptIdsOf } from '../runtime/model.js';
+import { rankCandidates, renderTemplate } from './classify.js';
 import { ApiError } from './errors.js';
 import { Fields } from './fields.js';
 import { runGeneration, type GenerationResult } from './generation.js';
@@ -105,7 +105,7 @@ export async function completions(ctx: ApiContext, req: IncomingMessage, res: Se
   if (prompt === undefined) prompt = '';
   if (typeof prompt !== 'string') throw new ApiError(400, 'prompt must be a string (or an array of one string)', 'prompt');
   if (f.boolean('echo', false)) throw new ApiError(400, 'echo is not supported', 'echo');
-  const ids = promptIds(ctx.model.tokenizer, prompt);
+  const ids = promptIdsOf(ctx.model, prompt);
   const s = readSampling(f, ctx, ids.length, 'prompt', 16);
   const head = oa.responseHead('cmpl', ctx.card.id);
   await generateResponse(ctx, res, ids, s, s.stop, {
@@ -180,7 +180,7 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   if (labels.some((l) => l === '')) throw new ApiError(400, 'labels must not contain an empty string', 'labels');
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');
   const tok = ctx.model.tokenizer;
-  const prompt = [...startTokens(tok, ctx.model.finetune), ...tok.encode(renderTemplate(ctx.model.finetune, input, instruction))];
+  const prompt = [...startIds(tok, ctx.model.finetune), ...tok.encode(renderTemplate(ctx.model.finetune, input, instruction))];
   const candidates = labels.map((l) => tok.encode(l));
   const cancelled = cancellation(ctx, res);
   await ctx.queue.run(async () => {

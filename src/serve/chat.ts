@@ -4,7 +4,8 @@
 // where the model starts writing the user's next turn.
 import type { TllmFinetune } from '../export/tllm.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
-import { renderTemplate, startTokens } from './classify.js';
+import { startIds } from '../runtime/model.js';
+import { renderTemplate } from './classify.js';
 import { ApiError } from './errors.js';
 import type { Fields } from './fields.js';
 
@@ -35,7 +36,7 @@ export function chatPrompt(tok: BpeTokenizer, finetune: TllmFinetune | undefined
     const user = messages.filter((m) => m.role === 'user').at(-1);
     if (!user) throw new ApiError(400, 'messages needs a user message (its content fills the model\'s prompt template)', 'messages');
     const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
-    return { ids: [...startTokens(tok, finetune), ...tok.encode(renderTemplate(finetune, user.content, system))], stop: [] };
+    return { ids: [...startIds(tok, finetune), ...tok.encode(renderTemplate(finetune, user.content, system))], stop: [] };
   }
   const text = `${messages.map((m) => `${TITLE[m.role]}: ${m.content}\n`).join('')}Assistant:`;
   return { ids: tok.encode(text), stop: ['\nUser:', '\nSystem:'] };

@@ -8,13 +8,6 @@ import type { Decoder } from '../runtime/decoder.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { ApiError } from './errors.js';
 
-/** The token ids every sequence starts with, by the file's start rule (default: <|endoftext|>, llm.c's). */
-export function startTokens(tok: BpeTokenizer, finetune: TllmFinetune | undefined): number[] {
-  const rule = finetune?.startRule ?? '<|endoftext|>';
-  if (rule === '<|endoftext|>' || rule === 'endoftext') return [tok.eotToken];
-  if (rule === '' || rule === 'none') return [];
-  return tok.encode(rule, { allowSpecial: true });
-}
 
 /** The prompt text for an input: the template with {input} (and {instruction}) filled, or the input itself. */
 export function renderTemplate(finetune: TllmFinetune | undefined, input: string, instruction = ''): string {

@@ -22,7 +22,7 @@ import type { RngState } from '../util/rng.js';
 import type { FlatAdamW, AdamWHyper } from './adamw.js';
 import { LoraAdapters } from '../finetune/lora.js';
 import { mergeLora } from '../finetune/merge.js';
-import { LORA_SITES, validateMethod, type FinetuneMethod } from '../finetune/method.js';
+import { LORA_SITES, loraOf, validateMethod, type FinetuneMethod } from '../finetune/method.js';
 import { trainableCount } from '../finetune/memory.js';
 
 export const CHECKPOINT_MAGIC = 'TLLMCKPT';
@@ -211,9 +211,11 @@ function checkFinetune(f: unknown, config: GPT2Config): FinetuneMethod | null {
   if (f === undefined) return null;
   if (!isObject(f) || !isObject(f.method)) throw new Error('finetune entry is not an object with a method');
   const m = f.method as Record<string, unknown>;
+  const loraOk = (l: unknown) => isObject(l) && Array.isArray(l.targets) && l.targets.every((t) => (LORA_SITES as readonly unknown[]).includes(t));
   if (m.kind === 'lora') {
-    const l = m.lora;
-    if (!isObject(l) || !Array.isArray(l.targets) || !l.targets.every((t) => (LORA_SITES as readonly unknown[]).includes(t))) throw new Error('finetune LoRA settings are malformed');
+    if (!loraOk(m.lora)) throw new Error('finetune LoRA settings are malformed');
+  } else if (m.kind === 'zo') {
+    if (!isObject(m.zo) || (m.zo.lora !== null && !loraOk(m.zo.lora))) throw new Error('finetune zeroth-order settings are malformed');
   } else if (m.kind !== 'full' && m.kind !== 'top') {
     throw new Error(`unknown fine-tuning method ${JSON.stringify(m.kind)}`);
   }
@@ -236,7 +238,7 @@ function checkHeader(h: unknown): CheckpointHeader {
     params: numParams(config),
     m: method ? trainableCount(config, method) : numParams(config),
     v: method ? trainableCount(config, method) : numParams(config),
-    lora: method?.kind === 'lora' ? trainableCount(config, method) : NaN,
+    lora: method && loraOf(method) ? trainableCount(config, method) : NaN,
   };
   let offset = 0;
   const names = new Map<unknown, number>();
@@ -321,8 +323,9 @@ export function loadCheckpointWeights(path: string, opts: Omit<GPT2Options, 'see
     const model = new GPT2(c.header.config, { ...opts, seed: null });
     readSection(c, 'params', model.params.data);
     const method = c.header.finetune?.method;
-    if (method?.kind === 'lora') {
-      const lora = new LoraAdapters(model.config, method.lora, model.alloc, null);
+    const loraConfig = method ? loraOf(method) : null;
+    if (loraConfig) {
+      const lora = new LoraAdapters(model.config, loraConfig, model.alloc, null);
       readSection(c, 'lora', lora.params);
       mergeLora((name) => model.params.get(name), lora);
     }

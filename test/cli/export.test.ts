@@ -76,8 +76,8 @@ describe('tinyllm generate -m', () => {
     expect((await cli('export', hf, '--f32', '--tokenizer', tok, '-o', out)).code).toBe(0);
     const args = ['-p', 'hello', '-n', '20', '--temperature', '0'];
     const fromTllm = await cli('generate', '-m', out, ...args);
-    // the runtime feeds a plain prompt as written; the training path adds <|endoftext|> unless told 'none'
-    const fromCkpt = await cli('generate', '--ckpt', hf, '--tokenizer', tok, '--sequence-start', 'none', ...args);
+    // both start the prompt with <|endoftext|>, as training documents do (the .tllm header records the rule)
+    const fromCkpt = await cli('generate', '--ckpt', hf, '--tokenizer', tok, ...args);
     expect(fromTllm.code).toBe(0);
     expect(fromTllm.out.length).toBeGreaterThan('hello'.length);
     expect(fromTllm.out).toBe(fromCkpt.out);

@@ -135,6 +135,22 @@ describe('tinyllm finetune', () => {
     expect(fs.readFileSync(path.join(cut, 'checkpoint.ckpt')).equals(fs.readFileSync(path.join(straight, 'checkpoint.ckpt')))).toBe(true);
   });
 
+  it('--method zo --zo-lora: forward-only steps, --stop-at/--resume bit-exact, PEFT adapter and merged model written', async () => {
+    const args = [...base, '--method', 'zo', '--zo-lora', '--zo-eps', '1e-3', '--zo-n', '2', '--lora-r', '2', '--lora-alpha', '4', '--lr', '1e-2', '--steps', '6', '--patience', '0', '--merge'];
+    const straight = path.join(root, 'zo-straight');
+    const { log } = await quiet(() => finetune([...args, '--out', straight]));
+    expect(log).toMatch(/zo ε=0\.001 n=2 over lora r=2 α=4 dropout=0 on attn\.c_attn,attn\.c_proj,mlp\.c_fc,mlp\.c_proj fine-tuning/);
+    expect(log).toMatch(/merged the LoRA adapter/);
+    expect(fs.existsSync(path.join(straight, 'adapter', 'adapter_model.safetensors'))).toBe(true);
+    expect(readCheckpointHeader(path.join(straight, 'checkpoint.ckpt')).finetune).toBeUndefined(); // merged: plain weights
+    const cut = path.join(root, 'zo-cut');
+    await quiet(() => finetune([...args, '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(straight));
+    expect(fs.readFileSync(path.join(cut, 'checkpoint.ckpt')).equals(fs.readFileSync(path.join(straight, 'checkpoint.ckpt')))).toBe(true);
+    await expect(finetune([...base, '--method', 'lora', '--zo-lora', '--out', path.join(root, 'w')])).rejects.toThrow(/--zo-lora applies to --method zo only/);
+  });
+
   it('refuses bad input with messages that say what to do', async () => {
     await expect(finetune(['--train', train, '--out', path.join(root, 'x')])).rejects.toThrow(/--from .* or a size to train from scratch/);
     await expect(finetune([...base, '--method', 'lora', '--train-top', '1', '--out', path.join(root, 'y')])).rejects.toThrow(/do not combine with --method lora/);

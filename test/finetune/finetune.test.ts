@@ -107,9 +107,9 @@ describe('training the trainable set', () => {
       }
       expect(moved).toBe(trained.size);
       const size = method.kind === 'full' ? model.params.size : method.kind === 'lora' ? ft.lora!.size : ft.trainable.reduce((n, e) => n + e.size, 0);
-      expect(ft.optimizer.m.length).toBe(size);
-      expect(ft.optimizer.v.length).toBe(size);
-      expect(ft.grads.length).toBe(size);
+      expect(ft.optimizer!.m.length).toBe(size);
+      expect(ft.optimizer!.v.length).toBe(size);
+      expect(ft.grads!.length).toBe(size);
     });
   }
 
@@ -160,7 +160,7 @@ describe('fine-tune state', () => {
       train(resumed, batches, 3);
       expect(bytes(resumed.model.params.data as Float32Array).equals(bytes(straight.model.params.data as Float32Array))).toBe(true);
       expect(bytes(resumed.trainParams as Float32Array).equals(bytes(straight.trainParams as Float32Array))).toBe(true);
-      expect(bytes(resumed.optimizer.v as Float32Array).equals(bytes(straight.optimizer.v as Float32Array))).toBe(true);
+      expect(bytes(resumed.optimizer!.v as Float32Array).equals(bytes(straight.optimizer!.v as Float32Array))).toBe(true);
       // weights-only loading (eval, export) sees the fine-tuned model: LoRA merged
       const { model } = loadCheckpointWeights(file, { alloc: plainF32, kernels: ref });
       const b = batches[0];

@@ -98,7 +98,7 @@ describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
         const model = noisyModel(config, seed, undefined, spy);
         const ft = new Finetuner(model, { method: { kind: 'top', layers }, schedule, gradClip: 0 });
         const batch = paddedBatch(V, B, T, seed + 7);
-        ft.grads.fill(0);
+        ft.grads!.fill(0);
         model.forward(batch.inputs, batch.targets, B, T);
         model.backward();
         expect(attnBackwards).toBe(layers);
@@ -106,9 +106,9 @@ describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
         const loss = () => model.forward(batch.inputs, batch.targets, B, T);
         for (const e of ft.trainable) {
           expect(e.name.startsWith('ln_f.') || Number(/^h\.(\d+)\./.exec(e.name)![1]) >= config.nLayer - layers).toBe(true);
-          expectGrads(e.name, model.params.get(e.name), ft.grads.subarray(e.offset, e.offset + e.size), loss);
+          expectGrads(e.name, model.params.get(e.name), ft.grads!.subarray(e.offset, e.offset + e.size), loss);
         }
-        expect(ft.optimizer.m.length).toBe(ft.grads.length);
+        expect(ft.optimizer!.m.length).toBe(ft.grads!.length);
       }),
       { numRuns: 15, seed: 13 },
     );

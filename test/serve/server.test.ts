@@ -25,8 +25,8 @@ afterAll(async () => {
 });
 
 function greedy(model: GPT2, prompt: string, maxTokens: number): string {
-  // the prompt's ids exactly as written (no sequence-start token added: the served .tllm files record none)
-  return generateText(model, byteTokenizer, prompt, { maxTokens, temperature: 0, stopTokens: [], start: 'none', allowSpecial: true }).text;
+  // <|endoftext|> first, then the prompt: the sequence start training documents have (a .tllm without a rule gets it too)
+  return generateText(model, byteTokenizer, prompt, { maxTokens, temperature: 0, stopTokens: [] }).text;
 }
 
 describe('GET routes', () => {
@@ -48,7 +48,7 @@ describe('/v1/completions', () => {
   it('greedy text equals the training model’s on the same weights; usage counts tokens', async () => {
     const r = await postJson(`${a.url}/v1/completions`, { prompt: 'sensor 12,7', max_tokens: 24, temperature: 0, ignore_eos: true });
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ object: 'text_completion', model: 'plain', usage: { prompt_tokens: 11, completion_tokens: 24, total_tokens: 35 } });
+    expect(r.json).toMatchObject({ object: 'text_completion', model: 'plain', usage: { prompt_tokens: 12, completion_tokens: 24, total_tokens: 36 } });
     expect(r.json.id).toMatch(/^cmpl-/);
     expect(r.json.choices).toEqual([{ index: 0, text: greedy(plain.model, 'sensor 12,7', 24), logprobs: null, finish_reason: 'length' }]);
   });
@@ -93,7 +93,7 @@ describe('/v1/chat/completions', () => {
     const r = await postJson(`${t.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'ax=1' }], max_tokens: 8, temperature: 0, ignore_eos: true });
     // <|endoftext|> + the template with the input
     expect(r.json.usage.prompt_tokens).toBe(1 + '### Input:\nax=1\n\n### Response:\n'.length);
-    expect(r.json.choices[0].message.content).toBe(greedy(tuned.model, '<|endoftext|>### Input:\nax=1\n\n### Response:\n', 8));
+    expect(r.json.choices[0].message.content).toBe(greedy(tuned.model, '### Input:\nax=1\n\n### Response:\n', 8));
   });
 });
 

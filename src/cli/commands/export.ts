@@ -21,6 +21,7 @@ import { onInterrupt, type InterruptFlag } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { openModel } from './generate.js';
+import { readTaskInfo } from '../../task/info.js';
 
 export const summary = 'export a model to a .tllm deployment file (int8 / f16 / f32) and report what quantization cost';
 
@@ -60,7 +61,8 @@ export async function run(argv: string[]): Promise<void> {
   if (o['max-ppl-increase'] !== undefined && !o.val) throw new UserError('--max-ppl-increase needs --val <validation shard> to measure perplexity on');
   const input = positionals[0];
 
-  const { model, tokenizer: saved } = await openModel(input);
+  const { model, tokenizer: saved, sequenceStart } = await openModel(input);
+  const task = readTaskInfo(input);
   const tokSpec = o.tokenizer ?? saved ?? 'gpt2';
   const tokenizer = typeof tokSpec === 'string' ? resolveTokenizer(tokSpec) : tokSpec;
   if (tokenizer.vocabSize > model.config.vocabSize) {
@@ -73,6 +75,8 @@ export async function run(argv: string[]): Promise<void> {
     exportTllm(temp, model.config, params, {
       scheme: scheme as TllmScheme,
       tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
+      // how prompts start (and, for a fine-tune run, its label set), so generate -m, eval and serve build prompts as training did
+      finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { labels: task.labels } : {}) },
       source: { path: path.resolve(input), exported: new Date().toISOString() },
     });
   }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { loadWeights } from '../../export/load.js';
 import { BEST_FILE, runFinetune, STATE_FILE, type FinetuneSettings } from '../../finetune/run.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
-import { freezeLayers, LORA_DEFAULTS, parseLoraTargets, validateMethod, type FinetuneMethod } from '../../finetune/method.js';
+import { freezeLayers, LORA_DEFAULTS, loraOf, parseLoraTargets, validateMethod, ZO_DEFAULTS, type FinetuneMethod } from '../../finetune/method.js';
 import { GPT2_PRESETS, type GPT2Config } from '../../models/gpt2/config.js';
 import type { Overflow } from '../../task/encode.js';
 import type { SequenceStart } from '../../task/sequence.js';
@@ -38,10 +38,13 @@ const options = {
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
-  method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen) or 'top' (with --train-top/--freeze-layers)", default: 'full' },
+  method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen), 'top' (with --train-top/--freeze-layers) or 'zo' (zeroth-order, forward passes only)", default: 'full' },
+  'zo-eps': { type: 'number', min: 0, max: 1, help: 'zo: perturbation scale ε (loss at θ ± ε·z)', default: ZO_DEFAULTS.eps },
+  'zo-n': { type: 'number', min: 1, max: 1024, integer: true, help: 'zo: perturbations averaged per step (two forward passes each)', default: ZO_DEFAULTS.n },
+  'zo-lora': { type: 'boolean', help: 'zo: perturb only LoRA adapters (--lora-* flags), base frozen', default: false },
   'lora-r': { type: 'number', min: 1, max: 4096, integer: true, help: 'LoRA rank (TinyLLM: 64)', default: LORA_DEFAULTS.r },
   'lora-alpha': { type: 'number', min: 0, help: 'LoRA scale numerator α (update = α/r·B·A; TinyLLM: 256)', default: LORA_DEFAULTS.alpha },
-  'lora-dropout': { type: 'number', min: 0, max: 0.99, help: "dropout on the adapters' input", default: LORA_DEFAULTS.dropout },
+  'lora-dropout': { type: 'number', min: 0, max: 0.99, help: "dropout on the adapters' input (lora; zo uses none)", default: LORA_DEFAULTS.dropout },
   'lora-targets': { type: 'string', help: 'adapted layers: qkv, attn-proj, fc, mlp-proj (comma-separated) or all', default: 'all' },
   'train-top': { type: 'number', min: 1, max: 256, integer: true, help: 'train only the top N blocks (+ final LayerNorm); implies --method top' },
   'freeze-layers': { type: 'number', min: 0, max: 256, integer: true, help: 'freeze the embeddings and the lowest N blocks; implies --method top' },
@@ -96,19 +99,24 @@ function fraction(v: number, flag: string): number {
 
 /** The fine-tuning method from --method and its flags. */
 function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
+  const loraFlags = () => ({ r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) });
   if (o['train-top'] !== undefined && o['freeze-layers'] !== undefined) throw new UserError('give --train-top or --freeze-layers, not both');
   const top = o['train-top'] !== undefined || o['freeze-layers'] !== undefined;
-  const kind = choice(top && o.method === 'full' ? 'top' : o.method, ['full', 'lora', 'top'] as const, 'method');
+  const kind = choice(top && o.method === 'full' ? 'top' : o.method, ['full', 'lora', 'top', 'zo'] as const, 'method');
   if (top && kind !== 'top') throw new UserError(`--train-top/--freeze-layers choose which blocks train; they do not combine with --method ${kind}`);
   let m: FinetuneMethod;
   if (kind === 'top') {
     if (!top) throw new UserError('--method top needs --train-top N or --freeze-layers N');
     m = o['train-top'] !== undefined ? { kind: 'top', layers: o['train-top'] } : freezeLayers(o['freeze-layers'] as number, config);
   } else if (kind === 'lora') {
-    m = { kind: 'lora', lora: { r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) } };
+    m = { kind: 'lora', lora: loraFlags() };
+  } else if (kind === 'zo') {
+    // both losses of a perturbation must see the same function: no adapter dropout
+    m = { kind: 'zo', zo: { eps: o['zo-eps'], n: o['zo-n'], lora: o['zo-lora'] ? { ...loraFlags(), dropout: 0 } : null } };
   } else m = { kind: 'full' };
+  if (o['zo-lora'] && kind !== 'zo') throw new UserError(`--zo-lora applies to --method zo only (use --method lora for LoRA by backpropagation)`);
   validateMethod(m, config);
-  if (o.merge && kind !== 'lora') throw new UserError('--merge applies to --method lora only');
+  if (o.merge && !loraOf(m)) throw new UserError('--merge applies to --method lora (or zo with --zo-lora) only');
   return m;
 }
 
@@ -172,6 +180,13 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
   };
   if (!(o.epochs > 0)) throw new UserError(`--epochs must be > 0, got ${o.epochs}`);
   return { settings, initWeights };
+}
+
+/** The settings of a new run from `tinyllm finetune` flags, without running it (bench/finetune-memory.ts). */
+export function finetuneSettings(argv: string[]): { settings: FinetuneSettings; initWeights?: Float32Array } {
+  const parsed = parseCommand('finetune', argv, options, { usage: '', summary });
+  if (!parsed) throw new UserError('finetuneSettings: no settings to build from --help');
+  return freshSettings(parsed.options, parsed.positionals[0]);
 }
 
 /** Flags --resume may change; any other given flag must be dropped (the run continues exactly). */

@@ -48,7 +48,6 @@ export class KVDecoder extends CacheDecoder<FloatArray> {
   }
 }
 
-// one cache per model, reused by generation and evaluation (its buffers live in the model's allocator)
 const decoders = new WeakMap<GPT2, KVDecoder>();
 
 /** The model's shared decoder (whole context), created on first use; callers reset() or rewind() it. */

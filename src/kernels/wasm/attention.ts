@@ -37,6 +37,44 @@ function zeroTail(f: FuncBuilder, bases: I32[], from: I32, to: I32): void {
   });
 }
 
+/** Scratch locals of a score row, shared by the forward and decode kernels. */
+interface RowLocals {
+  t2: Local<'i32'>;
+  k: Local<'i32'>;
+  val: Local<'f32'>;
+  maxv: Local<'f32'>;
+  e: Local<'v128'>;
+  dot: LaneSum;
+  sum: LaneSum;
+}
+
+function rowLocals(f: FuncBuilder): RowLocals {
+  return { t2: f.local('i32'), k: f.local('i32'), val: f.local('f32'), maxv: f.local('f32'), e: f.local('v128'), dot: new LaneSum(f), sum: new LaneSum(f) };
+}
+
+/** row[t2] = scale·q·k(t2) for t2 in [0, count), and the row's max into r.maxv. */
+function scoreRow(f: FuncBuilder, hd: Head, r: RowLocals, q: Local<'i32'>, kAt: (t2: Local<'i32'>) => I32, row: Local<'i32'>, count: I32): void {
+  f.set(r.maxv, f32.const(-Infinity));
+  f.for(r.t2, 0, count, 1, () => {
+    f.set(r.k, kAt(r.t2));
+    r.dot.reset();
+    forLanes(f, hd.hsB, (l) => r.dot.add(l, f32x4.mul(l.load(q), l.load(r.k))));
+    f.set(r.val, f32.mul(r.dot.value(), hd.scale));
+    f.emit(f32.store(i32.add(row, i32.mul(r.t2, F)), r.val));
+    f.set(r.maxv, f32.max(r.maxv, r.val));
+  });
+}
+
+/** dst = exp(src − max) over n bytes (dst may be src), with Σ in r.sum. */
+function expRow(f: FuncBuilder, r: RowLocals, src: Local<'i32'>, dst: Local<'i32'>, n: Local<'i32'>): void {
+  r.sum.reset();
+  forLanes(f, n, (l) => {
+    f.set(r.e, exp4(f, f32x4.sub(l.load(src), f32x4.splat(r.maxv))));
+    l.store(dst, r.e);
+    r.sum.add(l, r.e);
+  });
+}
+
 /**
  * Adds the two exports, each taking byte offsets of its arrays, then (B, T, C, NH, threads, t0, t1):
  *   attentionForward(out, preatt, att, qkv, …)
@@ -47,14 +85,10 @@ export function addAttention(m: ModuleBuilder): void {
 
   m.func('attentionForward', { out: 'i32', preatt: 'i32', att: 'i32', qkv: 'i32', ...dims }, 'none', (f, p) => {
     const hd = head(f, p.C, p.NH);
-    const [th, lo, hi, u, b, base, t, t2, n, q, k, v, prow, arow, o] = Array.from({ length: 15 }, () => f.local('i32'));
-    const val = f.local('f32');
-    const maxv = f.local('f32');
+    const [th, lo, hi, u, b, base, t, t2, n, q, v, prow, arow, o] = Array.from({ length: 14 }, () => f.local('i32'));
     const inv = f.local('f32');
     const w = f.local('v128');
-    const e = f.local('v128');
-    const dot = new LaneSum(f);
-    const sum = new LaneSum(f);
+    const r = rowLocals(f);
     f.for(th, p.t0, p.t1, 1, () => {
       threadRange(f, i32.mul(p.B, p.NH), 1, p.threads, th, lo, hi);
       f.for(u, lo, hi, 1, () => {
@@ -68,23 +102,10 @@ export function addAttention(m: ModuleBuilder): void {
           f.set(prow, i32.add(p.preatt, rowOff));
           f.set(arow, i32.add(p.att, rowOff));
           // pass 1: preatt[t2] = scale·q·k[t2] and the row max
-          f.set(maxv, f32.const(-Infinity));
-          f.for(t2, 0, i32.add(t, 1), 1, () => {
-            f.set(k, i32.add(i32.add(base, i32.mul(t2, hd.rowB)), hd.cB));
-            dot.reset();
-            forLanes(f, hd.hsB, (l) => dot.add(l, f32x4.mul(l.load(q), l.load(k))));
-            f.set(val, f32.mul(dot.value(), hd.scale));
-            f.emit(f32.store(i32.add(prow, i32.mul(t2, F)), val));
-            f.set(maxv, f32.max(maxv, val));
-          });
+          scoreRow(f, hd, r, q, (t2) => i32.add(i32.add(base, i32.mul(t2, hd.rowB)), hd.cB), prow, i32.add(t, 1));
           // passes 2-3: att = exp(preatt - max) / Σ, zero above the diagonal in both rows
-          sum.reset();
-          forLanes(f, n, (l) => {
-            f.set(e, exp4(f, f32x4.sub(l.load(prow), f32x4.splat(maxv))));
-            l.store(arow, e);
-            sum.add(l, e);
-          });
-          f.set(inv, f32.div(f32.const(1), sum.value()));
+          expRow(f, r, prow, arow, n);
+          f.set(inv, f32.div(f32.const(1), r.sum.value()));
           forLanes(f, n, (l) => l.store(arow, f32x4.mul(l.load(arow), f32x4.splat(inv))));
           zeroTail(f, [prow, arow], n, i32.mul(p.T, F));
           // pass 4: out = Σ_t2 att[t2]·v[t2]
@@ -105,36 +126,19 @@ export function addAttention(m: ModuleBuilder): void {
   const dec = { out: 'i32', qkv: 'i32', K: 'i32', V: 'i32', scores: 'i32', t: 'i32', C: 'i32', NH: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
   m.func('attentionDecode', dec, 'none', (f, p) => {
     const hd = head(f, p.C, p.NH);
-    const [th, lo, hi, h, t2, n, q, k, v, o, srow] = Array.from({ length: 11 }, () => f.local('i32'));
-    const val = f.local('f32');
-    const maxv = f.local('f32');
+    const [th, lo, hi, h, t2, n, q, v, o, srow] = Array.from({ length: 10 }, () => f.local('i32'));
     const inv = f.local('f32');
     const w = f.local('v128');
-    const e = f.local('v128');
-    const dot = new LaneSum(f);
-    const sum = new LaneSum(f);
+    const r = rowLocals(f);
     f.set(n, i32.mul(i32.add(p.t, 1), F));
     f.for(th, p.t0, p.t1, 1, () => {
       threadRange(f, p.NH, 1, p.threads, th, lo, hi);
       f.for(h, lo, hi, 1, () => {
         f.set(q, i32.add(p.qkv, i32.mul(h, hd.hsB)));
         f.set(srow, i32.add(p.scores, i32.mul(h, n)));
-        f.set(maxv, f32.const(-Infinity));
-        f.for(t2, 0, i32.add(p.t, 1), 1, () => {
-          f.set(k, i32.add(p.K, i32.add(i32.mul(t2, hd.cB), i32.mul(h, hd.hsB))));
-          dot.reset();
-          forLanes(f, hd.hsB, (l) => dot.add(l, f32x4.mul(l.load(q), l.load(k))));
-          f.set(val, f32.mul(dot.value(), hd.scale));
-          f.emit(f32.store(i32.add(srow, i32.mul(t2, F)), val));
-          f.set(maxv, f32.max(maxv, val));
-        });
-        sum.reset();
-        forLanes(f, n, (l) => {
-          f.set(e, exp4(f, f32x4.sub(l.load(srow), f32x4.splat(maxv))));
-          l.store(srow, e);
-          sum.add(l, e);
-        });
-        f.set(inv, f32.div(f32.const(1), sum.value()));
+        scoreRow(f, hd, r, q, (t2) => i32.add(p.K, i32.add(i32.mul(t2, hd.cB), i32.mul(h, hd.hsB))), srow, i32.add(p.t, 1));
+        expRow(f, r, srow, srow, n);
+        f.set(inv, f32.div(f32.const(1), r.sum.value()));
         f.set(o, i32.add(p.out, i32.mul(h, hd.hsB)));
         forLanes(f, hd.hsB, (l) => l.store(o, f32x4Const(0)));
         f.for(t2, 0, i32.add(p.t, 1), 1, () => {

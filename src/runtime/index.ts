@@ -5,21 +5,13 @@ import type { GenerateTextOptions, GenerateTextResult } from '../models/gpt2/tex
 import { decodeTextFromIds } from '../models/gpt2/textgen.js';
 import { Decoder } from './decoder.js';
 import { promptIdsOf, type LoadedModel } from './model.js';
+import { perObject } from '../util/memo.js';
 
 export { loadModel, startIds, promptIdsOf, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 
-const decoders = new WeakMap<LoadedModel, Decoder>();
-
 /** The model's shared decoder (whole context, created on first use); generate() resets it. */
-export function sharedModelDecoder(model: LoadedModel): Decoder {
-  let d = decoders.get(model);
-  if (!d) {
-    d = new Decoder(model);
-    decoders.set(model, d);
-  }
-  return d;
-}
+export const sharedModelDecoder: (model: LoadedModel) => Decoder = perObject((model: LoadedModel) => new Decoder(model));
 
 /**
  * Continues `prompt` with the model's tokenizer, after the file's sequence start (<|endoftext|> unless the header

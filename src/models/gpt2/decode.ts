@@ -5,6 +5,7 @@ import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { CacheDecoder, type LinearFn } from './block-decode.js';
 import { encoderForward, linearForward, type GPT2 } from './model.js';
 import type { BlockTensors } from './params.js';
+import { perObject } from '../../util/memo.js';
 
 export { logProbOf, PREFILL_CHUNK } from './block-decode.js';
 
@@ -48,14 +49,5 @@ export class KVDecoder extends CacheDecoder<FloatArray> {
   }
 }
 
-const decoders = new WeakMap<GPT2, KVDecoder>();
-
 /** The model's shared decoder (whole context), created on first use; callers reset() or rewind() it. */
-export function sharedDecoder(model: GPT2): KVDecoder {
-  let d = decoders.get(model);
-  if (!d) {
-    d = new KVDecoder(model);
-    decoders.set(model, d);
-  }
-  return d;
-}
+export const sharedDecoder: (model: GPT2) => KVDecoder = perObject((model: GPT2) => new KVDecoder(model));

@@ -125,10 +125,15 @@ async function main(): Promise<void> {
   if (!llama.rows) console.log(`llama.cpp rows skipped: ${llama.reason}`);
   for (const l of llama.rows ?? []) {
     const ours = rows.filter((r) => r.model === l.model && r.format === (l.dtype === 'q8_0' ? 'int8' : 'f32'));
-    for (const o of ours as { tier: string; decodeTokPerSec: { median: number } }[]) {
-      const r = { model: l.model, tier: o.tier, ours: l.dtype === 'q8_0' ? 'int8' : 'f32', llamacpp: l.dtype, decodeOursOverLlamaCpp: +(o.decodeTokPerSec.median / l.decodeTokPerSec).toFixed(2) };
+    for (const o of ours as { tier: string; decodeTokPerSec: { median: number }; decodeCpuMsPerToken: { median: number } }[]) {
+      const r = {
+        model: l.model, tier: o.tier, ours: l.dtype === 'q8_0' ? 'int8' : 'f32', llamacpp: l.dtype,
+        decodeOursOverLlamaCpp: +(o.decodeTokPerSec.median / l.decodeTokPerSec).toFixed(2),
+        // speed by CPU time: llama.cpp's CPU ms per token over ours (> 1 = ours faster)
+        decodeCpuLlamaCppOverOurs: +(l.decodeCpuMsPerToken / o.decodeCpuMsPerToken.median).toFixed(2),
+      };
       ratios.push(r);
-      console.log(`${l.model.padEnd(5)} ${o.tier.padEnd(5)} ours ${r.ours} / llama.cpp ${l.dtype} (${llamaThreads} thread): decode ${r.decodeOursOverLlamaCpp}x`);
+      console.log(`${l.model.padEnd(5)} ${o.tier.padEnd(5)} ours ${r.ours} / llama.cpp ${l.dtype} (${llamaThreads} thread): decode ${r.decodeOursOverLlamaCpp}x (by CPU time ${r.decodeCpuLlamaCppOverOurs}x)`);
     }
   }
   console.log(JSON.stringify({ bench: 'generate', prompt: PROMPT, tokens: TOKENS, threads, rounds, loadavg: loadavg().map((l) => +l.toFixed(2)), results: rows, llamacpp: llama.rows ?? { skipped: llama.reason }, ratios }));

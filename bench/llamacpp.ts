@@ -39,6 +39,8 @@ export interface LlamaCppRow {
   decodeTokPerSec: number;
   decodeTokPerSecMin: number;
   decodeTokPerSecMax: number;
+  /** CPU time of the process (all threads) per decoded token, median: steadier than wall time under load. */
+  decodeCpuMsPerToken: number;
 }
 
 const median = (xs: number[]): number => {
@@ -73,22 +75,29 @@ export async function llamaCppDecodeBench(o: LlamaCppBenchOptions): Promise<{ ro
       const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
       const ttft: number[] = [];
       const rate: number[] = [];
+      const cpuMs: number[] = [];
       for (let round = 0; round <= o.rounds; round++) {
         // a fresh context per round: nothing of the previous round's prompt is left in the KV cache
         const ctx = await model.createContext({ contextSize: o.promptTokens + o.newTokens + 1, threads: o.threads, batchSize: o.promptTokens });
         const seq = ctx.getSequence();
         const t0 = performance.now();
         let first = 0;
+        let cpu0 = process.cpuUsage();
         let n = 0;
         for await (const _token of seq.evaluate(prompt, { temperature: 0 })) {
-          if (n === 0) first = performance.now();
+          if (n === 0) {
+            first = performance.now();
+            cpu0 = process.cpuUsage();
+          }
           if (++n === o.newTokens) break;
         }
         const end = performance.now();
+        const cpu = process.cpuUsage(cpu0);
         await ctx.dispose();
         if (round === 0) continue; // warm-up
         ttft.push(first - t0);
         rate.push(((o.newTokens - 1) * 1000) / (end - first));
+        cpuMs.push((cpu.user + cpu.system) / 1000 / (o.newTokens - 1));
       }
       await model.dispose();
       const r: LlamaCppRow = {
@@ -101,9 +110,10 @@ export async function llamaCppDecodeBench(o: LlamaCppBenchOptions): Promise<{ ro
         decodeTokPerSec: +median(rate).toFixed(1),
         decodeTokPerSecMin: +Math.min(...rate).toFixed(1),
         decodeTokPerSecMax: +Math.max(...rate).toFixed(1),
+        decodeCpuMsPerToken: +median(cpuMs).toFixed(2),
       };
       rows.push(r);
-      say(`llama.cpp ${name.padEnd(5)} ${dtype.padEnd(5)} ${o.threads} thread(s): first token ${r.ttftMs} ms, decode ${r.decodeTokPerSec} tok/s (${r.decodeTokPerSecMin}–${r.decodeTokPerSecMax})`);
+      say(`llama.cpp ${name.padEnd(5)} ${dtype.padEnd(5)} ${o.threads} thread(s): first token ${r.ttftMs} ms, decode ${r.decodeTokPerSec} tok/s (${r.decodeTokPerSecMin}–${r.decodeTokPerSecMax}), ${r.decodeCpuMsPerToken} CPU ms/token`);
     }
   }
   await llama.dispose();

@@ -1,26 +1,27 @@
-// Int8 weight matmul for the deployment runtime, one function per tier: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ with w int8
-// (N,K) and one f32 scale per block of `block` values along each row. `ref` is the oracle (float64 sums of the exact
+// Int8 weight matmul for the deployment runtime, one function per tier: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ (+ bias) with w
+// int8 (N,K) and one f32 scale per block of `block` values along each row. `ref` is the oracle (float64 sums of the exact
 // dequantized products); `js` is the plain-TypeScript fallback (float32 products, no dequantized copy); the wasm
 // tier (wasm/index.ts) uses integer dot products over int16-quantized activations. Chosen per kernel set.
 import type { Kernels } from './types.js';
 import { A16_MAX, hasMatmulInt8 } from './wasm/index.js';
 
-export type MatmulInt8 = (c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number) => void;
+/** bias (N), when given, is added to every row of c. */
+export type MatmulInt8 = (c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number, bias?: Float32Array) => void;
 
-/** The oracle: c[i][n] = Σ_k a[i][k]·scales[n][⌊k/block⌋]·w[n][k], summed in float64. */
-export const refMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => {
+/** The oracle: c[i][n] = Σ_k a[i][k]·scales[n][⌊k/block⌋]·w[n][k] (+ bias[n]), summed in float64. */
+export const refMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block, bias) => {
   const nb = Math.ceil(K / block);
   for (let i = 0; i < M; i++) {
     for (let n = 0; n < N; n++) {
       let s = 0;
       for (let k = 0; k < K; k++) s += a[i * K + k] * scales[n * nb + Math.floor(k / block)] * w[n * K + k];
-      c[i * N + n] = s;
+      c[i * N + n] = s + (bias ? bias[n] : 0);
     }
   }
 };
 
 /** Plain TypeScript: per block, Σ a·w in a float, times the block's scale; 4 weight rows share each load of a. */
-export const jsMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => {
+export const jsMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block, bias) => {
   const nb = Math.ceil(K / block);
   let n = 0;
   for (; n + 4 <= N; n += 4) {
@@ -52,10 +53,10 @@ export const jsMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => {
         s2 += d2 * scales[(n + 2) * nb + b];
         s3 += d3 * scales[(n + 3) * nb + b];
       }
-      c[i * N + n] = s0;
-      c[i * N + n + 1] = s1;
-      c[i * N + n + 2] = s2;
-      c[i * N + n + 3] = s3;
+      c[i * N + n] = s0 + (bias ? bias[n] : 0);
+      c[i * N + n + 1] = s1 + (bias ? bias[n + 1] : 0);
+      c[i * N + n + 2] = s2 + (bias ? bias[n + 2] : 0);
+      c[i * N + n + 3] = s3 + (bias ? bias[n + 3] : 0);
     }
   }
   for (; n < N; n++) {
@@ -67,22 +68,23 @@ export const jsMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => {
         for (let k = b * block; k < end; k++) d += a[i * K + k] * w[n * K + k];
         s += d * scales[n * nb + b];
       }
-      c[i * N + n] = s;
+      c[i * N + n] = s + (bias ? bias[n] : 0);
     }
   }
 };
 
 /** The int8 matmul of a kernel set's tier: wasm's own (threaded), else the plain-TS loop, or the oracle for 'ref'. */
 export function int8MatmulFor(k: Kernels): MatmulInt8 {
-  if (hasMatmulInt8(k)) return (c, a, w, scales, M, K, N, block) => k.matmulInt8(c, a, w, scales, M, K, N, block);
+  if (hasMatmulInt8(k)) return (c, a, w, scales, M, K, N, block, bias) => k.matmulInt8(c, a, w, scales, M, K, N, block, bias);
   return k.name === 'ref' ? refMatmulInt8 : jsMatmulInt8;
 }
 
 /**
  * Bound on |fast - ref| for one output c[i][n]: the wasm tier rounds each activation to a multiple of
- * max|a_i|/A16_MAX (error ≤ half of that) and sums in float32; ε covers float32 rounding of K-term sums.
+ * max|a_i|/A16_MAX (error ≤ half of that) and sums in float32; ε covers float32 rounding of K-term sums and of
+ * adding the bias.
  */
-export function int8ErrorBound(a: Float32Array, w: Int8Array, scales: Float32Array, K: number, block: number, i: number, n: number): number {
+export function int8ErrorBound(a: Float32Array, w: Int8Array, scales: Float32Array, K: number, block: number, i: number, n: number, bias?: Float32Array): number {
   const nb = Math.ceil(K / block);
   let amax = 0;
   let absDot = 0;
@@ -93,5 +95,6 @@ export function int8ErrorBound(a: Float32Array, w: Int8Array, scales: Float32Arr
     wAbs += ws;
     absDot += ws * Math.abs(a[i * K + k]);
   }
-  return (wAbs * amax) / (2 * A16_MAX) + 4 * K * 2 ** -24 * (absDot + (wAbs * amax) / A16_MAX) + 1e-30;
+  const b = bias ? Math.abs(bias[n]) : 0;
+  return (wAbs * amax) / (2 * A16_MAX) + 4 * K * 2 ** -24 * (absDot + (wAbs * amax) / A16_MAX) + 2 ** -23 * (absDot + b) + 1e-30;
 }

@@ -63,8 +63,7 @@ export class Decoder extends CacheDecoder<Matrix> {
   }
 
   protected readonly linear: LinearFn<Matrix> = (out, inp, w, bias, n, IC, OC) => {
-    this.multiply(out, inp, w, n, IC, OC);
-    addBias(out, bias, n, OC);
+    this.multiply(out, inp, w, n, IC, OC, bias as Float32Array);
   };
 
   protected lnf(): [FloatArray, FloatArray] {
@@ -75,9 +74,10 @@ export class Decoder extends CacheDecoder<Matrix> {
     this.multiply(logits, x, this.model.weights.wte, rows, this.config.nEmbd, this.config.vocabSize);
   }
 
-  /** out(n,OC) = inp(n,IC)·wᵀ. */
-  private multiply(out: FloatArray, inp: FloatArray, w: Matrix, n: number, IC: number, OC: number): void {
-    if (w.kind === 'f32') this.k.matmul(out, inp, w.w, n, IC, OC, false, true, false);
-    else this.int8(out as Float32Array, inp as Float32Array, w.q, w.scales, n, IC, OC, w.block);
+  /** out(n,OC) = inp(n,IC)·wᵀ (+ bias(OC) on every row). */
+  private multiply(out: FloatArray, inp: FloatArray, w: Matrix, n: number, IC: number, OC: number, bias?: Float32Array): void {
+    if (w.kind === 'int8') return this.int8(out as Float32Array, inp as Float32Array, w.q, w.scales, n, IC, OC, w.block, bias);
+    this.k.matmul(out, inp, w.w, n, IC, OC, false, true, false);
+    if (bias) addBias(out, bias, n, OC);
   }
 }

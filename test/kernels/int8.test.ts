@@ -27,7 +27,9 @@ function problem(M: number, K: number, N: number, block: number, seed: number, i
   for (let i = 0; i < w.length; i++) w[i] = rng.int(255) - 127;
   const scales = inArena ? arena.f32(N * nb) : new Float32Array(N * nb);
   for (let i = 0; i < scales.length; i++) scales[i] = rng.random() / 127;
-  return { a, w, scales };
+  const bias = inArena ? arena.f32(N) : new Float32Array(N);
+  for (let i = 0; i < N; i++) bias[i] = rng.random() * 4 - 2;
+  return { a, w, scales, bias };
 }
 
 describe('int8 matmul, every tier vs the float64 oracle', () => {
@@ -36,18 +38,19 @@ describe('int8 matmul, every tier vs the float64 oracle', () => {
     const K = fc.oneof(dim, fc.constantFrom(255, 768, 1030));
     const block = fc.constantFrom(16, 32, 64, 48, 1024);
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), K, dim, block, fc.boolean(), fc.boolean(), fc.integer(), (M, K, N, block, inArena, outlier, seed) => {
+      fc.property(fc.integer({ min: 1, max: 6 }), K, dim, block, fc.boolean(), fc.boolean(), fc.boolean(), fc.integer(), (M, K, N, block, inArena, outlier, biased, seed) => {
         const mark = arena.mark();
-        const { a, w, scales } = problem(M, K, N, block, seed, inArena, outlier);
+        const { a, w, scales, bias: b } = problem(M, K, N, block, seed, inArena, outlier);
+        const bias = biased ? b : undefined;
         const want = new Float32Array(M * N);
-        refMatmulInt8(want, a, w, scales, M, K, N, block);
+        refMatmulInt8(want, a, w, scales, M, K, N, block, bias);
         for (const [name, mm, quantizesA] of tiers) {
           const c = inArena ? arena.f32(M * N).fill(NaN) : new Float32Array(M * N).fill(NaN);
-          mm(c, a, w, scales, M, K, N, block);
+          mm(c, a, w, scales, M, K, N, block, bias);
           for (let i = 0; i < M * N; i++) {
             const row = Math.floor(i / N);
-            const bound = quantizesA ? int8ErrorBound(a, w, scales, K, block, row, i % N) : 1e-6 * Math.abs(want[i]) + 1e-9;
-            expect(Math.abs(c[i] - want[i]), `${name} M=${M} K=${K} N=${N} block=${block} out ${i}`).toBeLessThanOrEqual(bound);
+            const bound = quantizesA ? int8ErrorBound(a, w, scales, K, block, row, i % N, bias) : 1e-6 * Math.abs(want[i]) + 1e-9;
+            expect(Math.abs(c[i] - want[i]), `${name} M=${M} K=${K} N=${N} block=${block} bias ${biased} out ${i}`).toBeLessThanOrEqual(bound);
           }
         }
         arena.release(mark);

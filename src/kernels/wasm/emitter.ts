@@ -136,6 +136,7 @@ export const i32 = {
   load16_s: load('i32', [0x2e], 1),
   store: store('i32', [0x36], 2),
   store8: store('i32', [0x3a], 0),
+  store16: store('i32', [0x3b], 1),
   eqz: unary('i32', [0x45]),
   eq: binary('i32', [0x46]),
   ne: binary('i32', [0x47]),
@@ -157,6 +158,8 @@ export const i32 = {
   /** Minimum of two signed values (a select; no branch). */
   min_s: (a: I32, b: I32): Expr<'i32'> => select(a, b, i32.lt_s(a, b)),
   trunc_f32_s: (a: F32): Expr<'i32'> => op('i32', [0xa8], [a]),
+  /** Truncation that saturates instead of trapping (NaN → 0). */
+  trunc_sat_f32_s: (a: F32): Expr<'i32'> => op('i32', [0xfc, 0x00], [a]),
   reinterpret_f32: (a: F32): Expr<'i32'> => op('i32', [0xbc], [a]),
 };
 
@@ -170,6 +173,7 @@ export const f32 = {
   gt: binary('f32', [0x5e], 'i32'),
   abs: unary('f32', [0x8b]),
   neg: unary('f32', [0x8c]),
+  nearest: unary('f32', [0x90]),
   sqrt: unary('f32', [0x91]),
   add: binary('f32', [0x92]),
   sub: binary('f32', [0x93]),
@@ -188,6 +192,8 @@ export const v128 = {
     return op('v128', [...simd(0x0c), ...Array.from(bytes, (b) => b & 0xff)]);
   },
   load: load('v128', simd(0x00), 4),
+  /** Loads 8 bytes and sign-extends each to a 16-bit lane (i8 → i16x8). */
+  load8x8_s: load('v128', simd(0x01), 3),
   /** Loads one 32-bit value and splats it to all four lanes. */
   load32_splat: load('v128', simd(0x09), 2),
   store: store('v128', simd(0x0b), 4),
@@ -228,8 +234,8 @@ export const f32x4 = {
 
 /** Integer lane-wise instructions used by the int8 kernels. */
 export const i16x8 = {
-  extend_low_i8x16_s: unary('v128', simd(0x87)),
-  extend_high_i8x16_s: unary('v128', simd(0x88)),
+  /** Lanes of a then b, each i32 saturated to i16. */
+  narrow_i32x4_s: binary('v128', simd(0x85)),
 };
 
 export const i32x4 = {

@@ -32,10 +32,10 @@ export interface WasmKernels extends Kernels {
   /**
    * c(M,N) = a(M,K)·(scales ⊙ w)ᵀ: c[i][n] = Σ_k a[i][k]·scales[n][k/block]·w[n][k]. w is int8 (N,K) row-major (one
    * row per output, the layout of the f32 weight it quantizes), scales f32 (N, ceil(K/block)), block a multiple of
-   * 16 and at most 1024 (INT8_MAX_BLOCK). Computed with integer dot products after quantizing each row of a to
-   * int16 (relative error ≤ 2^-16 of the row's largest |a|; see int8.ts for the bound).
+   * 16 and at most 1024 (INT8_MAX_BLOCK); plus bias(N) on every row when given. Computed with integer dot products
+   * after quantizing each row of a to int16 (relative error ≤ 2^-16 of the row's largest |a|; see int8.ts for the bound).
    */
-  matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number): void;
+  matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number, bias?: Float32Array): void;
   /**
    * KV-cache attention of one query at position t: out(C) = softmax(q·Kᵀ/√hs) V per head over cached rows 0..t of
    * K and V (cap, C); q is the first C floats of qkv; scores is scratch of NH·(t+1) floats. Returns false, doing
@@ -46,8 +46,7 @@ export interface WasmKernels extends Kernels {
 
 /** Largest block of values per int8 scale the wasm kernel sums in int32 without overflow. */
 export const INT8_MAX_BLOCK = 1024;
-/** Activations are quantized to int16 in [-A16_MAX, A16_MAX] per row. */
-export const A16_MAX = 32767;
+export { A16_MAX } from './matvec.js';
 
 /** True when `k` has the int8 matmul (the wasm tier; not its fallback). */
 export function hasMatmulInt8(k: Kernels): k is WasmKernels {
@@ -148,24 +147,19 @@ class WasmTier implements WasmKernels {
     });
   }
 
-  matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number): void {
+  matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number, bias?: Float32Array): void {
     if (!(block % 16 === 0 && block > 0 && block <= INT8_MAX_BLOCK)) throw new RangeError(`matmulInt8: block ${block} must be a multiple of 16 in [16, ${INT8_MAX_BLOCK}]`);
     if (M === 0 || N === 0) return;
     this.call((ptr) => {
       const pc = ptr(c, M * N, false, true);
-      // each row of a as int16 with one scale: a ≈ ascale[i]·a16[i][k]
-      const a16 = this.arena.alloc('i16', M * K, { zero: false });
-      const ascale = this.arena.alloc('f32', M, { zero: false });
-      for (let i = 0; i < M; i++) {
-        let max = 0;
-        for (let k = i * K; k < (i + 1) * K; k++) max = Math.max(max, Math.abs(a[k]));
-        const inv = max > 0 ? A16_MAX / max : 0;
-        ascale[i] = max / A16_MAX;
-        for (let k = i * K; k < (i + 1) * K; k++) a16[k] = Math.round(a[k] * inv);
-      }
+      // each row of a as int16 with one scale: a ≈ ascale[i]·a16[i][k], on the caller's thread
+      const a16 = this.arena.alloc('i16', M * K, { zero: false }).byteOffset;
+      const ascale = this.arena.alloc('f32', M, { zero: false }).byteOffset;
+      this.run('quantizeI16', [ptr(a, M * K, true, false), a16, ascale, M, K], false);
       const pw = this.arena.contains(w) ? w.byteOffset : this.stage(w, N * K, true);
       const ps = ptr(scales, N * Math.ceil(K / block), true, false);
-      this.run('matmulInt8', [pc, a16.byteOffset, ascale.byteOffset, pw, ps, M, K, N, block], M * K * N >= this.parallelMinMacs);
+      const pb = bias ? ptr(bias, N, true, false) : 0;
+      this.run('matmulInt8', [pc, a16, ascale, pw, ps, pb, bias ? 1 : 0, M, K, N, block], M * K * N >= this.parallelMinMacs);
     });
   }
 

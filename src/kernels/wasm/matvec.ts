@@ -2,9 +2,11 @@
 // f32 c(M,N) (+)= a(M,K)·op(b)(K,N) and int8 c(M,N) = a(M,K)·(scales ⊙ w(N,K))ᵀ with per-block scales.
 // Threads split the N outputs. Like llm.c's matmul_forward, b is usually the (N,K) weight, read row by row.
 import { hsum, threadRange } from './common.js';
-import { f32, f32x4, i16x8, i32, i32x4, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder } from './emitter.js';
+import { f32, f32x4, i16x8, i32, i32x4, select, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder } from './emitter.js';
 
 const F = 4;
+/** Activations are quantized to int16 in [-A16_MAX, A16_MAX] per row. */
+export const A16_MAX = 32767;
 
 /** Emits out = (beta ? out : 0) + value. */
 function writeOut(f: FuncBuilder, addr: I32, value: F32, beta: Local<'i32'>): void {
@@ -103,24 +105,62 @@ export function addMatvec(m: ModuleBuilder): void {
 }
 
 /**
- * Adds `matmulInt8(c, a, ascale, w, scales, M, K, N, B, threads, t0, t1)`: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ with
- * integer dot products. a is int16 (M,K), row i standing for ascale[i]·a[i][k] (the caller quantizes the
- * activations); w is int8 (N,K) row-major, the layout of the f32 weight it quantizes; scales is f32
- * (N, ceil(K/B)), one per block of B values along a row (B a multiple of 16). Per block, i32x4.dot_i16x8_s sums
- * exact products in i32 lanes (B ≤ 1024 keeps |sum| < 2^31 for |w| ≤ 127, |a| ≤ 32767), then the block's sum is
- * converted to f32 and scaled. Threads split N; 4 weight rows share each load of a; all M rows of a are run per
- * weight row block, so prefill streams the weights once.
+ * Adds `quantizeI16(a, q, qscale, M, K, threads, t0, t1)`: each row i of the f32 a(M,K) as int16 q(M,K) with one
+ * scale, a[i][k] ≈ qscale[i]·q[i][k]: qscale[i] = max_k |a[i][k]| / A16_MAX and q rounded to nearest (ties to
+ * even), so |q| ≤ A16_MAX. Float32 arithmetic, the same on every platform. Threads split the rows.
+ */
+export function addQuantizeI16(m: ModuleBuilder): void {
+  const params = { a: 'i32', q: 'i32', qscale: 'i32', M: 'i32', K: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
+  m.func('quantizeI16', params, 'none', (f, p) => {
+    const [t, lo, hi, row, k, x, qr, k8, k4] = ['t', 'lo', 'hi', 'row', 'k', 'x', 'qr', 'k8', 'k4'].map(() => f.local('i32'));
+    const mx = f.local('v128');
+    const [amax, inv] = [f.local('f32'), f.local('f32')];
+    const scaled = (at: I32) => i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at), f32x4.splat(inv))));
+    f.set(k8, i32.and(p.K, -8));
+    f.set(k4, i32.and(p.K, -4));
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.M, 1, p.threads, t, lo, hi);
+      f.for(row, lo, hi, 1, () => {
+        f.set(x, i32.add(p.a, i32.mul(i32.mul(row, p.K), F)));
+        f.set(qr, i32.add(p.q, i32.shl(i32.mul(row, p.K), 1)));
+        // the row's max |a| (NaN propagates: the row's outputs are then NaN, as with float weights)
+        f.set(mx, v128.const(new Uint8Array(16)));
+        f.for(k, 0, k4, 4, () => f.set(mx, f32x4.max(mx, f32x4.abs(v128.load(i32.add(x, i32.mul(k, F)))))));
+        f.set(amax, f32.max(f32.max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), f32.max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3))));
+        f.for(k, k4, p.K, 1, () => f.set(amax, f32.max(amax, f32.abs(f32.load(i32.add(x, i32.mul(k, F)))))));
+        f.set(inv, select(f32.div(f32.const(A16_MAX), amax), f32.const(0), f32.gt(amax, f32.const(0))));
+        f.emit(f32.store(i32.add(p.qscale, i32.mul(row, F)), f32.div(amax, f32.const(A16_MAX))));
+        f.for(k, 0, k8, 8, () => {
+          const at = i32.add(x, i32.mul(k, F));
+          f.emit(v128.store(i32.add(qr, i32.shl(k, 1)), i16x8.narrow_i32x4_s(scaled(at), scaled(i32.add(at, 16)))));
+        });
+        f.for(k, k8, p.K, 1, () => {
+          f.emit(i32.store16(i32.add(qr, i32.shl(k, 1)), i32.trunc_sat_f32_s(f32.nearest(f32.mul(f32.load(i32.add(x, i32.mul(k, F))), inv)))));
+        });
+      });
+    });
+  });
+}
+
+/**
+ * Adds `matmulInt8(c, a, ascale, w, scales, bias, biased, M, K, N, B, threads, t0, t1)`: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ
+ * (+ bias(N) when biased) with integer dot products. a is int16 (M,K), row i standing for ascale[i]·a[i][k] (see
+ * quantizeI16); w is int8 (N,K) row-major, the layout of the f32 weight it quantizes; scales is f32 (N, ceil(K/B)),
+ * one per block of B values along a row (B a multiple of 16). Per block, i32x4.dot_i16x8_s sums exact products in
+ * i32 lanes (B ≤ 1024 keeps |sum| < 2^31 for |w| ≤ 127, |a| ≤ 32767), then the block's sum is converted to f32 and
+ * scaled. Weights are widened as they are loaded (v128.load8x8_s). Threads split N; 4 weight rows share each load
+ * of a; all M rows of a are run per weight row block, so prefill streams the weights once.
  */
 export function addMatmulInt8(m: ModuleBuilder): void {
   const params = {
-    c: 'i32', a: 'i32', ascale: 'i32', w: 'i32', scales: 'i32', M: 'i32', K: 'i32', N: 'i32', B: 'i32',
+    c: 'i32', a: 'i32', ascale: 'i32', w: 'i32', scales: 'i32', bias: 'i32', biased: 'i32', M: 'i32', K: 'i32', N: 'i32', B: 'i32',
     threads: 'i32', t0: 'i32', t1: 'i32',
   } as const;
   m.func('matmulInt8', params, 'none', (f, p) => {
     const [t, lo, hi, n, row, k, x, end, nb, kv, sp, ti] = ['t', 'lo', 'hi', 'n', 'row', 'k', 'x', 'end', 'nb', 'kv', 'sp', 'ti'].map(() => f.local('i32'));
     const iacc = [0, 1, 2, 3].map(() => f.local('v128'));
     const facc = [0, 1, 2, 3].map(() => f.local('v128'));
-    const [xl, xh, q] = [0, 1, 2].map(() => f.local('v128'));
+    const [xl, xh] = [0, 1].map(() => f.local('v128'));
     const s = f.local('f32');
     const wp = [0, 1, 2, 3].map(() => f.local('i32')); // &w[n+r][0], 1 byte per weight
     const xk = f.local('i32');
@@ -141,8 +181,8 @@ export function addMatmulInt8(m: ModuleBuilder): void {
           f.set(xl, v128.load(xk));
           f.set(xh, v128.load(xk, 16));
           iacc.slice(0, R).forEach((v, r) => {
-            f.set(q, v128.load(i32.add(wp[r], k)));
-            f.set(v, i32x4.add(v, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q), xl), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q), xh))));
+            const at = i32.add(wp[r], k);
+            f.set(v, i32x4.add(v, i32x4.add(i32x4.dot_i16x8_s(v128.load8x8_s(at), xl), i32x4.dot_i16x8_s(v128.load8x8_s(at, 8), xh))));
           });
         });
         iacc.slice(0, R).forEach((v, r) => f.set(facc[r], f32x4.add(facc[r], f32x4.mul(f32x4.convert_i32x4_s(v), f32x4.splat(scaleAt(r, sp))))));
@@ -153,9 +193,9 @@ export function addMatmulInt8(m: ModuleBuilder): void {
         // the last K mod 16 values, in the last block
         f.set(ti, 0);
         f.for(k, kv, p.K, 1, () => f.set(ti, i32.add(ti, i32.mul(i32.load8_s(i32.add(wp[r], k)), i32.load16_s(i32.add(x, i32.shl(k, 1)))))));
-        f.set(s, f32.add(hsum(facc[r]), f32.mul(f32.convert_i32_s(ti), scaleAt(r, i32.sub(nb, 1)))));
-        const out = i32.add(p.c, i32.mul(i32.add(i32.mul(row, p.N), i32.add(n, r)), F));
-        f.emit(f32.store(out, f32.mul(s, f32.load(i32.add(p.ascale, i32.mul(row, F))))));
+        f.set(s, f32.mul(f32.add(hsum(facc[r]), f32.mul(f32.convert_i32_s(ti), scaleAt(r, i32.sub(nb, 1)))), f32.load(i32.add(p.ascale, i32.mul(row, F)))));
+        f.if(p.biased, () => f.set(s, f32.add(s, f32.load(i32.add(p.bias, i32.mul(i32.add(n, r), F))))));
+        f.emit(f32.store(i32.add(p.c, i32.mul(i32.add(i32.mul(row, p.N), i32.add(n, r)), F)), s));
       }
     };
     // runs n over [n, hi) in blocks of R weight rows while a whole block fits; each block against every row of a

@@ -6,10 +6,10 @@ import { ModuleBuilder } from './emitter.js';
 import { addElementwiseKernels, type ElementwiseExport } from './elementwise.js';
 import { addLayernorm, type LayernormExport } from './layernorm.js';
 import { addMatmul } from './matmul.js';
-import { addMatmulInt8, addMatvec } from './matvec.js';
+import { addMatmulInt8, addMatvec, addQuantizeI16 } from './matvec.js';
 
 /** Exports of the kernel module; each takes (threads, t0, t1) last and does threads t0..t1-1's share. */
-export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | ElementwiseExport | AttentionExport | LayernormExport;
+export type KernelExport = 'matmul' | 'matvec' | 'matmulInt8' | 'quantizeI16' | ElementwiseExport | AttentionExport | LayernormExport;
 
 export interface KernelModuleOptions {
   /** Import a shared memory (required to run on worker threads). */
@@ -43,6 +43,7 @@ function kernelModuleBuilder(opts: KernelModuleOptions): ModuleBuilder {
   addMatmul(m, opts.relaxed);
   addMatvec(m);
   addMatmulInt8(m);
+  addQuantizeI16(m);
   addElementwiseKernels(m);
   addAttention(m);
   addLayernorm(m);

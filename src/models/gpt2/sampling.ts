@@ -131,6 +131,13 @@ export class Sampler {
 
 export function argmax(x: ArrayLike<number>): number {
   let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  let max = x[0];
+  for (let i = 1; i < x.length; i++) {
+    const v = x[i];
+    if (v > max) {
+      max = v;
+      best = i;
+    }
+  }
   return best;
 }

@@ -7,7 +7,7 @@ import { Decoder } from './decoder.js';
 import { promptIdsOf, type LoadedModel } from './model.js';
 import { perObject } from '../util/memo.js';
 
-export { loadModel, startIds, promptIdsOf, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
+export { loadModel, startIds, promptIdsOf, sequenceStartOf, taskPrompt, labelIds, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 
 /** The model's shared decoder (whole context, created on first use); generate() resets it. */

@@ -121,7 +121,8 @@ describe('/v1/classify', () => {
     expect(r.status).toBe(200);
     expect(r.json.labels.map((l: any) => l.label)).toEqual(FINETUNE.labels);
     const prompt = [256, ...byteTokenizer.encode(`### Input:\n${input}\n\n### Response:\n`)];
-    const want = (FINETUNE.labels as string[]).map((l) => labelLogprob(tuned.model, prompt, byteTokenizer.encode(l)));
+    // each label's answer as fine-tuning trains it: the label, then the template's end marker
+    const want = (FINETUNE.labels as string[]).map((l) => labelLogprob(tuned.model, prompt, byteTokenizer.encode(`${l}\n\n### End`)));
     r.json.labels.forEach((l: any, i: number) => expect(l.logprob).toBeCloseTo(want[i], 3));
     const best = want.indexOf(Math.max(...want));
     expect(r.json.label).toBe(FINETUNE.labels?.[best]);

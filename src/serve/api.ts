@@ -8,7 +8,7 @@ import type { LoadedModel } from '../runtime/model.js';
 import { readJsonObject } from './body.js';
 import type { ModelCard } from './card.js';
 import { chatPrompt, readMessages } from './chat.js';
-import { labelIds, promptIdsOf } from '../runtime/model.js';
+import { labelIds, promptIdsOf } from '../runtime/prompt.js';
 import { rankCandidates, requestPrompt } from './classify.js';
 import { ApiError } from './errors.js';
 import { Fields } from './fields.js';

@@ -3,7 +3,8 @@
 // (label + end marker, runtime labelIds) is scored as Σ log p(answer | prompt) by rewinding the cache to the
 // prompt's last token, as src/eval's ranking does; the probabilities are the softmax of the scores over the labels.
 import type { Decoder } from '../runtime/decoder.js';
-import { taskPrompt, type LoadedModel } from '../runtime/model.js';
+import type { LoadedModel } from '../runtime/model.js';
+import { taskPrompt } from '../runtime/prompt.js';
 import { UserError } from '../util/errors.js';
 import { ApiError } from './errors.js';
 

@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   console.log(`tinyllm serve: ${server.card.id} (${server.card.parameters.toLocaleString('en-US')} parameters) on http://${host}:${address.port}/`);
-  if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) console.log(`tinyllm serve: listening on ${o.host}, reachable from other machines`);
+  if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) console.log(`tinyllm serve: listening on ${o.host}, reachable from other machines (as ${o.host}${o['allow-host']?.length ? ` or ${o['allow-host'].join(', ')}` : ''}; other names in the Host header get 403, see --allow-host)`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.off('SIGTERM', stop);

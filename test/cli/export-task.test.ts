@@ -1,7 +1,7 @@
 // `tinyllm export --task` on a tiny fine-tuned run with its own prompt template: Δ task accuracy of the exported
 // file against its source (a bound that must fail fails with the figures and leaves nothing behind; a loose one
 // passes), and the template carried in the .tllm header: `eval -m`, `generate -m --input` and serve's /v1/classify
-// build the same prompt from it (equal log-likelihoods and greedy text).
+// build the same prompt from it (equal log-likelihoods and greedy text), as `generate --ckpt <run> --input` does.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -78,6 +78,9 @@ describe('tinyllm export --task', () => {
         expect(c.json.labels.find((l: { label: string }) => l.label === c.json.label).logprob).toBe(ranked.results[i].logLikelihood);
         const text = await stdoutOf(['generate', '-m', file, '--input', row.input, '--instruction', row.instruction, '--temperature', '0', '-n', '6']);
         expect(text.trim()).toBe(generated.results[i].generated);
+        // the run itself (its task.json's template) gives the same greedy answer
+        const args = ['--input', row.input, '--instruction', row.instruction, '--temperature', '0', '-n', '6'];
+        expect(await stdoutOf(['generate', '--ckpt', run, ...args])).toBe(text);
       }
     } finally {
       await s.server.shutdown();

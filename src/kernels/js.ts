@@ -164,7 +164,7 @@ export function createJsKernels(threads: number, opts: JsKernelOptions = {}): In
 
     matmulInt8(c, a, w, scales, M, K, N, block, bias) {
       const units = Math.ceil(N / 4);
-      const p = poolFor(M * K * N, c, a, w, scales, bias ?? c);
+      const p = poolFor(M * K * N, c, a, w, scales, ...(bias ? [bias] : []));
       if (p) p.run(J.OP.matmulInt8, [off(c), off(a), w.byteOffset, off(scales), M, K, N, block, bias ? 1 : 0, bias ? off(bias) : 0], units, 2 * threads);
       else J.matmulInt8Cols(c, 0, a, 0, w, 0, scales, 0, bias ?? null, 0, M, K, N, block, 0, units);
     },

@@ -9,6 +9,7 @@ import { f16BitsToF32 } from '../../src/export/half.js';
 import { parseTllm, readTllm, TLLM_ALIGN } from '../../src/export/tllm.js';
 import { loadModel } from '../../src/runtime/model.js';
 import { byteTokenizer, exportTiny, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
+import { fixHeaderCrc, toVersion1 } from '../fuzz/header-crc.js';
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -78,13 +79,27 @@ describe('.tllm errors', () => {
   it('says what is wrong and how to fix it', () => {
     expect(() => readTllm(path.join(dir, 'nope.tllm'))).toThrow(/cannot open/);
     expect(() => readTllm(bad(new TextEncoder().encode('GGUF and more bytes here')))).toThrow(/not a \.tllm model.*re-export/);
-    const v2 = Uint8Array.from(good);
-    v2[8] = 2;
-    expect(() => readTllm(bad(v2))).toThrow(/version 2, this tinyllm reads version 1; upgrade tinyllm/);
+    const v3 = Uint8Array.from(good);
+    v3[8] = 3;
+    expect(() => readTllm(bad(v3))).toThrow(/version 3, this tinyllm reads versions 1 to 2; upgrade tinyllm/);
     expect(() => readTllm(bad(good.subarray(0, good.length - 100)))).toThrow(/truncated/);
     const noScale = Uint8Array.from(good);
     noScale[good.indexOf('"h.0.mlp.c_fc.weight.scale"') + 25] = 'x'.charCodeAt(0); // renames the scales
-    expect(() => parseTllm('x.tllm', noScale)).toThrow(/h\.0\.mlp\.c_fc\.weight\.scale' must be f32/);
+    expect(() => parseTllm('x.tllm', noScale)).toThrow(/x\.tllm: header checksum mismatch: the header is corrupted/);
+    expect(() => parseTllm('x.tllm', fixHeaderCrc(noScale))).toThrow(/h\.0\.mlp\.c_fc\.weight\.scale' must be f32/);
+  });
+
+  it('reads version 1 files (no header checksum), as tinyllm wrote them before', () => {
+    const v1 = toVersion1(good);
+    expect(v1[8]).toBe(1);
+    const want = readTllm(bad(good));
+    const got = readTllm(bad(v1));
+    expect(got.header).toEqual(want.header);
+    for (const t of want.header.tensors) expect(got.tensor(t.name), t.name).toEqual(want.tensor(t.name));
+    // without a checksum a changed header still reads, as it always did
+    const nHead1 = Uint8Array.from(v1);
+    nHead1[Buffer.from(v1).indexOf('"nHead":2') + 8] = '1'.charCodeAt(0);
+    expect(readTllm(bad(nHead1)).header.config.nHead).toBe(1);
   });
 });
 

@@ -5,7 +5,7 @@
 // aligned file offset, so a reader loads the file into one 64-byte aligned buffer and views every tensor in
 // place (no per-tensor copy). Int8 tensors carry a companion '<name>.scale' f32 tensor. Like safetensors and GGUF.
 import * as fs from 'node:fs';
-import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { numTensors, paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { crc32 } from '../util/crc32.js';
 import { clip, oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
@@ -282,6 +282,8 @@ function checkFinetune(fail: (what: string) => UserError, f: unknown): void {
 
 /** Every GPT-2 parameter present with its shape; i8 ones with a scale tensor of the right shape. */
 function checkModelTensors(fail: (what: string) => UserError, h: TllmHeader): void {
+  // counted before listing: the specs of a corrupt nLayer = 2^31 - 1 filled the heap (the table is bounded by the file)
+  if (h.tensors.length < numTensors(h.config)) throw fail(`config.nLayer is ${h.config.nLayer}, but the tensor table lists only ${h.tensors.length} tensors (a GPT-2 of that depth has ${numTensors(h.config)})`);
   const byName = new Map(h.tensors.map((t) => [t.name, t]));
   for (const spec of paramSpecs(h.config)) {
     const e = byName.get(spec.name);

@@ -61,6 +61,13 @@ describe('fuzzed fine-tune state files', () => {
       /checkpoint .*finetune\.ckpt: header checksum mismatch \(the file is corrupt\)/,
     ));
 
+  it('refuses nLayer = 2^31 under a LoRA method by its section sizes, before listing the adapters (listing them filled the heap: FUZZ_SEED=381 crashed the worker)', () =>
+    expectRefused(
+      target,
+      { mutations: [{ kind: 'json', file: FILE, path: [712, 730, 6], op: 'set', value: 2 ** 31 }], fix: true },
+      /finetune\.ckpt: unreadable header \(section 'params' holds \d+ bytes, the fine-tune method needs \d+\)/,
+    ));
+
   it('refuses an unknown method kind', () =>
     expectRefused(target, [{ kind: 'editJson', file: FILE, apply: (h) => ({ ...h, finetune: { method: { kind: 'qlora' } } }) }], /unknown fine-tuning method "qlora"/));
 });

@@ -51,6 +51,13 @@ describe('fuzzed .tllm model files', () => {
     await expectRefused(target, [{ kind: 'int', field: 'version', value: 7 }], /model\.tllm: \.tllm version 7, this tinyllm reads versions 1 to 2; upgrade tinyllm/);
   });
 
+  it('refuses nLayer = 2^31 - 1 by its tensor count, before listing the tensors it needs (the list filled the heap)', () =>
+    expectRefused(
+      target,
+      [{ kind: 'editJson', file: FILE, apply: (h) => ({ ...h, config: { ...h.config, nLayer: 2 ** 31 - 1 } }) }],
+      /model\.tllm: header config\.nLayer is 2147483647, but the tensor table lists only \d+ tensors/,
+    ));
+
   it('refuses a changed header whose checksum was not repaired (version 1 had none: nHead 2 -> 1 loaded as another model)', async () => {
     const nHead1 = { kind: 'editJson' as const, file: FILE, apply: (h: any) => ({ ...h, config: { ...h.config, nHead: 1 } }) };
     await expectRefused(target, { mutations: [nHead1], fix: false }, /model\.tllm: header checksum mismatch: the header is corrupted; re-export the model/);

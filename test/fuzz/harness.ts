@@ -300,8 +300,9 @@ export interface FuzzOptions {
  * FUZZ_TRACE=/tmp/case writes every case to /tmp/case.<pid> before running it (the last one names a case that crashed).
  */
 /**
- * The fast-check seed: opts.seed, else FUZZ_SEED, else fixed under CI (a CI run must be reproducible: an unexplained
- * out-of-memory crash of a random case was seen twice and never replayed), else random, as fast-check does.
+ * The fast-check seed: opts.seed, else FUZZ_SEED, else fixed under CI (a CI run must be reproducible: a random case that
+ * ran a worker out of memory, a fine-tune header's nLayer = 2^31, was seen and not replayed;
+ * FUZZ_TRACE names such a case), else random, as fast-check does.
  */
 function seedOf(opts: FuzzOptions): { seed?: number } {
   const seed = opts.seed ?? (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : process.env.CI ? 20261201 : undefined);

@@ -8,6 +8,7 @@ import { TLLM_ALIGN } from '../../src/export/tllm.js';
 import { numParams } from '../../src/models/gpt2/config.js';
 import { loadModel } from '../../src/runtime/model.js';
 import { Arena } from '../../src/tensor/arena.js';
+import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { tokenizerJsonText } from '../../src/tokenizer/files.js';
 import { byteTokenizer, namedParams, tinyModel } from '../runtime/helpers.js';
 import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
@@ -17,7 +18,7 @@ import { fileBytes } from './seeds.js';
 const FILE = 'model.tllm';
 const model = tinyModel(1, { nLayer: 1, nHead: 2, nEmbd: 32, vocabSize: 260, blockSize: 16 });
 
-const finetune = { promptTemplate: '{input}\n', labels: ['a', 'b'] };
+const finetune = { promptTemplate: { ...TINYLLM_TEMPLATE, end: '' }, startRule: 'none', labels: ['a', 'b'] };
 
 const target: ReaderTarget<ReturnType<typeof loadModel>> = {
   files: {

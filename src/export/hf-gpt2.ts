@@ -181,7 +181,7 @@ export function loadHFGPT2(dirOrFile: string, opts: LoadOptions = {}): LoadedWei
     const specs = paramSpecs(config);
     const known = new Set(specs.map((s) => s.name));
     for (const [key, { r }] of found) {
-      if (!known.has(key)) throw new UserError(`${r.file}: unexpected tensor '${key}' for a GPT-2 with n_layer=${config.nLayer} (is ${configFile} the right config?)`);
+      if (!known.has(key)) throw new UserError(`${r.file}: unexpected tensor ${quoteValue(key)} for a GPT-2 with n_layer=${config.nLayer} (is ${configFile} the right config?)`);
     }
     // every tensor present with its shape before allocating: then the weights are no larger than the files
     const plan = specs.map((s) => {

@@ -8,7 +8,7 @@ import type { GPT2Config } from '../models/gpt2/config.js';
 import type { LinearSite } from '../models/gpt2/model.js';
 import { plainF32, type Allocator } from '../models/gpt2/params.js';
 import { SafetensorsReader, writeSafetensors } from '../export/safetensors.js';
-import { UserError } from '../util/errors.js';
+import { quoteValue, UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { LoraAdapters } from './lora.js';
 import { LORA_SITES, type LoraConfig } from './method.js';
@@ -115,7 +115,7 @@ export function loadPeftAdapter(dir: string, model: GPT2Config, alloc: Allocator
     const re = /^base_model\.model\.transformer\.h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.lora_([AB])(?:\.default)?\.weight$/;
     for (const e of reader.header.entries) {
       const m = re.exec(e.name);
-      if (!m) throw new UserError(`${file}: unexpected tensor '${e.name}'; tinyllm reads LoRA adapters of GPT-2's c_attn, attn.c_proj, c_fc and mlp.c_proj (names like ${PREFIX}h.0.attn.c_attn.lora_A.weight)`);
+      if (!m) throw new UserError(`${file}: unexpected tensor ${quoteValue(e.name)}; tinyllm reads LoRA adapters of GPT-2's c_attn, attn.c_proj, c_fc and mlp.c_proj (names like ${PREFIX}h.0.attn.c_attn.lora_A.weight)`);
       if (Number(m[1]) >= model.nLayer) throw new UserError(`${file}: tensor '${e.name}' is for block ${m[1]}, the base model has ${model.nLayer} blocks; use the base model the adapter was trained on`);
       sites.add(m[2] as LinearSite);
       if (m[3] === 'A') r = e.shape[0];

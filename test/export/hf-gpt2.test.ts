@@ -190,7 +190,7 @@ describe('Hugging Face GPT-2 errors name the file and the field', () => {
     expectUserError(() => loadHFGPT2(missing), 'model.safetensors', "tensor 'h.1.ln_2.bias' is missing");
     const extra = tmp('extra');
     writeHubDir(extra, tensors, hubConfig({ ...cfg, nLayer: 1 }));
-    expectUserError(() => loadHFGPT2(extra), "unexpected tensor 'h.1.", 'n_layer=1');
+    expectUserError(() => loadHFGPT2(extra), 'unexpected tensor "h.1.', 'n_layer=1');
     const shape = tmp('shape');
     // an nn.Linear-layout (out, in) c_fc weight where Conv1D (in, out) is expected
     const bad = tensors.map((t) => (t.name === 'transformer.h.0.mlp.c_fc.weight' ? { ...t, shape: [4 * cfg.nEmbd, cfg.nEmbd] } : t));

@@ -7,6 +7,7 @@ import type { Int8Group } from '../export/quantize.js';
 import { readTllm, type TllmFile, type TllmFinetune, type TllmHeader } from '../export/tllm.js';
 import { INT8_MAX_BLOCK } from '../kernels/wasm/index.js';
 import type { GPT2Config } from '../models/gpt2/config.js';
+import type { Matrix } from '../models/gpt2/matrix.js';
 import { blockOf, type Block } from '../models/gpt2/params.js';
 import { sharedArena, type Arena } from '../tensor/arena.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
@@ -15,11 +16,7 @@ import { gpt2 } from '../tokenizer/gpt2.js';
 import { UserError } from '../util/errors.js';
 import { checkMemory } from '../util/memory.js';
 
-/** A weight matrix (rows = outputs, cols = inputs) as the runtime multiplies it. */
-export type Matrix =
-  | { kind: 'f32'; w: Float32Array }
-  /** int8 values (rows, cols) and f32 scales (rows, ceil(cols/block)), block a multiple of 16, ≤ INT8_MAX_BLOCK. */
-  | { kind: 'int8'; q: Int8Array; scales: Float32Array; block: number };
+export type { Matrix } from '../models/gpt2/matrix.js';
 
 export interface RuntimeWeights {
   /** Token embedding (V, C), also the tied LM head. */

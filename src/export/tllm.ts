@@ -146,6 +146,18 @@ export interface ReadTllmOptions {
   beforeAlloc?: (bytes: number) => void;
 }
 
+/** True when the file at `p` starts with the .tllm magic. */
+export function isTllm(p: string): boolean {
+  if (!fs.statSync(p, { throwIfNoEntry: false })?.isFile()) return false;
+  const fd = openForRead(p);
+  try {
+    const head = Buffer.alloc(8);
+    return fs.readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === TLLM_MAGIC;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
 export function readTllm(file: string, opts: ReadTllmOptions = {}): TllmFile {
   const fd = openForRead(file);

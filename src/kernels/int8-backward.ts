@@ -36,14 +36,14 @@ export function dequantizeRows(out: Float32Array, w: Int8Array, scales: Float32A
 }
 
 /**
- * The fast form on kernel set `k`: per strip of S = ⌊STRIP_FLOATS / K⌋ weight rows, dx += dy[:, strip]·W[strip, :]
+ * The fast form on kernel set `k`: per strip of S = ⌊stripFloats / K⌋ weight rows, dx += dy[:, strip]·W[strip, :]
  * with W dequantized and dy's strip columns copied contiguous, both in arena scratch released after the call.
  */
-export function fastMatmulInt8T(k: Kernels): MatmulInt8T {
+export function fastMatmulInt8T(k: Kernels, stripFloats = STRIP_FLOATS): MatmulInt8T {
   return (dx, dy, w, scales, M, N, K, block, accumulate) => {
     if (!accumulate) dx.fill(0, 0, M * K);
     if (M === 0 || N === 0 || K === 0) return;
-    const S = Math.max(1, Math.min(N, Math.floor(STRIP_FLOATS / K)));
+    const S = Math.max(1, Math.min(N, Math.floor(stripFloats / K)));
     const arena = sharedArena();
     const mark = arena.mark();
     try {

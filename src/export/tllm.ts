@@ -194,10 +194,8 @@ function checkPreamble(file: string, pre: Uint8Array, size: number): void {
   if (PREAMBLE + len > size) throw bad(file, `header of ${len} bytes runs past the end of the ${size}-byte file (truncated?)`);
 }
 
-/** Validates a whole .tllm file held in `bytes` (see readTllm). */
-export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
-  if (bytes.byteLength < PREAMBLE) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-  checkPreamble(file, bytes, bytes.byteLength);
+/** The validated header of the file at `bytes` (preamble + header JSON at least) of a `size`-byte file. */
+function decodeHeader(file: string, bytes: Uint8Array, size: number): TllmHeader {
   const len = new DataView(bytes.buffer, bytes.byteOffset + 12, 4).getUint32(0, true);
   let raw: unknown;
   try {
@@ -205,7 +203,31 @@ export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
   } catch (e) {
     throw bad(file, `header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
   }
-  const header = checkHeader(file, raw, bytes.byteLength);
+  return checkHeader(file, raw, size);
+}
+
+/** Reads and validates only the header of a .tllm file (config, quantization, tensor table), not its tensors. */
+export function readTllmHeader(file: string): TllmHeader {
+  const fd = openForRead(file);
+  try {
+    const size = fs.fstatSync(fd).size;
+    const pre = new Uint8Array(PREAMBLE);
+    if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+    readExact(fd, pre, 0, file, 'the preamble');
+    checkPreamble(file, pre, size);
+    const head = new Uint8Array(PREAMBLE + new DataView(pre.buffer).getUint32(12, true));
+    readExact(fd, head, 0, file, 'the header');
+    return decodeHeader(file, head, size);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Validates a whole .tllm file held in `bytes` (see readTllm). */
+export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
+  if (bytes.byteLength < PREAMBLE) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  checkPreamble(file, bytes, bytes.byteLength);
+  const header = decodeHeader(file, bytes, bytes.byteLength);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const view = (name: string): TllmData => {
     const e = byName.get(name);

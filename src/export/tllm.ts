@@ -49,7 +49,8 @@ export interface TllmHeader {
   format: 'tinyllm-model';
   config: GPT2Config;
   /** Storage of the matrices (weights) and of the token embedding / tied LM head (embedding); int8 group size. */
-  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group };
+  /** `layers`: per-block storage of a mixed file (some blocks kept f32); absent when every block is `weights`. */
+  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group; layers?: StorageKind[] };
   /** 'gpt2' (shipped with tinyllm) or the name of the tensor holding an embedded tokenizer.json. */
   tokenizer: { name: 'gpt2' } | { tensor: string };
   finetune?: TllmFinetune;

@@ -8,13 +8,14 @@
 //   config.json, metrics.jsonl, loss.svg, and the test split (test.jsonl) when one file was split.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { rankingAccuracy } from '../eval/rank.js';
+import { labelCandidates, rankingAccuracy } from '../eval/rank.js';
+import { KVDecoder } from '../models/gpt2/decode.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2 } from '../models/gpt2/model.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
-import { describeCuts, encodeTask, type EncodedTask, type PromptOptions } from '../task/encode.js';
+import { describeCuts, encodeTask, fitPrompt, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -264,11 +265,21 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     mergeLora((name) => (merged as GPT2).params.get(name), ft.lora, model.kernels);
     return merged;
   };
+  // the ranking decoder's cache holds the longest ranked prompt + candidate, not the whole context (memory)
+  const reserve = closedSet ? Math.max(0, ...labelCandidates(tok, labels, prompt).map((c) => c.length)) : 0;
+  const longestPrompt = closedSet ? Math.max(1, ...[...valRows, ...splits.test].map((ex) => fitPrompt(tok, ex, reserve, prompt, ex.where).ids.length)) : 1;
+  const capacity = Math.min(s.config.blockSize, longestPrompt + reserve);
+  let decoder: KVDecoder | null = null;
+  const decoderFor = (m: GPT2): KVDecoder => {
+    if (decoder?.model !== m) decoder = new KVDecoder(m, capacity);
+    return decoder;
+  };
   const validateOn = (set: EncodedTask, rows: TaskExample[]): { loss: number; accuracy: number | null } => {
     if (set.examples.length === 0) return { loss: NaN, accuracy: null };
     const lengths = set.examples.map((e) => e.ids.length);
     const { loss } = ft.evaluate(sortedBatches(lengths, s.B).map((b) => packBatch(set.examples, b, pad)));
-    const accuracy = closedSet ? rankingAccuracy(inferenceModel(), tok, rows, labels, prompt).accuracy : null;
+    const ranker = closedSet ? inferenceModel() : null;
+    const accuracy = ranker ? rankingAccuracy(ranker, tok, rows, labels, { ...prompt, decoder: decoderFor(ranker) }).accuracy : null;
     return { loss, accuracy };
   };
   const better = (a: ValResult, b: ValResult | null) =>

@@ -159,16 +159,22 @@ export function isTllm(p: string): boolean {
   }
 }
 
+/** Reads and checks the preamble of the open file; returns the file size and the preamble bytes. */
+function readPreamble(fd: number, file: string): { size: number; pre: Uint8Array } {
+  const size = fs.fstatSync(fd).size;
+  const pre = new Uint8Array(PREAMBLE);
+  if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  readExact(fd, pre, 0, file, 'the preamble');
+  checkPreamble(file, pre, size);
+  return { size, pre };
+}
+
 /** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
 export function readTllm(file: string, opts: ReadTllmOptions = {}): TllmFile {
   const fd = openForRead(file);
   let bytes: Uint8Array;
   try {
-    const size = fs.fstatSync(fd).size;
-    const pre = new Uint8Array(PREAMBLE);
-    if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-    readExact(fd, pre, 0, file, 'the preamble');
-    checkPreamble(file, pre, size);
+    const { size } = readPreamble(fd, file);
     opts.beforeAlloc?.(size);
     bytes = opts.alloc ? opts.alloc(size) : new Uint8Array(size);
     if (bytes.byteLength !== size || bytes.byteOffset % TLLM_ALIGN !== 0) throw new Error(`readTllm: alloc must return ${size} bytes at a ${TLLM_ALIGN}-byte aligned offset`);
@@ -211,11 +217,7 @@ function decodeHeader(file: string, bytes: Uint8Array, size: number): TllmHeader
 export function readTllmHeader(file: string): TllmHeader {
   const fd = openForRead(file);
   try {
-    const size = fs.fstatSync(fd).size;
-    const pre = new Uint8Array(PREAMBLE);
-    if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-    readExact(fd, pre, 0, file, 'the preamble');
-    checkPreamble(file, pre, size);
+    const { size, pre } = readPreamble(fd, file);
     const head = new Uint8Array(PREAMBLE + new DataView(pre.buffer).getUint32(12, true));
     readExact(fd, head, 0, file, 'the header');
     return decodeHeader(file, head, size);

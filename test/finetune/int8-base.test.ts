@@ -20,7 +20,7 @@ import { Decoder, loadModel } from '../../src/runtime/index.js';
 import { loadCheckpointWeights } from '../../src/train/checkpoint.js';
 import { Rng } from '../../src/util/rng.js';
 import { exportTiny, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
-import { expectGrads, paddedBatch } from './helpers.js';
+import { expectAdapterGrads, modelShapes, paddedBatch } from './helpers.js';
 
 const schedule = { lr: 1e-2, warmup: 0, steps: 10, finalLrFrac: 0.1 };
 
@@ -45,36 +45,18 @@ function randomBase(config: GPT2Config, seed: number, block: number): FrozenBase
   };
 }
 
-const shapes = fc.record({
-  nLayer: fc.integer({ min: 1, max: 3 }),
-  nHead: fc.integer({ min: 1, max: 2 }),
-  hs: fc.integer({ min: 1, max: 3 }),
-  V: fc.integer({ min: 3, max: 11 }),
-  B: fc.integer({ min: 1, max: 3 }),
-  T: fc.integer({ min: 1, max: 5 }),
-  block: fc.integer({ min: 1, max: 4 }),
-  seed: fc.integer({ min: 0, max: 1e6 }),
-});
-
 describe('LoRA over a frozen int8 base', () => {
   it('adapter gradients match finite differences of the int8-base forward (float64, ref kernels)', () => {
     fc.assert(
-      fc.property(shapes, fc.integer({ min: 1, max: 3 }), fc.subarray([...LORA_SITES], { minLength: 1 }), ({ nLayer, nHead, hs, V, B, T, block, seed }, r, targets) => {
-        const config = { nLayer, nHead, nEmbd: nHead * hs, vocabSize: V, blockSize: T + 1 };
+      fc.property(modelShapes, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.subarray([...LORA_SITES], { minLength: 1 }), ({ config, V, B, T, seed }, block, r, targets) => {
+        const { nLayer } = config;
         const model = new GPT2(config, { kernels: ref, alloc: plainF64, seed, frozen: randomBase(config, seed + 3, block) });
         expect(model.params.size).toBe(config.blockSize * config.nEmbd + nLayer * (4 + 3 + 1 + 4 + 1) * config.nEmbd + 2 * config.nEmbd); // no matrices
         const rng = new Rng(seed + 1);
         for (let i = 0; i < model.params.data.length; i++) model.params.data[i] += rng.normal(0, 0.3);
         const method: FinetuneMethod = { kind: 'lora', lora: { r, alpha: 2 * r + 1, dropout: 0, targets } };
         const ft = new Finetuner(model, { method, schedule, gradClip: 0, seed });
-        const lora = ft.lora!;
-        for (let i = 0; i < lora.params.length; i++) lora.params[i] = rng.normal(0, 0.5);
-        const batch = paddedBatch(V, B, T, seed + 7);
-        lora.grads!.fill(0);
-        model.forward(batch.inputs, batch.targets, B, T);
-        model.backward();
-        const loss = () => model.forward(batch.inputs, batch.targets, B, T);
-        for (const e of lora.table) expectGrads(e.name, lora.get(e.name), lora.grads!.subarray(e.offset, e.offset + e.size), loss);
+        expectAdapterGrads(model, ft.lora!, paddedBatch(V, B, T, seed + 7), rng);
       }),
       { numRuns: 20, seed: 31 },
     );

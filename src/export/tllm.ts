@@ -9,6 +9,7 @@ import { clip, oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { openForRead, readExact } from './binary.js';
 import { groupsPerRow, INT8_GROUPS, type Int8Group } from './quantize.js';
+import { templateFromObject, templateObject, type PromptTemplate } from '../task/template.js';
 
 export const TLLM_MAGIC = 'TLLMODEL';
 export const TLLM_VERSION = 1;
@@ -36,10 +37,15 @@ export interface TllmTensorEntry {
 
 /** Optional fields a fine-tuned model carries (filled from its run folder); readers ignore unknown keys. */
 export interface TllmFinetune {
-  /** The prompt template used in fine-tuning, e.g. '### Instruction:\n{input}\n### Response:\n'. */
-  promptTemplate?: string;
-  /** What starts every sequence, e.g. '<|endoftext|>'. */
+  /**
+   * The fine-tune's prompt template (src/task/template.ts), stored as its JSON form {"format": "tinyllm-template",
+   * "version": 1, …}. An older file's string ('…{instruction}…{input}…') is read into this form (legacyTemplate).
+   */
+  promptTemplate?: PromptTemplate;
+  /** What starts every sequence: 'endoftext' (also spelled '<|endoftext|>') or 'none' (also ''). */
   startRule?: string;
+  /** Special-token text in a request becomes special tokens, as in fine-tuning (default false). */
+  allowSpecial?: boolean;
   /** Class labels of a classification fine-tune, in order. */
   labels?: string[];
   [key: string]: unknown;
@@ -93,7 +99,7 @@ export function encodeTllmHeader(meta: Omit<TllmHeader, 'tensors'>, tensors: rea
       e.offset = at;
       at = alignUp(at + e.bytes);
     }
-    const json = new TextEncoder().encode(JSON.stringify({ ...meta, tensors: entries }));
+    const json = new TextEncoder().encode(JSON.stringify({ ...meta, ...(meta.finetune ? { finetune: storedFinetune(meta.finetune) } : {}), tensors: entries }));
     const need = alignUp(PREAMBLE + json.byteLength);
     if (need === dataStart) {
       const bytes = new Uint8Array(need).fill(0x20);
@@ -106,6 +112,11 @@ export function encodeTllmHeader(meta: Omit<TllmHeader, 'tensors'>, tensors: rea
     }
     dataStart = need;
   }
+}
+
+/** The fine-tune fields as the header stores them (the template in its JSON form). */
+function storedFinetune(f: TllmFinetune): Record<string, unknown> {
+  return f.promptTemplate ? { ...f, promptTemplate: templateObject(f.promptTemplate) } : f;
 }
 
 /** Writes a .tllm file atomically (temp file + rename). Returns the header as written. */
@@ -269,7 +280,7 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
   }
   const tok = raw.tokenizer;
   if (!isObj(tok) || !(tok.name === 'gpt2' || typeof tok.tensor === 'string')) throw fail(`field "tokenizer" must be {"name": "gpt2"} or {"tensor": <name>}, got ${quoteValue(tok)}`);
-  if (raw.finetune !== undefined) checkFinetune(fail, raw.finetune);
+  const finetune = raw.finetune === undefined ? undefined : readFinetune(fail, raw.finetune);
   if (!Array.isArray(raw.tensors)) throw fail('field "tensors" must be an array');
   const seen = new Set<string>();
   const tensors = raw.tensors.map((t: unknown, i: number): TllmTensorEntry => {
@@ -292,17 +303,46 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
     if (dtype === 'i8' && !INT8_GROUPS.includes(t.group as Int8Group)) throw fail(`${where} ('${name}'): an i8 tensor needs "group" ${INT8_GROUPS.join('|')}`);
     return { name: t.name, dtype, shape: t.shape as number[], offset: t.offset, bytes: t.bytes, ...(dtype === 'i8' ? { group: t.group as Int8Group } : {}) };
   });
-  const header = { ...(raw as unknown as TllmHeader), config, tensors };
+  const header = { ...(raw as unknown as TllmHeader), config, tensors, ...(finetune ? { finetune } : {}) };
   checkModelTensors(fail, header);
   return header;
 }
 
-function checkFinetune(fail: (what: string) => UserError, f: unknown): void {
+/** The header's fine-tune fields checked, the template read into its structured form. */
+function readFinetune(fail: (what: string) => UserError, f: unknown): TllmFinetune {
   if (!isObj(f)) throw fail('field "finetune" must be an object');
-  for (const k of ['promptTemplate', 'startRule'] as const) {
-    if (f[k] !== undefined && typeof f[k] !== 'string') throw fail(`finetune.${k} must be a string`);
-  }
+  if (f.startRule !== undefined && !START_RULES.includes(f.startRule as string)) throw fail(`finetune.startRule must be one of ${START_RULES.map((r) => `"${r}"`).join(', ')}, got ${quoteValue(f.startRule)}`);
+  if (f.allowSpecial !== undefined && typeof f.allowSpecial !== 'boolean') throw fail('finetune.allowSpecial must be true or false');
   if (f.labels !== undefined && !(Array.isArray(f.labels) && f.labels.every((l) => typeof l === 'string'))) throw fail('finetune.labels must be an array of strings');
+  const t = f.promptTemplate;
+  if (t === undefined) return f as TllmFinetune;
+  try {
+    return { ...f, promptTemplate: typeof t === 'string' ? legacyTemplate(t) : templateFromObject(t, 'finetune.promptTemplate') };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw fail(oneLine(e.message));
+  }
+}
+
+/** The spellings of the sequence-start rules (src/task/sequence.ts) a header may use. */
+const START_RULES = ['endoftext', '<|endoftext|>', 'none', ''];
+
+/**
+ * An older header's string template, 'A{instruction}B{input}C' or 'A{input}C' (each placeholder at most once, the
+ * instruction first), as the structured template that renders the same text: intro A, instruction part
+ * '{instruction}', input part 'B{input}', response C, no separator or end marker (exact unless the input is empty
+ * while an instruction is given: B is then left out with the input part).
+ */
+export function legacyTemplate(s: string): PromptTemplate {
+  const count = (p: string) => s.split(p).length - 1;
+  const i = s.indexOf('{input}');
+  const k = s.indexOf('{instruction}');
+  if (count('{input}') !== 1 || count('{instruction}') > 1 || k > i) {
+    throw new UserError(`finetune.promptTemplate: the string template ${quoteValue(s)} needs {input} once, after {instruction} if any`);
+  }
+  const intro = k < 0 ? s.slice(0, i) : s.slice(0, k);
+  const input = `${k < 0 ? '' : s.slice(k + '{instruction}'.length, i)}{input}`;
+  return { intro, instruction: k < 0 ? '' : '{instruction}', input, response: s.slice(i + '{input}'.length), end: '', separator: '' };
 }
 
 /** Every GPT-2 parameter present with its shape; i8 ones with a scale tensor of the right shape. */

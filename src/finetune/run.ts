@@ -8,14 +8,14 @@
 //   config.json, metrics.jsonl, loss.svg, and the test split (test.jsonl) when one file was split.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { labelCandidates, rankingAccuracy } from '../eval/rank.js';
+import { rankingAccuracy } from '../eval/rank.js';
 import { KVDecoder } from '../models/gpt2/decode.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2 } from '../models/gpt2/model.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
-import { describeCuts, encodeTask, fitPrompt, type EncodedTask, type PromptOptions } from '../task/encode.js';
+import { describeCuts, encodeTask, fitPrompt, labelCandidates, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';

@@ -104,20 +104,3 @@ function openTokenizer(f: TllmFile): BpeTokenizer {
   }
   return t;
 }
-
-/**
- * The token ids a sequence starts with under the file's start rule (finetune.startRule; absent = <|endoftext|>,
- * as `prepare` starts every document): the one rule of src/task/sequence.ts, as a .tllm header spells it.
- */
-export function startIds(tok: BpeTokenizer, finetune: TllmFinetune | undefined): number[] {
-  const rule = finetune?.startRule ?? '<|endoftext|>';
-  if (rule === '<|endoftext|>' || rule === 'endoftext') return [tok.eotToken];
-  if (rule === '' || rule === 'none') return [];
-  return Array.from(tok.encode(rule, { allowSpecial: true }));
-}
-
-/** A prompt's ids for generation: the start ids, then the text (special-token text only when allowed). */
-export function promptIdsOf(model: Pick<LoadedModel, 'tokenizer' | 'finetune'>, prompt: string, allowSpecial = false): number[] {
-  const ids = [...startIds(model.tokenizer, model.finetune), ...model.tokenizer.encode(prompt, { allowSpecial })];
-  return ids.length ? ids : [model.tokenizer.eotToken];
-}

@@ -8,8 +8,8 @@ import type { LoadedModel } from '../runtime/model.js';
 import { readJsonObject } from './body.js';
 import type { ModelCard } from './card.js';
 import { chatPrompt, readMessages } from './chat.js';
-import { startIds, promptIdsOf } from '../runtime/model.js';
-import { rankCandidates, renderTemplate } from './classify.js';
+import { labelIds, promptIdsOf } from '../runtime/prompt.js';
+import { rankCandidates, requestPrompt } from './classify.js';
 import { ApiError } from './errors.js';
 import { Fields } from './fields.js';
 import { runGeneration, type GenerationResult } from './generation.js';
@@ -118,7 +118,7 @@ export async function completions(ctx: ApiContext, req: IncomingMessage, res: Se
 export async function chatCompletions(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const f = new Fields(await readJsonObject(req, ctx.maxBody));
   const messages = readMessages(f.objects('messages', MAX_MESSAGES), ctx.maxBody);
-  const p = chatPrompt(ctx.model.tokenizer, ctx.model.finetune, messages);
+  const p = chatPrompt(ctx.model, messages);
   const s = readSampling(f, ctx, p.ids.length, 'messages', Number.MAX_SAFE_INTEGER);
   const head = oa.responseHead('chatcmpl', ctx.card.id);
   await generateResponse(ctx, res, p.ids, s, [...s.stop, ...p.stop], {
@@ -179,9 +179,8 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   if (labels.length === 0) throw new ApiError(400, 'labels is required: this model file has no label set (give "labels": ["a", "b", …])', 'labels');
   if (labels.some((l) => l === '')) throw new ApiError(400, 'labels must not contain an empty string', 'labels');
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');
-  const tok = ctx.model.tokenizer;
-  const prompt = [...startIds(tok, ctx.model.finetune), ...tok.encode(renderTemplate(ctx.model.finetune, input, instruction))];
-  const candidates = labels.map((l) => tok.encode(l));
+  const candidates = labelIds(ctx.model, labels);
+  const prompt = requestPrompt(ctx.model, { instruction, input }, candidates.reduce((m, c) => Math.max(m, c.length), 0)).ids;
   const cancelled = cancellation(ctx, res);
   await ctx.queue.run(async () => {
     const r = cancelled() ? null : await rankCandidates(ctx.decoder, prompt, candidates, cancelled);

@@ -82,6 +82,11 @@ function cutAt(s: string, k: number): string {
   return s.slice(0, c >= 0xd800 && c < 0xdc00 ? k - 1 : k);
 }
 
+/** The token ids of each label's answer as fine-tuning trains it (label + end marker, encoded on its own). */
+export function labelCandidates(codec: SequenceCodec, labels: readonly string[], opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[][] {
+  return labels.map((l) => Array.from(codec.encode(renderAnswer(opts.template, l), { allowSpecial: opts.allowSpecial ?? false })));
+}
+
 /** The ids of one example: fitted prompt + answer (output and end marker), never cut. */
 export function encodeExample(codec: SequenceCodec, ex: TaskFields & { output: string; where: string }, opts: PromptOptions): EncodedExample {
   const answer = codec.encode(renderAnswer(opts.template, ex.output), { allowSpecial: opts.allowSpecial ?? false });

@@ -8,6 +8,7 @@ import { exportTllm } from '../../src/export/deploy.js';
 import { f16BitsToF32 } from '../../src/export/half.js';
 import { parseTllm, readTllm, TLLM_ALIGN } from '../../src/export/tllm.js';
 import { loadModel } from '../../src/runtime/model.js';
+import { renderPrompt, templateJson, TINYLLM_TEMPLATE, type PromptTemplate } from '../../src/task/template.js';
 import { byteTokenizer, exportTiny, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
 
 const dir = tempDir();
@@ -56,16 +57,58 @@ describe('.tllm round trips', () => {
     expect(fs.statSync(path.join(dir, 'q.tllm')).size).toBeLessThan(0.4 * fs.statSync(path.join(dir, 'a.tllm')).size);
   });
 
-  it('carries the fine-tune fields and the gpt2 tokenizer by name', () => {
+  it('carries the fine-tune fields (the template as its JSON form) and the gpt2 tokenizer by name', () => {
     const file = path.join(dir, 'ft.tllm');
-    const finetune = { promptTemplate: '### Input:\n{input}\n### Label:\n', startRule: '<|endoftext|>', labels: ['left', 'right'], extra: 1 };
+    const template = { ...TINYLLM_TEMPLATE, input: 'Readings:\n{input}', end: '' };
+    const finetune = { promptTemplate: template, startRule: 'endoftext', allowSpecial: true, labels: ['left', 'right'], extra: 1 };
     const big = tinyModel(2, { ...model.config, vocabSize: 50257 });
     exportTllm(file, big.config, namedParams(big), { scheme: { weights: 'int8', embedding: 'int8', group: 64 }, tokenizer: 'gpt2', finetune });
     const m = loadModel(file);
     expect(m.finetune).toEqual(finetune);
+    expect(headerJson(file).finetune.promptTemplate).toEqual(JSON.parse(templateJson(template)));
     expect(m.tokenizer.encode('Hello world')).toEqual([15496, 995]);
   });
+
+  it("reads an older file's string template into the structured one, rendering the same prompts", () => {
+    const file = path.join(dir, 'legacy.tllm');
+    // room in the header for the edits below
+    exportTllm(file, model.config, params, { scheme: { weights: 'f32', embedding: 'f32', group: 0 }, tokenizer: 'gpt2', source: { note: ' '.repeat(400) } });
+    const legacy = (s: unknown) => {
+      setHeader(file, (h) => ({ ...h, source: {}, finetune: { promptTemplate: s, labels: ['a'] } }));
+      return readTllm(file).header.finetune?.promptTemplate as PromptTemplate;
+    };
+    const rows = [{ instruction: 'Which gesture?', input: 'ax=1 ay=2' }, { instruction: '', input: 'ax=1' }, { instruction: 'Which?', input: '' }];
+    for (const s of ['### Input:\n{input}\n\n### Response:\n', 'Task: {instruction}\nData: {input}\nLabel:', '{input}', 'Q {instruction} {input}']) {
+      const t = legacy(s);
+      for (const r of rows) {
+        const old = s.replaceAll('{instruction}', r.instruction).replaceAll('{input}', r.input);
+        // exact except an empty input after a given instruction (the text between the two goes with the input)
+        if (r.input !== '' || !s.includes('{instruction}')) expect(renderPrompt(t, r), `${s} ${JSON.stringify(r)}`).toBe(old);
+      }
+    }
+    expect(() => legacy('{input} then {instruction}')).toThrow(/legacy\.tllm: header finetune\.promptTemplate: the string template .* needs \{input\} once, after \{instruction\}/);
+    expect(() => legacy({ format: 'tinyllm-template', version: 1, input: 'no placeholder' })).toThrow(/header finetune\.promptTemplate: field 'input' must contain \{input\}.*re-export/);
+    setHeader(file, (h) => ({ ...h, source: {}, finetune: { startRule: 'BOS' } }));
+    expect(() => loadModel(file)).toThrow(/finetune\.startRule must be one of "endoftext", "<\|endoftext\|>", "none", ""/);
+  });
 });
+
+/** The JSON header of a .tllm file. */
+function headerJson(file: string) {
+  const b = fs.readFileSync(file);
+  return JSON.parse(b.subarray(16, 16 + b.readUInt32LE(12)).toString('utf8'));
+}
+
+/** Rewrites the JSON header in place (padded with spaces to its length, so the tensors stay where they are). */
+function setHeader(file: string, edit: (h: Record<string, unknown>) => Record<string, unknown>): void {
+  const b = fs.readFileSync(file);
+  const len = b.readUInt32LE(12);
+  const text = Buffer.from(JSON.stringify(edit(headerJson(file))), 'utf8');
+  if (text.length > len) throw new Error('setHeader: the new header is longer than the old one');
+  b.fill(0x20, 16, 16 + len);
+  b.set(text, 16);
+  fs.writeFileSync(file, b);
+}
 
 describe('.tllm errors', () => {
   const good = fs.readFileSync(exportTiny(model, { weights: 'int8', embedding: 'f16', group: 64 }, dir, 'good.tllm'));

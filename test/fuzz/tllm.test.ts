@@ -8,6 +8,7 @@ import { TLLM_ALIGN } from '../../src/export/tllm.js';
 import { numParams } from '../../src/models/gpt2/config.js';
 import { loadModel } from '../../src/runtime/model.js';
 import { Arena } from '../../src/tensor/arena.js';
+import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { tokenizerJsonText } from '../../src/tokenizer/files.js';
 import { byteTokenizer, namedParams, tinyModel } from '../runtime/helpers.js';
 import { expectRefused, fuzzReader, type JsonCodec, type ReaderTarget } from './harness.js';
@@ -37,7 +38,7 @@ const target: ReaderTarget<ReturnType<typeof loadModel>> = {
       exportTllm(f, model.config, namedParams(model), {
         scheme: { weights: 'int8', embedding: 'f16', group: 32 },
         tokenizer: { json: tokenizerJsonText(byteTokenizer.model) },
-        finetune: { promptTemplate: '{input}\n', labels: ['a', 'b'] },
+        finetune: { promptTemplate: { ...TINYLLM_TEMPLATE, end: '' }, startRule: 'none', labels: ['a', 'b'] },
       }),
     ),
   },

@@ -10,6 +10,7 @@ import type { GPT2 } from '../../models/gpt2/model.js';
 import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
 import { UserError } from '../../util/errors.js';
 import type { BpeTokenizer } from '../../tokenizer/bpe.js';
+import type { TaskFields } from '../../task/template.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
 export const summary = 'generate text from a trained model (streams to stdout)';
@@ -30,8 +31,9 @@ const options = {
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
   rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples (or passages) go before the prompt; the prompt becomes the input of the task template' },
   k: { type: 'number', min: 1, integer: true, help: 'with --rag: examples retrieved', default: 4 },
-  template: { type: 'string', help: "with --rag and a labelled store: prompt template, 'tinyllm' or a template file", default: 'tinyllm' },
-  instruction: { type: 'string', help: "with --rag and a labelled store: the query's instruction (default: the stored examples' most common one)" },
+  input: { type: 'string', help: "a task request to a fine-tuned model instead of --prompt: its input, put into the model's prompt template (the .tllm header's or the run's task.json) as fine-tuning and eval put a row's; the answer stops at the template's end marker" },
+  template: { type: 'string', help: "with --rag and a labelled store, or --input: prompt template, 'tinyllm' or a template file (default: the model's, else tinyllm)" },
+  instruction: { type: 'string', help: "with --input: the request's instruction (default none); with --rag and a labelled store: the query's (default: the stored examples' most common one)" },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
@@ -90,9 +92,12 @@ export async function run(argv: string[]): Promise<void> {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
   if (o.model && o.rag !== undefined) throw new UserError('--rag works with --ckpt models for now (the .tllm runtime path has no retrieval yet)');
-  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer) : await trainingGenerator(o.ckpt as string, o);
+  if (o.input !== undefined && (o.rag !== undefined || o.prompt !== '')) throw new UserError('--input is a task request on its own: give it without --prompt and --rag');
+  const task = o.input !== undefined ? { instruction: o.instruction ?? '', input: o.input } : undefined;
+  if (o.model && o.template !== undefined && !task) throw new UserError('--template goes with --input or --rag');
+  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer, task, o.template) : await trainingGenerator(o.ckpt as string, o, task);
   const t0 = performance.now();
-  if (o.rag === undefined) process.stdout.write(o.prompt);
+  if (o.rag === undefined && !task) process.stdout.write(o.prompt);
   const r = generate(o.prompt, {
     ...sampling,
     maxTokens,
@@ -107,16 +112,22 @@ export async function run(argv: string[]): Promise<void> {
 
 type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
 
-/** Generation from a .tllm file with the runtime and the tokenizer the file carries. */
-async function runtimeGenerator(file: string, tokenizer: string | undefined): Promise<Generator> {
+/** Generation from a .tllm file with the runtime and the tokenizer the file carries (with `task`: from its template). */
+async function runtimeGenerator(file: string, tokenizer: string | undefined, task: TaskFields | undefined, template: string | undefined): Promise<Generator> {
   if (tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
-  const { loadModel, generate } = await import('../../runtime/index.js');
+  const { loadModel, generate, sharedModelDecoder, taskPrompt } = await import('../../runtime/index.js');
   const model = loadModel(file);
-  return (prompt, opts) => generate(model, prompt, opts);
+  if (!task) return (prompt, opts) => generate(model, prompt, opts);
+  const { decodeTextFromIds } = await import('../../models/gpt2/textgen.js');
+  const { loadTemplate } = await import('../../task/template.js');
+  // the header's template, unless --template replaces it (a model exported without one gets TinyLLM's)
+  const finetune = { ...model.finetune, promptTemplate: template !== undefined || !model.finetune?.promptTemplate ? loadTemplate(template) : model.finetune.promptTemplate };
+  const p = taskPrompt({ ...model, finetune }, task, 1);
+  return (_prompt, opts) => decodeTextFromIds(sharedModelDecoder(model), model.tokenizer, p.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...p.stop] });
 }
 
 /** Generation with the training model from a checkpoint or exported weights (with --rag: after retrieval). */
-async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template: string; instruction?: string; 'max-tokens': number }): Promise<Generator> {
+async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template?: string; instruction?: string; 'max-tokens': number }, task: TaskFields | undefined): Promise<Generator> {
   const { openTokenizer } = await import('../../train/run.js');
   const { generateText, generateTextFromIds } = await import('../../models/gpt2/generate.js');
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
@@ -125,11 +136,22 @@ async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequenc
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
+  const { loadTemplate } = await import('../../task/template.js');
+  if (task) {
+    // a fine-tune run's task.json says how training built prompts; flags override it
+    const { readTaskInfo } = await import('../../task/info.js');
+    const { fitPrompt } = await import('../../task/encode.js');
+    const info = readTaskInfo(ckpt);
+    const template = o.template !== undefined || !info ? loadTemplate(o.template) : info.template;
+    const opts = { template, start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart), allowSpecial: o['allow-special'] || (info?.allowSpecial ?? false), contextLength: model.config.blockSize };
+    const ids = fitPrompt(tokenizer, task, 1, opts, '--input').ids;
+    const stop = template.end ? [template.end] : [];
+    return (_prompt, g) => generateTextFromIds(model, tokenizer, ids, { ...g, stopStrings: [...(g.stopStrings ?? []), ...stop] });
+  }
   const start = chooseSequenceStart(o['sequence-start'], sequenceStart);
   const allowSpecial = o['allow-special'];
   if (o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start, allowSpecial });
   const { ragPrompt } = await import('../../rag/generate.js');
-  const { loadTemplate } = await import('../../task/template.js');
   const { openRag } = await import('./index.js');
   const retriever = await openRag(o.rag);
   return (prompt, opts) => {

@@ -10,6 +10,7 @@ export const summary = 'serve a .tllm model over HTTP (OpenAI-style API, classif
 const options = {
   model: { type: 'string', short: 'm', help: 'the .tllm deployment file from tinyllm export' },
   host: { type: 'string', help: 'address to listen on (127.0.0.1: this machine only)', default: '127.0.0.1' },
+  'allow-host': { type: 'string', multiple: true, help: 'a name clients may use in the Host header besides localhost, 127.0.0.1, [::1] and --host (repeatable); other Host names get 403 (DNS rebinding)' },
   port: { type: 'number', min: 0, max: 65535, integer: true, help: 'port; 0 = pick a free one (printed)', default: 8080 },
   queue: { type: 'number', min: 0, max: 100000, integer: true, help: 'requests that may wait behind the running one; more get 503', default: 16 },
   'max-body': { type: 'number', min: 1024, integer: true, help: 'largest request body in bytes (413 above)', default: 1048576 },
@@ -26,7 +27,7 @@ export async function run(argv: string[]): Promise<void> {
   if (o.kernels !== undefined || o.threads !== undefined) setKernels(o.kernels ?? (availableTiers().at(-1) as string), { threads: o.threads });
   const { loadModel } = await import('../../runtime/index.js');
   const { ModelServer } = await import('../../serve/server.js');
-  const server = new ModelServer(loadModel(o.model), { queue: o.queue, maxBody: o['max-body'], ...(o.quiet ? {} : { log: (l: string) => process.stderr.write(`${l}\n`) }) });
+  const server = new ModelServer(loadModel(o.model), { queue: o.queue, maxBody: o['max-body'], allowHosts: o['allow-host'] ?? [], ...(o.quiet ? {} : { log: (l: string) => process.stderr.write(`${l}\n`) }) });
   let address;
   try {
     address = await server.listen(o.port, o.host);
@@ -39,7 +40,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   console.log(`tinyllm serve: ${server.card.id} (${server.card.parameters.toLocaleString('en-US')} parameters) on http://${host}:${address.port}/`);
-  if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) console.log(`tinyllm serve: listening on ${o.host}, reachable from other machines`);
+  if (!['127.0.0.1', '::1', 'localhost'].includes(o.host)) console.log(`tinyllm serve: listening on ${o.host}, reachable from other machines (as ${o.host}${o['allow-host']?.length ? ` or ${o['allow-host'].join(', ')}` : ''}; other names in the Host header get 403, see --allow-host)`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.off('SIGTERM', stop);

@@ -5,6 +5,7 @@
 import type { GPT2Config } from '../models/gpt2/config.js';
 import type { Matrix } from '../models/gpt2/matrix.js';
 import { GPT2, type LinearMatrices } from '../models/gpt2/model.js';
+import { blockScales } from '../runtime/model.js';
 import { sharedArena } from '../tensor/arena.js';
 import { UserError } from '../util/errors.js';
 import { quantizeInt8, type Int8Group } from './quantize.js';
@@ -18,10 +19,10 @@ export interface Sensitivity {
   tokens: number;
 }
 
-/** The int8 scale block the kernels read for a group (per-row scales: the whole row). */
+/** w quantized as an export stores it, in the int8 kernels' form (as the runtime loads it). */
 function int8Matrix(w: Float32Array, rows: number, cols: number, group: Int8Group): Matrix {
   const t = quantizeInt8(w, rows, cols, group);
-  return { kind: 'int8', q: t.q, scales: t.scales, block: group === 0 ? cols : group };
+  return { kind: 'int8', q: t.q, ...blockScales(t.scales, rows, cols, group, (n) => new Float32Array(n)) };
 }
 
 /**

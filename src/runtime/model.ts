@@ -87,11 +87,18 @@ export function loadModel(file: string, opts: LoadModelOptions = {}): LoadedMode
 
 /** The scales in the int8 kernel's form: one per block of `block` values (the file's group, or per-row scales repeated). */
 function kernelScales(f: TllmFile, name: string, rows: number, cols: number, group: Int8Group, arena: Arena): { scales: Float32Array; block: number } {
-  const scales = f.tensor(`${name}.scale`) as Float32Array;
+  return blockScales(f.tensor(`${name}.scale`) as Float32Array, rows, cols, group, (n) => arena.alloc('f32', n, { zero: false }));
+}
+
+/**
+ * Scales (rows, groups) of an int8 matrix in the int8 kernels' form: one per block of a multiple of 16 values, at most
+ * INT8_MAX_BLOCK (per-row scales of longer rows repeated per block into `alloc`'d memory, a few KB).
+ */
+export function blockScales(scales: Float32Array, rows: number, cols: number, group: Int8Group, alloc: (n: number) => Float32Array): { scales: Float32Array; block: number } {
   if (group !== 0) return { scales, block: group };
   if (cols <= INT8_MAX_BLOCK) return { scales, block: Math.ceil(cols / 16) * 16 };
   const per = Math.ceil(cols / INT8_MAX_BLOCK);
-  const out = arena.alloc('f32', rows * per, { zero: false });
+  const out = alloc(rows * per);
   for (let r = 0; r < rows; r++) out.fill(scales[r], r * per, (r + 1) * per);
   return { scales: out, block: INT8_MAX_BLOCK };
 }

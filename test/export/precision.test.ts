@@ -13,19 +13,21 @@ describe('block sensitivity', () => {
     const model = tinyModel(7);
     const rng = new Rng(3);
     const tokens = Array.from({ length: 150 }, () => rng.int(257));
-    const s = blockSensitivity(model, tokens, 64, 32);
-    expect(s.base).toBeCloseTo(windowLoss(model, tokens, 64), 10);
     const C = tinyConfig.nEmbd;
-    for (let l = 0; l < tinyConfig.nLayer; l++) {
-      const copy = new GPT2(tinyConfig, { seed: null });
-      copy.params.data.set(model.params.data);
-      for (const [site, rows, cols] of [['attn.c_attn', 3 * C, C], ['attn.c_proj', C, C], ['mlp.c_fc', 4 * C, C], ['mlp.c_proj', C, 4 * C]] as const) {
-        const w = copy.params.get(`h.${l}.${site}.weight`) as Float32Array;
-        dequantizeInt8(quantizeInt8(Float32Array.from(w), rows, cols, 32), w);
+    for (const group of [32, 0] as const) {
+      const s = blockSensitivity(model, tokens, 64, group);
+      expect(s.base).toBeCloseTo(windowLoss(model, tokens, 64), 10);
+      for (let l = 0; l < tinyConfig.nLayer; l++) {
+        const copy = new GPT2(tinyConfig, { seed: null });
+        copy.params.data.set(model.params.data);
+        for (const [site, rows, cols] of [['attn.c_attn', 3 * C, C], ['attn.c_proj', C, C], ['mlp.c_fc', 4 * C, C], ['mlp.c_proj', C, 4 * C]] as const) {
+          const w = copy.params.get(`h.${l}.${site}.weight`) as Float32Array;
+          dequantizeInt8(quantizeInt8(Float32Array.from(w), rows, cols, group), w);
+        }
+        const want = windowLoss(copy, tokens, 64) - s.base;
+        expect(Math.abs(s.delta[l] - want)).toBeLessThan(1e-4 * Math.abs(s.base));
+        expect(s.delta[l]).not.toBe(0);
       }
-      const want = windowLoss(copy, tokens, 64) - s.base;
-      expect(Math.abs(s.delta[l] - want)).toBeLessThan(1e-4 * Math.abs(s.base));
-      expect(s.delta[l]).not.toBe(0);
     }
   });
 

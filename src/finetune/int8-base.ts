@@ -14,6 +14,9 @@ import { loadModel } from '../runtime/model.js';
 import { sharedArena } from '../tensor/arena.js';
 import { UserError } from '../util/errors.js';
 
+/** A block's f32 tensors (LayerNorms and biases): parameters of the int8-base model. */
+const BLOCK_VECTORS = ['ln1w', 'ln1b', 'qkvb', 'attprojb', 'ln2w', 'ln2b', 'fcb', 'fcprojb'] as const;
+
 /** Int8 groups a base can be quantized with (the wasm int8 kernel needs blocks of a multiple of 16 values). */
 export const BASE_GROUPS: readonly Int8Group[] = [32, 64];
 
@@ -35,7 +38,7 @@ export function int8ModelFromTllm(file: string, kernels?: Kernels): Int8BaseMode
   ]);
   w.blocks.forEach((b, l) => {
     const names = blockOf(l, (n) => n, (n) => n);
-    for (const key of Object.keys(names) as (keyof typeof names)[]) if (!(b[key] as Matrix).kind) vectors.set(names[key], b[key] as FloatArray);
+    for (const key of BLOCK_VECTORS) vectors.set(names[key], b[key]);
   });
   return build(m.config, frozen, (name) => vectors.get(name), kernels);
 }

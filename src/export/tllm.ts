@@ -1,10 +1,12 @@
 // The .tllm deployment file: one self-describing GPT-2 model for the runtime (src/runtime). Layout, all
-// little-endian: magic "TLLMODEL" (8 bytes), u32 version, u32 header length, a UTF-8 JSON header (config,
+// little-endian: magic "TLLMODEL" (8 bytes), u32 version, u32 header length, u32 CRC-32 of the header (version 2;
+// version 1 files have no checksum and are still read), a UTF-8 JSON header (config,
 // tokenizer, quantization scheme, optional fine-tune fields, tensor table), then each tensor at a 64-byte
 // aligned file offset, so a reader loads the file into one 64-byte aligned buffer and views every tensor in
 // place (no per-tensor copy). Int8 tensors carry a companion '<name>.scale' f32 tensor. Like safetensors and GGUF.
 import * as fs from 'node:fs';
-import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { numTensors, paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { crc32 } from '../util/crc32.js';
 import { clip, oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { openForRead, readExact } from './binary.js';
@@ -12,10 +14,13 @@ import { groupsPerRow, INT8_GROUPS, type Int8Group } from './quantize.js';
 import { templateFromObject, templateObject, type PromptTemplate } from '../task/template.js';
 
 export const TLLM_MAGIC = 'TLLMODEL';
-export const TLLM_VERSION = 1;
+/** Version 2 adds the header checksum; version 1 files are still read. */
+export const TLLM_VERSION = 2;
 /** Alignment of the data section and of every tensor in the file (a cache line; SIMD loads). */
 export const TLLM_ALIGN = 64;
-const PREAMBLE = 16; // magic + version + header length
+const PREAMBLE_V1 = 16; // magic + version + header length (every version starts so)
+const PREAMBLE = 20; // version 2: + the header's CRC-32
+const preambleBytes = (version: number) => (version === 1 ? PREAMBLE_V1 : PREAMBLE);
 /** The tensor holding an embedded Hugging Face tokenizer.json (UTF-8 bytes). */
 export const TOKENIZER_TENSOR = 'tokenizer.json';
 
@@ -107,6 +112,7 @@ export function encodeTllmHeader(meta: Omit<TllmHeader, 'tensors'>, tensors: rea
       const dv = new DataView(bytes.buffer);
       dv.setUint32(8, TLLM_VERSION, true);
       dv.setUint32(12, json.byteLength, true);
+      dv.setUint32(16, crc32(json), true);
       bytes.set(json, PREAMBLE);
       return { bytes, header: { ...meta, tensors: entries } };
     }
@@ -170,14 +176,26 @@ export function isTllm(p: string): boolean {
   }
 }
 
-/** Reads and checks the preamble of the open file; returns the file size and the preamble bytes. */
-function readPreamble(fd: number, file: string): { size: number; pre: Uint8Array } {
+/** Reads and checks the preamble of the open file: the file size, where the JSON header starts and its length. */
+function readPreamble(fd: number, file: string): { size: number; start: number; len: number } {
   const size = fs.fstatSync(fd).size;
-  const pre = new Uint8Array(PREAMBLE);
-  if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  const pre = new Uint8Array(PREAMBLE_V1);
+  if (size < PREAMBLE_V1) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
   readExact(fd, pre, 0, file, 'the preamble');
-  checkPreamble(file, pre, size);
-  return { size, pre };
+  return { size, ...checkPreamble(file, pre, size) };
+}
+
+/** Reads and validates only the header of a .tllm file (config, quantization, tensor table), not its tensors. */
+export function readTllmHeader(file: string): TllmHeader {
+  const fd = openForRead(file);
+  try {
+    const { size, start, len } = readPreamble(fd, file);
+    const head = new Uint8Array(start + len);
+    readExact(fd, head, 0, file, 'the header');
+    return decodeHeader(file, head, size);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
@@ -200,47 +218,40 @@ function bad(file: string, what: string): UserError {
   return new UserError(`${file}: ${what}; re-export the model with 'tinyllm export' (the file may be damaged or from another program)`);
 }
 
-function checkPreamble(file: string, pre: Uint8Array, size: number): void {
+/** Checks magic, version and header length (the first PREAMBLE_V1 bytes); returns where the JSON header starts and its length. */
+function checkPreamble(file: string, pre: Uint8Array, size: number): { version: number; start: number; len: number } {
   const magic = new TextDecoder().decode(pre.subarray(0, 8));
   if (magic !== TLLM_MAGIC) throw bad(file, `not a .tllm model (magic ${quoteValue(magic)}, expected "${TLLM_MAGIC}")`);
-  const dv = new DataView(pre.buffer, pre.byteOffset, PREAMBLE);
+  const dv = new DataView(pre.buffer, pre.byteOffset, PREAMBLE_V1);
   const version = dv.getUint32(8, true);
-  if (version !== TLLM_VERSION) {
-    throw new UserError(`${file}: .tllm version ${version}, this tinyllm reads version ${TLLM_VERSION}; ${version > TLLM_VERSION ? 'upgrade tinyllm' : 're-export the model'}`);
+  if (version < 1 || version > TLLM_VERSION) {
+    throw new UserError(`${file}: .tllm version ${version}, this tinyllm reads versions 1 to ${TLLM_VERSION}; ${version > TLLM_VERSION ? 'upgrade tinyllm' : 're-export the model'}`);
   }
+  const start = preambleBytes(version);
   const len = dv.getUint32(12, true);
-  if (PREAMBLE + len > size) throw bad(file, `header of ${len} bytes runs past the end of the ${size}-byte file (truncated?)`);
+  if (start + len > size) throw bad(file, `header of ${len} bytes runs past the end of the ${size}-byte file (truncated?)`);
+  return { version, start, len };
 }
 
-/** The validated header of the file at `bytes` (preamble + header JSON at least) of a `size`-byte file. */
+/** The validated header of a `size`-byte file whose first bytes (preamble + JSON header at least) are `bytes`. */
 function decodeHeader(file: string, bytes: Uint8Array, size: number): TllmHeader {
-  const len = new DataView(bytes.buffer, bytes.byteOffset + 12, 4).getUint32(0, true);
+  const { version, start, len } = checkPreamble(file, bytes, size);
+  const json = bytes.subarray(start, start + len);
+  if (version >= 2 && crc32(json) !== new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0, true)) {
+    throw bad(file, 'header checksum mismatch: the header is corrupted');
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + len)));
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     throw bad(file, `header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
   }
-  return checkHeader(file, raw, size);
-}
-
-/** Reads and validates only the header of a .tllm file (config, quantization, tensor table), not its tensors. */
-export function readTllmHeader(file: string): TllmHeader {
-  const fd = openForRead(file);
-  try {
-    const { size, pre } = readPreamble(fd, file);
-    const head = new Uint8Array(PREAMBLE + new DataView(pre.buffer).getUint32(12, true));
-    readExact(fd, head, 0, file, 'the header');
-    return decodeHeader(file, head, size);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return checkHeader(file, raw, start, size);
 }
 
 /** Validates a whole .tllm file held in `bytes` (see readTllm). */
 export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
-  if (bytes.byteLength < PREAMBLE) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-  checkPreamble(file, bytes, bytes.byteLength);
+  if (bytes.byteLength < PREAMBLE_V1) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
   const header = decodeHeader(file, bytes, bytes.byteLength);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const view = (name: string): TllmData => {
@@ -259,7 +270,7 @@ export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
-function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
+function checkHeader(file: string, raw: unknown, start: number, size: number): TllmHeader {
   const fail = (what: string) => bad(file, `header ${what}`);
   if (!isObj(raw) || raw.format !== 'tinyllm-model') throw fail(`field "format" must be "tinyllm-model"`);
   const c = raw.config;
@@ -297,7 +308,7 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
     const n = (t.shape as number[]).reduce((a, b) => a * b, 1);
     const dtype = t.dtype as TllmDtype;
     if (n * DTYPE_BYTES[dtype] !== t.bytes) throw fail(`${where} ('${name}'): ${t.bytes} bytes, but shape [${t.shape}] of ${dtype} needs ${n * DTYPE_BYTES[dtype]}`);
-    if (t.offset % TLLM_ALIGN !== 0 || t.offset < PREAMBLE || t.offset + t.bytes > size) {
+    if (t.offset % TLLM_ALIGN !== 0 || t.offset < start || t.offset + t.bytes > size) {
       throw fail(`${where} ('${name}'): bytes [${t.offset}, ${t.offset + t.bytes}) are not ${TLLM_ALIGN}-byte aligned inside the ${size}-byte file (truncated?)`);
     }
     if (dtype === 'i8' && !INT8_GROUPS.includes(t.group as Int8Group)) throw fail(`${where} ('${name}'): an i8 tensor needs "group" ${INT8_GROUPS.join('|')}`);
@@ -347,6 +358,8 @@ export function legacyTemplate(s: string): PromptTemplate {
 
 /** Every GPT-2 parameter present with its shape; i8 ones with a scale tensor of the right shape. */
 function checkModelTensors(fail: (what: string) => UserError, h: TllmHeader): void {
+  // counted before listing: the specs of a corrupt nLayer = 2^31 - 1 filled the heap (the table is bounded by the file)
+  if (h.tensors.length < numTensors(h.config)) throw fail(`config.nLayer is ${h.config.nLayer}, but the tensor table lists only ${h.tensors.length} tensors (a GPT-2 of that depth has ${numTensors(h.config)})`);
   const byName = new Map(h.tensors.map((t) => [t.name, t]));
   for (const spec of paramSpecs(h.config)) {
     const e = byName.get(spec.name);

@@ -10,6 +10,7 @@ import { parseTllm, readTllm, TLLM_ALIGN } from '../../src/export/tllm.js';
 import { loadModel } from '../../src/runtime/model.js';
 import { renderPrompt, templateJson, TINYLLM_TEMPLATE, type PromptTemplate } from '../../src/task/template.js';
 import { byteTokenizer, exportTiny, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
+import { fixHeaderCrc, headerCodec, toVersion1 } from '../fuzz/header-crc.js';
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -94,20 +95,17 @@ describe('.tllm round trips', () => {
 });
 
 /** The JSON header of a .tllm file. */
+const tllmHeader = headerCodec(TLLM_ALIGN, false);
 function headerJson(file: string) {
-  const b = fs.readFileSync(file);
-  return JSON.parse(b.subarray(16, 16 + b.readUInt32LE(12)).toString('utf8'));
+  return JSON.parse(tllmHeader.get(fs.readFileSync(file)));
 }
 
-/** Rewrites the JSON header in place (padded with spaces to its length, so the tensors stay where they are). */
+/** Rewrites the JSON header and its checksum in place (padded with spaces, so the tensors stay where they are). */
 function setHeader(file: string, edit: (h: Record<string, unknown>) => Record<string, unknown>): void {
   const b = fs.readFileSync(file);
-  const len = b.readUInt32LE(12);
-  const text = Buffer.from(JSON.stringify(edit(headerJson(file))), 'utf8');
-  if (text.length > len) throw new Error('setHeader: the new header is longer than the old one');
-  b.fill(0x20, 16, 16 + len);
-  b.set(text, 16);
-  fs.writeFileSync(file, b);
+  const out = fixHeaderCrc(tllmHeader.set(b, JSON.stringify(edit(headerJson(file)))));
+  if (out.length !== b.length) throw new Error('setHeader: the new header is longer than the room before the tensors');
+  fs.writeFileSync(file, out);
 }
 
 describe('.tllm errors', () => {
@@ -121,13 +119,27 @@ describe('.tllm errors', () => {
   it('says what is wrong and how to fix it', () => {
     expect(() => readTllm(path.join(dir, 'nope.tllm'))).toThrow(/cannot open/);
     expect(() => readTllm(bad(new TextEncoder().encode('GGUF and more bytes here')))).toThrow(/not a \.tllm model.*re-export/);
-    const v2 = Uint8Array.from(good);
-    v2[8] = 2;
-    expect(() => readTllm(bad(v2))).toThrow(/version 2, this tinyllm reads version 1; upgrade tinyllm/);
+    const v3 = Uint8Array.from(good);
+    v3[8] = 3;
+    expect(() => readTllm(bad(v3))).toThrow(/version 3, this tinyllm reads versions 1 to 2; upgrade tinyllm/);
     expect(() => readTllm(bad(good.subarray(0, good.length - 100)))).toThrow(/truncated/);
     const noScale = Uint8Array.from(good);
     noScale[good.indexOf('"h.0.mlp.c_fc.weight.scale"') + 25] = 'x'.charCodeAt(0); // renames the scales
-    expect(() => parseTllm('x.tllm', noScale)).toThrow(/h\.0\.mlp\.c_fc\.weight\.scale' must be f32/);
+    expect(() => parseTllm('x.tllm', noScale)).toThrow(/x\.tllm: header checksum mismatch: the header is corrupted/);
+    expect(() => parseTllm('x.tllm', fixHeaderCrc(noScale))).toThrow(/h\.0\.mlp\.c_fc\.weight\.scale' must be f32/);
+  });
+
+  it('reads version 1 files (no header checksum), as tinyllm wrote them before', () => {
+    const v1 = toVersion1(good);
+    expect(v1[8]).toBe(1);
+    const want = readTllm(bad(good));
+    const got = readTllm(bad(v1));
+    expect(got.header).toEqual(want.header);
+    for (const t of want.header.tensors) expect(got.tensor(t.name), t.name).toEqual(want.tensor(t.name));
+    // without a checksum a changed header still reads, as it always did
+    const nHead1 = Uint8Array.from(v1);
+    nHead1[Buffer.from(v1).indexOf('"nHead":2') + 8] = '1'.charCodeAt(0);
+    expect(readTllm(bad(nHead1)).header.config.nHead).toBe(1);
   });
 });
 

@@ -60,7 +60,8 @@ export interface TllmHeader {
   format: 'tinyllm-model';
   config: GPT2Config;
   /** Storage of the matrices (weights) and of the token embedding / tied LM head (embedding); int8 group size. */
-  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group };
+  /** `layers`: per-block storage of a mixed file (some blocks kept f32); absent when every block is `weights`. */
+  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group; layers?: StorageKind[] };
   /** 'gpt2' (shipped with tinyllm) or the name of the tensor holding an embedded tokenizer.json. */
   tokenizer: { name: 'gpt2' } | { tensor: string };
   finetune?: TllmFinetune;
@@ -163,16 +164,46 @@ export interface ReadTllmOptions {
   beforeAlloc?: (bytes: number) => void;
 }
 
+/** True when the file at `p` starts with the .tllm magic. */
+export function isTllm(p: string): boolean {
+  if (!fs.statSync(p, { throwIfNoEntry: false })?.isFile()) return false;
+  const fd = openForRead(p);
+  try {
+    const head = Buffer.alloc(8);
+    return fs.readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === TLLM_MAGIC;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads and checks the preamble of the open file: the file size, where the JSON header starts and its length. */
+function readPreamble(fd: number, file: string): { size: number; start: number; len: number } {
+  const size = fs.fstatSync(fd).size;
+  const pre = new Uint8Array(PREAMBLE_V1);
+  if (size < PREAMBLE_V1) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  readExact(fd, pre, 0, file, 'the preamble');
+  return { size, ...checkPreamble(file, pre, size) };
+}
+
+/** Reads and validates only the header of a .tllm file (config, quantization, tensor table), not its tensors. */
+export function readTllmHeader(file: string): TllmHeader {
+  const fd = openForRead(file);
+  try {
+    const { size, start, len } = readPreamble(fd, file);
+    const head = new Uint8Array(start + len);
+    readExact(fd, head, 0, file, 'the header');
+    return decodeHeader(file, head, size);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
 export function readTllm(file: string, opts: ReadTllmOptions = {}): TllmFile {
   const fd = openForRead(file);
   let bytes: Uint8Array;
   try {
-    const size = fs.fstatSync(fd).size;
-    const pre = new Uint8Array(PREAMBLE_V1);
-    if (size < PREAMBLE_V1) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-    readExact(fd, pre, 0, file, 'the preamble');
-    checkPreamble(file, pre, size);
+    const { size } = readPreamble(fd, file);
     opts.beforeAlloc?.(size);
     bytes = opts.alloc ? opts.alloc(size) : new Uint8Array(size);
     if (bytes.byteLength !== size || bytes.byteOffset % TLLM_ALIGN !== 0) throw new Error(`readTllm: alloc must return ${size} bytes at a ${TLLM_ALIGN}-byte aligned offset`);
@@ -202,10 +233,9 @@ function checkPreamble(file: string, pre: Uint8Array, size: number): { version: 
   return { version, start, len };
 }
 
-/** Validates a whole .tllm file held in `bytes` (see readTllm). */
-export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
-  if (bytes.byteLength < PREAMBLE_V1) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-  const { version, start, len } = checkPreamble(file, bytes, bytes.byteLength);
+/** The validated header of a `size`-byte file whose first bytes (preamble + JSON header at least) are `bytes`. */
+function decodeHeader(file: string, bytes: Uint8Array, size: number): TllmHeader {
+  const { version, start, len } = checkPreamble(file, bytes, size);
   const json = bytes.subarray(start, start + len);
   if (version >= 2 && crc32(json) !== new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0, true)) {
     throw bad(file, 'header checksum mismatch: the header is corrupted');
@@ -216,7 +246,13 @@ export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
   } catch (e) {
     throw bad(file, `header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
   }
-  const header = checkHeader(file, raw, start, bytes.byteLength);
+  return checkHeader(file, raw, start, size);
+}
+
+/** Validates a whole .tllm file held in `bytes` (see readTllm). */
+export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
+  if (bytes.byteLength < PREAMBLE_V1) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  const header = decodeHeader(file, bytes, bytes.byteLength);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const view = (name: string): TllmData => {
     const e = byName.get(name);

@@ -251,12 +251,11 @@ describe('GPT2.linear', () => {
     const N = 3;
     const C = tiny.nEmbd;
     const inp = Float32Array.from({ length: N * C }, (_, i) => Math.sin(i));
-    const w = model.params.tensors.h[1];
     const hooked = new Float32Array(N * 4 * C);
-    model.linear(1, 'mlp.c_fc', hooked, inp, w.fcw, w.fcb, N, C, 4 * C);
+    model.linear(1, 'mlp.c_fc', hooked, inp, N, C, 4 * C);
     const plain = new Float32Array(N * 4 * C);
     model.hook = null;
-    model.linear(1, 'mlp.c_fc', plain, inp, w.fcw, w.fcb, N, C, 4 * C);
+    model.linear(1, 'mlp.c_fc', plain, inp, N, C, 4 * C);
     // adapter: (α/r)·B·A·x with every A, B entry 0.25 -> 2 · (2 · 0.25·0.25) · Σx per output
     for (let n = 0; n < N; n++) {
       let sx = 0;

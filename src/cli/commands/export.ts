@@ -3,12 +3,16 @@
 // and top-1 agreement on sample prompts, Δ perplexity on a validation shard (--val), Δ task accuracy on a task file
 // (--task, evaluated as `tinyllm eval --ckpt` and `eval -m` do). --max-ppl-increase / --max-acc-drop make it fail
 // (exit 1, nothing written) above a bound: the file is checked under a temp name and renamed into place. --gguf
-// writes a GGUF file for llama.cpp instead (--dtype f32, f16 or q8_0), measured the same way.
+// writes a GGUF file for llama.cpp instead (--dtype f32, f16 or q8_0), measured the same way. Per-block precision
+// (export/precision.ts): --keep-f32 <blocks> keeps those blocks' matrices f32 in an --int8 file; --precision auto
+// measures each block's sensitivity (Δ validation loss with only that block int8) and keeps the most sensitive ones
+// f32 so the predicted perplexity rise fits --max-ppl-increase (then measured as always).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveShards } from '../../data/loader.js';
 import { readShardHeader, readShardTokens } from '../../data/shard.js';
 import { exportTllm, type TllmScheme } from '../../export/deploy.js';
+import { blockSensitivity, choosePrecision, parseBlockList } from '../../export/precision.js';
 import { INT8_GROUPS, type Int8Group } from '../../export/quantize.js';
 import type { StorageKind } from '../../export/tllm.js';
 import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
@@ -49,6 +53,8 @@ const options = {
   train: { type: 'string', help: "with --task: training rows, for the label set (default: the fine-tune run's task.json labels)" },
   limit: { type: 'number', min: 1, integer: true, help: 'with --task: evaluate only the first N rows' },
   'max-acc-drop': { type: 'number', min: -100, help: 'fail (exit 1, no file written) when task accuracy on --task drops by more than this many percentage points' },
+  'keep-f32': { type: 'string', help: "with --int8: blocks whose matrices stay f32, e.g. '0,11' (a mixed file)" },
+  precision: { type: 'string', help: "'auto': with --int8, --val and --max-ppl-increase, measure each block's sensitivity and keep the most sensitive f32" },
   force: { type: 'boolean', help: 'overwrite an existing output file' },
 } satisfies OptionSpecs;
 
@@ -80,6 +86,7 @@ export async function run(argv: string[]): Promise<void> {
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
+  if (scheme && (o['keep-f32'] !== undefined || o.precision !== undefined)) choosePrecisionFlags(o, scheme, model, valTokens);
   const temp = path.join(path.dirname(o.out), `.${path.basename(o.out)}.${process.pid}.check`);
   const params = new Map(model.params.names().map((n) => [n, model.params.get(n) as Float32Array]));
   if (gguf) saveGgufGPT2(temp, model.config, params, tokenizer.model, { dtype: gguf });
@@ -168,7 +175,31 @@ function schemeOf(o: { int8?: boolean; f16?: boolean; f32?: boolean; group: numb
 
 function describe(s: TllmScheme): string {
   const q = (k: StorageKind) => (k === 'int8' ? `int8 (${s.group ? `groups of ${s.group}` : 'per-row scales'})` : k);
-  return s.embedding === s.weights ? q(s.weights) : `${q(s.weights)} weights, ${q(s.embedding)} embedding`;
+  const kept = s.keepF32?.length ? ` (blocks ${s.keepF32.join(',')} f32)` : '';
+  return s.embedding === s.weights ? `${q(s.weights)}${kept}` : `${q(s.weights)} weights${kept}, ${q(s.embedding)} embedding`;
+}
+
+/** Sets scheme.keepF32 from --keep-f32, or from measured sensitivities with --precision auto (printing them). */
+function choosePrecisionFlags(o: { 'keep-f32'?: string; precision?: string; val?: string; 'max-ppl-increase'?: number }, scheme: TllmScheme, model: GPT2, valTokens: number): void {
+  if (scheme.weights !== 'int8') throw new UserError('--keep-f32 and --precision choose int8 or f32 per block; use them with --int8');
+  if (o['keep-f32'] !== undefined && o.precision !== undefined) throw new UserError('give --keep-f32 <blocks> or --precision auto, not both');
+  if (o['keep-f32'] !== undefined) {
+    scheme.keepF32 = parseBlockList(o['keep-f32'], model.config);
+    return;
+  }
+  if (o.precision !== 'auto') throw new UserError(`--precision must be 'auto', got '${o.precision}'`);
+  const bound = o['max-ppl-increase'];
+  if (!o.val || bound === undefined) throw new UserError('--precision auto needs --val <validation shard> and --max-ppl-increase <percent> (the bound it chooses for)');
+  const tokens = readValTokens(o.val, valTokens, model.config.vocabSize);
+  const L = model.config.nLayer;
+  const progress = new Progress('  sensitivity', L + 1, { unit: 'passes' });
+  const s = blockSensitivity(model, tokens, Math.min(model.config.blockSize, 512), scheme.group, (done) => progress.update(done + 1));
+  progress.finish();
+  console.log(`  sensitivity on ${tokens.length} tokens of ${o.val} (Δ validation loss with only that block int8; f32 loss ${s.base.toFixed(4)}):`);
+  for (let l = 0; l < L; l++) console.log(`    block ${l}: ${s.delta[l] >= 0 ? '+' : ''}${s.delta[l].toExponential(2)} (${(100 * Math.expm1(s.delta[l])).toFixed(3)}% perplexity)`);
+  const { keepF32, predicted } = choosePrecision(s, bound);
+  scheme.keepF32 = keepF32;
+  console.log(`  precision auto: ${keepF32.length ? `blocks ${keepF32.join(',')} stay f32` : 'every block int8'}, predicted perplexity rise ${predicted >= 0 ? '+' : ''}${predicted.toFixed(3)}% (bound ${bound}%)`);
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

@@ -8,12 +8,10 @@ import { CacheDecoder } from '../models/gpt2/block-decode.js';
 import type { TextCodec } from '../models/gpt2/generate.js';
 import type { GPT2 } from '../models/gpt2/model.js';
 import { decodeTextFromIds } from '../models/gpt2/textgen.js';
-import { fitPrompt, type PromptOptions } from '../task/encode.js';
+import { encodeAnswer, fitPrompt, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
-import { renderAnswer } from '../task/template.js';
-import { findLeaks } from '../rag/leak.js';
-import { fitRagPrompt } from '../rag/prompt.js';
-import { keyText, type Retriever } from '../rag/retrieve.js';
+import { ragQueryPrompt, storeLeaks, type RagQuery } from '../rag/query.js';
+import { keyText } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
 import { knnClassify, knnRegress, majorityClass, nearestCentroid } from './baselines.js';
 import { featurize, fitFeatures } from './features.js';
@@ -39,18 +37,11 @@ export interface EvalOptions extends PromptOptions {
   generate?: boolean;
   rank?: boolean;
   /** Retrieval-augmented prompts: the k nearest stored examples before each query (see src/rag). */
-  rag?: RagOptions;
+  rag?: RagQuery;
   /** Called after each row. */
   onRow?: (done: number) => void;
   /** Checked after each row: true stops early and reports on the rows done. */
   shouldStop?: () => boolean;
-}
-
-export interface RagOptions {
-  retriever: Retriever;
-  k: number;
-  /** Keep store rows identical to the evaluated row in its retrieval (default: left out). */
-  keepLeaks?: boolean;
 }
 
 /** What retrieval did over the evaluated rows. */
@@ -134,7 +125,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   const doGenerate = opts.generate ?? true;
   if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
   const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
-  const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
+  const answerTokens = (e: TaskExample) => encodeAnswer(codec, e.output, opts).length;
   const longest = Math.max(train.reduce((m, e) => Math.max(m, answerTokens(e)), 0), ...candidates.map((c) => c.length));
   const maxTokens = opts.maxTokens ?? longest + 4;
   const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
@@ -146,14 +137,11 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   let interrupted = false;
   const rag = opts.rag;
   if (rag && !rag.retriever.store.labelled) throw new UserError(`the store ${rag.retriever.store.source} holds unlabelled passages; evaluation needs a store built from a task file (labelled examples)`);
-  const leaks = rag ? findLeaks(rag.retriever.store.rows, test) : [];
-  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: leaks.filter((l) => l.size > 0).length, leaksExcluded: !rag.keepLeaks };
-  const none = new Set<number>();
-  for (const [i, ex] of test.entries()) {
+  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: test.filter((ex) => storeLeaks(rag.retriever.store, ex).size > 0).length, leaksExcluded: !rag.keepLeaks };
+  for (const ex of test) {
     let fitted;
     if (rag && ragReport) {
-      const rows = rag.retriever.search(ex, rag.k, rag.keepLeaks ? none : leaks[i]).map((j) => rag.retriever.store.rows[j]);
-      const p = (fitted = fitRagPrompt(codec, ex, rows, reserve, opts, ex.where));
+      const p = (fitted = ragQueryPrompt(codec, rag, ex, reserve, opts, ex.where));
       [ragReport.used, ragReport.shortened, ragReport.dropped] = [ragReport.used + p.used, ragReport.shortened + p.shortened, ragReport.dropped + p.dropped];
     } else fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
     if (fitted.inputKept < fitted.inputChars) cutRows++;

@@ -5,10 +5,9 @@
 // costs its own length.
 import { sharedDecoder, type KVDecoder } from '../models/gpt2/decode.js';
 import type { GPT2 } from '../models/gpt2/model.js';
-import { fitPrompt, type PromptOptions } from '../task/encode.js';
+import { encodeAnswer, fitPrompt, type PromptOptions } from '../task/encode.js';
 import type { TaskExample } from '../task/read.js';
 import type { SequenceCodec } from '../task/sequence.js';
-import { renderAnswer } from '../task/template.js';
 
 /** What ranking needs from a KV-cache decoder: the training model's KVDecoder or the int8 runtime's Decoder. */
 export type ScoringDecoder = Pick<KVDecoder, 'pos' | 'capacity' | 'config' | 'reset' | 'rewind' | 'feed' | 'feedScored'>;
@@ -77,7 +76,7 @@ export function rankExamples(model: GPT2, examples: readonly RankedExample[], ca
 
 /** The token ids of each label's answer as fine-tuning trains it (label + end marker, encoded on its own). */
 export function labelCandidates(codec: SequenceCodec, labels: readonly string[], opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[][] {
-  return labels.map((l) => Array.from(codec.encode(renderAnswer(opts.template, l), { allowSpecial: opts.allowSpecial ?? false })));
+  return labels.map((l) => encodeAnswer(codec, l, opts));
 }
 
 /**

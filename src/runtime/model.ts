@@ -9,6 +9,7 @@ import { INT8_MAX_BLOCK } from '../kernels/wasm/index.js';
 import type { GPT2Config } from '../models/gpt2/config.js';
 import { blockOf, type Block } from '../models/gpt2/params.js';
 import { sharedArena, type Arena } from '../tensor/arena.js';
+import type { SequenceStart } from '../task/sequence.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { parseTokenizerJson } from '../tokenizer/files.js';
 import { gpt2 } from '../tokenizer/gpt2.js';
@@ -117,6 +118,12 @@ export function startIds(tok: BpeTokenizer, finetune: TllmFinetune | undefined):
   if (rule === '<|endoftext|>' || rule === 'endoftext') return [tok.eotToken];
   if (rule === '' || rule === 'none') return [];
   return Array.from(tok.encode(rule, { allowSpecial: true }));
+}
+
+/** The file's start rule as a task sequence start (src/task/sequence.ts): null when the file records none. */
+export function sequenceStartOf(finetune: TllmFinetune | undefined): SequenceStart | null {
+  const rule = finetune?.startRule;
+  return rule === undefined ? null : rule === '' || rule === 'none' ? 'none' : 'endoftext';
 }
 
 /** A prompt's ids for generation: the start ids, then the text (special-token text only when allowed). */

@@ -11,6 +11,7 @@ import { modelCard, type ModelCard } from './card.js';
 import { ApiError } from './errors.js';
 import { PAGE_HTML } from './page.js';
 import { JobQueue } from './queue.js';
+import type { ServeRag } from './rag.js';
 
 export interface ServeOptions {
   /** Requests that may wait behind the running one (more get 503). */
@@ -19,6 +20,8 @@ export interface ServeOptions {
   maxBody: number;
   /** One line per finished request (default: none). */
   log?: (line: string) => void;
+  /** Retrieval-augmented prompts from a store of labelled examples (src/serve/rag.ts). */
+  rag?: ServeRag;
 }
 
 type Handler = (ctx: api.ApiContext, req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
@@ -52,7 +55,7 @@ export class ModelServer {
   ) {
     this.card = modelCard(model);
     this.queue = new JobQueue(opts.queue);
-    this.ctx = { model, card: this.card, decoder: new Decoder(model), queue: this.queue, stats: this.stats, maxBody: opts.maxBody, stopping: () => this.hardStop };
+    this.ctx = { model, card: this.card, decoder: new Decoder(model), queue: this.queue, stats: this.stats, maxBody: opts.maxBody, ...(opts.rag ? { rag: opts.rag } : {}), stopping: () => this.hardStop };
     this.http = http.createServer((req, res) => void this.handle(req, res));
     this.http.headersTimeout = 20_000;
     this.http.requestTimeout = 60_000;

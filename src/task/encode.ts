@@ -82,9 +82,14 @@ function cutAt(s: string, k: number): string {
   return s.slice(0, c >= 0xd800 && c < 0xdc00 ? k - 1 : k);
 }
 
+/** The ids of an answer as trained: the output, then the end marker. */
+export function encodeAnswer(codec: SequenceCodec, output: string, opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[] {
+  return Array.from(codec.encode(renderAnswer(opts.template, output), { allowSpecial: opts.allowSpecial ?? false }));
+}
+
 /** The ids of one example: fitted prompt + answer (output and end marker), never cut. */
 export function encodeExample(codec: SequenceCodec, ex: TaskFields & { output: string; where: string }, opts: PromptOptions): EncodedExample {
-  const answer = codec.encode(renderAnswer(opts.template, ex.output), { allowSpecial: opts.allowSpecial ?? false });
+  const answer = encodeAnswer(codec, ex.output, opts);
   const p = fitPrompt(codec, ex, answer.length, opts, ex.where);
   const ids = new Int32Array(p.ids.length + answer.length);
   ids.set(p.ids);

@@ -145,10 +145,9 @@ async function trainingModel(ckpt: string, tokenizerName: string | undefined) {
 /** A .tllm file on the runtime's decoder (int8 weights used in place), with the tokenizer and start rule it carries. */
 async function runtimeModel(file: string, tokenizerFlag: string | undefined) {
   if (tokenizerFlag !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
-  const { loadModel, sharedModelDecoder } = await import('../../runtime/index.js');
+  const { loadModel, sequenceStartOf, sharedModelDecoder } = await import('../../runtime/index.js');
   const loaded = loadModel(file);
-  const rule = loaded.finetune?.startRule;
-  const sequenceStart = rule === undefined ? null : rule === '' || rule === 'none' ? ('none' as const) : ('endoftext' as const);
+  const sequenceStart = sequenceStartOf(loaded.finetune);
   const { numParams } = await import('../../models/gpt2/config.js');
   return { model: sharedModelDecoder(loaded), tokenizer: loaded.tokenizer, sequenceStart, parameters: numParams(loaded.config) };
 }

@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
-import type { GenerateTextOptions, GenerateTextResult } from '../../models/gpt2/textgen.js';
+import type { GenerateTextOptions, GenerateTextResult, TextCodec } from '../../models/gpt2/textgen.js';
 import type { GPT2 } from '../../models/gpt2/model.js';
-import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
+import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceCodec, type SequenceStart } from '../../task/sequence.js';
+import type { PromptTemplate } from '../../task/template.js';
 import { UserError } from '../../util/errors.js';
 import type { BpeTokenizer } from '../../tokenizer/bpe.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -30,8 +31,9 @@ const options = {
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
   rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples (or passages) go before the prompt; the prompt becomes the input of the task template' },
   k: { type: 'number', min: 1, integer: true, help: 'with --rag: examples retrieved', default: 4 },
-  template: { type: 'string', help: "with --rag and a labelled store: prompt template, 'tinyllm' or a template file", default: 'tinyllm' },
+  template: { type: 'string', help: "with --rag and a labelled store: prompt template, 'tinyllm' or a template file (default: a fine-tune run's, else tinyllm)" },
   instruction: { type: 'string', help: "with --rag and a labelled store: the query's instruction (default: the stored examples' most common one)" },
+  'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the query (left out by default; always reported)', default: false },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
@@ -89,8 +91,7 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  if (o.model && o.rag !== undefined) throw new UserError('--rag works with --ckpt models for now (the .tllm runtime path has no retrieval yet)');
-  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer) : await trainingGenerator(o.ckpt as string, o);
+  const generate = o.model ? await runtimeGenerator(o.model, o) : await trainingGenerator(o.ckpt as string, o);
   const t0 = performance.now();
   if (o.rag === undefined) process.stdout.write(o.prompt);
   const r = generate(o.prompt, {
@@ -106,17 +107,20 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
+type GenerateFlags = { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template?: string; instruction?: string; 'rag-keep-leaks': boolean; 'max-tokens': number };
 
-/** Generation from a .tllm file with the runtime and the tokenizer the file carries. */
-async function runtimeGenerator(file: string, tokenizer: string | undefined): Promise<Generator> {
-  if (tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
-  const { loadModel, generate } = await import('../../runtime/index.js');
+/** Generation from a .tllm file with the runtime and the tokenizer the file carries (with --rag: after retrieval). */
+async function runtimeGenerator(file: string, o: GenerateFlags): Promise<Generator> {
+  if (o.tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
+  const { loadModel, generate, sequenceStartOf } = await import('../../runtime/index.js');
   const model = loadModel(file);
-  return (prompt, opts) => generate(model, prompt, opts);
+  if (o.rag === undefined) return (prompt, opts) => generate(model, prompt, opts);
+  const start = chooseSequenceStart(o['sequence-start'], sequenceStartOf(model.finetune));
+  return withRetrieval(o, { codec: model.tokenizer, start, contextLength: model.config.blockSize, template: null }, (ids, opts) => generate(model, ids, opts));
 }
 
 /** Generation with the training model from a checkpoint or exported weights (with --rag: after retrieval). */
-async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template: string; instruction?: string; 'max-tokens': number }): Promise<Generator> {
+async function trainingGenerator(ckpt: string, o: GenerateFlags): Promise<Generator> {
   const { openTokenizer } = await import('../../train/run.js');
   const { generateText, generateTextFromIds } = await import('../../models/gpt2/generate.js');
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
@@ -125,17 +129,39 @@ async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequenc
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
-  const start = chooseSequenceStart(o['sequence-start'], sequenceStart);
-  const allowSpecial = o['allow-special'];
-  if (o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start, allowSpecial });
+  if (o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: o['allow-special'] });
+  const { readTaskInfo } = await import('../../task/info.js');
+  const info = readTaskInfo(ckpt); // a fine-tune run: its template and sequence start, as eval uses them
+  const start = chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart);
+  return withRetrieval(o, { codec: tokenizer, start, contextLength: model.config.blockSize, template: info?.template ?? null }, (ids, opts) => generateTextFromIds(model, tokenizer, ids, opts));
+}
+
+/**
+ * --rag: the prompt after retrieval (src/rag/generate.ts: the same prompt eval builds for a row with this input and
+ * instruction), its retrieval and leak report on stderr, then generation from those ids.
+ */
+async function withRetrieval(
+  o: GenerateFlags,
+  m: { codec: SequenceCodec & TextCodec; start: SequenceStart; contextLength: number; template: PromptTemplate | null },
+  fromIds: (ids: number[], opts: GenerateTextOptions) => GenerateTextResult,
+): Promise<Generator> {
   const { ragPrompt } = await import('../../rag/generate.js');
   const { loadTemplate } = await import('../../task/template.js');
   const { openRag } = await import('./index.js');
-  const retriever = await openRag(o.rag);
+  const retriever = await openRag(o.rag as string);
+  const template = o.template !== undefined || !m.template ? loadTemplate(o.template) : m.template;
   return (prompt, opts) => {
-    const blockSize = model.config.blockSize;
-    const rag = ragPrompt(retriever, tokenizer, prompt, { k: o.k, template: loadTemplate(o.template), instruction: o.instruction, start, allowSpecial, contextLength: blockSize, reserve: Math.min(o['max-tokens'], Math.floor(blockSize / 2)) });
+    const rag = ragPrompt(retriever, m.codec, prompt, {
+      k: o.k,
+      template,
+      instruction: o.instruction,
+      start: m.start,
+      allowSpecial: o['allow-special'],
+      contextLength: m.contextLength,
+      reserve: Math.min(o['max-tokens'], Math.floor(m.contextLength / 2)),
+      keepLeaks: o['rag-keep-leaks'],
+    });
     console.error(`[retrieval: ${rag.note}]`);
-    return generateTextFromIds(model, tokenizer, rag.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...rag.stop] });
+    return fromIds(rag.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...rag.stop] });
   };
 }

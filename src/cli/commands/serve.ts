@@ -1,6 +1,7 @@
 // `tinyllm serve -m model.tllm`: an HTTP server on localhost for one .tllm model with the API OpenAI clients and
 // llama.cpp's server use (/v1/completions, /v1/chat/completions with SSE streaming, /v1/models, /health), plus
-// /v1/classify for fine-tuned sensing models and a small page at /. SIGTERM/SIGINT stop it cleanly (exit 0).
+// /v1/classify for fine-tuned sensing models and a small page at /; with --rag store.tlx, the k nearest labelled
+// examples go before each query (src/serve/rag.ts). SIGTERM/SIGINT stop it cleanly (exit 0).
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import type { LoadedModel } from '../../runtime/model.js';
 import type { ServeRag } from '../../serve/rag.js';

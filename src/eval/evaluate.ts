@@ -8,8 +8,9 @@ import { CacheDecoder } from '../models/gpt2/block-decode.js';
 import type { TextCodec } from '../models/gpt2/generate.js';
 import type { GPT2 } from '../models/gpt2/model.js';
 import { decodeTextFromIds } from '../models/gpt2/textgen.js';
-import { encodeAnswer, fitPrompt, type PromptOptions } from '../task/encode.js';
+import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
+import { renderAnswer } from '../task/template.js';
 import { ragQueryPrompt, storeLeaks, type RagQuery } from '../rag/query.js';
 import { keyText } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
@@ -18,7 +19,7 @@ import { featurize, fitFeatures } from './features.js';
 import { firstLine, readStrict, tinyllmCorrect } from './match.js';
 import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 import { parseNumbers, parseNumericAnswer } from './numbers.js';
-import { argmaxScore, labelCandidates, scoreCandidates, type ScoringDecoder } from './rank.js';
+import { argmaxScore, scoreCandidates, type ScoringDecoder } from './rank.js';
 
 export type TaskKind = 'classify' | 'numeric';
 
@@ -125,7 +126,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   const doGenerate = opts.generate ?? true;
   if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
   const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
-  const answerTokens = (e: TaskExample) => encodeAnswer(codec, e.output, opts).length;
+  const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
   const longest = Math.max(train.reduce((m, e) => Math.max(m, answerTokens(e)), 0), ...candidates.map((c) => c.length));
   const maxTokens = opts.maxTokens ?? longest + 4;
   const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer

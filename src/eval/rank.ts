@@ -5,7 +5,7 @@
 // costs its own length.
 import { sharedDecoder, type KVDecoder } from '../models/gpt2/decode.js';
 import type { GPT2 } from '../models/gpt2/model.js';
-import { encodeAnswer, fitPrompt, type PromptOptions } from '../task/encode.js';
+import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import type { TaskExample } from '../task/read.js';
 import type { SequenceCodec } from '../task/sequence.js';
 
@@ -72,11 +72,6 @@ export function rankExamples(model: GPT2, examples: readonly RankedExample[], ca
     return p;
   });
   return { predictions, correct, accuracy: examples.length ? correct / examples.length : NaN };
-}
-
-/** The token ids of each label's answer as fine-tuning trains it (label + end marker, encoded on its own). */
-export function labelCandidates(codec: SequenceCodec, labels: readonly string[], opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[][] {
-  return labels.map((l) => encodeAnswer(codec, l, opts));
 }
 
 /**

@@ -3,7 +3,7 @@
 // own answer) unless asked to keep them, fitted before the query by fitRagPrompt; and what happened, for the
 // report: the store rows retrieved and used, how many were shortened or left out, the leaked rows.
 // Imports no training code (the runtime and the server use it).
-import { encodeAnswer, type PromptOptions } from '../task/encode.js';
+import { labelCandidates, type PromptOptions } from '../task/encode.js';
 import type { SequenceCodec } from '../task/sequence.js';
 import type { TaskFields } from '../task/template.js';
 import { perObject } from '../util/memo.js';
@@ -49,10 +49,7 @@ export function ragQueryPrompt(codec: SequenceCodec, rag: RagQuery, query: TaskF
 
 /** Tokens of the longest stored answer (output + end marker): the room a prompt leaves for a label of the store. */
 export function longestStoredAnswer(codec: SequenceCodec, store: Store, opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number {
-  const outputs = new Set(store.rows.map((r) => r.output));
-  let longest = 0;
-  for (const o of outputs) longest = Math.max(longest, encodeAnswer(codec, o, opts).length);
-  return longest;
+  return labelCandidates(codec, [...new Set(store.rows.map((r) => r.output))], opts).reduce((m, c) => Math.max(m, c.length), 0);
 }
 
 /** The instruction of a query that has none: the store's most common one ('' for none). */

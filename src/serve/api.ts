@@ -17,7 +17,7 @@ import * as oa from './openai.js';
 import type { JobQueue } from './queue.js';
 import { readRag, servedRagPrompt, type RagInfo, type ServeRag } from './rag.js';
 import { EventStream } from './stream.js';
-import { encodeAnswer } from '../task/encode.js';
+import { labelCandidates } from '../task/encode.js';
 import { labelSet } from '../task/read.js';
 
 export interface ServeStats {
@@ -214,7 +214,7 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');
   const tok = ctx.model.tokenizer;
   // with retrieval, labels are ranked as eval ranks them: each with the template's end marker after the examples
-  const candidates = labels.map((l) => (rag ? encodeAnswer(tok, l, rag) : tok.encode(l)));
+  const candidates = rag ? labelCandidates(tok, labels, rag) : labels.map((l) => tok.encode(l));
   const retrieved = rag && settings ? servedRagPrompt(tok, rag, settings, { input, instruction }, Math.max(...candidates.map((c) => c.length)), 'input') : null;
   const prompt = retrieved?.ids ?? [...startIds(tok, ctx.model.finetune), ...tok.encode(renderTemplate(ctx.model.finetune, input, instruction ?? ''))];
   const cancelled = cancellation(ctx, res);

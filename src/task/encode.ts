@@ -82,14 +82,14 @@ function cutAt(s: string, k: number): string {
   return s.slice(0, c >= 0xd800 && c < 0xdc00 ? k - 1 : k);
 }
 
-/** The ids of an answer as trained: the output, then the end marker. */
-export function encodeAnswer(codec: SequenceCodec, output: string, opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[] {
-  return Array.from(codec.encode(renderAnswer(opts.template, output), { allowSpecial: opts.allowSpecial ?? false }));
+/** The token ids of each label's answer as fine-tuning trains it (label + end marker, encoded on its own). */
+export function labelCandidates(codec: SequenceCodec, labels: readonly string[], opts: Pick<PromptOptions, 'template' | 'allowSpecial'>): number[][] {
+  return labels.map((l) => Array.from(codec.encode(renderAnswer(opts.template, l), { allowSpecial: opts.allowSpecial ?? false })));
 }
 
 /** The ids of one example: fitted prompt + answer (output and end marker), never cut. */
 export function encodeExample(codec: SequenceCodec, ex: TaskFields & { output: string; where: string }, opts: PromptOptions): EncodedExample {
-  const answer = encodeAnswer(codec, ex.output, opts);
+  const answer = codec.encode(renderAnswer(opts.template, ex.output), { allowSpecial: opts.allowSpecial ?? false });
   const p = fitPrompt(codec, ex, answer.length, opts, ex.where);
   const ids = new Int32Array(p.ids.length + answer.length);
   ids.set(p.ids);

@@ -1,7 +1,8 @@
 // Ranking by likelihood: scores after one shared prefill equal a full forward's log-likelihoods, and a tiny
 // model trained to memorise a task gets every row right by ranking.
 import { describe, expect, it } from 'vitest';
-import { rankingAccuracy, scoreCandidates, labelCandidates } from '../../src/eval/rank.js';
+import { rankingAccuracy, scoreCandidates } from '../../src/eval/rank.js';
+import { labelCandidates } from '../../src/task/encode.js';
 import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
 import { fitPrompt } from '../../src/task/encode.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';

@@ -2,7 +2,6 @@
 // very prompt `eval --rag` builds (same retrieval, same template, same fitting), on f32 and int8 files; the
 // prompt never exceeds the context and a query is never cut (refused instead); leaks are reported and excluded.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -17,28 +16,11 @@ import { Decoder, generate, loadModel, sequenceStartOf, type LoadedModel } from 
 import { ModelServer } from '../../src/serve/server.js';
 import type { ServeRag } from '../../src/serve/rag.js';
 import { answerEnd, TINYLLM_TEMPLATE } from '../../src/task/template.js';
-import { saveTokenizer } from '../../src/tokenizer/files.js';
-import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { LABELS, memorise, quiet, tinyRows, tinyTokenizer } from '../eval/helpers.js';
+import { LABELS, quiet } from '../eval/helpers.js';
 import { postJson } from '../serve/helpers.js';
+import { ragFixture } from './helpers.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-ragdeploy-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const train = tinyRows(12, 2, 'train.jsonl');
-const test = tinyRows(6, 3, 'test.jsonl');
-const { tok, bpe } = tinyTokenizer(train);
-const model = memorise(tok, train, 30); // context 64: one or two examples fit beside a query
-const tokDir = path.join(tmp, 'tok');
-saveTokenizer(bpe, tokDir);
-const ckpt = path.join(tmp, 'model.ckpt');
-saveCheckpoint(ckpt, { model, step: 1, tokenizer: tokDir, sequenceStart: 'endoftext' });
-const jsonl = (file: string, rs: typeof train) => {
-  fs.writeFileSync(file, rs.map((r) => JSON.stringify({ instruction: r.instruction, input: r.input, output: r.output })).join('\n') + '\n');
-  return file;
-};
-const trainFile = jsonl(path.join(tmp, 'train.jsonl'), train);
-const testFile = jsonl(path.join(tmp, 'test.jsonl'), test);
+const { tmp, train, test, ckpt, trainFile, testFile, leakyFile } = ragFixture('tinyllm-ragdeploy-'); // context 64: one or two examples fit beside a query
 const storeFile = path.join(tmp, 'train.tlx');
 const leakyStore = path.join(tmp, 'leaky.tlx'); // the training rows + test row 1 (store row 12)
 const files: Record<string, string> = {};
@@ -96,7 +78,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 beforeAll(async () => {
   expect((await quiet(['index', trainFile, '-o', storeFile])).code).toBe(0);
-  expect((await quiet(['index', jsonl(path.join(tmp, 'leaky.jsonl'), [...train, test[0]]), '-o', leakyStore])).code).toBe(0);
+  expect((await quiet(['index', leakyFile, '-o', leakyStore])).code).toBe(0);
   for (const dtype of ['f32', 'int8']) {
     files[dtype] = path.join(tmp, `model-${dtype}.tllm`);
     const r = await quiet(['export', ckpt, `--${dtype}`, '-o', files[dtype]]);

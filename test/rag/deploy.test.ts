@@ -17,7 +17,7 @@ import { ModelServer } from '../../src/serve/server.js';
 import type { ServeRag } from '../../src/serve/rag.js';
 import { answerEnd, TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { LABELS, quiet } from '../eval/helpers.js';
-import { postJson } from '../serve/helpers.js';
+import { postJson, streamPost } from '../serve/helpers.js';
 import { ragFixture } from './helpers.js';
 
 const { tmp, train, test, ckpt, trainFile, testFile, leakyFile } = ragFixture('tinyllm-ragdeploy-'); // context 64: one or two examples fit beside a query
@@ -167,6 +167,9 @@ describe('serve --rag', () => {
     const chat = await postJson(`${url}/v1/chat/completions`, { messages: [{ role: 'user', content: test[row].input }], temperature: 0 });
     expect(chat.json.usage.prompt_tokens).toBe(want[row].length);
     expect(chat.json.rag).toEqual(c.json.rag);
+    const chunks = await (await streamPost(`${url}/v1/completions`, { prompt: test[row].input, temperature: 0, stream: true })).rest();
+    expect(chunks.map((x) => x.choices[0].text).join('')).toBe(c.json.choices[0].text);
+    expect(chunks.at(-1).rag).toEqual(c.json.rag); // a stream reports retrieval in its last chunk
   });
 
   it('per request: k within bounds, or off; a bad value is a 400 naming the field', async () => {

@@ -96,8 +96,10 @@ export async function run(argv: string[]): Promise<void> {
   await pretrain([
     '--data', dir('data', 'sensing_train'),
     ...(resumeBase ? ['--resume', base] : [...size, '--block-size', '512']),
-    '--batch', '2',
-    '--seq', '256',
+    // one 512-token row per step (the same tokens as 2 × 256): every position a task prompt can reach (gesture
+    // prompts run to ~380 tokens) gets a trained position embedding before fine-tuning
+    '--batch', '1',
+    '--seq', '512',
     '--steps', String(o.steps),
     '--lr', '1e-3',
     '--val-every', String(Math.max(1, Math.floor(o.steps / 4))),

@@ -112,7 +112,8 @@ else if (fs.existsSync(path.join(base, 'checkpoint.ckpt'))) console.log(`reusing
 else {
   tinyllm(['datasets', 'generate', '--out', datasets, '--scale', String(S.scale)]);
   tinyllm(['prepare', '--preset', 'sensing', datasets, '--out', dir('data')]);
-  const pre = tinyllm(['pretrain', '--data', dir('data', 'sensing_train'), '--n-layer', String(S.nLayer), '--n-head', String(S.nEmbd / 32), '--n-embd', String(S.nEmbd), '--block-size', '512', '--batch', '2', '--seq', '256', '--steps', String(S.steps), '--lr', '1e-3', '--val-every', '0', '--sample-every', '0', '--out', base, '--force']);
+  // one 512-token row per step, as the demo pre-trains: every position a RAG prompt reaches gets trained
+  const pre = tinyllm(['pretrain', '--data', dir('data', 'sensing_train'), '--n-layer', String(S.nLayer), '--n-head', String(S.nEmbd / 32), '--n-embd', String(S.nEmbd), '--block-size', '512', '--batch', '1', '--seq', '512', '--steps', String(S.steps), '--lr', '1e-3', '--val-every', '0', '--sample-every', '0', '--out', base, '--force']);
   console.log(`base model pre-trained in ${pre.seconds.toFixed(1)} s (${S.nLayer} layers × ${S.nEmbd}, context 512)`);
 }
 const run = JSON.parse(fs.readFileSync(path.join(base, 'config.json'), 'utf8')) as { model: string; config: object; steps: number; numParams: number };

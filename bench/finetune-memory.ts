@@ -1,16 +1,23 @@
 // Fine-tuning methods side by side on the built-in gesture task (as the PocketLLM / Edge-LLM papers compare
 // them): per model and method, peak RSS, median time per step, the step of the best validation accuracy, and
 // the test accuracy of that best model, beside the majority-class and nearest-centroid baselines on the same
-// test rows. Full fine-tuning and LoRA are the reference rows; zo / zo-lora are the forward-only methods.
+// test rows. Full fine-tuning and LoRA are the reference rows; zo / zo-lora are the forward-only methods; lora-int8 is
+// LoRA over a frozen int8 base (a .tllm file the parent exports from the same starting weights, as a device would get it).
 // Each job is a whole `tinyllm finetune` run (runFinetune) in its own Node process, so its peak RSS is its own.
-// Run: npx tsx bench/finetune-memory.ts [--quick] [--models 30M,124M] [--methods full,lora,zo,zo-lora]
+// Run: npx tsx bench/finetune-memory.ts [--quick] [--models 30M,124M] [--methods full,lora,zo,zo-lora,lora-int8]
 //      [--steps 60] [--val-every 10] [--batch 4] [--scale 0.2] [--from-30M file] [--from-124M file] [--threads N]
+//      [--max-tokens-per-pass N] (every method: passes of at most N tokens, the same step)
 // (--from-<model>: start from pre-trained weights; default a fresh init.) Last stdout line: one JSON summary.
 import * as fs from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finetuneSettings } from '../src/cli/commands/finetune.js';
+import { exportTllm } from '../src/export/deploy.js';
+import { loadWeights } from '../src/export/load.js';
+import { presetConfig, type GPT2Config, type GPT2PresetName } from '../src/models/gpt2/config.js';
+import { GPT2 } from '../src/models/gpt2/model.js';
+import { plainF32 } from '../src/models/gpt2/params.js';
 import { generateDatasets } from '../src/data/generate/index.js';
 import { majorityClass, nearestCentroid } from '../src/eval/baselines.js';
 import { featurize, fitFeatures } from '../src/eval/features.js';
@@ -20,7 +27,10 @@ import { MetricsLog } from '../src/train/metrics.js';
 import { readTaskFile } from '../src/task/read.js';
 import { runChild } from './lib/child.js';
 
-type MethodName = 'full' | 'lora' | 'zo' | 'zo-lora';
+/** The --quick model (vocabulary: GPT-2's). */
+const TINY = { nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 1024 };
+
+type MethodName = 'full' | 'lora' | 'zo' | 'zo-lora' | 'lora-int8';
 
 /** Flags of each method (learning rates: the usual starting points of each family, not tuned to this task). */
 const METHOD_FLAGS: Record<MethodName, string[]> = {
@@ -28,6 +38,7 @@ const METHOD_FLAGS: Record<MethodName, string[]> = {
   lora: ['--method', 'lora', '--lr', '3e-4'],
   zo: ['--method', 'zo', '--lr', '1e-5', '--zo-eps', '1e-3', '--zo-n', '1', '--grad-clip', '0'],
   'zo-lora': ['--method', 'zo', '--zo-lora', '--lr', '1e-3', '--zo-eps', '1e-3', '--zo-n', '1', '--grad-clip', '0'],
+  'lora-int8': ['--method', 'lora', '--lr', '3e-4'], // --from <int8 .tllm>: the frozen base (implies --recompute)
 };
 
 interface Job {
@@ -39,6 +50,7 @@ interface Job {
   valEvery: number;
   batch: number;
   threads: number;
+  maxTokensPerPass: number | null;
 }
 
 interface JobResult {
@@ -69,12 +81,13 @@ function median(xs: number[]): number {
 async function child(job: Job): Promise<JobResult> {
   setKernels(createKernels(getKernels().name, { threads: job.threads }));
   const out = fs.mkdtempSync(path.join(tmpdir(), 'tinyllm-ftmem-'));
-  const size = job.model === 'tiny' ? ['--n-layer', '2', '--n-head', '2', '--n-embd', '64', '--block-size', '1024'] : ['--model', job.model];
+  const size = job.model === 'tiny' ? ['--n-layer', String(TINY.nLayer), '--n-head', String(TINY.nHead), '--n-embd', String(TINY.nEmbd), '--block-size', String(TINY.blockSize)] : ['--model', job.model];
   const argv = [
     ...(job.from ? ['--from', job.from] : size),
     ...['--train', job.files.train, '--val', job.files.val, '--test', job.files.test],
     ...['--steps', String(job.steps), '--val-every', String(job.valEvery), '--batch', String(job.batch), '--patience', '0'],
     ...['--ckpt-every', '0', '--log-every', String(job.steps), '--lora-r', '8', '--lora-alpha', '16'],
+    ...(job.maxTokensPerPass ? ['--max-tokens-per-pass', String(job.maxTokensPerPass)] : []),
     ...METHOD_FLAGS[job.method],
   ];
   const { settings, initWeights } = finetuneSettings(argv);
@@ -112,6 +125,25 @@ async function baselines(files: Job['files']): Promise<{ majority: number; neare
   };
 }
 
+/** The model's starting weights (the file, else the fresh init every other row starts from) as an int8 .tllm file (made once). */
+function int8Base(dir: string, model: string, from: string | undefined): string {
+  const file = path.join(dir, `base-${model}.tllm`);
+  if (fs.existsSync(file)) return file;
+  let config: GPT2Config;
+  let params: Map<string, Float32Array>;
+  if (from) {
+    const w = loadWeights(from);
+    config = w.config;
+    params = w.params as Map<string, Float32Array>;
+  } else {
+    config = model === 'tiny' ? { ...TINY, vocabSize: 50257 } : presetConfig(model as GPT2PresetName);
+    const m = new GPT2(config, { seed: 1337, alloc: plainF32 }); // finetune's default --seed
+    params = new Map(m.params.names().map((n) => [n, m.params.get(n) as Float32Array]));
+  }
+  exportTllm(file, config, params, { scheme: { weights: 'int8', embedding: 'int8', group: 64 }, tokenizer: 'gpt2' });
+  return file;
+}
+
 async function main(): Promise<void> {
   const childArg = arg('child');
   if (childArg !== undefined) {
@@ -120,7 +152,7 @@ async function main(): Promise<void> {
   }
   const quick = process.argv.includes('--quick');
   const models = (arg('models') ?? (quick ? 'tiny' : '30M,124M')).split(',');
-  const methods = (arg('methods') ?? 'full,lora,zo,zo-lora').split(',') as MethodName[];
+  const methods = (arg('methods') ?? 'full,lora,zo,zo-lora,lora-int8').split(',') as MethodName[];
   for (const m of methods) if (!(m in METHOD_FLAGS)) throw new Error(`--methods: unknown method '${m}' (${Object.keys(METHOD_FLAGS).join(', ')})`);
   const steps = Number(arg('steps') ?? (quick ? 4 : 60));
   const valEvery = Number(arg('val-every') ?? (quick ? 2 : 10));
@@ -135,7 +167,9 @@ async function main(): Promise<void> {
   const load: number[] = [loadavg()[0]];
   for (const model of models) {
     for (const method of methods) {
-      const job: Job = { model, method, from: arg(`from-${model}`) ?? null, files, steps, valEvery, batch, threads };
+      const from = method === 'lora-int8' ? int8Base(data, model, arg(`from-${model}`)) : (arg(`from-${model}`) ?? null);
+      const maxTokensPerPass = arg('max-tokens-per-pass') ? Number(arg('max-tokens-per-pass')) : null;
+      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass };
       const r = runChild<JobResult>(script, job);
       load.push(loadavg()[0]);
       if (!r.ok) {
@@ -151,7 +185,7 @@ async function main(): Promise<void> {
   }
   fs.rmSync(data, { recursive: true, force: true });
   console.log(`baselines on the same test rows: majority ${(100 * base.majority).toFixed(1)}%, nearest centroid ${(100 * base.nearestCentroid).toFixed(1)}%`);
-  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, kernels: getKernels().name, load, baselines: base, results }));
+  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
 }
 
 await main();

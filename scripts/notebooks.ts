@@ -5,7 +5,7 @@
 //   npm run notebooks -- --refresh        run all at full size and store their outputs
 //   npm run notebooks -- --quick 03 05    small sizes (TINYLLM_NOTEBOOK_QUICK=1, what the test suite runs), a subset
 // Cells import the library as 'tinyllm-ts' and Jupyter's display as 'tslab'; notebooks/tsconfig.json maps
-// both for tsx (to src/index.ts and to scripts/notebooks/tslab.ts). See notebooks/README.md.
+// both (to src/index.ts and to scripts/notebooks/tslab.ts), for tsx through a flattened copy (tsxConfig). See notebooks/README.md.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -91,9 +91,7 @@ function typecheck(files: string[]): string[] {
       fs.writeFileSync(mod, `declare global { var ${CELL_HOOK}: (i: number) => void; }\n${source}`);
       modules.set(mod, { file, nb, starts: starts.map((l) => l + 1) });
     }
-    const config = ts.getParsedCommandLineOfConfigFile(path.join(NOTEBOOKS, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
-    if (!config) throw new Error('notebooks/tsconfig.json could not be read');
-    const program = ts.createProgram([...modules.keys()], { ...config.options, noEmit: true });
+    const program = ts.createProgram([...modules.keys()], { ...notebookConfig().options, noEmit: true });
     const problems: string[] = [];
     // diagnostics of the notebook modules only: the library's own bodies are checked by npm run typecheck
     const diagnostics = [...program.getOptionsDiagnostics(), ...[...modules.keys()].flatMap((f) => ts.getPreEmitDiagnostics(program, program.getSourceFile(f)))];
@@ -112,6 +110,26 @@ function typecheck(files: string[]): string[] {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** notebooks/tsconfig.json as TypeScript reads it (its `extends` of the repository's tsconfig.json resolved). */
+function notebookConfig(): ts.ParsedCommandLine {
+  const config = ts.getParsedCommandLineOfConfigFile(path.join(NOTEBOOKS, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  if (!config) throw new Error('notebooks/tsconfig.json could not be read');
+  return config;
+}
+
+/**
+ * Writes the tsconfig tsx runs the notebooks with into `dir` and returns its path: notebooks/tsconfig.json's path
+ * mappings (made absolute) and target, without `extends`, which tsx (4.23) follows with Array.prototype.toReversed,
+ * missing on Node 18. tsx takes nothing else from a tsconfig that matters here (type-checking is typecheck's).
+ */
+function tsxConfig(dir: string): string {
+  const { options } = notebookConfig();
+  const paths = Object.fromEntries(Object.entries(options.paths ?? {}).map(([name, to]) => [name, to.map((p) => path.resolve(NOTEBOOKS, p))]));
+  const file = path.join(dir, 'tsconfig.json');
+  fs.writeFileSync(file, JSON.stringify({ compilerOptions: { target: ts.ScriptTarget[options.target ?? ts.ScriptTarget.ES2022], paths } }));
+  return file;
 }
 
 /** "cell 5 (In [3])": the position among all cells, and the execution count Jupyter shows. */
@@ -174,14 +192,14 @@ async function runChild(file: string, resultFile: string): Promise<void> {
 }
 
 /** Parent side: run one notebook in a child process; returns its result (or the crash as an error). */
-function runNotebook(file: string, quick: boolean): RunResult {
+function runNotebook(file: string, quick: boolean, tsconfig: string): RunResult {
   const resultFile = path.join(os.tmpdir(), `tinyllm-notebook-${process.pid}-${path.basename(file)}.json`);
   fs.rmSync(resultFile, { force: true });
   // tsx's loader by absolute URL: the child's working directory may lie outside this repository
   const tsx = import.meta.resolve('tsx');
   const r = spawnSync(process.execPath, ['--import', tsx, fileURLToPath(import.meta.url), '--child', file, resultFile], {
     cwd: path.dirname(file), // as Jupyter: cells run in the notebook's directory
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(NOTEBOOKS, 'tsconfig.json'), TINYLLM_NOTEBOOK_QUICK: quick ? '1' : '', FORCE_COLOR: '0' },
+    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig, TINYLLM_NOTEBOOK_QUICK: quick ? '1' : '', FORCE_COLOR: '0' },
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
@@ -241,22 +259,28 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   let failed = 0;
-  for (const file of files) {
-    const name = path.relative(process.cwd(), file);
-    const t0 = performance.now();
-    const nb = readNotebook(file);
-    if (process.stdout.isTTY) process.stdout.write(`… ${name}\r`); // overwritten by the result line
-    const r = runNotebook(file, quick);
-    const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    if (r.error) {
-      failed++;
-      const { cell, line, message } = r.error;
-      const where = cell < 0 ? '' : ` ${cellName(nb, cell)}${line !== null ? `, line ${line}` : ''}`;
-      console.error(`✗ ${name}:${where}: ${message} (${secs} s)`);
-      continue;
+  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-notebook-tsx-'));
+  const tsconfig = tsxConfig(configDir);
+  try {
+    for (const file of files) {
+      const name = path.relative(process.cwd(), file);
+      const t0 = performance.now();
+      const nb = readNotebook(file);
+      if (process.stdout.isTTY) process.stdout.write(`… ${name}\r`); // overwritten by the result line
+      const r = runNotebook(file, quick, tsconfig);
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      if (r.error) {
+        failed++;
+        const { cell, line, message } = r.error;
+        const where = cell < 0 ? '' : ` ${cellName(nb, cell)}${line !== null ? `, line ${line}` : ''}`;
+        console.error(`✗ ${name}:${where}: ${message} (${secs} s)`);
+        continue;
+      }
+      if (refresh) writeFileAtomic(file, JSON.stringify(withOutputs(nb, r.outputs), null, 1) + '\n');
+      console.log(`✓ ${name} (${secs} s${refresh ? ', outputs stored' : ''})`);
     }
-    if (refresh) writeFileAtomic(file, JSON.stringify(withOutputs(nb, r.outputs), null, 1) + '\n');
-    console.log(`✓ ${name} (${secs} s${refresh ? ', outputs stored' : ''})`);
+  } finally {
+    fs.rmSync(configDir, { recursive: true, force: true });
   }
   if (failed) console.error(`${failed} of ${files.length} notebooks failed`);
   return failed ? 1 : 0;

@@ -11,6 +11,8 @@ import { checkMemory, memoryLimit } from '../src/util/memory.js';
 import { checkInferenceMemory, checkTrainingMemory } from '../src/models/gpt2/memory.js';
 import { presetConfig } from '../src/models/gpt2/config.js';
 import { UserError } from '../src/util/errors.js';
+import { crc32 } from '../src/util/crc32.js';
+import * as zlib from 'node:zlib';
 
 describe('Rng', () => {
   it('is reproducible from a seed and restorable from its state', () => {
@@ -171,5 +173,27 @@ describe('GPT-2 memory checks', () => {
     );
     expect(() => checkTrainingMemory({ model: '124M', config: presetConfig('124M'), B: 1, T: 64 }, board)).toThrow(/training 124M with -b 1 -t 64 needs about 2,\d{3} MiB .* may use 512 MiB/);
     expect(() => checkInferenceMemory({ nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 64, vocabSize: 512 }, 'tiny', board)).not.toThrow();
+  });
+});
+
+describe('crc32', () => {
+  const ascii = (s: string) => new TextEncoder().encode(s);
+  it('gives the published CRC-32 check values', () => {
+    expect(crc32(ascii('123456789'))).toBe(0xcbf43926); // the catalogue's check value of CRC-32/ISO-HDLC
+    expect(crc32(ascii('The quick brown fox jumps over the lazy dog'))).toBe(0x414fa339);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+
+  it("equals zlib's crc32 on random bytes and continues across chunks", () => {
+    // zlib.crc32 exists from Node 20.15 / 22.2; on Node 18 the check values above stand alone
+    const ref = (zlib as { crc32?: (b: Uint8Array, v?: number) => number }).crc32;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 300 }), (b, cut) => {
+        const at = cut % (b.length + 1);
+        expect(crc32(b.subarray(at), crc32(b.subarray(0, at)))).toBe(crc32(b));
+        if (ref) expect(crc32(b)).toBe(ref(b));
+      }),
+      { numRuns: 200 },
+    );
   });
 });

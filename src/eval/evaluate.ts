@@ -100,18 +100,24 @@ export interface EvalReport {
 }
 
 /** Whether the answers are numbers to be scored by error rather than labels. */
-export function detectKind(train: readonly TaskExample[]): TaskKind {
+export function detectKind(train: readonly Pick<TaskExample, 'output'>[]): TaskKind {
   const values = train.map((e) => parseNumericAnswer(e.output));
   if (values.some((v) => v === null)) return 'classify';
   const distinct = new Set(values);
   return distinct.size > 20 || values.some((v) => !Number.isInteger(v)) ? 'numeric' : 'classify';
 }
 
+/** detectKind on the training rows, or on a given label set when there are none. */
+export function taskKind(train: readonly TaskExample[], labels?: readonly string[]): TaskKind {
+  return detectKind(train.length ? train : (labels ?? []).map((output) => ({ output })));
+}
+
 /** `model`: the training model (its shared decoder is used) or any KV-cache decoder, e.g. the int8 runtime's. */
 export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: readonly TaskExample[], train: readonly TaskExample[], opts: EvalOptions): EvalReport {
-  if (train.length === 0) throw new UserError('evaluation needs the training rows for its baselines (no accuracy is reported without one)');
+  // without training rows (a given label set only) there are no baselines: for comparing two models on the same rows
+  if (train.length === 0 && !opts.labels) throw new UserError('evaluation needs the training rows for its baselines (no accuracy is reported without one)');
   const t0 = performance.now();
-  const kind = opts.kind === undefined || opts.kind === 'auto' ? detectKind(train) : opts.kind;
+  const kind = opts.kind === undefined || opts.kind === 'auto' ? taskKind(train, opts.labels) : opts.kind;
   const labels = opts.labels ?? labelSet(train);
   if (kind === 'classify') {
     const stray = test.find((e) => !labels.includes(e.output));
@@ -195,6 +201,8 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     report.numeric = regressionMetrics(done.map(numericTruth), results.map((r) => parseNumbers(firstLine(r.generated ?? ''))[0] ?? null));
   }
 
+  report.seconds = (performance.now() - t0) / 1000;
+  if (train.length === 0) return report;
   // baselines on the same rows, from the numbers in each row's instruction and input
   const text = keyText;
   const space = fitFeatures(train.map(text));

@@ -1,6 +1,7 @@
 // Builds a .tllm deployment file from GPT-2 weights (the exchange form of src/export/params.ts): matrices stored as
 // f32, f16 or int8 (quantize.ts) by the scheme, the token embedding / tied LM head by its own setting, vectors and
-// the position table as f32 (f16 in an all-f16 export), and the tokenizer by name ('gpt2') or embedded.
+// the position table as f32 (f16 in an all-f16 export), and the tokenizer by name ('gpt2') or embedded. Blocks in
+// scheme.keepF32 keep f32 matrices (a mixed file: every tensor carries its own dtype; the header lists the blocks').
 import { paramSpecs, type GPT2Config } from '../models/gpt2/config.js';
 import { encodeF16 } from './half.js';
 import { checkParams, type NamedParams } from './params.js';
@@ -14,6 +15,8 @@ export interface TllmScheme {
   embedding: StorageKind;
   /** Int8 values per scale along a row (0 = per row). */
   group: Int8Group;
+  /** Blocks whose matrices stay f32 whatever `weights` says (per-block precision, export/precision.ts). */
+  keepF32?: number[];
 }
 
 export interface ExportTllmOptions {
@@ -32,7 +35,9 @@ export function tllmTensors(config: GPT2Config, params: NamedParams, scheme: Tll
   for (const { name, shape } of paramSpecs(config)) {
     const data = params.get(name) as Float32Array;
     const isMatrix = shape.length === 2 && name !== 'wpe.weight';
-    const kind = name === 'wte.weight' ? scheme.embedding : isMatrix ? scheme.weights : vectors;
+    const block = /^h\.(\d+)\./.exec(name);
+    const kept = isMatrix && block !== null && (scheme.keepF32 ?? []).includes(Number(block[1]));
+    const kind = name === 'wte.weight' ? scheme.embedding : kept ? 'f32' : isMatrix ? scheme.weights : vectors;
     if (kind === 'f32') out.push({ name, dtype: 'f32', shape, data });
     else if (kind === 'f16') {
       const h = new Uint16Array(data.length);
@@ -51,6 +56,7 @@ export function tllmTensors(config: GPT2Config, params: NamedParams, scheme: Tll
 /** Writes `params` as a .tllm file (atomically). Returns the header as written. */
 export function exportTllm(file: string, config: GPT2Config, params: NamedParams, opts: ExportTllmOptions): TllmHeader {
   const tensors = tllmTensors(config, params, opts.scheme);
+  const { weights, embedding, group, keepF32 } = opts.scheme;
   const tokenizer = opts.tokenizer === 'gpt2' ? { name: 'gpt2' as const } : { tensor: TOKENIZER_TENSOR };
   if (opts.tokenizer !== 'gpt2') {
     const bytes = new TextEncoder().encode(opts.tokenizer.json);
@@ -59,7 +65,7 @@ export function exportTllm(file: string, config: GPT2Config, params: NamedParams
   return writeTllm(file, {
     format: 'tinyllm-model',
     config,
-    quantization: { ...opts.scheme },
+    quantization: { weights, embedding, group, ...(keepF32?.length ? { layers: Array.from({ length: config.nLayer }, (_, l) => (keepF32.includes(l) ? 'f32' : weights)) } : {}) },
     tokenizer,
     ...(opts.finetune ? { finetune: opts.finetune } : {}),
     ...(opts.source ? { source: opts.source } : {}),

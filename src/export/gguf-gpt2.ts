@@ -4,7 +4,7 @@
 // "output"), weights in PyTorch (out, in) order = ggml dims (in, out); and the byte-level BPE tokenizer
 // (tokenizer.ggml.model "gpt2", pre "gpt-2", tokens, token_type, merges, bos/eos ids). As convert_hf_to_gguf does,
 // 1-D tensors and position_embd stay F32 and a Q8_0 matrix whose rows are not a multiple of 32 falls back to F16.
-import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { numTensors, paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { EOT_TEXT, type BpeModel } from '../tokenizer/types.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { tokenStrings, tokenizerFromStrings } from '../tokenizer/files.js';
@@ -164,9 +164,8 @@ export function loadGgufGPT2(file: string, opts: LoadOptions = {}): GgufGPT2 {
       throw new UserError(`${file}: gpt2.attention.layer_norm_epsilon is ${shown(eps)}; tinyllm's GPT-2 uses ${LN_EPS}`);
     }
     // every shape is checked against the tensor table (bounded by the file size) before anything is allocated
-    const perBlock = 12;
-    if (config.nLayer * perBlock + 4 > r.tensors.size) {
-      throw new UserError(`${file}: gpt2.block_count is ${config.nLayer} but the file has ${r.tensors.size} tensors (a GPT-2 block has ${perBlock}); the file is corrupt`);
+    if (numTensors(config) > r.tensors.size) {
+      throw new UserError(`${file}: gpt2.block_count is ${config.nLayer} but the file has ${r.tensors.size} tensors (a GPT-2 block has 12); the file is corrupt`);
     }
     const specs = paramSpecs(config);
     const expected = new Set(specs.map((s) => ggufTensorName(s.name)));

@@ -35,5 +35,6 @@ export {
 } from './gguf.js';
 export { saveGgufGPT2, loadGgufGPT2, ggufTensorName, type GgufDtype, type SaveGgufOptions, type GgufGPT2 } from './gguf-gpt2.js';
 export { quantizeInt8, dequantizeInt8, groupsPerRow, INT8_GROUPS, type Int8Group, type Int8Tensor } from './quantize.js';
-export { readTllm, parseTllm, writeTllm, encodeTllmHeader, TLLM_MAGIC, TLLM_VERSION, TLLM_ALIGN, type TllmHeader, type TllmFile, type TllmFinetune, type TllmTensorEntry, type StorageKind } from './tllm.js';
+export { readTllm, readTllmHeader, isTllm, parseTllm, writeTllm, encodeTllmHeader, TLLM_MAGIC, TLLM_VERSION, TLLM_ALIGN, type TllmHeader, type TllmFile, type TllmFinetune, type TllmTensorEntry, type StorageKind } from './tllm.js';
 export { exportTllm, tllmTensors, type TllmScheme, type ExportTllmOptions } from './deploy.js';
+export { blockSensitivity, choosePrecision, mixedLoss, windowLoss, parseBlockList, type Sensitivity } from './precision.js';

@@ -57,7 +57,7 @@ export function quantizeInt8(
 }
 
 /** The f32 values an Int8Tensor stands for (tests and the quantization-cost report). */
-export function dequantizeInt8(t: Int8Tensor, out = new Float32Array(t.rows * t.cols)): Float32Array {
+export function dequantizeInt8(t: Int8Tensor, out: Float32Array = new Float32Array(t.rows * t.cols)): Float32Array {
   const per = groupsPerRow(t.cols, t.group);
   const len = t.group === 0 ? t.cols : t.group;
   for (let r = 0; r < t.rows; r++) {

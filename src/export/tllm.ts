@@ -1,20 +1,26 @@
 // The .tllm deployment file: one self-describing GPT-2 model for the runtime (src/runtime). Layout, all
-// little-endian: magic "TLLMODEL" (8 bytes), u32 version, u32 header length, a UTF-8 JSON header (config,
+// little-endian: magic "TLLMODEL" (8 bytes), u32 version, u32 header length, u32 CRC-32 of the header (version 2;
+// version 1 files have no checksum and are still read), a UTF-8 JSON header (config,
 // tokenizer, quantization scheme, optional fine-tune fields, tensor table), then each tensor at a 64-byte
 // aligned file offset, so a reader loads the file into one 64-byte aligned buffer and views every tensor in
 // place (no per-tensor copy). Int8 tensors carry a companion '<name>.scale' f32 tensor. Like safetensors and GGUF.
 import * as fs from 'node:fs';
-import { paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { numTensors, paramSpecs, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
+import { crc32 } from '../util/crc32.js';
 import { clip, oneLine, quoteValue, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { openForRead, readExact } from './binary.js';
 import { groupsPerRow, INT8_GROUPS, type Int8Group } from './quantize.js';
+import { templateFromObject, templateObject, type PromptTemplate } from '../task/template.js';
 
 export const TLLM_MAGIC = 'TLLMODEL';
-export const TLLM_VERSION = 1;
+/** Version 2 adds the header checksum; version 1 files are still read. */
+export const TLLM_VERSION = 2;
 /** Alignment of the data section and of every tensor in the file (a cache line; SIMD loads). */
 export const TLLM_ALIGN = 64;
-const PREAMBLE = 16; // magic + version + header length
+const PREAMBLE_V1 = 16; // magic + version + header length (every version starts so)
+const PREAMBLE = 20; // version 2: + the header's CRC-32
+const preambleBytes = (version: number) => (version === 1 ? PREAMBLE_V1 : PREAMBLE);
 /** The tensor holding an embedded Hugging Face tokenizer.json (UTF-8 bytes). */
 export const TOKENIZER_TENSOR = 'tokenizer.json';
 
@@ -36,10 +42,15 @@ export interface TllmTensorEntry {
 
 /** Optional fields a fine-tuned model carries (filled from its run folder); readers ignore unknown keys. */
 export interface TllmFinetune {
-  /** The prompt template used in fine-tuning, e.g. '### Instruction:\n{input}\n### Response:\n'. */
-  promptTemplate?: string;
-  /** What starts every sequence, e.g. '<|endoftext|>'. */
+  /**
+   * The fine-tune's prompt template (src/task/template.ts), stored as its JSON form {"format": "tinyllm-template",
+   * "version": 1, …}. An older file's string ('…{instruction}…{input}…') is read into this form (legacyTemplate).
+   */
+  promptTemplate?: PromptTemplate;
+  /** What starts every sequence: 'endoftext' (also spelled '<|endoftext|>') or 'none' (also ''). */
   startRule?: string;
+  /** Special-token text in a request becomes special tokens, as in fine-tuning (default false). */
+  allowSpecial?: boolean;
   /** Class labels of a classification fine-tune, in order. */
   labels?: string[];
   [key: string]: unknown;
@@ -49,7 +60,8 @@ export interface TllmHeader {
   format: 'tinyllm-model';
   config: GPT2Config;
   /** Storage of the matrices (weights) and of the token embedding / tied LM head (embedding); int8 group size. */
-  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group };
+  /** `layers`: per-block storage of a mixed file (some blocks kept f32); absent when every block is `weights`. */
+  quantization: { weights: StorageKind; embedding: StorageKind; group: Int8Group; layers?: StorageKind[] };
   /** 'gpt2' (shipped with tinyllm) or the name of the tensor holding an embedded tokenizer.json. */
   tokenizer: { name: 'gpt2' } | { tensor: string };
   finetune?: TllmFinetune;
@@ -92,7 +104,7 @@ export function encodeTllmHeader(meta: Omit<TllmHeader, 'tensors'>, tensors: rea
       e.offset = at;
       at = alignUp(at + e.bytes);
     }
-    const json = new TextEncoder().encode(JSON.stringify({ ...meta, tensors: entries }));
+    const json = new TextEncoder().encode(JSON.stringify({ ...meta, ...(meta.finetune ? { finetune: storedFinetune(meta.finetune) } : {}), tensors: entries }));
     const need = alignUp(PREAMBLE + json.byteLength);
     if (need === dataStart) {
       const bytes = new Uint8Array(need).fill(0x20);
@@ -100,11 +112,17 @@ export function encodeTllmHeader(meta: Omit<TllmHeader, 'tensors'>, tensors: rea
       const dv = new DataView(bytes.buffer);
       dv.setUint32(8, TLLM_VERSION, true);
       dv.setUint32(12, json.byteLength, true);
+      dv.setUint32(16, crc32(json), true);
       bytes.set(json, PREAMBLE);
       return { bytes, header: { ...meta, tensors: entries } };
     }
     dataStart = need;
   }
+}
+
+/** The fine-tune fields as the header stores them (the template in its JSON form). */
+function storedFinetune(f: TllmFinetune): Record<string, unknown> {
+  return f.promptTemplate ? { ...f, promptTemplate: templateObject(f.promptTemplate) } : f;
 }
 
 /** Writes a .tllm file atomically (temp file + rename). Returns the header as written. */
@@ -146,16 +164,46 @@ export interface ReadTllmOptions {
   beforeAlloc?: (bytes: number) => void;
 }
 
+/** True when the file at `p` starts with the .tllm magic. */
+export function isTllm(p: string): boolean {
+  if (!fs.statSync(p, { throwIfNoEntry: false })?.isFile()) return false;
+  const fd = openForRead(p);
+  try {
+    const head = Buffer.alloc(8);
+    return fs.readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === TLLM_MAGIC;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads and checks the preamble of the open file: the file size, where the JSON header starts and its length. */
+function readPreamble(fd: number, file: string): { size: number; start: number; len: number } {
+  const size = fs.fstatSync(fd).size;
+  const pre = new Uint8Array(PREAMBLE_V1);
+  if (size < PREAMBLE_V1) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  readExact(fd, pre, 0, file, 'the preamble');
+  return { size, ...checkPreamble(file, pre, size) };
+}
+
+/** Reads and validates only the header of a .tllm file (config, quantization, tensor table), not its tensors. */
+export function readTllmHeader(file: string): TllmHeader {
+  const fd = openForRead(file);
+  try {
+    const { size, start, len } = readPreamble(fd, file);
+    const head = new Uint8Array(start + len);
+    readExact(fd, head, 0, file, 'the header');
+    return decodeHeader(file, head, size);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads and validates a .tllm file; every problem is a UserError naming the file and the field. */
 export function readTllm(file: string, opts: ReadTllmOptions = {}): TllmFile {
   const fd = openForRead(file);
   let bytes: Uint8Array;
   try {
-    const size = fs.fstatSync(fd).size;
-    const pre = new Uint8Array(PREAMBLE);
-    if (size < PREAMBLE) throw bad(file, `only ${size} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-    readExact(fd, pre, 0, file, 'the preamble');
-    checkPreamble(file, pre, size);
+    const { size } = readPreamble(fd, file);
     opts.beforeAlloc?.(size);
     bytes = opts.alloc ? opts.alloc(size) : new Uint8Array(size);
     if (bytes.byteLength !== size || bytes.byteOffset % TLLM_ALIGN !== 0) throw new Error(`readTllm: alloc must return ${size} bytes at a ${TLLM_ALIGN}-byte aligned offset`);
@@ -170,30 +218,41 @@ function bad(file: string, what: string): UserError {
   return new UserError(`${file}: ${what}; re-export the model with 'tinyllm export' (the file may be damaged or from another program)`);
 }
 
-function checkPreamble(file: string, pre: Uint8Array, size: number): void {
+/** Checks magic, version and header length (the first PREAMBLE_V1 bytes); returns where the JSON header starts and its length. */
+function checkPreamble(file: string, pre: Uint8Array, size: number): { version: number; start: number; len: number } {
   const magic = new TextDecoder().decode(pre.subarray(0, 8));
   if (magic !== TLLM_MAGIC) throw bad(file, `not a .tllm model (magic ${quoteValue(magic)}, expected "${TLLM_MAGIC}")`);
-  const dv = new DataView(pre.buffer, pre.byteOffset, PREAMBLE);
+  const dv = new DataView(pre.buffer, pre.byteOffset, PREAMBLE_V1);
   const version = dv.getUint32(8, true);
-  if (version !== TLLM_VERSION) {
-    throw new UserError(`${file}: .tllm version ${version}, this tinyllm reads version ${TLLM_VERSION}; ${version > TLLM_VERSION ? 'upgrade tinyllm' : 're-export the model'}`);
+  if (version < 1 || version > TLLM_VERSION) {
+    throw new UserError(`${file}: .tllm version ${version}, this tinyllm reads versions 1 to ${TLLM_VERSION}; ${version > TLLM_VERSION ? 'upgrade tinyllm' : 're-export the model'}`);
   }
+  const start = preambleBytes(version);
   const len = dv.getUint32(12, true);
-  if (PREAMBLE + len > size) throw bad(file, `header of ${len} bytes runs past the end of the ${size}-byte file (truncated?)`);
+  if (start + len > size) throw bad(file, `header of ${len} bytes runs past the end of the ${size}-byte file (truncated?)`);
+  return { version, start, len };
+}
+
+/** The validated header of a `size`-byte file whose first bytes (preamble + JSON header at least) are `bytes`. */
+function decodeHeader(file: string, bytes: Uint8Array, size: number): TllmHeader {
+  const { version, start, len } = checkPreamble(file, bytes, size);
+  const json = bytes.subarray(start, start + len);
+  if (version >= 2 && crc32(json) !== new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0, true)) {
+    throw bad(file, 'header checksum mismatch: the header is corrupted');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+  } catch (e) {
+    throw bad(file, `header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
+  }
+  return checkHeader(file, raw, start, size);
 }
 
 /** Validates a whole .tllm file held in `bytes` (see readTllm). */
 export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
-  if (bytes.byteLength < PREAMBLE) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
-  checkPreamble(file, bytes, bytes.byteLength);
-  const len = new DataView(bytes.buffer, bytes.byteOffset + 12, 4).getUint32(0, true);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE, PREAMBLE + len)));
-  } catch (e) {
-    throw bad(file, `header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
-  }
-  const header = checkHeader(file, raw, bytes.byteLength);
+  if (bytes.byteLength < PREAMBLE_V1) throw bad(file, `only ${bytes.byteLength} bytes; a .tllm file starts with a ${PREAMBLE}-byte preamble`);
+  const header = decodeHeader(file, bytes, bytes.byteLength);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const view = (name: string): TllmData => {
     const e = byName.get(name);
@@ -211,7 +270,7 @@ export function parseTllm(file: string, bytes: Uint8Array): TllmFile {
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
-function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
+function checkHeader(file: string, raw: unknown, start: number, size: number): TllmHeader {
   const fail = (what: string) => bad(file, `header ${what}`);
   if (!isObj(raw) || raw.format !== 'tinyllm-model') throw fail(`field "format" must be "tinyllm-model"`);
   const c = raw.config;
@@ -232,7 +291,7 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
   }
   const tok = raw.tokenizer;
   if (!isObj(tok) || !(tok.name === 'gpt2' || typeof tok.tensor === 'string')) throw fail(`field "tokenizer" must be {"name": "gpt2"} or {"tensor": <name>}, got ${quoteValue(tok)}`);
-  if (raw.finetune !== undefined) checkFinetune(fail, raw.finetune);
+  const finetune = raw.finetune === undefined ? undefined : readFinetune(fail, raw.finetune);
   if (!Array.isArray(raw.tensors)) throw fail('field "tensors" must be an array');
   const seen = new Set<string>();
   const tensors = raw.tensors.map((t: unknown, i: number): TllmTensorEntry => {
@@ -249,27 +308,58 @@ function checkHeader(file: string, raw: unknown, size: number): TllmHeader {
     const n = (t.shape as number[]).reduce((a, b) => a * b, 1);
     const dtype = t.dtype as TllmDtype;
     if (n * DTYPE_BYTES[dtype] !== t.bytes) throw fail(`${where} ('${name}'): ${t.bytes} bytes, but shape [${t.shape}] of ${dtype} needs ${n * DTYPE_BYTES[dtype]}`);
-    if (t.offset % TLLM_ALIGN !== 0 || t.offset < PREAMBLE || t.offset + t.bytes > size) {
+    if (t.offset % TLLM_ALIGN !== 0 || t.offset < start || t.offset + t.bytes > size) {
       throw fail(`${where} ('${name}'): bytes [${t.offset}, ${t.offset + t.bytes}) are not ${TLLM_ALIGN}-byte aligned inside the ${size}-byte file (truncated?)`);
     }
     if (dtype === 'i8' && !INT8_GROUPS.includes(t.group as Int8Group)) throw fail(`${where} ('${name}'): an i8 tensor needs "group" ${INT8_GROUPS.join('|')}`);
     return { name: t.name, dtype, shape: t.shape as number[], offset: t.offset, bytes: t.bytes, ...(dtype === 'i8' ? { group: t.group as Int8Group } : {}) };
   });
-  const header = { ...(raw as unknown as TllmHeader), config, tensors };
+  const header = { ...(raw as unknown as TllmHeader), config, tensors, ...(finetune ? { finetune } : {}) };
   checkModelTensors(fail, header);
   return header;
 }
 
-function checkFinetune(fail: (what: string) => UserError, f: unknown): void {
+/** The header's fine-tune fields checked, the template read into its structured form. */
+function readFinetune(fail: (what: string) => UserError, f: unknown): TllmFinetune {
   if (!isObj(f)) throw fail('field "finetune" must be an object');
-  for (const k of ['promptTemplate', 'startRule'] as const) {
-    if (f[k] !== undefined && typeof f[k] !== 'string') throw fail(`finetune.${k} must be a string`);
-  }
+  if (f.startRule !== undefined && !START_RULES.includes(f.startRule as string)) throw fail(`finetune.startRule must be one of ${START_RULES.map((r) => `"${r}"`).join(', ')}, got ${quoteValue(f.startRule)}`);
+  if (f.allowSpecial !== undefined && typeof f.allowSpecial !== 'boolean') throw fail('finetune.allowSpecial must be true or false');
   if (f.labels !== undefined && !(Array.isArray(f.labels) && f.labels.every((l) => typeof l === 'string'))) throw fail('finetune.labels must be an array of strings');
+  const t = f.promptTemplate;
+  if (t === undefined) return f as TllmFinetune;
+  try {
+    return { ...f, promptTemplate: typeof t === 'string' ? legacyTemplate(t) : templateFromObject(t, 'finetune.promptTemplate') };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw fail(oneLine(e.message));
+  }
+}
+
+/** The spellings of the sequence-start rules (src/task/sequence.ts) a header may use. */
+const START_RULES = ['endoftext', '<|endoftext|>', 'none', ''];
+
+/**
+ * An older header's string template, 'A{instruction}B{input}C' or 'A{input}C' (each placeholder at most once, the
+ * instruction first), as the structured template that renders the same text: intro A, instruction part
+ * '{instruction}', input part 'B{input}', response C, no separator or end marker (exact unless the input is empty
+ * while an instruction is given: B is then left out with the input part).
+ */
+export function legacyTemplate(s: string): PromptTemplate {
+  const count = (p: string) => s.split(p).length - 1;
+  const i = s.indexOf('{input}');
+  const k = s.indexOf('{instruction}');
+  if (count('{input}') !== 1 || count('{instruction}') > 1 || k > i) {
+    throw new UserError(`finetune.promptTemplate: the string template ${quoteValue(s)} needs {input} once, after {instruction} if any`);
+  }
+  const intro = k < 0 ? s.slice(0, i) : s.slice(0, k);
+  const input = `${k < 0 ? '' : s.slice(k + '{instruction}'.length, i)}{input}`;
+  return { intro, instruction: k < 0 ? '' : '{instruction}', input, response: s.slice(i + '{input}'.length), end: '', separator: '' };
 }
 
 /** Every GPT-2 parameter present with its shape; i8 ones with a scale tensor of the right shape. */
 function checkModelTensors(fail: (what: string) => UserError, h: TllmHeader): void {
+  // counted before listing: the specs of a corrupt nLayer = 2^31 - 1 filled the heap (the table is bounded by the file)
+  if (h.tensors.length < numTensors(h.config)) throw fail(`config.nLayer is ${h.config.nLayer}, but the tensor table lists only ${h.tensors.length} tensors (a GPT-2 of that depth has ${numTensors(h.config)})`);
   const byName = new Map(h.tensors.map((t) => [t.name, t]));
   for (const spec of paramSpecs(h.config)) {
     const e = byName.get(spec.name);

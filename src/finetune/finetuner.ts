@@ -11,7 +11,8 @@ import { ADAMW_DEFAULTS, clipGlobalNorm, FlatAdamW, type AdamWHyper, type Optimi
 import { lrAt, type LrSchedule } from '../train/schedule.js';
 import type { StepStats } from '../train/trainer.js';
 import { LoraAdapters } from './lora.js';
-import { loraOf, validateMethod, type FinetuneMethod, type LoraConfig } from './method.js';
+import { UserError } from '../util/errors.js';
+import { describeMethod, loraOf, validateMethod, type FinetuneMethod, type LoraConfig } from './method.js';
 import { ZoPerturbation, zoSeed } from './zo.js';
 
 /** A batch of B rows of T tokens; targets[i] < 0 = no loss at position i (ignored). */
@@ -81,6 +82,7 @@ export class Finetuner {
   ) {
     const m = opts.method;
     validateMethod(m, model.config);
+    if (model.frozen && !loraOf(m)) throw new UserError(`a frozen (int8) base trains LoRA adapters only: use --method lora, or --method zo --zo-lora (not ${describeMethod(m)})`);
     this.seed = opts.seed ?? 1337;
     const hyper = opts.adamw ?? ADAMW_DEFAULTS;
     model.recompute = opts.recompute ?? false;

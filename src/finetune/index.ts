@@ -1,5 +1,5 @@
 // Public API of fine-tuning: methods (full, top-N blocks, LoRA), LoRA adapters, the fine-tune step,
-// its resumable state, PEFT adapter files and merging adapters into base weights.
+// its resumable state, PEFT adapter files, merging adapters into base weights, and LoRA over a frozen int8 base.
 export * from './method.js';
 export * from './lora.js';
 export * from './finetuner.js';
@@ -7,3 +7,4 @@ export * from './peft.js';
 export * from './merge.js';
 export * from './state.js';
 export * from './memory.js';
+export * from './int8-base.js';

@@ -3,9 +3,9 @@
 // gradients and AdamW moments, and the activations of one pass (rows ≤ maxTokensPerPass / T; blocks shared
 // when recomputing; the LM head only on counted rows), plus LoRA's scratch.
 import { activationFloats } from '../models/gpt2/activations.js';
-import { numParams, paramSpecs, type GPT2Config } from '../models/gpt2/config.js';
-import { loraTable } from './lora.js';
-import { loraOf, type FinetuneMethod } from './method.js';
+import { blockParams, numParams, type GPT2Config } from '../models/gpt2/config.js';
+import { siteShape } from './lora.js';
+import { LORA_SITES, loraOf, type FinetuneMethod } from './method.js';
 
 export interface FinetuneShape {
   B: number;
@@ -16,15 +16,25 @@ export interface FinetuneShape {
   recompute?: boolean;
 }
 
-/** Trainable parameters of a method (the size of its gradient and of each AdamW moment). */
+/**
+ * Trainable parameters of a method (the size of its gradient and of each AdamW moment), in closed form: a
+ * checkpoint header's sections are checked against it before anything is sized from that header, and listing
+ * the LoRA table of a corrupt nLayer = 2^31 - 1 filled the heap.
+ */
 export function trainableCount(config: GPT2Config, method: FinetuneMethod): number {
+  const C = config.nEmbd;
   const lora = loraOf(method);
-  if (lora) return loraTable(config, lora).reduce((n, e) => n + e.size, 0);
+  if (lora) {
+    // per block, for each targeted site (in)·r + r·(out): loraTable's A and B
+    const sites = LORA_SITES.filter((s) => lora.targets.includes(s));
+    const perBlock = sites.reduce((n, site) => {
+      const { IC, OC } = siteShape(site, C);
+      return n + lora.r * (IC + OC);
+    }, 0);
+    return config.nLayer * perBlock;
+  }
   if (method.kind !== 'top') return numParams(config);
-  const lowest = config.nLayer - method.layers;
-  return paramSpecs(config)
-    .filter((s) => s.name.startsWith('ln_f.') || Number(/^h\.(\d+)\./.exec(s.name)?.[1] ?? -1) >= lowest)
-    .reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  return method.layers * blockParams(C) + 2 * C; // the top blocks and ln_f
 }
 
 /** Bytes of float32 buffers a Finetuner with these settings allocates (weights, trainable state, one pass's activations). */

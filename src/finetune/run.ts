@@ -9,12 +9,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { rankingAccuracy } from '../eval/rank.js';
+import { KVDecoder } from '../models/gpt2/decode.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2 } from '../models/gpt2/model.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
-import { describeCuts, encodeTask, type EncodedTask, type PromptOptions } from '../task/encode.js';
+import { describeCuts, encodeTask, fitPrompt, labelCandidates, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -27,6 +28,8 @@ import { Interrupted, onInterrupt } from '../util/interrupt.js';
 import { checkOutDir } from '../util/outdir.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Finetuner } from './finetuner.js';
+import { loadInt8Base } from './int8-base.js';
+import type { Int8Group } from '../export/quantize.js';
 import { mergeLora } from './merge.js';
 import { describeMethod, type FinetuneMethod } from './method.js';
 import { savePeftAdapter } from './peft.js';
@@ -60,6 +63,13 @@ export interface FinetuneSettings {
   method: FinetuneMethod;
   /** At the end, store the best model with LoRA merged into the weights (and still write the PEFT adapter). */
   merge: boolean;
+  /**
+   * LoRA over a frozen int8 base (int8-base.ts): `from` is a .tllm file used as stored, or f32 weights quantized in
+   * groups of this many values; null (or absent, in older runs) = the f32 base.
+   */
+  baseInt8?: Int8Group | null;
+  /** Recompute block activations in backward (less memory). */
+  recompute?: boolean;
   /** Rows × T per forward/backward pass at most (bounds activation memory; null = the whole micro-batch). */
   maxTokensPerPass: number | null;
   /** Examples per micro-batch, micro-batches per optimizer step. */
@@ -202,8 +212,9 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const val = encode('val', valRows);
   const closedSet = labels.length <= s.maxLabels;
 
-  const model = new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
-  if (o.initWeights) model.params.data.set(o.initWeights);
+  const base = s.baseInt8 != null ? loadInt8Base(s.from as string, s.baseInt8, o.kernels) : null;
+  const model = base?.model ?? new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
+  if (o.initWeights && !base) model.params.data.set(o.initWeights);
   const schedule = { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac };
   const ft = new Finetuner(model, {
     method: s.method,
@@ -212,6 +223,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     adamw: { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay },
     seed: s.seed,
     maxTokensPerPass: s.maxTokensPerPass ?? undefined,
+    recompute: s.recompute ?? false,
   });
   // all activation memory for the largest batch, first (the arena does not reuse memory)
   const sets = [train, val];
@@ -236,26 +248,38 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   writeTaskInfo(o.out, info);
   writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ ...s, numParams: numParams(s.config) }, null, 2)}\n`);
 
-  say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
+  const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
+  say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`);
   say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
-  // ranking runs on the KV decoder, which knows no adapters: LoRA is merged into a copy for it
+  // ranking on an f32 base merges LoRA into a copy (decoding then costs no adapter work); over a frozen int8 base the
+  // KV decoder runs the model itself, adapters through its hook (no f32 copy of the base)
   let merged: GPT2 | null = null;
   const inferenceModel = (): GPT2 => {
-    if (!ft.lora) return model;
+    if (!ft.lora || model.frozen) return model;
     merged ??= new GPT2(s.config, { seed: null, kernels: model.kernels });
     merged.params.data.set(model.params.data);
     mergeLora((name) => (merged as GPT2).params.get(name), ft.lora, model.kernels);
     return merged;
   };
+  // the ranking decoder's cache holds the longest ranked prompt + candidate, not the whole context (memory)
+  const reserve = closedSet ? Math.max(0, ...labelCandidates(tok, labels, prompt).map((c) => c.length)) : 0;
+  const longestPrompt = closedSet ? Math.max(1, ...[...valRows, ...splits.test].map((ex) => fitPrompt(tok, ex, reserve, prompt, ex.where).ids.length)) : 1;
+  const capacity = Math.min(s.config.blockSize, longestPrompt + reserve);
+  let decoder: KVDecoder | null = null;
+  const decoderFor = (m: GPT2): KVDecoder => {
+    if (decoder?.model !== m) decoder = new KVDecoder(m, capacity);
+    return decoder;
+  };
   const validateOn = (set: EncodedTask, rows: TaskExample[]): { loss: number; accuracy: number | null } => {
     if (set.examples.length === 0) return { loss: NaN, accuracy: null };
     const lengths = set.examples.map((e) => e.ids.length);
     const { loss } = ft.evaluate(sortedBatches(lengths, s.B).map((b) => packBatch(set.examples, b, pad)));
-    const accuracy = closedSet ? rankingAccuracy(inferenceModel(), tok, rows, labels, prompt).accuracy : null;
+    const ranker = closedSet ? inferenceModel() : null;
+    const accuracy = ranker ? rankingAccuracy(ranker, tok, rows, labels, { ...prompt, decoder: decoderFor(ranker) }).accuracy : null;
     return { loss, accuracy };
   };
   const better = (a: ValResult, b: ValResult | null) =>

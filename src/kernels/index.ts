@@ -9,7 +9,7 @@ import { createWasmKernels, wasmTierAvailable } from './wasm/index.js';
 import { ref } from './ref.js';
 import type { Kernels } from './types.js';
 
-export type { Kernels, FloatArray } from './types.js';
+export type { Kernels, FloatArray, Int8Kernels } from './types.js';
 export { ref } from './ref.js';
 export { Pool, getPool, MAX_ARGS, MAX_CHUNKS } from './pool.js';
 export { createJsKernels, type JsKernelOptions } from './js.js';

@@ -1,7 +1,8 @@
 // Int8 weight matmul for the deployment runtime, one function per tier: c(M,N) = a(M,K)·(scales ⊙ w)ᵀ with w int8
 // (N,K) and one f32 scale per block of `block` values along each row. `ref` is the oracle (float64 sums of the exact
-// dequantized products); `js` is the plain-TypeScript fallback (float32 products, no dequantized copy); the wasm
-// tier (wasm/index.ts) uses integer dot products over int16-quantized activations. Chosen per kernel set.
+// dequantized products); `js` is the plain-TypeScript fallback (no dequantized copy; worker-parallel in the js tier,
+// js.ts); the wasm tier (wasm/index.ts) uses integer dot products over int16-quantized activations. Per kernel set.
+import { matmulInt8Cols } from './jobs.js';
 import type { Kernels } from './types.js';
 import { A16_MAX, hasMatmulInt8 } from './wasm/index.js';
 
@@ -19,60 +20,10 @@ export const refMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => {
   }
 };
 
-/** Plain TypeScript: per block, Σ a·w in a float, times the block's scale; 4 weight rows share each load of a. */
-export const jsMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => {
-  const nb = Math.ceil(K / block);
-  let n = 0;
-  for (; n + 4 <= N; n += 4) {
-    const w0 = n * K;
-    const w1 = w0 + K;
-    const w2 = w1 + K;
-    const w3 = w2 + K;
-    for (let i = 0; i < M; i++) {
-      const x = i * K;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let b = 0; b < nb; b++) {
-        let d0 = 0;
-        let d1 = 0;
-        let d2 = 0;
-        let d3 = 0;
-        const end = Math.min(K, (b + 1) * block);
-        for (let k = b * block; k < end; k++) {
-          const v = a[x + k];
-          d0 += v * w[w0 + k];
-          d1 += v * w[w1 + k];
-          d2 += v * w[w2 + k];
-          d3 += v * w[w3 + k];
-        }
-        s0 += d0 * scales[n * nb + b];
-        s1 += d1 * scales[(n + 1) * nb + b];
-        s2 += d2 * scales[(n + 2) * nb + b];
-        s3 += d3 * scales[(n + 3) * nb + b];
-      }
-      c[i * N + n] = s0;
-      c[i * N + n + 1] = s1;
-      c[i * N + n + 2] = s2;
-      c[i * N + n + 3] = s3;
-    }
-  }
-  for (; n < N; n++) {
-    for (let i = 0; i < M; i++) {
-      let s = 0;
-      for (let b = 0; b < nb; b++) {
-        let d = 0;
-        const end = Math.min(K, (b + 1) * block);
-        for (let k = b * block; k < end; k++) d += a[i * K + k] * w[n * K + k];
-        s += d * scales[n * nb + b];
-      }
-      c[i * N + n] = s;
-    }
-  }
-};
+/** Plain TypeScript on the caller's thread (jobs.ts matmulInt8Cols over all columns; the js tier splits it across its pool). */
+export const jsMatmulInt8: MatmulInt8 = (c, a, w, scales, M, K, N, block) => matmulInt8Cols(c, 0, a, 0, w, 0, scales, 0, M, K, N, block, 0, Math.ceil(N / 4));
 
-/** The int8 matmul of a kernel set's tier: wasm's own (threaded), else the plain-TS loop, or the oracle for 'ref'. */
+/** The int8 matmul of a kernel set's tier: its own (wasm's, or js's on its worker pool), else the plain-TS loop, or the oracle for 'ref'. */
 export function int8MatmulFor(k: Kernels): MatmulInt8 {
   if (hasMatmulInt8(k)) return (c, a, w, scales, M, K, N, block) => k.matmulInt8(c, a, w, scales, M, K, N, block);
   return k.name === 'ref' ? refMatmulInt8 : jsMatmulInt8;

@@ -1,4 +1,4 @@
-// The 'js' tier's float32 loops, written over (array, element offset) pairs and a [start, end) range of
+// The 'js' tier's float32 loops (and its int8 weight matmul), written over (array, element offset) pairs and a [start, end) range of
 // work units, so one body serves the caller thread (its own arrays, offset 0) and the worker pool
 // (whole-heap views of the shared arena, offset = byteOffset / 4). JOBS decodes a pool job's numeric
 // arguments into these calls; the 'js' tier (js.ts) encodes them in the same order.
@@ -10,6 +10,7 @@ const GELU_SCALE = Math.sqrt(2 / Math.PI);
 export interface Heap {
   f32: Float32Array;
   i32: Int32Array;
+  i8: Int8Array;
 }
 
 /** One Gemm (packing scratch) per thread: every worker has its own instance of this module. */
@@ -262,6 +263,69 @@ export function adamwRange(
   }
 }
 
+/**
+ * Int8 weight matmul c(M,N) = a(M,K)·(scales ⊙ w)ᵀ for the output columns of units [start, end), 4 columns a unit
+ * (4 rows of w share each load of a): per block of `block` values, Σ a·w, then times the block's scale. Every
+ * output is the same sum in the same order whatever the split, so any thread count gives the same bits.
+ */
+export function matmulInt8Cols(
+  c: Float32Array, co: number, a: Float32Array, ao: number, w: Int8Array, wo: number, scales: Float32Array, so: number,
+  M: number, K: number, N: number, block: number, start: number, end: number,
+): void {
+  const nb = Math.ceil(K / block);
+  const stop = Math.min(N, 4 * end);
+  let n = 4 * start;
+  for (; n + 4 <= stop; n += 4) {
+    const w0 = wo + n * K;
+    const w1 = w0 + K;
+    const w2 = w1 + K;
+    const w3 = w2 + K;
+    const s0 = so + n * nb;
+    for (let i = 0; i < M; i++) {
+      const x = ao + i * K;
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
+      let c3 = 0;
+      for (let b = 0; b < nb; b++) {
+        let d0 = 0;
+        let d1 = 0;
+        let d2 = 0;
+        let d3 = 0;
+        const last = Math.min(K, (b + 1) * block);
+        for (let k = b * block; k < last; k++) {
+          const v = a[x + k];
+          d0 += v * w[w0 + k];
+          d1 += v * w[w1 + k];
+          d2 += v * w[w2 + k];
+          d3 += v * w[w3 + k];
+        }
+        c0 += d0 * scales[s0 + b];
+        c1 += d1 * scales[s0 + nb + b];
+        c2 += d2 * scales[s0 + 2 * nb + b];
+        c3 += d3 * scales[s0 + 3 * nb + b];
+      }
+      const o = co + i * N + n;
+      c[o] = c0;
+      c[o + 1] = c1;
+      c[o + 2] = c2;
+      c[o + 3] = c3;
+    }
+  }
+  for (; n < stop; n++) {
+    for (let i = 0; i < M; i++) {
+      let sum = 0;
+      for (let b = 0; b < nb; b++) {
+        let d = 0;
+        const last = Math.min(K, (b + 1) * block);
+        for (let k = b * block; k < last; k++) d += a[ao + i * K + k] * w[wo + n * K + k];
+        sum += d * scales[so + n * nb + b];
+      }
+      c[co + i * N + n] = sum;
+    }
+  }
+}
+
 /** Pool job ids; the argument lists below are the element offsets and sizes js.ts sends, in order. */
 export const OP = {
   matmul: 0, // c, a, b, M, K, N, transA, transB, accumulate, byRows, tile
@@ -276,6 +340,7 @@ export const OP = {
   softmaxForward: 9, // out, inp, C
   crossEntropySoftmaxBackward: 10, // dlogits, dlosses, probs, targets, V
   adamw: 11, // params, grads, m, v, lr, beta1, beta2, eps, weightDecay, c1, c2
+  matmulInt8: 12, // c, a, w (a byte offset: int8 elements), scales, M, K, N, block
 } as const;
 
 type Job = (h: Heap, x: Float64Array, start: number, end: number) => void;
@@ -298,4 +363,5 @@ export const JOBS: readonly Job[] = [
   ({ f32, i32 }, x, s, e) => crossEntropySoftmaxBackwardRows(f32, x[0], f32, x[1], f32, x[2], i32, x[3], x[4], s, e),
   ({ f32 }, x, s, e) =>
     adamwRange(f32, x[0], f32, x[1], f32, x[2], f32, x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], s, e),
+  ({ f32, i8 }, x, s, e) => matmulInt8Cols(f32, x[0], f32, x[1], i8, x[2], f32, x[3], x[4], x[5], x[6], x[7], s, e),
 ];

@@ -1,12 +1,12 @@
-// The 'js' kernel tier: fast plain-TypeScript float32 kernels (jobs.ts; matmul is the packed,
-// register-tiled GEMM of gemm.ts) split across the worker pool when every array lives in the shared
+// The 'js' kernel tier: fast plain-TypeScript float32 kernels and the int8 weight matmul (jobs.ts; matmul is the
+// packed, register-tiled GEMM of gemm.ts) split across the worker pool when every array lives in the shared
 // arena and the call is big enough, else run on the caller thread. Float64Array inputs go to `ref`.
 import { sharedArena } from '../tensor/arena.js';
 import { MR, NR } from './gemm.js';
 import * as J from './jobs.js';
 import { getPool, type Pool } from './pool.js';
 import { ref } from './ref.js';
-import type { Kernels } from './types.js';
+import type { Int8Kernels } from './types.js';
 
 const F32 = Float32Array;
 
@@ -29,7 +29,7 @@ export interface JsKernelOptions {
 }
 
 /** A 'js' kernel set splitting large calls across `threads` threads. */
-export function createJsKernels(threads: number, opts: JsKernelOptions = {}): Kernels {
+export function createJsKernels(threads: number, opts: JsKernelOptions = {}): Int8Kernels {
   const minWork = opts.minParallelWork ?? MIN_PARALLEL_WORK;
   const arena = sharedArena();
   let pool: Pool | undefined;
@@ -160,6 +160,13 @@ export function createJsKernels(threads: number, opts: JsKernelOptions = {}): Ke
       const p = poolFor(N * V, dlogits, dlosses, probs, targets);
       if (p) p.run(J.OP.crossEntropySoftmaxBackward, [off(dlogits), off(dlosses), off(probs), off(targets), V], N);
       else J.crossEntropySoftmaxBackwardRows(dlogits, 0, dlosses, 0, probs, 0, targets, 0, V, 0, N);
+    },
+
+    matmulInt8(c, a, w, scales, M, K, N, block) {
+      const units = Math.ceil(N / 4);
+      const p = poolFor(M * K * N, c, a, w, scales);
+      if (p) p.run(J.OP.matmulInt8, [off(c), off(a), w.byteOffset, off(scales), M, K, N, block], units, 2 * threads);
+      else J.matmulInt8Cols(c, 0, a, 0, w, 0, scales, 0, M, K, N, block, 0, units);
     },
 
     adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step) {

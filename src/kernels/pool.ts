@@ -87,7 +87,7 @@ class ThreadState {
 
   private views(): Heap {
     const buf = this.memory.buffer;
-    return { f32: new Float32Array(buf), i32: new Int32Array(buf) };
+    return { f32: new Float32Array(buf), i32: new Int32Array(buf), i8: new Int8Array(buf) };
   }
 
   /** Claims the next chunk of job `seq`, or returns -1 when that job has none left. */

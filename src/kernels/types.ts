@@ -147,3 +147,9 @@ export interface Kernels {
     step: number,
   ): void;
 }
+
+/** A kernel set with the quantized runtime's int8 weight matmul (the wasm tier; the js tier on its worker pool). */
+export interface Int8Kernels extends Kernels {
+  /** c(M,N) = a(M,K)·(scales ⊙ w)ᵀ with w int8 (N,K) and one f32 scale per `block` values along each row of w. */
+  matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number): void;
+}

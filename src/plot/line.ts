@@ -50,9 +50,13 @@ export function lineChartSvg(o: LineChartOptions): string {
   for (const h of hl) [y0, y1] = [Math.min(y0, h.y), Math.max(y1, h.y)];
   if (o.xMin !== undefined) x0 = o.xMin;
   if (!Number.isFinite(x0)) x0 = 0;
-  if (!Number.isFinite(x1) || x1 <= x0) x1 = x0 + 1;
+  // widen an empty range relative to its size too: beyond 2^53, ±1 is lost to rounding
+  if (!Number.isFinite(x1) || x1 <= x0) x1 = x0 + Math.max(1, Math.abs(x0) * 1e-3);
   if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
-  if (y1 - y0 < 1e-6) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  if (y1 - y0 < 1e-6) {
+    const w = Math.max(0.5, Math.abs(y0) * 1e-3);
+    [y0, y1] = [y0 - w, y1 + w];
+  }
   const pad = (y1 - y0) * 0.05;
   y0 = y0 >= 0 ? Math.max(0, y0 - pad) : y0 - pad;
   y1 += pad;

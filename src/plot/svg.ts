@@ -8,8 +8,14 @@ export function ticks(lo: number, hi: number, n = 5): number[] {
   const raw = span / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? raw;
+  const first = Math.ceil(lo / step) * step;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) out.push(Number(v.toPrecision(12)));
+  // counted, not `v += step`: past |lo| ≈ 2^53 · step an added step is lost to rounding, and that loop never ended
+  // (it filled the heap drawing the loss curve of a run whose loss was one huge value)
+  for (let i = 0, v = first; i <= 2 * n + 1 && v <= hi + 1e-9 * span; v = first + ++i * step) {
+    const t = Number(v.toPrecision(12));
+    if (t !== out[out.length - 1]) out.push(t);
+  }
   return out;
 }
 

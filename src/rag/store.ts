@@ -1,20 +1,24 @@
 // The retrieval store file (.tlx): one self-describing file. Layout (little-endian):
 //   0  8 bytes  magic "TLLMRAG\0"
-//   8  u32      version (1)
+//   8  u32      version (2; version 1 files, which lack the checksum and start the header at 16, are still read)
 //  12  u32      header bytes H
-//  16  H bytes  JSON header (UTF-8): format, version, key (kind and what recomputing a query key needs), the rows
+//  16  u32      CRC-32 of the H header bytes
+//  20  H bytes  JSON header (UTF-8): format, version, key (kind and what recomputing a query key needs), the rows
 //               (instruction, input, output), and the blobs' places; padded with spaces to a multiple of 8
-//  16+H        blobs, each at an 8-byte-aligned offset relative to here: "keys" = (count, dim) float64, row-major
+//  20+H        blobs, each at an 8-byte-aligned offset relative to here: "keys" = (count, dim) float64, row-major
 // BM25 stores no key blob: its index is rebuilt from the rows' texts on open (a few ms per thousand rows).
 import * as fs from 'node:fs';
 import type { GPT2Config } from '../models/gpt2/config.js';
 import type { SequenceStart } from '../task/sequence.js';
+import { crc32 } from '../util/crc32.js';
 import { oneLine, UserError } from '../util/errors.js';
 import { writeAtomically } from '../util/fs.js';
 import { isCount, isObject } from '../util/guards.js';
 
 export const STORE_MAGIC = 'TLLMRAG\0';
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2;
+/** Bytes before the JSON header: magic, version, header bytes and (version 2) the header's CRC-32. */
+const preambleBytes = (version: number) => (version === 1 ? 16 : 20);
 export const STORE_FORMAT = 'tinyllm-rag';
 
 export type KeyKind = 'numbers' | 'bm25' | 'embed';
@@ -52,11 +56,13 @@ export function writeStore(file: string, s: Store): void {
   if (s.keys.length !== s.rows.length * s.dim) throw new Error(`writeStore: ${s.keys.length} key numbers for ${s.rows.length} rows × ${s.dim}`);
   const head = { format: STORE_FORMAT, version: STORE_VERSION, source: s.source, labelled: s.labelled, key: s.key, count: s.rows.length, dim: s.dim, blobs: { keys: { offset: 0, bytes: s.keys.byteLength, dtype: 'f64' } }, rows: s.rows };
   let json = Buffer.from(JSON.stringify(head), 'utf8');
-  json = Buffer.concat([json, Buffer.alloc(pad8(16 + json.length) - 16 - json.length, 0x20)]);
-  const pre = Buffer.alloc(16);
+  const P = preambleBytes(STORE_VERSION);
+  json = Buffer.concat([json, Buffer.alloc(pad8(P + json.length) - P - json.length, 0x20)]);
+  const pre = Buffer.alloc(P);
   pre.write(STORE_MAGIC, 0, 'latin1');
   pre.writeUInt32LE(STORE_VERSION, 8);
   pre.writeUInt32LE(json.length, 12);
+  pre.writeUInt32LE(crc32(json), 16);
   writeAtomically(file, (w) => {
     w.write(pre);
     w.write(json);
@@ -72,16 +78,18 @@ export function readStore(file: string): Store {
   const bytes = fs.readFileSync(file);
   if (bytes.length < 16 || bytes.toString('latin1', 0, 8) !== STORE_MAGIC) throw bad('not a tinyllm retrieval store (bad magic); build one with tinyllm index');
   const version = bytes.readUInt32LE(8);
-  if (version !== STORE_VERSION) throw bad(`store version ${version} is not supported (this tinyllm reads version ${STORE_VERSION}); rebuild it with tinyllm index`);
+  if (version < 1 || version > STORE_VERSION) throw bad(`store version ${version} is not supported (this tinyllm reads versions 1 to ${STORE_VERSION}); rebuild it with tinyllm index`);
+  const P = preambleBytes(version);
   const H = bytes.readUInt32LE(12);
-  if (16 + H > bytes.length) throw bad(`header of ${H} bytes runs past the end of the ${bytes.length}-byte file (truncated?); rebuild it with tinyllm index`);
+  if (P + H > bytes.length) throw bad(`header of ${H} bytes runs past the end of the ${bytes.length}-byte file (truncated?); rebuild it with tinyllm index`);
+  if (version >= 2 && crc32(bytes.subarray(P, P + H)) !== bytes.readUInt32LE(16)) throw bad('header checksum mismatch: the header is corrupted; rebuild the store with tinyllm index');
   let h: unknown;
   try {
-    h = JSON.parse(bytes.toString('utf8', 16, 16 + H));
+    h = JSON.parse(bytes.toString('utf8', P, P + H));
   } catch (e) {
     throw bad(`header is not valid JSON (${(e as Error).message}); the file is damaged, rebuild it with tinyllm index`);
   }
-  if (!isObject(h) || h.format !== STORE_FORMAT || h.version !== STORE_VERSION) throw bad(`header is not a ${STORE_FORMAT} version ${STORE_VERSION} header; rebuild it with tinyllm index`);
+  if (!isObject(h) || h.format !== STORE_FORMAT || h.version !== version) throw bad(`header is not a ${STORE_FORMAT} version ${version} header; rebuild it with tinyllm index`);
   const { count, dim, rows, blobs } = h;
   if (!isCount(count) || !isCount(dim) || dim > 1 << 16) throw bad('header: count and dim must be counts (dim ≤ 65536)');
   if (!Array.isArray(rows) || rows.length !== count) throw bad(`header: ${count} rows announced, ${Array.isArray(rows) ? rows.length : 'no'} rows found`);
@@ -92,7 +100,7 @@ export function readStore(file: string): Store {
   const blob = isObject(blobs) ? blobs.keys : undefined;
   if (!isObject(blob) || !isCount(blob.offset) || !isCount(blob.bytes) || blob.dtype !== 'f64' || blob.offset % 8 !== 0) throw bad('header: blobs.keys needs an 8-aligned offset, bytes and dtype f64');
   if (blob.bytes !== count * dim * 8) throw bad(`header: the keys blob has ${blob.bytes} bytes, not ${count} rows × ${dim} × 8`);
-  const start = 16 + H + blob.offset;
+  const start = P + H + blob.offset;
   if (start + blob.bytes > bytes.length) throw bad(`the keys blob runs past the end of the file (${start + blob.bytes} > ${bytes.length} bytes; truncated?)`);
   const keys = new Float64Array(count * dim);
   new Uint8Array(keys.buffer).set(bytes.subarray(start, start + blob.bytes));

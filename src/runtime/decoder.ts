@@ -2,10 +2,10 @@
 // matrices multiplied as stored — f32 through the kernels' matmul, int8 through the tier's int8 matmul (wasm
 // integer dot products on all threads, or the plain-TS fallback) straight from the int8 weights. Prefill runs
 // in chunks of PREFILL_CHUNK rows. rewind()/copyFrom()/fork() let several continuations share one prefill.
-import { int8MatmulFor, type MatmulInt8 } from '../kernels/int8.js';
 import { getKernels } from '../kernels/index.js';
 import type { FloatArray, Kernels } from '../kernels/types.js';
 import { addBias, CacheDecoder, type LinearFn } from '../models/gpt2/block-decode.js';
+import { embedRows, matmulW } from '../models/gpt2/matrix.js';
 import type { Block } from '../models/gpt2/params.js';
 import { sharedArena } from '../tensor/arena.js';
 import type { LoadedModel, Matrix } from './model.js';
@@ -19,7 +19,6 @@ export interface DecoderOptions {
 
 export class Decoder extends CacheDecoder<Matrix> {
   private readonly k: Kernels;
-  private readonly int8: MatmulInt8;
 
   constructor(
     readonly model: LoadedModel,
@@ -29,7 +28,6 @@ export class Decoder extends CacheDecoder<Matrix> {
     // of a long context then cost no memory until used
     super(model.config, (n) => sharedArena().alloc('f32', n, { zero: false }), opts.capacity ?? model.config.blockSize);
     this.k = opts.kernels ?? getKernels();
-    this.int8 = int8MatmulFor(this.k);
   }
 
   /** A new decoder (its own cache) holding a copy of this one's context. */
@@ -44,18 +42,7 @@ export class Decoder extends CacheDecoder<Matrix> {
   }
 
   protected embed(x: FloatArray, ids: Int32Array, n: number, pos: number): void {
-    const C = this.config.nEmbd;
-    const { wte, wpe } = this.model.weights;
-    for (let j = 0; j < n; j++) {
-      const row = ids[j] * C;
-      const p = (pos + j) * C;
-      if (wte.kind === 'f32') {
-        for (let i = 0; i < C; i++) x[j * C + i] = wte.w[row + i] + wpe[p + i];
-      } else {
-        const sc = ids[j] * Math.ceil(C / wte.block);
-        for (let i = 0; i < C; i++) x[j * C + i] = wte.q[row + i] * wte.scales[sc + Math.floor(i / wte.block)] + wpe[p + i];
-      }
-    }
+    embedRows(x, ids, n, this.model.weights.wte, this.model.weights.wpe, pos, this.config.nEmbd);
   }
 
   protected block(l: number): Block<Matrix, Float32Array> {
@@ -63,7 +50,7 @@ export class Decoder extends CacheDecoder<Matrix> {
   }
 
   protected readonly linear: LinearFn<Matrix> = (out, inp, w, bias, n, IC, OC) => {
-    this.multiply(out, inp, w, n, IC, OC);
+    matmulW(this.k, out, inp, w, n, IC, OC);
     addBias(out, bias, n, OC);
   };
 
@@ -72,12 +59,6 @@ export class Decoder extends CacheDecoder<Matrix> {
   }
 
   protected lmHead(logits: FloatArray, x: FloatArray, rows: number): void {
-    this.multiply(logits, x, this.model.weights.wte, rows, this.config.nEmbd, this.config.vocabSize);
-  }
-
-  /** out(n,OC) = inp(n,IC)·wᵀ. */
-  private multiply(out: FloatArray, inp: FloatArray, w: Matrix, n: number, IC: number, OC: number): void {
-    if (w.kind === 'f32') this.k.matmul(out, inp, w.w, n, IC, OC, false, true, false);
-    else this.int8(out as Float32Array, inp as Float32Array, w.q, w.scales, n, IC, OC, w.block);
+    matmulW(this.k, logits, x, this.model.weights.wte, rows, this.config.nEmbd, this.config.vocabSize);
   }
 }

@@ -4,10 +4,12 @@
 import type { GenerateTextOptions, GenerateTextResult } from '../models/gpt2/textgen.js';
 import { decodeTextFromIds } from '../models/gpt2/textgen.js';
 import { Decoder } from './decoder.js';
-import { promptIdsOf, type LoadedModel } from './model.js';
+import type { LoadedModel } from './model.js';
+import { promptIdsOf } from './prompt.js';
 import { perObject } from '../util/memo.js';
 
-export { loadModel, startIds, promptIdsOf, sequenceStartOf, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
+export { loadModel, type LoadedModel, type LoadModelOptions, type Matrix, type RuntimeWeights } from './model.js';
+export { startIds, promptIdsOf, sequenceStartOf, taskPrompt, labelIds } from './prompt.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 
 /** The model's shared decoder (whole context, created on first use); generate() resets it. */

@@ -7,20 +7,16 @@ import type { Int8Group } from '../export/quantize.js';
 import { readTllm, type TllmFile, type TllmFinetune, type TllmHeader } from '../export/tllm.js';
 import { INT8_MAX_BLOCK } from '../kernels/wasm/index.js';
 import type { GPT2Config } from '../models/gpt2/config.js';
+import type { Matrix } from '../models/gpt2/matrix.js';
 import { blockOf, type Block } from '../models/gpt2/params.js';
 import { sharedArena, type Arena } from '../tensor/arena.js';
-import type { SequenceStart } from '../task/sequence.js';
 import type { BpeTokenizer } from '../tokenizer/bpe.js';
 import { parseTokenizerJson } from '../tokenizer/files.js';
 import { gpt2 } from '../tokenizer/gpt2.js';
 import { UserError } from '../util/errors.js';
 import { checkMemory } from '../util/memory.js';
 
-/** A weight matrix (rows = outputs, cols = inputs) as the runtime multiplies it. */
-export type Matrix =
-  | { kind: 'f32'; w: Float32Array }
-  /** int8 values (rows, cols) and f32 scales (rows, ceil(cols/block)), block a multiple of 16, ≤ INT8_MAX_BLOCK. */
-  | { kind: 'int8'; q: Int8Array; scales: Float32Array; block: number };
+export type { Matrix } from '../models/gpt2/matrix.js';
 
 export interface RuntimeWeights {
   /** Token embedding (V, C), also the tied LM head. */
@@ -91,11 +87,18 @@ export function loadModel(file: string, opts: LoadModelOptions = {}): LoadedMode
 
 /** The scales in the int8 kernel's form: one per block of `block` values (the file's group, or per-row scales repeated). */
 function kernelScales(f: TllmFile, name: string, rows: number, cols: number, group: Int8Group, arena: Arena): { scales: Float32Array; block: number } {
-  const scales = f.tensor(`${name}.scale`) as Float32Array;
+  return blockScales(f.tensor(`${name}.scale`) as Float32Array, rows, cols, group, (n) => arena.alloc('f32', n, { zero: false }));
+}
+
+/**
+ * Scales (rows, groups) of an int8 matrix in the int8 kernels' form: one per block of a multiple of 16 values, at most
+ * INT8_MAX_BLOCK (per-row scales of longer rows repeated per block into `alloc`'d memory, a few KB).
+ */
+export function blockScales(scales: Float32Array, rows: number, cols: number, group: Int8Group, alloc: (n: number) => Float32Array): { scales: Float32Array; block: number } {
   if (group !== 0) return { scales, block: group };
   if (cols <= INT8_MAX_BLOCK) return { scales, block: Math.ceil(cols / 16) * 16 };
   const per = Math.ceil(cols / INT8_MAX_BLOCK);
-  const out = arena.alloc('f32', rows * per, { zero: false });
+  const out = alloc(rows * per);
   for (let r = 0; r < rows; r++) out.fill(scales[r], r * per, (r + 1) * per);
   return { scales: out, block: INT8_MAX_BLOCK };
 }
@@ -107,27 +110,4 @@ function openTokenizer(f: TllmFile): BpeTokenizer {
     throw new UserError(`${f.file}: its tokenizer has ${t.vocabSize} tokens but the model only ${f.header.config.vocabSize}; re-export it with the tokenizer it was trained with`);
   }
   return t;
-}
-
-/**
- * The token ids a sequence starts with under the file's start rule (finetune.startRule; absent = <|endoftext|>,
- * as `prepare` starts every document): the one rule of src/task/sequence.ts, as a .tllm header spells it.
- */
-export function startIds(tok: BpeTokenizer, finetune: TllmFinetune | undefined): number[] {
-  const rule = finetune?.startRule ?? '<|endoftext|>';
-  if (rule === '<|endoftext|>' || rule === 'endoftext') return [tok.eotToken];
-  if (rule === '' || rule === 'none') return [];
-  return Array.from(tok.encode(rule, { allowSpecial: true }));
-}
-
-/** The file's start rule as a task sequence start (src/task/sequence.ts): null when the file records none. */
-export function sequenceStartOf(finetune: TllmFinetune | undefined): SequenceStart | null {
-  const rule = finetune?.startRule;
-  return rule === undefined ? null : rule === '' || rule === 'none' ? 'none' : 'endoftext';
-}
-
-/** A prompt's ids for generation: the start ids, then the text (special-token text only when allowed). */
-export function promptIdsOf(model: Pick<LoadedModel, 'tokenizer' | 'finetune'>, prompt: string, allowSpecial = false): number[] {
-  const ids = [...startIds(model.tokenizer, model.finetune), ...model.tokenizer.encode(prompt, { allowSpecial })];
-  return ids.length ? ids : [model.tokenizer.eotToken];
 }

@@ -8,8 +8,8 @@ import type { LoadedModel } from '../runtime/model.js';
 import { readJsonObject } from './body.js';
 import type { ModelCard } from './card.js';
 import { chatPrompt, readMessages } from './chat.js';
-import { startIds, promptIdsOf } from '../runtime/model.js';
-import { rankCandidates, renderTemplate } from './classify.js';
+import { labelIds, promptIdsOf } from '../runtime/prompt.js';
+import { rankCandidates, requestPrompt } from './classify.js';
 import { ApiError } from './errors.js';
 import { Fields } from './fields.js';
 import { runGeneration, type GenerationResult } from './generation.js';
@@ -148,7 +148,7 @@ export async function chatCompletions(ctx: ApiContext, req: IncomingMessage, res
   const user = messages.filter((m) => m.role === 'user').at(-1);
   const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
   const rag = ragPromptOf(ctx, f, user ? { input: user.content, ...(system.length ? { instruction: system.join('\n') } : {}) } : null, 'messages');
-  const p = rag ?? chatPrompt(ctx.model.tokenizer, ctx.model.finetune, messages);
+  const p = rag ?? chatPrompt(ctx.model, messages);
   const s = readSampling(f, ctx, p.ids.length, 'messages', Number.MAX_SAFE_INTEGER);
   const head = oa.responseHead('chatcmpl', ctx.card.id);
   const extra = ragField(rag?.info);
@@ -212,11 +212,11 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   if (labels.length === 0) throw new ApiError(400, 'labels is required: this model file has no label set (give "labels": ["a", "b", …])', 'labels');
   if (labels.some((l) => l === '')) throw new ApiError(400, 'labels must not contain an empty string', 'labels');
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');
-  const tok = ctx.model.tokenizer;
-  // with retrieval, labels are ranked as eval ranks them: each with the template's end marker after the examples
-  const candidates = rag ? labelCandidates(tok, labels, rag) : labels.map((l) => tok.encode(l));
-  const retrieved = rag && settings ? servedRagPrompt(tok, rag, settings, { input, instruction }, Math.max(...candidates.map((c) => c.length)), 'input') : null;
-  const prompt = retrieved?.ids ?? [...startIds(tok, ctx.model.finetune), ...tok.encode(renderTemplate(ctx.model.finetune, input, instruction ?? ''))];
+  // with retrieval, the prompt and the labels' answers are eval's (the retrieval template's end marker after each)
+  const candidates = rag ? labelCandidates(ctx.model.tokenizer, labels, rag) : labelIds(ctx.model, labels);
+  const reserve = candidates.reduce((m, c) => Math.max(m, c.length), 0);
+  const retrieved = rag && settings ? servedRagPrompt(ctx.model.tokenizer, rag, settings, { input, instruction }, reserve, 'input') : null;
+  const prompt = retrieved?.ids ?? requestPrompt(ctx.model, { instruction: instruction ?? '', input }, reserve).ids;
   const cancelled = cancellation(ctx, res);
   await ctx.queue.run(async () => {
     const r = cancelled() ? null : await rankCandidates(ctx.decoder, prompt, candidates, cancelled);

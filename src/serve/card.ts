@@ -2,6 +2,7 @@
 // file size, tokenizer, and the fine-tune fields (template, sequence start, labels) when the .tllm file has them.
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model.js';
+import { renderExample } from '../task/template.js';
 
 export interface ModelCard {
   id: string;
@@ -13,10 +14,13 @@ export interface ModelCard {
   tokenizer: string;
   contextTokens: number;
   finetune: LoadedModel['finetune'] | null;
+  /** How the template lays out a request and its answer, with {instruction}, {input} and {answer} shown as such (null without a template). */
+  promptFormat: string | null;
 }
 
 export function modelCard(model: LoadedModel): ModelCard {
   const { header } = model;
+  const t = model.finetune?.promptTemplate;
   const parameters = header.tensors
     .filter((t) => t.dtype !== 'u8' && !t.name.endsWith('.scale'))
     .reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
@@ -30,5 +34,6 @@ export function modelCard(model: LoadedModel): ModelCard {
     tokenizer: 'name' in header.tokenizer ? header.tokenizer.name : `embedded (${model.tokenizer.vocabSize} tokens)`,
     contextTokens: model.config.blockSize,
     finetune: model.finetune ?? null,
+    promptFormat: t ? renderExample(t, { instruction: '{instruction}', input: '{input}', output: '{answer}' }) : null,
   };
 }

@@ -2,10 +2,8 @@
 // .tllm header carries a prompt template) gets its template with the last user message as {input} and the system
 // message as {instruction}; any other model a plain transcript ("System: …\nUser: …\nAssistant:") that stops
 // where the model starts writing the user's next turn.
-import type { TllmFinetune } from '../export/tllm.js';
-import type { BpeTokenizer } from '../tokenizer/bpe.js';
-import { startIds } from '../runtime/model.js';
-import { renderTemplate } from './classify.js';
+import type { LoadedModel } from '../runtime/model.js';
+import { requestPrompt } from './classify.js';
 import { ApiError } from './errors.js';
 import type { Fields } from './fields.js';
 
@@ -31,13 +29,13 @@ export interface ChatPrompt {
   stop: string[];
 }
 
-export function chatPrompt(tok: BpeTokenizer, finetune: TllmFinetune | undefined, messages: ChatMessage[]): ChatPrompt {
-  if (finetune?.promptTemplate) {
+export function chatPrompt(model: LoadedModel, messages: ChatMessage[]): ChatPrompt {
+  if (model.finetune?.promptTemplate) {
     const user = messages.filter((m) => m.role === 'user').at(-1);
     if (!user) throw new ApiError(400, 'messages needs a user message (its content fills the model\'s prompt template)', 'messages');
     const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
-    return { ids: [...startIds(tok, finetune), ...tok.encode(renderTemplate(finetune, user.content, system))], stop: [] };
+    return requestPrompt(model, { instruction: system, input: user.content }, 1);
   }
   const text = `${messages.map((m) => `${TITLE[m.role]}: ${m.content}\n`).join('')}Assistant:`;
-  return { ids: tok.encode(text), stop: ['\nUser:', '\nSystem:'] };
+  return { ids: model.tokenizer.encode(text), stop: ['\nUser:', '\nSystem:'] };
 }

@@ -1,19 +1,21 @@
-// Classification by likelihood ranking with the runtime Decoder, for fine-tuned sensing models: the input goes
-// into the model's prompt template after its sequence start (the .tllm header's finetune fields), the prompt is
-// prefilled once, and each candidate label is scored as Σ log p(label tokens | prompt) by rewinding the cache to
-// the prompt's last token (as src/eval's ranking does on the training model); the probabilities are the softmax
-// of those scores over the label set.
-import type { TllmFinetune } from '../export/tllm.js';
+// Classification by likelihood ranking with the runtime Decoder, for fine-tuned sensing models: the prompt (the
+// .tllm header's template and sequence start, runtime taskPrompt) is prefilled once, and each candidate answer
+// (label + end marker, runtime labelIds) is scored as Σ log p(answer | prompt) by rewinding the cache to the
+// prompt's last token, as src/eval's ranking does; the probabilities are the softmax of the scores over the labels.
 import type { Decoder } from '../runtime/decoder.js';
-import type { BpeTokenizer } from '../tokenizer/bpe.js';
+import type { LoadedModel } from '../runtime/model.js';
+import { taskPrompt } from '../runtime/prompt.js';
+import { UserError } from '../util/errors.js';
 import { ApiError } from './errors.js';
 
-
-/** The prompt text for an input: the template with {input} (and {instruction}) filled, or the input itself. */
-export function renderTemplate(finetune: TllmFinetune | undefined, input: string, instruction = ''): string {
-  const t = finetune?.promptTemplate;
-  if (!t) return input;
-  return t.replaceAll('{instruction}', () => instruction).replaceAll('{input}', () => input);
+/** A task request's prompt (runtime taskPrompt); one that cannot fit the context is a 400 naming `input`. */
+export function requestPrompt(model: LoadedModel, fields: { instruction: string; input: string }, reserve: number): { ids: number[]; stop: string[] } {
+  try {
+    return taskPrompt(model, fields, reserve);
+  } catch (e) {
+    if (e instanceof UserError) throw new ApiError(400, e.message, 'input', 'context_length_exceeded');
+    throw e;
+  }
 }
 
 export interface Ranking {

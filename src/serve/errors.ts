@@ -16,6 +16,7 @@ export class ApiError extends Error {
 
   /** OpenAI's error type for the status. */
   get type(): string {
+    if (this.status === 403) return 'permission_error';
     if (this.status === 404) return 'not_found_error';
     if (this.status === 503) return 'unavailable_error';
     return this.status >= 500 ? 'server_error' : 'invalid_request_error';

@@ -61,7 +61,7 @@ fetch('/v1/models').then((r) => r.json()).then((list) => {
     ['tokenizer', c.tokenizer],
     ['labels', c.finetune && c.finetune.labels ? c.finetune.labels.join(', ') : '(none: give labels to classify)'],
   ];
-  if (c.finetune && c.finetune.promptTemplate) rows.push(['template', c.finetune.promptTemplate]);
+  if (c.promptFormat) rows.push(['template', c.promptFormat]);
   $('card').innerHTML = rows.map(([k, v]) => '<tr><td>' + esc(k) + '</td><td>' + esc(v) + '</td></tr>').join('');
 }).catch((e) => { $('card').innerHTML = '<tr><td class="err">' + esc(e) + '</td></tr>'; });
 

@@ -16,6 +16,7 @@ export interface ServeRag {
   retriever: Retriever;
   template: PromptTemplate;
   start: SequenceStart;
+  allowSpecial: boolean;
   contextLength: number;
   /** k when a request does not say, and the largest k a request may ask for. */
   k: number;
@@ -27,11 +28,11 @@ export interface ServeRag {
 }
 
 /** The server's retrieval settings over an opened store (labelled examples only). */
-export function serveRag(retriever: Retriever, codec: SequenceCodec, o: { template: PromptTemplate; start: SequenceStart; contextLength: number; k: number; maxK: number }): ServeRag {
+export function serveRag(retriever: Retriever, codec: SequenceCodec, o: { template: PromptTemplate; start: SequenceStart; allowSpecial: boolean; contextLength: number; k: number; maxK: number }): ServeRag {
   const { store } = retriever;
   if (!store.labelled) throw new UserError(`--rag: the store ${store.source} holds unlabelled passages; the server needs a store built from a task file (labelled examples)`);
   if (o.k > o.maxK) throw new UserError(`--k ${o.k} is more than --rag-max-k ${o.maxK}`);
-  return { retriever, ...o, reserve: longestStoredAnswer(codec, store, { template: o.template }), instruction: commonInstruction(store) };
+  return { retriever, ...o, reserve: longestStoredAnswer(codec, store, o), instruction: commonInstruction(store) };
 }
 
 /** A request's retrieval: null when the server has no store or the request turns it off. */
@@ -78,7 +79,7 @@ export function servedRagPrompt(codec: SequenceCodec, rag: ServeRag, settings: {
   const room = Math.max(reserve, rag.reserve);
   let r: RagQueryResult;
   try {
-    r = ragQueryPrompt(codec, { retriever: rag.retriever, k: settings.k, keepLeaks: settings.keepLeaks }, q, room, { template: rag.template, start: rag.start, contextLength: rag.contextLength, overflow: 'refuse' }, field);
+    r = ragQueryPrompt(codec, { retriever: rag.retriever, k: settings.k, keepLeaks: settings.keepLeaks }, q, room, { template: rag.template, start: rag.start, allowSpecial: rag.allowSpecial, contextLength: rag.contextLength, overflow: 'refuse' }, field);
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     throw new ApiError(400, `${field} does not fit the model's context with room for a ${room}-token answer; shorten it`, field, 'context_length_exceeded');

@@ -1,7 +1,8 @@
 // `tinyllm serve`'s HTTP server (node:http only): routes with their methods (404 unknown path, 405 wrong method),
 // every ApiError answered as OpenAI's error JSON and anything unexpected as a 500 without stopping the server, one
 // model behind a bounded queue, and a clean shutdown: stop accepting, refuse the waiting requests, let the running
-// one finish (cancelled after a grace period), close idle connections.
+// one finish (cancelled after a grace period), close idle connections. A request whose Host is not a name of the
+// bound address gets 403 (DNS rebinding: a web page whose name resolves to 127.0.0.1 must not reach the API).
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Decoder } from '../runtime/decoder.js';
@@ -22,7 +23,12 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Retrieval-augmented prompts from a store of labelled examples (src/serve/rag.ts). */
   rag?: ServeRag;
+  /** Host names accepted in the Host header besides localhost, 127.0.0.1, [::1] and the listening address. */
+  allowHosts?: string[];
 }
+
+/** Names every server answers to (loopback), as URL.hostname spells them. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 type Handler = (ctx: api.ApiContext, req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
@@ -48,6 +54,9 @@ export class ModelServer {
   private readonly queue: JobQueue;
   private closing = false;
   private hardStop = false;
+  /** Host names (lowercase, IPv6 in brackets) and the port a request's Host header must name; set by listen(). */
+  private hosts = new Set<string>();
+  private port = 0;
 
   constructor(
     readonly model: LoadedModel,
@@ -67,7 +76,11 @@ export class ModelServer {
       this.http.once('error', reject);
       this.http.listen(port, host, () => {
         this.http.off('error', reject);
-        resolve(this.http.address() as AddressInfo);
+        const a = this.http.address() as AddressInfo;
+        const bracket = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
+        this.hosts = new Set([...LOOPBACK_NAMES, host, a.address, ...(this.opts.allowHosts ?? [])].map((h) => bracket(h.toLowerCase())));
+        this.port = a.port;
+        resolve(a);
       });
     });
   }
@@ -76,6 +89,7 @@ export class ModelServer {
     const t0 = performance.now();
     if (this.closing) res.setHeader('Connection', 'close');
     try {
+      this.checkHost(req.headers.host);
       const url = new URL(req.url ?? '/', 'http://localhost');
       const route = ROUTES[url.pathname];
       if (!route) throw new ApiError(404, `no route ${url.pathname}; the API has ${Object.keys(ROUTES).join(', ')}`);
@@ -92,6 +106,21 @@ export class ModelServer {
       else res.destroy();
     }
     this.opts.log?.(`${req.method} ${req.url} ${res.statusCode} ${((performance.now() - t0) / 1000).toFixed(3)} s`);
+  }
+
+  /** 403 unless `host` (the Host header) names this server: an accepted name and the bound port (or none on port 80). */
+  private checkHost(host: string | undefined): void {
+    let name = '';
+    let port = '';
+    try {
+      ({ hostname: name, port } = new URL(`http://${host ?? ''}`));
+    } catch {
+      // not a host[:port]: refused below
+    }
+    const portOk = port === String(this.port) || (port === '' && this.port === 80);
+    if (host === undefined || !/^[^/@?#\s]+$/.test(host) || !this.hosts.has(name) || !portOk) {
+      throw new ApiError(403, `Host ${JSON.stringify(host ?? '')} is not this server (${[...this.hosts].join(', ')} on port ${this.port}); to reach it under another name, start tinyllm serve with --allow-host <name>`, null, 'host_not_allowed');
+    }
   }
 
   /**

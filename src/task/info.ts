@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import type { Overflow } from './encode.js';
 import type { TaskColumns } from './read.js';
 import { parseSequenceStart, type SequenceStart } from './sequence.js';
-import { parseTemplate, TEMPLATE_FORMAT, type PromptTemplate } from './template.js';
+import { templateFromObject, templateObject, type PromptTemplate } from './template.js';
 
 export const TASK_FILE = 'task.json';
 export const TASK_FORMAT = 'tinyllm-task';
@@ -31,7 +31,7 @@ export interface TaskInfo {
 }
 
 export function writeTaskInfo(dir: string, t: TaskInfo): void {
-  writeFileAtomic(path.join(dir, TASK_FILE), `${JSON.stringify({ format: TASK_FORMAT, version: 1, ...t, template: { format: TEMPLATE_FORMAT, version: 1, ...t.template } }, null, 2)}\n`);
+  writeFileAtomic(path.join(dir, TASK_FILE), `${JSON.stringify({ format: TASK_FORMAT, version: 1, ...t, template: templateObject(t.template) }, null, 2)}\n`);
 }
 
 /** The task.json of a run directory (or of the directory holding a checkpoint file), or null when there is none. */
@@ -49,7 +49,7 @@ export function readTaskInfo(runDirOrFile: string): TaskInfo | null {
   if (o.version !== 1) throw new UserError(`${file}: task file version ${String(o.version)} is not supported (this tinyllm reads version 1)`);
   return {
     ...(o as unknown as TaskInfo),
-    template: parseTemplate(JSON.stringify(o.template), `${file} (template)`),
+    template: templateFromObject(o.template, `${file} (template)`),
     sequenceStart: parseSequenceStart(String(o.sequenceStart), `${file} (sequenceStart)`),
   };
 }

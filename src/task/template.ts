@@ -1,5 +1,5 @@
-// The prompt template of a task: how an (instruction, input, output) example becomes text. One
-// definition shared by `prepare --template instruction`, fine-tuning, evaluation and generation.
+// The prompt template of a task: how an (instruction, input, output) example becomes text. One definition
+// shared by `prepare --template instruction`, fine-tuning, evaluation, generation and the deployment runtime.
 // The default is TinyLLM's (Fine-tune/fine_tune.py create_prompt_formats): the non-empty parts
 // `### Instruction:\n…`, `### Input:\n…`, `### Response:\n…` and `### End`, joined by a blank line.
 import * as fs from 'node:fs';
@@ -81,8 +81,13 @@ export function parseTemplate(json: string, where: string): PromptTemplate {
   } catch (e) {
     throw new UserError(`${where}: not valid JSON (${(e as Error).message}); a template file is {"format": "${TEMPLATE_FORMAT}", "version": 1, "instruction": …, "input": …, "response": …, "end": …, "separator": …}`);
   }
+  return templateFromObject(raw, where);
+}
+
+/** A template from its parsed JSON form (a template file, a run's task.json, a .tllm header); see parseTemplate. */
+export function templateFromObject(raw: unknown, where: string): PromptTemplate {
   const o = raw as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || o.format !== TEMPLATE_FORMAT) throw new UserError(`${where}: not a template file (it needs "format": "${TEMPLATE_FORMAT}")`);
+  if (typeof o !== 'object' || o === null || o.format !== TEMPLATE_FORMAT) throw new UserError(`${where}: not a template (it needs "format": "${TEMPLATE_FORMAT}")`);
   if (o.version !== 1) throw new UserError(`${where}: template version ${String(o.version)} is not supported (this tinyllm reads version 1)`);
   const t: PromptTemplate = { ...TINYLLM_TEMPLATE };
   for (const [k, v] of Object.entries(o)) {
@@ -97,9 +102,14 @@ export function parseTemplate(json: string, where: string): PromptTemplate {
   return t;
 }
 
+/** The JSON form of a template (what templateFromObject reads back). */
+export function templateObject(t: PromptTemplate): { format: string; version: 1 } & PromptTemplate {
+  return { format: TEMPLATE_FORMAT, version: 1, ...t };
+}
+
 /** The template as stored in a run or template file (the inverse of parseTemplate). */
 export function templateJson(t: PromptTemplate): string {
-  return JSON.stringify({ format: TEMPLATE_FORMAT, version: 1, ...t }, null, 2) + '\n';
+  return JSON.stringify(templateObject(t), null, 2) + '\n';
 }
 
 /** `--template` value: 'tinyllm' (default) or a template file. */

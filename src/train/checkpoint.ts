@@ -13,6 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { FloatArray } from '../kernels/types.js';
 import { numParams, validateConfig, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2, type GPT2Options } from '../models/gpt2/model.js';
+import { tensorTable } from '../models/gpt2/params.js';
 import { readExact } from '../export/binary.js';
 import type { SequenceStart } from '../task/sequence.js';
 import { fsUserError, isFsError, oneLine, UserError } from '../util/errors.js';
@@ -73,6 +74,23 @@ export interface SaveCheckpointOptions {
   adapter?: FloatArray;
 }
 
+/** A section written from chunks (a frozen-base model's dequantized parameters) instead of one array. */
+interface SectionSource {
+  length: number;
+  read(start: number, out: Float32Array): void;
+}
+
+/** A section read in chunks into something other than one array. */
+interface SectionSink {
+  length: number;
+  write(start: number, src: Float32Array): void;
+}
+
+/** The model's whole parameter vector as a sink (a frozen base keeps its own values). */
+function paramSink(model: GPT2): SectionSink {
+  return { length: numParams(model.config), write: (start, src) => model.writeParams(start, src) };
+}
+
 /** Checksum of 32-bit little-endian words (xor-multiply; any change of one word changes it). */
 function hashWords(h: number, words: Uint32Array): number {
   for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193) >>> 0;
@@ -82,7 +100,9 @@ const HASH_SEED = 0x811c9dc5;
 
 export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
   const { model } = o;
-  const sections: [SectionName, FloatArray][] = [['params', model.params.data]];
+  // a model with a frozen base (LoRA over int8) stores its whole parameter vector too, frozen matrices dequantized
+  const params: SectionSource = { length: numParams(model.config), read: (start, out) => model.readParams(start, out) };
+  const sections: [SectionName, FloatArray | SectionSource][] = [['params', params]];
   if (o.optimizer) sections.push(['m', o.optimizer.m], ['v', o.optimizer.v]);
   if (o.adapter) sections.push(['lora', o.adapter]);
   let offset = 0;
@@ -96,7 +116,7 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
     ...(o.rng ? { rng: o.rng } : {}),
     ...(o.data !== undefined ? { data: o.data } : {}),
     ...(o.finetune ? { finetune: o.finetune } : {}),
-    tensors: model.params.table.map((e) => ({ name: e.name, shape: e.shape, offset: e.offset * 4 })),
+    tensors: tensorTable(model.config).map((e) => ({ name: e.name, shape: e.shape, offset: e.offset * 4 })),
     sections: sections.map(([name, a]) => {
       const s = { name, offset, bytes: a.length * 4 };
       offset += s.bytes;
@@ -123,7 +143,9 @@ export function saveCheckpoint(path: string, o: SaveCheckpointOptions): void {
       let h = HASH_SEED;
       for (let i = 0; i < a.length; i += CHUNK) {
         const n = Math.min(CHUNK, a.length - i);
-        stage.set(a.subarray(i, i + n)); // float64 models are stored as float32
+        const into = stage.subarray(0, n);
+        if ('read' in a) a.read(i, into);
+        else into.set(a.subarray(i, i + n)); // float64 models are stored as float32
         h = hashWords(h, stageWords.subarray(0, n));
         w.write(stageBytes.subarray(0, n * 4));
       }
@@ -260,7 +282,7 @@ function checkHeader(h: unknown): CheckpointHeader {
 }
 
 /** Reads one section into `into`, verifying its checksum. */
-function readSection(c: OpenCheckpoint, name: SectionName, into: FloatArray): void {
+function readSection(c: OpenCheckpoint, name: SectionName, into: FloatArray | SectionSink): void {
   const s = c.header.sections.find((x) => x.name === name);
   if (!s) throw bad(c.path, `has no '${name}' section`, name === 'params' ? 'the file is corrupt' : 'it was saved without optimizer state; resume is not possible from it — start fresh and initialise from it instead');
   if (s.bytes !== into.length * 4) throw bad(c.path, `section '${name}' holds ${s.bytes / 4} floats, the model needs ${into.length}`);
@@ -272,7 +294,8 @@ function readSection(c: OpenCheckpoint, name: SectionName, into: FloatArray): vo
     const n = Math.min(CHUNK, into.length - i);
     readExact(c.fd, bytes.subarray(0, n * 4), c.dataStart + s.offset + i * 4, c.path, `checkpoint section '${name}'`);
     h = hashWords(h, words.subarray(0, n));
-    into.set(stage.subarray(0, n), i);
+    if ('write' in into) into.write(i, stage.subarray(0, n));
+    else into.set(stage.subarray(0, n), i);
   }
   if (h !== c.checksums.get(name)) throw bad(c.path, `checksum mismatch in section '${name}' (the file is corrupt)`);
 }
@@ -300,7 +323,7 @@ export function loadCheckpoint(path: string, model: GPT2, optimizer?: FlatAdamW,
     if (diff.length > 0) {
       throw new UserError(`checkpoint ${path} does not fit this model (checkpoint vs model: ${diff.join(', ')}); use the checkpoint's model settings or start fresh`);
     }
-    readSection(c, 'params', model.params.data);
+    readSection(c, 'params', paramSink(model));
     if (optimizer) {
       readSection(c, 'm', optimizer.m);
       readSection(c, 'v', optimizer.v);
@@ -321,7 +344,7 @@ export function loadCheckpointWeights(path: string, opts: Omit<GPT2Options, 'see
   const c = openCheckpoint(path);
   try {
     const model = new GPT2(c.header.config, { ...opts, seed: null });
-    readSection(c, 'params', model.params.data);
+    readSection(c, 'params', paramSink(model));
     const method = c.header.finetune?.method;
     const loraConfig = method ? loraOf(method) : null;
     if (loraConfig) {

@@ -5,9 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { encodeShardHeader } from '../../src/data/shard.js';
+import { encodeShardHeader, SHARD_HEADER_BYTES } from '../../src/data/shard.js';
 import { saveHFGPT2 } from '../../src/export/hf-gpt2.js';
 import { saveTokenizer } from '../../src/tokenizer/files.js';
+import { KVDecoder } from '../../src/models/gpt2/decode.js';
+import { Decoder, loadModel } from '../../src/runtime/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { byteTokenizer, namedParams, tempDir, tinyModel } from '../runtime/helpers.js';
 
@@ -62,6 +64,62 @@ describe('tinyllm export', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/perplexity rose by .* > --max-ppl-increase -50%; nothing written/);
     expect(fs.readdirSync(dir).filter((f) => f.includes('bound'))).toEqual([]);
+  });
+
+  it('--keep-f32: a mixed file loads with per-block dtypes, and its reported perplexity is what the file measures', async () => {
+    const out = path.join(dir, 'mixed.tllm');
+    const r = await cli('export', hf, '--int8', '--group', '32', '--keep-f32', '1', '--tokenizer', tok, '-o', out, '--val', val);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/int8 \(groups of 32\) \(blocks 1 f32\)/);
+    const m = loadModel(out);
+    expect(m.header.quantization.layers).toEqual(['int8', 'f32']);
+    expect([m.weights.blocks[0].fcw.kind, m.weights.blocks[1].fcw.kind, m.weights.blocks[1].qkvw.kind, m.weights.wte.kind]).toEqual(['int8', 'f32', 'f32', 'int8']);
+    // the perplexity the export printed, measured again here: windows of the checked context (96), teacher-forced
+    const [, f32Reported, ours, rise] = /perplexity on 300 tokens .*: f32 ([\d.]+) -> ([\d.]+) \(([+-][\d.]+)%\)/.exec(r.out)!;
+    const bytes = fs.readFileSync(val);
+    const tokens = Array.from(new Uint16Array(bytes.buffer.slice(bytes.byteOffset + SHARD_HEADER_BYTES, bytes.byteOffset + bytes.byteLength)));
+    const ppl = (feed: (w: number[]) => number, reset: () => void) => {
+      let logp = 0;
+      let n = 0;
+      for (let i = 0; i + 1 < tokens.length; i += 96) {
+        const w = tokens.slice(i, i + 96);
+        if (w.length < 2) break;
+        reset();
+        logp += feed(w);
+        n += w.length - 1;
+      }
+      return Math.exp(-logp / n);
+    };
+    const dec = new Decoder(m, { capacity: 96 });
+    const mixed = ppl((w) => dec.feedScored(w), () => dec.reset());
+    const ref = new KVDecoder(model, 96);
+    const f32 = ppl((w) => ref.feedScored(w), () => ref.reset());
+    expect(Math.abs(mixed - Number(ours))).toBeLessThan(6e-4);
+    expect(Math.abs(f32 - Number(f32Reported))).toBeLessThan(6e-4);
+    expect(Math.abs((100 * (mixed - f32)) / f32 - Number(rise))).toBeLessThan(6e-3);
+    expect(mixed).not.toBe(f32);
+    expect((await cli('export', hf, '--f16', '--keep-f32', '0', '--tokenizer', tok, '-o', path.join(dir, 'x.tllm'))).out).toMatch(/use them with --int8/);
+    expect((await cli('export', hf, '--int8', '--keep-f32', '5', '--tokenizer', tok, '-o', path.join(dir, 'x.tllm'))).out).toMatch(/--keep-f32: '5' is not a block/);
+  });
+
+  it('--precision auto: prints each block\'s sensitivity, keeps the most sensitive f32 and stays within the bound', async () => {
+    const out = path.join(dir, 'auto.tllm');
+    const r = await cli('export', hf, '--int8', '--embedding', 'f32', '--precision', 'auto', '--max-ppl-increase', '0', '--tokenizer', tok, '-o', out, '--val', val);
+    const deltas = [0, 1].map((l) => Number(new RegExp(`block ${l}: ([+-][\\d.e+-]+) `).exec(r.out)![1]));
+    const chosen = /precision auto: (.*), predicted/.exec(r.out)![1];
+    // bound 0%: a block joins int8 only if it lowers the predicted loss (least sensitive first)
+    const sorted = [0, 1].sort((a, b) => deltas[a] - deltas[b]);
+    const int8: number[] = [];
+    let sum = 0;
+    for (const l of sorted) if (sum + deltas[l] <= 0) (sum += deltas[l], int8.push(l)); else break;
+    const kept = [0, 1].filter((l) => !int8.includes(l));
+    expect(chosen).toBe(kept.length ? `blocks ${kept.join(',')} stay f32` : 'every block int8');
+    if (r.code === 0) expect(loadModel(out).header.quantization.layers ?? ['int8', 'int8']).toEqual([0, 1].map((l) => (kept.includes(l) ? 'f32' : 'int8')));
+    else expect(r.out).toMatch(/perplexity rose by .* > --max-ppl-increase 0%; nothing written/);
+    const all = await cli('export', hf, '--int8', '--precision', 'auto', '--max-ppl-increase', '1000', '--tokenizer', tok, '-o', path.join(dir, 'auto2.tllm'), '--val', val);
+    expect(all.code, all.out).toBe(0);
+    expect(all.out).toMatch(/precision auto: every block int8/);
+    expect((await cli('export', hf, '--int8', '--precision', 'auto', '--tokenizer', tok, '-o', path.join(dir, 'x.tllm'))).out).toMatch(/needs --val .* and --max-ppl-increase/);
   });
 
   it('rejects bad flags with a message', async () => {

@@ -6,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { encodeTask, exampleTargets } from '../../src/task/encode.js';
 import type { TaskExample } from '../../src/task/read.js';
-import { renderExample, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { renderExample, TINYLLM_TEMPLATE, type PromptTemplate } from '../../src/task/template.js';
 import { BpeTokenizer } from '../../src/tokenizer/bpe.js';
 import { PieceCounter, trainBpe } from '../../src/tokenizer/train.js';
 import type { BpeModel } from '../../src/tokenizer/types.js';
@@ -34,9 +34,9 @@ export function tinyTokenizer(rows: readonly TaskExample[]): { tok: BpeTokenizer
 }
 
 /** A 2-layer GPT-2 trained until it knows the answers of `rows` (loss on the answer + end marker only). */
-export function memorise(tok: BpeTokenizer, rows: readonly TaskExample[], steps = 150): GPT2 {
+export function memorise(tok: BpeTokenizer, rows: readonly TaskExample[], steps = 150, template: PromptTemplate = TINYLLM_TEMPLATE): GPT2 {
   const model = new GPT2({ nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: tok.vocabSize, blockSize: 64 }, { seed: 3 });
-  const task = encodeTask(tok, rows, { template: TINYLLM_TEMPLATE, contextLength: 64 });
+  const task = encodeTask(tok, rows, { template, contextLength: 64 });
   const B = task.examples.length;
   const T = task.maxLength - 1;
   const inputs = new Int32Array(B * T).fill(tok.eotToken);

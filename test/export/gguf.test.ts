@@ -67,11 +67,14 @@ describe('GGUF container', () => {
         const y = new Float32Array(x.length);
         dequantizeQ8_0(quantizeQ8_0(x), y);
         const amax = Math.max(...block.map(Math.abs));
-        // |x - d16·q| <= |x - d·q| + |d - d16|·|q| <= d/2 + d·2^-11·127, d = amax/127 (+ float32 slack)
-        const bound = (amax / 127) * (0.5 + 127 * 2 ** -11) * (1 + 1e-5) + 1e-30;
+        // |x - d16·q| <= |x - d·q| + |d - d16|·|q| <= d/2 + 127·|d - d16|, d = amax/127 (+ float32 slack), where
+        // f16 rounding moves d by at most d·2^-11, or by half the smallest subnormal step (2^-25) once d underflows
+        const d = amax / 127;
+        const bound = (d / 2 + 127 * Math.max(d * 2 ** -11, 2 ** -25)) * (1 + 1e-5);
         for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i])).toBeLessThanOrEqual(bound);
       }),
-      { numRuns: 300 },
+      // the scale of a block of (almost) zeros underflows f16 to 0 (once a flaky counterexample)
+      { numRuns: 300, examples: [[[...Array<number>(31).fill(0), -1e-30], 1]] },
     );
   });
 });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { run as finetune } from '../../src/cli/commands/finetune.js';
+import { loadWeights } from '../../src/export/load.js';
 import { Finetuner } from '../../src/finetune/finetuner.js';
 import { readTaskInfo } from '../../src/task/info.js';
 import { renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
@@ -149,6 +150,43 @@ describe('tinyllm finetune', () => {
     expect(trainLosses(cut)).toEqual(trainLosses(straight));
     expect(fs.readFileSync(path.join(cut, 'checkpoint.ckpt')).equals(fs.readFileSync(path.join(straight, 'checkpoint.ckpt')))).toBe(true);
     await expect(finetune([...base, '--method', 'lora', '--zo-lora', '--out', path.join(root, 'w')])).rejects.toThrow(/--zo-lora applies to --method zo only/);
+  });
+
+  it('LoRA over an int8 .tllm base: the base file is untouched, --stop-at/--resume bit-exact, tinyllm merge equals the run\'s merged model', async () => {
+    const src = path.join(root, 'q-src');
+    await quiet(() => finetune([...base, '--steps', '2', '--patience', '0', '--out', src]));
+    const tllm = path.join(root, 'base.tllm');
+    const log0 = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await main(['export', src, '--int8', '--group', '32', '-o', tllm])).toBe(0);
+    } finally {
+      log0.mockRestore();
+    }
+    const before = fs.readFileSync(tllm);
+    const args = ['--from', tllm, '--tokenizer', tokenizer, '--train', train, '--val', val, '--batch', '8', '--val-every', '3', '--kernels', 'ref', '--threads', '1', '--method', 'lora', '--lora-r', '2', '--lora-alpha', '4', '--lr', '1e-2', '--steps', '6', '--patience', '0'];
+    const straight = path.join(root, 'q-straight');
+    const { log } = await quiet(() => finetune([...args, '--out', straight]));
+    expect(log).toMatch(/frozen int8 base [\d.]+ MiB \| lora r=2/);
+    expect(fs.readFileSync(tllm).equals(before)).toBe(true);
+    const cut = path.join(root, 'q-cut');
+    await quiet(() => finetune([...args, '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(straight));
+    expect(fs.readFileSync(path.join(cut, 'adapter', 'adapter_model.safetensors')).equals(fs.readFileSync(path.join(straight, 'adapter', 'adapter_model.safetensors')))).toBe(true);
+    // tinyllm merge over the .tllm (dequantized) gives the run's best model (base dequantized + adapter)
+    const merged = path.join(root, 'q-merged');
+    const log1 = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await main(['merge', '--base', tllm, '--adapter', path.join(straight, 'adapter'), '-o', merged]);
+    } finally {
+      log1.mockRestore();
+    }
+    const a = loadWeights(merged).flat;
+    const b = loadWeights(straight).flat;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    expect(worst).toBeLessThan(1e-6);
+    await expect(finetune([...args, '--method', 'full', '--out', path.join(root, 'q-full')])).rejects.toThrow(/int8 base .* is frozen: use --method lora/);
   });
 
   it('refuses bad input with messages that say what to do', async () => {

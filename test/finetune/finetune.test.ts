@@ -221,6 +221,27 @@ describe('finetuneMemoryBytes', () => {
   });
 });
 
+describe('trainableCount', () => {
+  it('equals the size of the trainable set listed tensor by tensor (LoRA table, top blocks + ln_f), in closed form', async () => {
+    const { trainableCount } = await import('../../src/finetune/memory.js');
+    const { loraTable } = await import('../../src/finetune/lora.js');
+    const { paramSpecs } = await import('../../src/models/gpt2/config.js');
+    const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.array(fc.constantFrom(...LORA_SITES), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 6 }), (nLayer, nHead, perHead, r, targets, top) => {
+        const config = { nLayer, nHead, nEmbd: nHead * perHead, vocabSize: 7, blockSize: 5 };
+        const lora: FinetuneMethod = { kind: 'lora', lora: { r, alpha: 2, dropout: 0, targets } };
+        expect(trainableCount(config, lora)).toBe(loraTable(config, { r, alpha: 2, dropout: 0, targets }).reduce((n, e) => n + e.size, 0));
+        const layers = Math.min(top, nLayer);
+        const inTop = (name: string) => name.startsWith('ln_f.') || Number(/^h\.(\d+)\./.exec(name)?.[1] ?? -1) >= nLayer - layers;
+        expect(trainableCount(config, { kind: 'top', layers })).toBe(paramSpecs(config).filter((p) => inTop(p.name)).reduce((n, p) => n + size(p.shape), 0));
+        expect(trainableCount(config, { kind: 'full' })).toBe(paramSpecs(config).reduce((n, p) => n + size(p.shape), 0));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('GPT2.linear', () => {
   it('applies the LoRA hook for decoders: equals linearForward plus the adapter', () => {
     const model = f32Model(9);
@@ -230,12 +251,11 @@ describe('GPT2.linear', () => {
     const N = 3;
     const C = tiny.nEmbd;
     const inp = Float32Array.from({ length: N * C }, (_, i) => Math.sin(i));
-    const w = model.params.tensors.h[1];
     const hooked = new Float32Array(N * 4 * C);
-    model.linear(1, 'mlp.c_fc', hooked, inp, w.fcw, w.fcb, N, C, 4 * C);
+    model.linear(1, 'mlp.c_fc', hooked, inp, N, C, 4 * C);
     const plain = new Float32Array(N * 4 * C);
     model.hook = null;
-    model.linear(1, 'mlp.c_fc', plain, inp, w.fcw, w.fcb, N, C, 4 * C);
+    model.linear(1, 'mlp.c_fc', plain, inp, N, C, 4 * C);
     // adapter: (α/r)·B·A·x with every A, B entry 0.25 -> 2 · (2 · 0.25·0.25) · Σx per output
     for (let n = 0; n < N; n++) {
       let sx = 0;

@@ -9,17 +9,8 @@ import type { Kernels } from '../../src/kernels/types.js';
 import { Finetuner, type FinetuneBatch } from '../../src/finetune/finetuner.js';
 import { LORA_SITES, type FinetuneMethod } from '../../src/finetune/method.js';
 import { Rng } from '../../src/util/rng.js';
-import { expectGrads, noisyModel, paddedBatch } from './helpers.js';
+import { expectAdapterGrads, expectGrads, modelShapes, noisyModel, paddedBatch } from './helpers.js';
 
-const shapes = fc.record({
-  nLayer: fc.integer({ min: 1, max: 3 }),
-  nHead: fc.integer({ min: 1, max: 2 }),
-  hs: fc.integer({ min: 1, max: 3 }),
-  V: fc.integer({ min: 3, max: 11 }),
-  B: fc.integer({ min: 1, max: 3 }),
-  T: fc.integer({ min: 1, max: 5 }),
-  seed: fc.integer({ min: 0, max: 1e6 }),
-}).map(({ nLayer, nHead, hs, V, B, T, seed }) => ({ config: { nLayer, nHead, nEmbd: nHead * hs, vocabSize: V, blockSize: T + 1 }, V, B, T, seed }));
 const schedule = { lr: 1e-3, warmup: 1, steps: 10, finalLrFrac: 0.1 };
 
 /** Mean cross-entropy over the counted targets from the dense logits (B,T,V) of a forward without targets. */
@@ -44,7 +35,7 @@ function denseLoss(model: ReturnType<typeof noisyModel>, b: FinetuneBatch): numb
 describe('sparse LM head and masking (float64, ref kernels)', () => {
   it('loss and gradients equal those of the dense head restricted to counted positions', () => {
     fc.assert(
-      fc.property(shapes, ({ config, V, B, T, seed }) => {
+      fc.property(modelShapes, ({ config, V, B, T, seed }) => {
         const model = noisyModel(config, seed);
         const batch = paddedBatch(V, B, T, seed + 7);
         const loss = model.forward(batch.inputs, batch.targets, B, T);
@@ -61,7 +52,7 @@ describe('sparse LM head and masking (float64, ref kernels)', () => {
 
   it('positions without a loss carry no gradient: changing their tokens and ignore values changes no gradient bit', () => {
     fc.assert(
-      fc.property(shapes, ({ config, V, B, T, seed }) => {
+      fc.property(modelShapes, ({ config, V, B, T, seed }) => {
         const model = noisyModel(config, seed);
         const a = paddedBatch(V, B, T, seed + 7);
         const grads = (b: FinetuneBatch) => {
@@ -91,7 +82,7 @@ describe('sparse LM head and masking (float64, ref kernels)', () => {
 describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
   it('top-N: trainable gradients match finite differences; backward runs only the trained blocks', () => {
     fc.assert(
-      fc.property(shapes, fc.integer({ min: 1, max: 3 }), ({ config, V, B, T, seed }, top) => {
+      fc.property(modelShapes, fc.integer({ min: 1, max: 3 }), ({ config, V, B, T, seed }, top) => {
         const layers = Math.min(top, config.nLayer);
         let attnBackwards = 0;
         const spy: Kernels = { ...ref, attentionBackward: (...args: Parameters<Kernels['attentionBackward']>) => (attnBackwards++, ref.attentionBackward(...args)) };
@@ -117,7 +108,7 @@ describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
   it('LoRA: adapter gradients match finite differences (with and without dropout, any target subset)', () => {
     fc.assert(
       fc.property(
-        shapes,
+        modelShapes,
         fc.integer({ min: 1, max: 3 }),
         fc.subarray([...LORA_SITES], { minLength: 1 }),
         fc.constantFrom(0, 0.3),
@@ -126,16 +117,9 @@ describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
           const method: FinetuneMethod = { kind: 'lora', lora: { r, alpha: 2 * r + 1, dropout, targets } };
           const ft = new Finetuner(model, { method, schedule, gradClip: 0, seed });
           const lora = ft.lora!;
-          const rng = new Rng(seed + 5);
-          for (let i = 0; i < lora.params.length; i++) lora.params[i] = rng.normal(0, 0.5); // B ≠ 0, so A gets a gradient
           lora.training = true; // fixed masks: the same dropoutSeed gives the same function
           lora.dropoutSeed = seed;
-          const batch = paddedBatch(V, B, T, seed + 7);
-          lora.grads!.fill(0);
-          model.forward(batch.inputs, batch.targets, B, T);
-          model.backward();
-          const loss = () => model.forward(batch.inputs, batch.targets, B, T);
-          for (const e of lora.table) expectGrads(e.name, lora.get(e.name), lora.grads!.subarray(e.offset, e.offset + e.size), loss);
+          expectAdapterGrads(model, lora, paddedBatch(V, B, T, seed + 7), new Rng(seed + 5));
           expect(model.grads).toBeNull();
         },
       ),
@@ -145,7 +129,7 @@ describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
 
   it('block recomputation gives bit-identical gradients', () => {
     fc.assert(
-      fc.property(shapes, ({ config, V, B, T, seed }) => {
+      fc.property(modelShapes, ({ config, V, B, T, seed }) => {
         const model = noisyModel(config, seed);
         const batch = paddedBatch(V, B, T, seed + 7);
         const run = (recompute: boolean) => {

@@ -53,8 +53,11 @@ export interface ReaderTarget<R> {
   fixup?: (file: string, bytes: Uint8Array) => Uint8Array;
   /** Reads the files from `dir` (their paths are path.join(dir, name)). */
   read(dir: string): R | Promise<R>;
-  /** Throws when a successful result is not valid (shapes, counts, finite sizes, …). */
-  check?(result: R, dir: string): void;
+  /**
+   * Throws when a successful result is not valid (shapes, counts, finite sizes, …). `c` is the case: when
+   * `c.fix` is false no checksum was repaired, so a format that checksums its header must have read it unchanged.
+   */
+  check?(result: R, dir: string, c: FuzzCase): void;
   /** Bytes of array buffers the reader may hold after a case; default 32 MiB + 16 × the input's bytes. */
   budget?(inputBytes: number): number;
 }
@@ -247,6 +250,8 @@ process.once('exit', () => {
  */
 export async function runCase<R>(t: ReaderTarget<R>, c: FuzzCase): Promise<Outcome<R>> {
   const files = caseFiles(t as ReaderTarget<unknown>, c);
+  // a case that kills the process (out of memory, a hang) cannot report itself: FUZZ_TRACE=<path> leaves it in <path>.<pid>
+  if (process.env.FUZZ_TRACE) fs.writeFileSync(`${process.env.FUZZ_TRACE}.${process.pid}`, JSON.stringify({ files: Object.keys(t.files), case: c }, (_k, v) => (typeof v === 'function' ? String(v) : v)));
   const dir = scratchDir();
   let input = 0;
   for (const [name, bytes] of files) {
@@ -268,7 +273,7 @@ export async function runCase<R>(t: ReaderTarget<R>, c: FuzzCase): Promise<Outco
   try {
     if ((used.user + used.system) / 1000 > HANG_CPU_MS) throw new FuzzViolation(`reader spent ${Math.round((used.user + used.system) / 1000)} ms of CPU on a ${input}-byte input (a hang)`);
     if (grown > budget) throw new FuzzViolation(`reader holds ${grown} bytes of array buffers for a ${input}-byte input (budget ${budget})`);
-    if (outcome.ok) t.check?.(outcome.result, dir);
+    if (outcome.ok) t.check?.(outcome.result, dir, c);
     else {
       const msg = outcome.error.message;
       if (!msg.includes(dir) && ![...files.keys()].some((f) => msg.includes(f))) throw new FuzzViolation(`UserError does not name the file: ${msg}`);
@@ -291,11 +296,13 @@ export interface FuzzOptions {
  * Property: every generated case keeps the reader's contract (see runCase). The unmutated files are
  * checked first, so a target whose valid input does not read back fails loudly instead of passing.
  * With FUZZ_STATS=1 in the environment it prints how often each outcome occurred (which checks the
- * mutations reach), e.g. `FUZZ_STATS=1 npx vitest run test/fuzz/shard.test.ts`; FUZZ_RUNS=5000 runs a deeper search.
+ * mutations reach), e.g. `FUZZ_STATS=1 npx vitest run test/fuzz/shard.test.ts`; FUZZ_RUNS=5000 runs a deeper search;
+ * FUZZ_TRACE=/tmp/case writes every case to /tmp/case.<pid> before running it (the last one names a case that crashed).
  */
 /**
- * The fast-check seed: opts.seed, else FUZZ_SEED, else fixed under CI (a CI run must be reproducible: an unexplained
- * out-of-memory crash of a random case was seen twice and never replayed), else random, as fast-check does.
+ * The fast-check seed: opts.seed, else FUZZ_SEED, else fixed under CI (a CI run must be reproducible: a random case that
+ * ran a worker out of memory, a fine-tune header's nLayer = 2^31, was seen and not replayed;
+ * FUZZ_TRACE names such a case), else random, as fast-check does.
  */
 function seedOf(opts: FuzzOptions): { seed?: number } {
   const seed = opts.seed ?? (process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : process.env.CI ? 20261201 : undefined);

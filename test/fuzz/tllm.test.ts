@@ -8,28 +8,17 @@ import { TLLM_ALIGN } from '../../src/export/tllm.js';
 import { numParams } from '../../src/models/gpt2/config.js';
 import { loadModel } from '../../src/runtime/model.js';
 import { Arena } from '../../src/tensor/arena.js';
+import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { tokenizerJsonText } from '../../src/tokenizer/files.js';
 import { byteTokenizer, namedParams, tinyModel } from '../runtime/helpers.js';
-import { expectRefused, fuzzReader, type JsonCodec, type ReaderTarget } from './harness.js';
+import { expectRefused, fuzzReader, type ReaderTarget } from './harness.js';
+import { fixHeaderCrc, headerCodec } from './header-crc.js';
 import { fileBytes } from './seeds.js';
 
 const FILE = 'model.tllm';
 const model = tinyModel(1, { nLayer: 1, nHead: 2, nEmbd: 32, vocabSize: 260, blockSize: 16 });
 
-/** The JSON header; `set` rewrites the length and keeps the data section at its (aligned) place after it. */
-const tllmJson: JsonCodec = {
-  get: (b) => Buffer.from(b.subarray(16, 16 + new DataView(b.buffer, b.byteOffset).getUint32(12, true))).toString('utf8'),
-  set(b, text) {
-    const len = new DataView(b.buffer, b.byteOffset).getUint32(12, true);
-    const dataStart = Math.ceil((16 + len) / TLLM_ALIGN) * TLLM_ALIGN;
-    const json = Buffer.from(text, 'utf8');
-    const head = Buffer.alloc(Math.max(dataStart, Math.ceil((16 + json.length) / TLLM_ALIGN) * TLLM_ALIGN), 0x20);
-    head.set(b.subarray(0, 12));
-    head.writeUInt32LE(json.length, 12);
-    head.set(json, 16);
-    return Buffer.concat([head, b.subarray(dataStart)]);
-  },
-};
+const finetune = { promptTemplate: { ...TINYLLM_TEMPLATE, end: '' }, startRule: 'none', labels: ['a', 'b'] };
 
 const target: ReaderTarget<ReturnType<typeof loadModel>> = {
   files: {
@@ -37,15 +26,18 @@ const target: ReaderTarget<ReturnType<typeof loadModel>> = {
       exportTllm(f, model.config, namedParams(model), {
         scheme: { weights: 'int8', embedding: 'f16', group: 32 },
         tokenizer: { json: tokenizerJsonText(byteTokenizer.model) },
-        finetune: { promptTemplate: '{input}\n', labels: ['a', 'b'] },
+        finetune,
       }),
     ),
   },
-  fields: { version: { file: FILE, offset: 8, size: 4 }, headerLength: { file: FILE, offset: 12, size: 4 } },
-  json: { [FILE]: tllmJson },
+  fields: { version: { file: FILE, offset: 8, size: 4 }, headerLength: { file: FILE, offset: 12, size: 4 }, headerCrc: { file: FILE, offset: 16, size: 4 } },
+  // the data section stays at its absolute, aligned offsets
+  json: { [FILE]: headerCodec(TLLM_ALIGN, false) },
+  fixup: (_f, b) => fixHeaderCrc(b),
   // a private arena per case, so loaded models do not pile up in the shared one
   read: (dir) => loadModel(path.join(dir, FILE), { arena: new Arena({ shared: false, maxBytes: 64 << 20 }) }),
-  check(m) {
+  check(m, _dir, c) {
+    if (!c.fix) expect([m.config, m.finetune]).toEqual([model.config, finetune]); // the header's CRC was not repaired: it is the one written
     expect(m.weights.blocks).toHaveLength(m.config.nLayer);
     expect(numParams(m.config)).toBeGreaterThan(0);
     expect(m.tokenizer.vocabSize).toBeLessThanOrEqual(m.config.vocabSize);
@@ -57,6 +49,19 @@ describe('fuzzed .tllm model files', () => {
 
   it('refuses a header length past the end of the file and a newer version, saying what to do', async () => {
     await expectRefused(target, [{ kind: 'int', field: 'headerLength', value: 2 ** 32 - 1 }], /model\.tllm: header of 4294967295 bytes runs past the end/);
-    await expectRefused(target, [{ kind: 'int', field: 'version', value: 7 }], /model\.tllm: \.tllm version 7, this tinyllm reads version 1; upgrade tinyllm/);
+    await expectRefused(target, [{ kind: 'int', field: 'version', value: 7 }], /model\.tllm: \.tllm version 7, this tinyllm reads versions 1 to 2; upgrade tinyllm/);
+  });
+
+  it('refuses nLayer = 2^31 - 1 by its tensor count, before listing the tensors it needs (the list filled the heap)', () =>
+    expectRefused(
+      target,
+      [{ kind: 'editJson', file: FILE, apply: (h) => ({ ...h, config: { ...h.config, nLayer: 2 ** 31 - 1 } }) }],
+      /model\.tllm: header config\.nLayer is 2147483647, but the tensor table lists only \d+ tensors/,
+    ));
+
+  it('refuses a changed header whose checksum was not repaired (version 1 had none: nHead 2 -> 1 loaded as another model)', async () => {
+    const nHead1 = { kind: 'editJson' as const, file: FILE, apply: (h: any) => ({ ...h, config: { ...h.config, nHead: 1 } }) };
+    await expectRefused(target, { mutations: [nHead1], fix: false }, /model\.tllm: header checksum mismatch: the header is corrupted; re-export the model/);
+    await expectRefused(target, { mutations: [{ kind: 'flip', file: FILE, bits: [8 * 40] }], fix: false }, /model\.tllm: header checksum mismatch/);
   });
 });

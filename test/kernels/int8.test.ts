@@ -1,14 +1,15 @@
 // The int8 weight matmul of every tier against the float64 `ref` oracle (refMatmulInt8) on random shapes and
 // block sizes: the wasm tier on 1 and 2 threads (every call split across the pool), in and out of the arena, within
-// the stated activation-quantization bound (int8ErrorBound); the plain-TS tier within float rounding; and the
-// int32 worst case (|w| = 127, |a| at its largest, a full 1024-value block) without overflow.
+// the stated activation-quantization bound (int8ErrorBound); the plain-TS fallback within float rounding, on the js
+// tier's worker pool the same bits on 1, 2 and 3 threads; and the int32 worst case (|w| = 127, |a| at its largest, a
+// full 1024-value block) without overflow.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createKernels } from '../../src/kernels/index.js';
+import { createJsKernels, getPool } from '../../src/kernels/index.js';
 import { int8ErrorBound, int8MatmulFor, jsMatmulInt8, refMatmulInt8, type MatmulInt8 } from '../../src/kernels/int8.js';
 import { ref } from '../../src/kernels/ref.js';
 import { createWasmKernels, INT8_MAX_BLOCK, type WasmKernels } from '../../src/kernels/wasm/index.js';
-import { Arena } from '../../src/tensor/arena.js';
+import { Arena, sharedArena } from '../../src/tensor/arena.js';
 import { Rng } from '../../src/util/rng.js';
 
 const arena = new Arena({ initialBytes: 16 << 20 });
@@ -82,12 +83,44 @@ describe('int8 matmul, every tier vs the float64 oracle', () => {
     }
   });
 
+  it('the js tier on its worker pool: the plain-TS loop split by columns, same bits on 1, 2 and 3 threads', async () => {
+    const js = [1, 2, 3].map((threads) => createJsKernels(threads, { minParallelWork: 1 }));
+    await Promise.all([getPool(2).ready(), getPool(3).ready()]);
+    const shared = sharedArena();
+    const chunksBefore = getPool(2).workerChunks + getPool(3).workerChunks;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 70 }), fc.constantFrom(16, 32, 64, 1024), fc.integer(), (M, K, N, block, seed) => {
+        const mark = shared.mark();
+        const p = problem(M, K, N, block, seed, false, seed % 2 === 0);
+        // the operands in the shared arena, where the pool's threads can read them
+        const [a, w, scales] = [shared.f32(p.a.length), shared.alloc('i8', p.w.length), shared.f32(p.scales.length)];
+        a.set(p.a);
+        w.set(p.w);
+        scales.set(p.scales);
+        const want = new Float32Array(M * N);
+        refMatmulInt8(want, a, w, scales, M, K, N, block);
+        const one = new Float32Array(M * N);
+        jsMatmulInt8(one, p.a, p.w, p.scales, M, K, N, block);
+        for (const k of js) {
+          const c = shared.f32(M * N).fill(NaN);
+          int8MatmulFor(k)(c, a, w, scales, M, K, N, block);
+          expect(Array.from(c), `threads=${k.threads} M=${M} K=${K} N=${N} block=${block}`).toEqual(Array.from(one));
+        }
+        for (let i = 0; i < M * N; i++) expect(Math.abs(one[i] - want[i])).toBeLessThanOrEqual(1e-6 * Math.abs(want[i]) + 1e-9);
+        shared.release(mark);
+      }),
+      { numRuns: 40 },
+    );
+    // the work really ran on worker threads
+    expect(getPool(2).workerChunks + getPool(3).workerChunks).toBeGreaterThan(chunksBefore);
+  });
+
   it('zero activations give zeros; the ref tier uses the oracle; bad blocks are refused', () => {
     const c = new Float32Array(3).fill(NaN);
     int8MatmulFor(wasm[1])(c, new Float32Array(32), new Int8Array(96).fill(5), new Float32Array(3).fill(1), 1, 32, 3, 32);
     expect([...c]).toEqual([0, 0, 0]);
     expect(int8MatmulFor(ref)).toBe(refMatmulInt8);
-    expect(int8MatmulFor(createKernels('js', { threads: 1 }))).toBe(jsMatmulInt8);
+    expect(int8MatmulFor({ ...ref, name: 'other' })).toBe(jsMatmulInt8);
     expect(() => wasm[0].matmulInt8(c, new Float32Array(32), new Int8Array(96), new Float32Array(3), 1, 32, 3, 24)).toThrow(/multiple of 16/);
   });
 });

@@ -55,4 +55,13 @@ describe('lineChartSvg', () => {
     }
     expect(svg).toContain('>up</text>');
   });
+
+  it('draws huge constant values with a few ticks and finite coordinates (adding a tick step to 1e20 never moved: the heap filled)', () => {
+    for (const v of [1e20, -3e17, 2 ** 60, 1e300]) {
+      const svg = lineChartSvg({ series: [{ label: 'loss', points: [{ x: v, y: v }], color: '#123456', dots: true }] });
+      const ticks = svg.match(/<text [^>]*>[^<]*<\/text>/g) ?? [];
+      expect(ticks.length, String(v)).toBeLessThan(30);
+      expect(svg, String(v)).not.toMatch(/NaN|Infinity/);
+    }
+  });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { exportTllm, type TllmScheme } from '../../src/export/deploy.js';
 import type { TllmFinetune } from '../../src/export/tllm.js';
 import type { GPT2Config } from '../../src/models/gpt2/config.js';
+import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { loadModel } from '../../src/runtime/model.js';
 import { ModelServer, type ServeOptions } from '../../src/serve/server.js';
 import { tokenizerJsonText } from '../../src/tokenizer/files.js';
@@ -18,7 +19,7 @@ export const smallConfig: GPT2Config = { nLayer: 2, nHead: 2, nEmbd: 32, vocabSi
 /** A long context and a few ms per token: generations that last long enough to queue behind or cut off. */
 export const longConfig: GPT2Config = { nLayer: 4, nHead: 4, nEmbd: 128, vocabSize: 260, blockSize: 1024 };
 
-export const FINETUNE: TllmFinetune = { promptTemplate: '### Input:\n{input}\n\n### Response:\n', startRule: '<|endoftext|>', labels: ['left', 'right', 'up', 'down'] };
+export const FINETUNE: TllmFinetune = { promptTemplate: { ...TINYLLM_TEMPLATE }, startRule: 'endoftext', labels: ['left', 'right', 'up', 'down'] };
 
 export function exportModel(dir: string, name: string, config: GPT2Config, scheme: TllmScheme, finetune?: TllmFinetune, seed = 3) {
   const model = tinyModel(seed, config);

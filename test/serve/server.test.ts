@@ -1,8 +1,10 @@
 // Contract tests of `tinyllm serve`'s API on an in-process server: every route's shape (OpenAI's objects, SSE
 // chunks parsed one by one), texts and classification scores checked against the training model on the same
 // weights, validation errors naming the field, body and context limits, 404/405, 503 when the queue is full, and
-// a client disconnect stopping its generation.
+// a client disconnect stopping its generation; Host names other than the bound ones refused (DNS rebinding).
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateText } from '../../src/models/gpt2/generate.js';
 import type { GPT2 } from '../../src/models/gpt2/model.js';
@@ -38,6 +40,7 @@ describe('GET routes', () => {
     expect(m.data).toHaveLength(1);
     expect(m.data[0]).toMatchObject({ id: 'tuned', object: 'model', owned_by: 'tinyllm' });
     expect(m.data[0].meta).toMatchObject({ config: smallConfig, parameters: tuned.model.params.data.length, quantization: F32, finetune: FINETUNE });
+    expect(m.data[0].meta.promptFormat).toBe('### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n{answer}\n\n### End');
     const page = await fetch(`${a.url}/`);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await page.text()).toContain('id="classify-form"');
@@ -121,7 +124,8 @@ describe('/v1/classify', () => {
     expect(r.status).toBe(200);
     expect(r.json.labels.map((l: any) => l.label)).toEqual(FINETUNE.labels);
     const prompt = [256, ...byteTokenizer.encode(`### Input:\n${input}\n\n### Response:\n`)];
-    const want = (FINETUNE.labels as string[]).map((l) => labelLogprob(tuned.model, prompt, byteTokenizer.encode(l)));
+    // each label's answer as fine-tuning trains it: the label, then the template's end marker
+    const want = (FINETUNE.labels as string[]).map((l) => labelLogprob(tuned.model, prompt, byteTokenizer.encode(`${l}\n\n### End`)));
     r.json.labels.forEach((l: any, i: number) => expect(l.logprob).toBeCloseTo(want[i], 3));
     const best = want.indexOf(Math.max(...want));
     expect(r.json.label).toBe(FINETUNE.labels?.[best]);
@@ -185,6 +189,59 @@ describe('errors: OpenAI-style JSON naming the field, never a crash', () => {
     expect(get.headers.get('allow')).toBe('POST');
     expect((await fetch(`${a.url}/health`, { method: 'POST' })).status).toBe(405);
     expect((await (await fetch(`${a.url}/health`)).json()).status).toBe('ok');
+  });
+});
+
+/** A request with the given Host header (fetch does not let one set it); status and parsed JSON body. */
+function withHost(url: string, host: string, method = 'GET', body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(url, { method, headers: { Host: host, ...(text ? { 'Content-Type': 'application/json' } : {}) } }, (res) => {
+      let data = '';
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode as number, json: JSON.parse(data) }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+describe('Host header (DNS rebinding)', () => {
+  it('answers loopback names with the bound port and refuses any other Host with a 403 JSON error', async () => {
+    const port = new URL(a.url).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      expect((await withHost(`${a.url}/health`, host)).status, host).toBe(200);
+    }
+    for (const host of [`evil.example:${port}`, 'localhost', `127.0.0.1:${Number(port) + 1}`, `localhost.evil.example:${port}`, `localhost:${port}/x`, `x@localhost:${port}`]) {
+      const r = await withHost(`${a.url}/health`, host);
+      expect(r.status, String(host)).toBe(403);
+      expect(r.json.error).toMatchObject({ type: 'permission_error', code: 'host_not_allowed' });
+      expect(r.json.error.message).toMatch(/is not this server .*--allow-host/);
+    }
+    // HTTP/1.0 may leave Host out (Node refuses a 1.1 request without one itself)
+    const raw = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const sock = net.connect(Number(port), '127.0.0.1', () => sock.end('GET /health HTTP/1.0\r\n\r\n'));
+      sock.on('data', (c) => (got += c));
+      sock.on('end', () => resolve(got));
+      sock.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 403 [^]*"code":"host_not_allowed"/);
+    // before any work: a completion under a rebound name is refused, not generated
+    const post = await withHost(`${a.url}/v1/completions`, `attacker.example:${port}`, 'POST', { prompt: 'x', max_tokens: 1 });
+    expect([post.status, post.json.error.code]).toEqual([403, 'host_not_allowed']);
+  });
+
+  it('--allow-host adds names (any case), on the bound port', async () => {
+    const s = await startServer(plain.file, { allowHosts: ['pi.local'] });
+    try {
+      const port = new URL(s.url).port;
+      expect((await withHost(`${s.url}/health`, `pi.local:${port}`)).status).toBe(200);
+      expect((await withHost(`${s.url}/health`, `PI.Local:${port}`)).status).toBe(200);
+      expect((await withHost(`${s.url}/health`, `other.local:${port}`)).status).toBe(403);
+    } finally {
+      await s.server.shutdown();
+    }
   });
 });
 

@@ -32,6 +32,7 @@ const FORMAT_NAMES: Record<WeightsFormat, string> = {
   llmc: 'llm.c checkpoint',
   gguf: 'GGUF file',
   tinyllm: 'tinyllm training checkpoint',
+  tllm: '.tllm deployment file (dequantized)',
 };
 
 function describeConfig(c: GPT2Config): string {

@@ -8,9 +8,10 @@ import { formatReport } from '../../eval/format.js';
 import { loadSplits, type FinetuneSettings } from '../../finetune/run.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import type { Overflow } from '../../task/encode.js';
-import { readTaskInfo } from '../../task/info.js';
+import { readTaskInfo, type TaskInfo } from '../../task/info.js';
 import { readTaskFile, splitExamples, type ReadTaskOptions, type TaskExample } from '../../task/read.js';
 import { loadTemplate } from '../../task/template.js';
+import type { LoadedModel } from '../../runtime/model.js';
 import { openTokenizer } from '../../train/run.js';
 import { UserError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
@@ -72,10 +73,7 @@ export async function run(argv: string[]): Promise<void> {
 
   if (!fs.existsSync(modelPath)) throw new UserError(`${o.ckpt ? '--ckpt' : '-m'} ${modelPath}: no such file or directory`);
   const info = o.ckpt ? readTaskInfo(o.ckpt) : null; // a fine-tune run: prompts exactly as training built them
-  const read: ReadTaskOptions = {
-    columns: { instruction: o['instruction-column'] ?? info?.columns.instruction, input: o['input-column'] ?? info?.columns.input, output: o['output-column'] ?? info?.columns.output },
-    instruction: o.instruction ?? info?.instruction,
-  };
+  const read = readOptions(info, { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] }, o.instruction);
   let train: TaskExample[];
   let test: TaskExample[];
   if (o.data) {
@@ -91,21 +89,16 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (o.limit !== undefined) test = test.slice(0, Math.max(1, o.limit));
 
-  const { model, tokenizer, sequenceStart, parameters } = o.ckpt ? await trainingModel(o.ckpt, o.tokenizer ?? info?.tokenizer) : await runtimeModel(modelPath, o.tokenizer);
-  const labels = o.labels.length ? o.labels.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== '') : info?.labels;
+  const evaluated = o.ckpt ? await trainingModel(o.ckpt, o.tokenizer ?? info?.tokenizer) : await runtimeModel(modelPath, o.tokenizer);
+  const { model, tokenizer, parameters } = evaluated;
+  const labels = o.labels.length ? o.labels.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l !== '') : undefined;
 
   const progress = new Progress('eval', test.length, { unit: 'rows' });
   const interrupt = onInterrupt('interrupted: finishing the current row, then reporting on the rows done (Ctrl-C again to quit now)');
   let report;
   try {
     const opts: EvalOptions = {
-      template: o.template !== undefined || !info ? loadTemplate(o.template) : info.template,
-      start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart),
-      allowSpecial: o['allow-special'] ?? info?.allowSpecial ?? false,
-      overflow: (o.overflow ?? info?.overflow ?? 'truncate') as Overflow,
-      contextLength: model.config.blockSize,
-      labels,
-      labelsFrom: o.labels.length ? '--labels' : "the run's task.json",
+      ...promptSettings(evaluated, info, { template: o.template, sequenceStart: o['sequence-start'], allowSpecial: o['allow-special'], overflow: o.overflow as Overflow | undefined, labels }),
       kind: o.task as EvalOptions['kind'],
       k: o.k,
       rag: o.rag !== undefined ? { retriever: await openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
@@ -132,7 +125,7 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 /** The training model from a checkpoint, run or exported weights, and its tokenizer. */
-async function trainingModel(ckpt: string, tokenizerName: string | undefined) {
+export async function trainingModel(ckpt: string, tokenizerName: string | undefined) {
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
   const tokenizer = modelTokenizer(tokenizerName, saved, openTokenizer);
   if (!tokenizer) throw new UserError('evaluation needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
@@ -142,18 +135,61 @@ async function trainingModel(ckpt: string, tokenizerName: string | undefined) {
   return { model, tokenizer, sequenceStart, parameters: model.numParams };
 }
 
-/** A .tllm file on the runtime's decoder (int8 weights used in place), with the tokenizer and start rule it carries. */
-async function runtimeModel(file: string, tokenizerFlag: string | undefined) {
+/** A .tllm file on the runtime's decoder (int8 weights used in place), with the tokenizer and fine-tune fields it carries. */
+export async function runtimeModel(file: string, tokenizerFlag: string | undefined) {
   if (tokenizerFlag !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
-  const { loadModel, sequenceStartOf, sharedModelDecoder } = await import('../../runtime/index.js');
-  const loaded = loadModel(file);
-  const sequenceStart = sequenceStartOf(loaded.finetune);
+  const { loadModel } = await import('../../runtime/index.js');
+  return runtimeEvaluated(loadModel(file));
+}
+
+/** A loaded .tllm model as eval -m runs it: its shared decoder, tokenizer, sequence start and fine-tune fields. */
+export async function runtimeEvaluated(loaded: LoadedModel) {
+  const { sharedModelDecoder, sequenceStartOf } = await import('../../runtime/index.js');
   const { numParams } = await import('../../models/gpt2/config.js');
-  return { model: sharedModelDecoder(loaded), tokenizer: loaded.tokenizer, sequenceStart, parameters: numParams(loaded.config) };
+  return { model: sharedModelDecoder(loaded), tokenizer: loaded.tokenizer, sequenceStart: sequenceStartOf(loaded.finetune), parameters: numParams(loaded.config), finetune: loaded.finetune };
+}
+
+/** How task files are read: each column name from its flag, else the fine-tune run's task.json, else the Alpaca defaults. */
+export function readOptions(info: TaskInfo | null, columns: Partial<Record<'instruction' | 'input' | 'output', string>> = {}, instruction?: string): ReadTaskOptions {
+  return {
+    columns: { instruction: columns.instruction ?? info?.columns.instruction, input: columns.input ?? info?.columns.input, output: columns.output ?? info?.columns.output },
+    instruction: instruction ?? info?.instruction,
+  };
+}
+
+/** A model to evaluate, as trainingModel (--ckpt) or runtimeModel (-m) opens it. */
+export type EvaluatedModel = Awaited<ReturnType<typeof trainingModel>> | Awaited<ReturnType<typeof runtimeEvaluated>>;
+
+/** Prompt settings given as flags (undefined = not given). */
+interface PromptFlags {
+  template?: string;
+  sequenceStart?: string;
+  allowSpecial?: boolean;
+  overflow?: Overflow;
+  labels?: string[];
+}
+
+/**
+ * How rows become prompts and which labels are ranked: each setting from its flag, else the fine-tune run's
+ * task.json (--ckpt), else the .tllm header's fine-tune fields (-m), else the defaults (TinyLLM's template,
+ * <|endoftext|> first, labels = the distinct training outputs).
+ */
+export function promptSettings(m: EvaluatedModel, info: TaskInfo | null, flags: PromptFlags): Pick<EvalOptions, 'template' | 'start' | 'allowSpecial' | 'overflow' | 'contextLength' | 'labels' | 'labelsFrom'> {
+  const header = 'finetune' in m ? m.finetune : undefined;
+  const labels = flags.labels ?? info?.labels ?? header?.labels;
+  return {
+    template: flags.template !== undefined ? loadTemplate(flags.template) : info?.template ?? header?.promptTemplate ?? loadTemplate(),
+    start: chooseSequenceStart(flags.sequenceStart, info?.sequenceStart ?? m.sequenceStart),
+    allowSpecial: flags.allowSpecial ?? info?.allowSpecial ?? header?.allowSpecial ?? false,
+    overflow: flags.overflow ?? info?.overflow ?? 'truncate',
+    contextLength: m.model.config.blockSize,
+    labels,
+    labelsFrom: flags.labels ? '--labels' : info?.labels ? "the run's task.json" : "the model file's header",
+  };
 }
 
 /** The training and test splits of a fine-tune run, read and split again exactly as its config.json says. */
-async function runSplits(runDirOrFile: string): Promise<{ train: TaskExample[]; test: TaskExample[] } | null> {
+export async function runSplits(runDirOrFile: string): Promise<{ train: TaskExample[]; test: TaskExample[] } | null> {
   const dir = fs.statSync(runDirOrFile).isDirectory() ? runDirOrFile : path.dirname(runDirOrFile);
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) return null;

@@ -1,13 +1,18 @@
 // `tinyllm export <model> --int8|--f16|--f32 -o model.tllm`: a deployment file for the runtime (src/runtime), and
 // what the quantization cost, measured against the f32 model it came from: file size before/after, max |Δlogit|
-// and top-1 agreement on sample prompts, Δ perplexity on a validation shard (--val). --max-ppl-increase makes it
-// fail (exit 1, nothing written) above a bound. The file is checked under a temp name and renamed into place.
-// --gguf writes a GGUF file for llama.cpp instead (--dtype f32, f16 or q8_0), measured the same way.
+// and top-1 agreement on sample prompts, Δ perplexity on a validation shard (--val), Δ task accuracy on a task file
+// (--task, evaluated as `tinyllm eval --ckpt` and `eval -m` do). --max-ppl-increase / --max-acc-drop make it fail
+// (exit 1, nothing written) above a bound: the file is checked under a temp name and renamed into place. --gguf
+// writes a GGUF file for llama.cpp instead (--dtype f32, f16 or q8_0), measured the same way. Per-block precision
+// (export/precision.ts): --keep-f32 <blocks> keeps those blocks' matrices f32 in an --int8 file; --precision auto
+// measures each block's sensitivity (Δ validation loss with only that block int8) and keeps the most sensitive ones
+// f32 so the predicted perplexity rise fits --max-ppl-increase (then measured as always).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveShards } from '../../data/loader.js';
 import { readShardHeader, readShardTokens } from '../../data/shard.js';
 import { exportTllm, type TllmScheme } from '../../export/deploy.js';
+import { blockSensitivity, choosePrecision, parseBlockList } from '../../export/precision.js';
 import { INT8_GROUPS, type Int8Group } from '../../export/quantize.js';
 import type { StorageKind } from '../../export/tllm.js';
 import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
@@ -21,7 +26,12 @@ import { onInterrupt, type InterruptFlag } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 import { openModel } from './generate.js';
-import { readTaskInfo } from '../../task/info.js';
+import { readTaskInfo, type TaskInfo } from '../../task/info.js';
+import { readTaskFile, type TaskExample } from '../../task/read.js';
+import { evaluate, taskKind, type TaskKind } from '../../eval/evaluate.js';
+import type { ClassificationMetrics, RegressionMetrics } from '../../eval/metrics.js';
+import { GPT2 } from '../../models/gpt2/model.js';
+import { promptSettings, readOptions, runtimeEvaluated, type EvaluatedModel } from './eval.js';
 
 export const summary = 'export a model to a .tllm deployment file (int8 / f16 / f32) and report what quantization cost';
 
@@ -39,6 +49,12 @@ const options = {
   val: { type: 'string', help: 'validation shard (file, prefix or directory) for Δ perplexity' },
   'val-tokens': { type: 'number', min: 2, integer: true, help: 'tokens of --val to score', default: 4096 },
   'max-ppl-increase': { type: 'number', min: -100, help: 'fail (exit 1, no file written) when validation perplexity rises by more than this many percent' },
+  task: { type: 'string', help: "task rows (Alpaca JSONL/CSV) for Δ task accuracy: the source and the exported model ranked on them as tinyllm eval does (a fine-tune run's task.json gives template, columns and labels)" },
+  train: { type: 'string', help: "with --task: training rows, for the label set (default: the fine-tune run's task.json labels)" },
+  limit: { type: 'number', min: 1, integer: true, help: 'with --task: evaluate only the first N rows' },
+  'max-acc-drop': { type: 'number', min: -100, help: 'fail (exit 1, no file written) when task accuracy on --task drops by more than this many percentage points' },
+  'keep-f32': { type: 'string', help: "with --int8: blocks whose matrices stay f32, e.g. '0,11' (a mixed file)" },
+  precision: { type: 'string', help: "'auto': with --int8, --val and --max-ppl-increase, measure each block's sensitivity and keep the most sensitive f32" },
   force: { type: 'boolean', help: 'overwrite an existing output file' },
 } satisfies OptionSpecs;
 
@@ -59,6 +75,8 @@ export async function run(argv: string[]): Promise<void> {
   if (fs.existsSync(o.out) && !o.force) throw new UserError(`${o.out} exists; choose another -o or pass --force to overwrite it`);
   const valTokens = o['val-tokens'];
   if (o['max-ppl-increase'] !== undefined && !o.val) throw new UserError('--max-ppl-increase needs --val <validation shard> to measure perplexity on');
+  if (o['max-acc-drop'] !== undefined && !o.task) throw new UserError('--max-acc-drop needs --task <task rows> to measure accuracy on');
+  if (!o.task && (o.train !== undefined || o.limit !== undefined)) throw new UserError('--train and --limit go with --task <task rows>');
   const input = positionals[0];
 
   const { model, tokenizer: saved, sequenceStart } = await openModel(input);
@@ -68,6 +86,7 @@ export async function run(argv: string[]): Promise<void> {
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
+  if (scheme && (o['keep-f32'] !== undefined || o.precision !== undefined)) choosePrecisionFlags(o, scheme, model, valTokens);
   const temp = path.join(path.dirname(o.out), `.${path.basename(o.out)}.${process.pid}.check`);
   const params = new Map(model.params.names().map((n) => [n, model.params.get(n) as Float32Array]));
   if (gguf) saveGgufGPT2(temp, model.config, params, tokenizer.model, { dtype: gguf });
@@ -76,7 +95,7 @@ export async function run(argv: string[]): Promise<void> {
       scheme: scheme as TllmScheme,
       tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
       // how prompts start (and, for a fine-tune run, its label set), so generate -m, eval and serve build prompts as training did
-      finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { labels: task.labels } : {}) },
+      finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { promptTemplate: task.template, allowSpecial: task.allowSpecial, labels: task.labels } : {}) },
       source: { path: path.resolve(input), exported: new Date().toISOString() },
     });
   }
@@ -86,7 +105,8 @@ export async function run(argv: string[]): Promise<void> {
     const after = fs.statSync(temp).size;
     console.log(`${o.out}: ${gguf ? `GGUF ${gguf}` : describe(scheme as TllmScheme)}; ${mb(after)} (f32 weights ${mb(before)}, ${(after / before).toFixed(3)}x; source on disk ${mb(diskSize(input))})`);
     const capacity = Math.min(model.config.blockSize, 512);
-    const ours = gguf ? new KVDecoder((await openModel(temp)).model, capacity) : new Decoder(loadModel(temp), { capacity });
+    const exported = gguf ? (await openModel(temp)).model : loadModel(temp);
+    const ours = exported instanceof GPT2 ? new KVDecoder(exported, capacity) : new Decoder(exported, { capacity });
     const ref = new KVDecoder(model, capacity);
     const prompts = (o.prompt?.length ? o.prompt : DEFAULT_PROMPTS).map((p) => [tokenizer.eotToken, ...tokenizer.encode(p)].slice(0, capacity));
     const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts, stop);
@@ -100,6 +120,28 @@ export async function run(argv: string[]): Promise<void> {
       const bound = o['max-ppl-increase'];
       if (bound !== undefined && rise > bound) {
         throw new UserError(`perplexity rose by ${rise.toFixed(2)}% > --max-ppl-increase ${bound}%; nothing written. Try --group 32, --embedding f16 or --f16`);
+      }
+    }
+    if (o.task) {
+      const rows = await taskRows(o.task, o.train, o.limit, task);
+      const source = { model, tokenizer, sequenceStart, parameters: model.numParams };
+      // the exported file as eval -m runs it (prompts from its header), a GGUF file as eval --ckpt with the run's settings
+      const target = exported instanceof GPT2 ? { ...source, model: exported } : await runtimeEvaluated(exported);
+      const what = gguf ?? (scheme as TllmScheme).weights;
+      const a = taskScore(source, task, rows, 'source', stop);
+      const b = taskScore(target, exported instanceof GPT2 ? task : null, rows, what, stop);
+      const on = `on ${a.rows} rows of ${o.task}`;
+      if (a.kind === 'numeric') {
+        console.log(`  task MAE ${on}: source ${a.value.toFixed(4)} -> ${what} ${b.value.toFixed(4)} (${b.value >= a.value ? '+' : ''}${(b.value - a.value).toFixed(4)})`);
+        if (o['max-acc-drop'] !== undefined) throw new UserError(`--max-acc-drop: ${o.task} is a numeric task (scored by MAE), not a classification; nothing written`);
+      } else {
+        const drop = 100 * (a.value - b.value);
+        const figures = `${pct(a.value)} -> ${pct(b.value)}`;
+        console.log(`  task accuracy ${on} (ranking by likelihood): source ${pct(a.value)} -> ${what} ${pct(b.value)} (drop ${drop.toFixed(2)} points)`);
+        const bound = o['max-acc-drop'];
+        if (bound !== undefined && drop > bound) {
+          throw new UserError(`task accuracy dropped by ${drop.toFixed(2)} points (${figures} ${on}) > --max-acc-drop ${bound}; nothing written. Try --group 32, --embedding f16 or --f16`);
+        }
       }
     }
     fs.renameSync(temp, o.out);
@@ -133,9 +175,34 @@ function schemeOf(o: { int8?: boolean; f16?: boolean; f32?: boolean; group: numb
 
 function describe(s: TllmScheme): string {
   const q = (k: StorageKind) => (k === 'int8' ? `int8 (${s.group ? `groups of ${s.group}` : 'per-row scales'})` : k);
-  return s.embedding === s.weights ? q(s.weights) : `${q(s.weights)} weights, ${q(s.embedding)} embedding`;
+  const kept = s.keepF32?.length ? ` (blocks ${s.keepF32.join(',')} f32)` : '';
+  return s.embedding === s.weights ? `${q(s.weights)}${kept}` : `${q(s.weights)} weights${kept}, ${q(s.embedding)} embedding`;
 }
 
+/** Sets scheme.keepF32 from --keep-f32, or from measured sensitivities with --precision auto (printing them). */
+function choosePrecisionFlags(o: { 'keep-f32'?: string; precision?: string; val?: string; 'max-ppl-increase'?: number }, scheme: TllmScheme, model: GPT2, valTokens: number): void {
+  if (scheme.weights !== 'int8') throw new UserError('--keep-f32 and --precision choose int8 or f32 per block; use them with --int8');
+  if (o['keep-f32'] !== undefined && o.precision !== undefined) throw new UserError('give --keep-f32 <blocks> or --precision auto, not both');
+  if (o['keep-f32'] !== undefined) {
+    scheme.keepF32 = parseBlockList(o['keep-f32'], model.config);
+    return;
+  }
+  if (o.precision !== 'auto') throw new UserError(`--precision must be 'auto', got '${o.precision}'`);
+  const bound = o['max-ppl-increase'];
+  if (!o.val || bound === undefined) throw new UserError('--precision auto needs --val <validation shard> and --max-ppl-increase <percent> (the bound it chooses for)');
+  const tokens = readValTokens(o.val, valTokens, model.config.vocabSize);
+  const L = model.config.nLayer;
+  const progress = new Progress('  sensitivity', L + 1, { unit: 'passes' });
+  const s = blockSensitivity(model, tokens, Math.min(model.config.blockSize, 512), scheme.group, (done) => progress.update(done + 1));
+  progress.finish();
+  console.log(`  sensitivity on ${tokens.length} tokens of ${o.val} (Δ validation loss with only that block int8; f32 loss ${s.base.toFixed(4)}):`);
+  for (let l = 0; l < L; l++) console.log(`    block ${l}: ${s.delta[l] >= 0 ? '+' : ''}${s.delta[l].toExponential(2)} (${(100 * Math.expm1(s.delta[l])).toFixed(3)}% perplexity)`);
+  const { keepF32, predicted } = choosePrecision(s, bound);
+  scheme.keepF32 = keepF32;
+  console.log(`  precision auto: ${keepF32.length ? `blocks ${keepF32.join(',')} stay f32` : 'every block int8'}, predicted perplexity rise ${predicted >= 0 ? '+' : ''}${predicted.toFixed(3)}% (bound ${bound}%)`);
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 function diskSize(p: string): number {
@@ -197,6 +264,31 @@ function perplexity(dec: Decoder | KVDecoder, tokens: Uint16Array, label: string
   }
   progress.finish();
   return Math.exp(-logp / n);
+}
+
+interface TaskRows {
+  test: TaskExample[];
+  train: TaskExample[];
+}
+
+/** The --task rows (the first --limit) and the training rows of --train, read with a fine-tune run's columns. */
+async function taskRows(testFile: string, trainFile: string | undefined, limit: number | undefined, info: TaskInfo | null): Promise<TaskRows> {
+  const read = readOptions(info);
+  const test = (await readTaskFile(testFile, read)).slice(0, limit);
+  const train = trainFile ? await readTaskFile(trainFile, read) : [];
+  if (train.length === 0 && !info?.labels.length) throw new UserError('--task needs the label set: give --train <training rows>, or export a fine-tune run (its task.json has the labels)');
+  return { test, train };
+}
+
+/** Ranking accuracy (a classification task) or MAE of greedy answers (a numeric one) of `m` on the rows, as tinyllm eval scores them. */
+function taskScore(m: EvaluatedModel, info: TaskInfo | null, rows: TaskRows, label: string, stop: InterruptFlag): { kind: TaskKind; value: number; rows: number } {
+  const settings = promptSettings(m, info, {});
+  const kind = taskKind(rows.train, settings.labels);
+  const progress = new Progress(`  task ${label}`, rows.test.length, { unit: 'rows' });
+  const r = evaluate(m.model, m.tokenizer, rows.test, rows.train, { ...settings, kind, rank: kind === 'classify', generate: kind === 'numeric', onRow: (n) => progress.update(n), shouldStop: () => stop.requested });
+  progress.finish();
+  checkStop(stop);
+  return { kind, value: kind === 'classify' ? (r.ranking as ClassificationMetrics).accuracy : (r.numeric as RegressionMetrics).mae, rows: r.rows };
 }
 
 function readValTokens(spec: string, count: number, vocabSize: number): Uint16Array {

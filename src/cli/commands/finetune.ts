@@ -4,6 +4,9 @@
 // saves, --resume continues bit-exactly. The loop is src/finetune/run.ts.
 import * as path from 'node:path';
 import { loadWeights } from '../../export/load.js';
+import type { Int8Group } from '../../export/quantize.js';
+import { isTllm, readTllmHeader } from '../../export/tllm.js';
+import { BASE_GROUPS } from '../../finetune/int8-base.js';
 import { BEST_FILE, runFinetune, STATE_FILE, type FinetuneSettings } from '../../finetune/run.js';
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import { freezeLayers, LORA_DEFAULTS, loraOf, parseLoraTargets, validateMethod, ZO_DEFAULTS, type FinetuneMethod } from '../../finetune/method.js';
@@ -48,6 +51,9 @@ const options = {
   'lora-targets': { type: 'string', help: 'adapted layers: qkv, attn-proj, fc, mlp-proj (comma-separated) or all', default: 'all' },
   'train-top': { type: 'number', min: 1, max: 256, integer: true, help: 'train only the top N blocks (+ final LayerNorm); implies --method top' },
   'freeze-layers': { type: 'number', min: 0, max: 256, integer: true, help: 'freeze the embeddings and the lowest N blocks; implies --method top' },
+  'base-int8': { type: 'boolean', help: 'LoRA over a frozen int8 base: linear weights and the tied embedding held only as int8 + scales (a .tllm --from is used as stored; other weights are quantized with --base-group); implies --recompute', default: false },
+  'base-group': { type: 'number', min: 32, max: 64, integer: true, help: 'with --base-int8 from f32 weights: values per int8 scale, 32 or 64', default: 64 },
+  recompute: { type: 'boolean', help: 'recompute block activations in backward instead of keeping them (about 1/3 more compute, far less memory)', default: false },
   merge: { type: 'boolean', help: 'LoRA: store the best model with the adapter merged into the weights (the PEFT adapter is written anyway)', default: false },
   'max-tokens-per-pass': { type: 'number', min: 1, integer: true, help: 'split micro-batches into passes of at most this many tokens (less memory, same step)' },
   batch: { type: 'number', min: 1, integer: true, short: 'b', help: 'examples per micro-batch (batches are length-bucketed)', default: 8 },
@@ -83,6 +89,7 @@ type Opts = ParsedOptions<typeof options>;
 const EPILOG = `Examples:
   tinyllm finetune --from runs/30m --train gesture/train.jsonl --val gesture/val.jsonl --test gesture/test.jsonl --out runs/gesture
   tinyllm finetune --model 30M data.csv --output-column label --test-fraction 0.1 --out runs/task
+  tinyllm finetune --from base.tllm --method lora --train gesture/train.jsonl --out runs/gesture-q   # LoRA over an int8 base
   tinyllm finetune --out runs/gesture --resume                 # after Ctrl-C
 The run directory holds checkpoint.ckpt (the best model: tinyllm generate/eval/convert --ckpt <out>), ${STATE_FILE}
 (for --resume), task.json (tokenizer, template, sequence start, labels), metrics.jsonl and loss.svg.`;
@@ -120,6 +127,12 @@ function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
   return m;
 }
 
+/** The method, checked against an int8 base (which trains adapters only). */
+function frozenMethod(m: FinetuneMethod, baseInt8: Int8Group | null): FinetuneMethod {
+  if (baseInt8 !== null && !loraOf(m)) throw new UserError(`an int8 base (--base-int8 or a .tllm --from) is frozen: use --method lora, or --method zo --zo-lora (not --method ${m.kind}${m.kind === 'zo' ? ' on all weights' : ''})`);
+  return m;
+}
+
 /** Settings for a new run (steps, warmup and validation interval default from the training set's size). */
 function freshSettings(o: Opts, positional: string | undefined): { settings: FinetuneSettings; initWeights?: Float32Array } {
   const train = o.train ?? positional;
@@ -129,19 +142,31 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
   let model: { name: string; config: FinetuneSettings['config'] };
   let tokenizer = o.tokenizer ?? 'gpt2';
   let recordedStart: SequenceStart | null = null;
-  if (o.from !== undefined) {
+  // a .tllm model is a frozen base as stored (int8 or f32 per tensor); --base-int8 quantizes other weights
+  const tllm = o.from !== undefined && isTllm(o.from);
+  const baseInt8 = tllm || o['base-int8'] ? (o['base-group'] as Int8Group) : null;
+  if (baseInt8 !== null && !BASE_GROUPS.includes(baseInt8)) throw new UserError(`--base-group must be ${BASE_GROUPS.join(' or ')}, got ${baseInt8}`);
+  if (o.from !== undefined && tllm) {
+    if (sizeFlags.length > 0) throw new UserError(`--from takes the model size from ${o.from}; drop --${sizeFlags.join(', --')}`);
+    const h = readTllmHeader(o.from);
+    if (o.tokenizer === undefined && !('name' in h.tokenizer)) throw new UserError(`${o.from} embeds its own tokenizer; give it as --tokenizer <dir | tokenizer.json> to fine-tune over this base`);
+    const rule = h.finetune?.startRule;
+    recordedStart = rule === undefined ? null : ['', 'none'].includes(rule) ? 'none' : 'endoftext';
+    model = { name: path.basename(path.resolve(o.from)), config: h.config };
+  } else if (o.from !== undefined) {
     if (sizeFlags.length > 0) throw new UserError(`--from takes the model size from ${o.from}; drop --${sizeFlags.join(', --')}`);
     const w = loadWeights(o.from);
-    initWeights = w.flat;
+    if (baseInt8 === null) initWeights = w.flat; // an int8 base is loaded (and quantized) by the run itself
     recordedStart = w.sequenceStart ?? null;
     model = { name: path.basename(path.resolve(o.from)), config: w.config };
     if (o.tokenizer === undefined && w.format === 'tinyllm') tokenizer = readCheckpointHeader(checkpointPath(o.from)).tokenizer ?? 'gpt2';
   } else {
+    if (baseInt8 !== null) throw new UserError('--base-int8 needs the weights to quantize: --from <run | HF dir | .safetensors | .bin | .tllm>');
     if (sizeFlags.length === 0) throw new UserError('give the starting weights with --from <run | HF dir | .safetensors | .bin>, or a size to train from scratch (--model 30M or --n-layer/--n-head/--n-embd)');
     model = modelConfig(o, positiveInt(o['vocab-size'] ?? resolveTokenizer(tokenizer).vocabSize, 'vocab-size'));
   }
   const settings: FinetuneSettings = {
-    from: o.from ?? null,
+    from: o.from === undefined ? null : baseInt8 !== null ? path.resolve(o.from) : o.from,
     model: model.name,
     config: model.config,
     data: { train, val: o.val ?? null, test: o.test ?? null, split: { val: fraction(o['val-fraction'], 'val-fraction'), test: fraction(o['test-fraction'], 'test-fraction') } },
@@ -155,8 +180,10 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
       overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
     },
     trainOnAll: o['train-on-all'],
-    method: methodOf(o, model.config),
+    method: frozenMethod(methodOf(o, model.config), baseInt8),
     merge: o.merge,
+    baseInt8,
+    recompute: o.recompute || baseInt8 !== null,
     maxTokensPerPass: o['max-tokens-per-pass'] === undefined ? null : positiveInt(o['max-tokens-per-pass'], 'max-tokens-per-pass'),
     B: positiveInt(o.batch, 'batch'),
     gradAccum: positiveInt(o['grad-accum'], 'grad-accum'),

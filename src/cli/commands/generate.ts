@@ -8,7 +8,7 @@ import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import type { GenerateTextOptions, GenerateTextResult, TextCodec } from '../../models/gpt2/textgen.js';
 import type { GPT2 } from '../../models/gpt2/model.js';
 import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceCodec, type SequenceStart } from '../../task/sequence.js';
-import type { PromptTemplate } from '../../task/template.js';
+import type { PromptTemplate, TaskFields } from '../../task/template.js';
 import { UserError } from '../../util/errors.js';
 import type { BpeTokenizer } from '../../tokenizer/bpe.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -31,8 +31,9 @@ const options = {
   tokenizer: { type: 'string', help: "tokenizer: gpt2 or a directory/tokenizer.json (default: the checkpoint's or GGUF file's, else gpt2)" },
   rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples (or passages) go before the prompt; the prompt becomes the input of the task template' },
   k: { type: 'number', min: 1, integer: true, help: 'with --rag: examples retrieved', default: 4 },
-  template: { type: 'string', help: "with --rag and a labelled store: prompt template, 'tinyllm' or a template file (default: a fine-tune run's, else tinyllm)" },
-  instruction: { type: 'string', help: "with --rag and a labelled store: the query's instruction (default: the stored examples' most common one)" },
+  input: { type: 'string', help: "a task request to a fine-tuned model instead of --prompt: its input, put into the model's prompt template (the .tllm header's or the run's task.json) as fine-tuning and eval put a row's; the answer stops at the template's end marker" },
+  template: { type: 'string', help: "with --rag and a labelled store, or --input: prompt template, 'tinyllm' or a template file (default: the model's, else tinyllm)" },
+  instruction: { type: 'string', help: "with --input: the request's instruction (default none); with --rag and a labelled store: the query's (default: the stored examples' most common one)" },
   'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the query (left out by default; always reported)', default: false },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
@@ -91,9 +92,12 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  const generate = o.model ? await runtimeGenerator(o.model, o) : await trainingGenerator(o.ckpt as string, o);
+  if (o.input !== undefined && (o.rag !== undefined || o.prompt !== '')) throw new UserError('--input is a task request on its own: give it without --prompt and --rag');
+  const task = o.input !== undefined ? { instruction: o.instruction ?? '', input: o.input } : undefined;
+  if (o.model && o.template !== undefined && !task && o.rag === undefined) throw new UserError('--template goes with --input or --rag');
+  const generate = o.model ? await runtimeGenerator(o.model, o, task) : await trainingGenerator(o.ckpt as string, o, task);
   const t0 = performance.now();
-  if (o.rag === undefined) process.stdout.write(o.prompt);
+  if (o.rag === undefined && !task) process.stdout.write(o.prompt);
   const r = generate(o.prompt, {
     ...sampling,
     maxTokens,
@@ -109,18 +113,26 @@ export async function run(argv: string[]): Promise<void> {
 type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
 type GenerateFlags = { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template?: string; instruction?: string; 'rag-keep-leaks': boolean; 'max-tokens': number };
 
-/** Generation from a .tllm file with the runtime and the tokenizer the file carries (with --rag: after retrieval). */
-async function runtimeGenerator(file: string, o: GenerateFlags): Promise<Generator> {
+/** Generation from a .tllm file with the runtime and the tokenizer the file carries (with `task`: from its template; with --rag: after retrieval). */
+async function runtimeGenerator(file: string, o: GenerateFlags, task: TaskFields | undefined): Promise<Generator> {
   if (o.tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
-  const { loadModel, generate, sequenceStartOf } = await import('../../runtime/index.js');
+  const { loadModel, generate, sequenceStartOf, taskPrompt } = await import('../../runtime/index.js');
   const model = loadModel(file);
-  if (o.rag === undefined) return (prompt, opts) => generate(model, prompt, opts);
+  if (!task && o.rag === undefined) return (prompt, opts) => generate(model, prompt, opts);
+  const { loadTemplate } = await import('../../task/template.js');
+  // the header's template, unless --template replaces it (a model exported without one gets TinyLLM's)
+  const template = o.template !== undefined || !model.finetune?.promptTemplate ? loadTemplate(o.template) : model.finetune.promptTemplate;
+  if (task) {
+    const p = taskPrompt({ ...model, finetune: { ...model.finetune, promptTemplate: template } }, task, 1);
+    return (_prompt, opts) => generate(model, p.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...p.stop] });
+  }
   const start = chooseSequenceStart(o['sequence-start'], sequenceStartOf(model.finetune));
-  return withRetrieval(o, { codec: model.tokenizer, start, contextLength: model.config.blockSize, template: null }, (ids, opts) => generate(model, ids, opts));
+  const allowSpecial = o['allow-special'] || (model.finetune?.allowSpecial ?? false);
+  return withRetrieval(o, { codec: model.tokenizer, start, allowSpecial, contextLength: model.config.blockSize, template }, (ids, opts) => generate(model, ids, opts));
 }
 
-/** Generation with the training model from a checkpoint or exported weights (with --rag: after retrieval). */
-async function trainingGenerator(ckpt: string, o: GenerateFlags): Promise<Generator> {
+/** Generation with the training model from a checkpoint or exported weights (with `task`: in the run's template; with --rag: after retrieval). */
+async function trainingGenerator(ckpt: string, o: GenerateFlags, task: TaskFields | undefined): Promise<Generator> {
   const { openTokenizer } = await import('../../train/run.js');
   const { generateText, generateTextFromIds } = await import('../../models/gpt2/generate.js');
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
@@ -129,11 +141,20 @@ async function trainingGenerator(ckpt: string, o: GenerateFlags): Promise<Genera
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
-  if (o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: o['allow-special'] });
+  if (!task && o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: o['allow-special'] });
+  // a fine-tune run's task.json says how training built prompts (as eval uses them); flags override it
+  const { loadTemplate } = await import('../../task/template.js');
   const { readTaskInfo } = await import('../../task/info.js');
-  const info = readTaskInfo(ckpt); // a fine-tune run: its template and sequence start, as eval uses them
-  const start = chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart);
-  return withRetrieval(o, { codec: tokenizer, start, contextLength: model.config.blockSize, template: info?.template ?? null }, (ids, opts) => generateTextFromIds(model, tokenizer, ids, opts));
+  const info = readTaskInfo(ckpt);
+  const template = o.template !== undefined || !info ? loadTemplate(o.template) : info.template;
+  const m = { codec: tokenizer, template, start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart), allowSpecial: o['allow-special'] || (info?.allowSpecial ?? false), contextLength: model.config.blockSize };
+  if (task) {
+    const { fitPrompt } = await import('../../task/encode.js');
+    const ids = fitPrompt(tokenizer, task, 1, m, '--input').ids;
+    const stop = template.end ? [template.end] : [];
+    return (_prompt, g) => generateTextFromIds(model, tokenizer, ids, { ...g, stopStrings: [...(g.stopStrings ?? []), ...stop] });
+  }
+  return withRetrieval(o, m, (ids, opts) => generateTextFromIds(model, tokenizer, ids, opts));
 }
 
 /**
@@ -142,21 +163,19 @@ async function trainingGenerator(ckpt: string, o: GenerateFlags): Promise<Genera
  */
 async function withRetrieval(
   o: GenerateFlags,
-  m: { codec: SequenceCodec & TextCodec; start: SequenceStart; contextLength: number; template: PromptTemplate | null },
+  m: { codec: SequenceCodec & TextCodec; template: PromptTemplate; start: SequenceStart; allowSpecial: boolean; contextLength: number },
   fromIds: (ids: number[], opts: GenerateTextOptions) => GenerateTextResult,
 ): Promise<Generator> {
   const { ragPrompt } = await import('../../rag/generate.js');
-  const { loadTemplate } = await import('../../task/template.js');
   const { openRag } = await import('./index.js');
   const retriever = await openRag(o.rag as string);
-  const template = o.template !== undefined || !m.template ? loadTemplate(o.template) : m.template;
   return (prompt, opts) => {
     const rag = ragPrompt(retriever, m.codec, prompt, {
       k: o.k,
-      template,
+      template: m.template,
       instruction: o.instruction,
       start: m.start,
-      allowSpecial: o['allow-special'],
+      allowSpecial: m.allowSpecial,
       contextLength: m.contextLength,
       reserve: Math.min(o['max-tokens'], Math.floor(m.contextLength / 2)),
       keepLeaks: o['rag-keep-leaks'],

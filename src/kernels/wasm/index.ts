@@ -6,7 +6,7 @@ import { sharedArena, type Arena } from '../../tensor/arena.js';
 import { createJsKernels } from '../js.js';
 import { getPool, Pool } from '../pool.js';
 import { ref } from '../ref.js';
-import type { FloatArray, Kernels } from '../types.js';
+import type { FloatArray, Int8Kernels, Kernels } from '../types.js';
 import { relaxedSimdSupported, simdSupported } from './emitter.js';
 import { matmulScratch, MR, NR } from './matmul.js';
 import { kernelModule, type KernelExport } from './module.js';
@@ -28,7 +28,7 @@ export interface WasmKernelOptions {
 }
 
 /** The wasm tier's kernels: the Kernels interface plus the int8 matmul of the quantized runtime. */
-export interface WasmKernels extends Kernels {
+export interface WasmKernels extends Int8Kernels {
   /**
    * c(M,N) = a(M,K)·(scales ⊙ w)ᵀ: c[i][n] = Σ_k a[i][k]·scales[n][k/block]·w[n][k]. w is int8 (N,K) row-major (one
    * row per output, the layout of the f32 weight it quantizes), scales f32 (N, ceil(K/block)), block a multiple of
@@ -49,9 +49,14 @@ export const INT8_MAX_BLOCK = 1024;
 /** Activations are quantized to int16 in [-A16_MAX, A16_MAX] per row. */
 export const A16_MAX = 32767;
 
-/** True when `k` has the int8 matmul (the wasm tier; not its fallback). */
-export function hasMatmulInt8(k: Kernels): k is WasmKernels {
-  return typeof (k as Partial<WasmKernels>).matmulInt8 === 'function';
+/** True when `k` has its own int8 matmul (the wasm tier, the js tier). */
+export function hasMatmulInt8(k: Kernels): k is Int8Kernels {
+  return typeof (k as Partial<Int8Kernels>).matmulInt8 === 'function';
+}
+
+/** True when `k` has the wasm tier's KV-cache attention (not its fallback). */
+export function hasAttentionDecode(k: Kernels): k is WasmKernels {
+  return typeof (k as Partial<WasmKernels>).attentionDecode === 'function';
 }
 
 let noticeShown = false;

@@ -4,7 +4,7 @@
 // layer's keys and values into the cache, and returns the logits after the last one; one block is llm.c's
 // block forward with attention over the cached keys/values.
 import type { FloatArray, Kernels } from '../../kernels/types.js';
-import { hasMatmulInt8 } from '../../kernels/wasm/index.js';
+import { hasAttentionDecode } from '../../kernels/wasm/index.js';
 import { carve } from './activations.js';
 import { LN_EPS, type GPT2Config } from './config.js';
 import type { Allocator, Block } from './params.js';
@@ -209,7 +209,7 @@ function attendCached(k: Kernels, s: DecodeScratch, K: FloatArray, Vc: FloatArra
     K.set(qkv.subarray(j * 3 * C + C, j * 3 * C + 2 * C), t * C);
     Vc.set(qkv.subarray(j * 3 * C + 2 * C, j * 3 * C + 3 * C), t * C);
   }
-  if (hasMatmulInt8(k)) {
+  if (hasAttentionDecode(k)) {
     let done = 0;
     while (done < n && k.attentionDecode(atty.subarray(done * C), qkv.subarray(done * 3 * C), K, Vc, scores, pos + done, C, NH)) done++;
     if (done === n) return;

@@ -76,8 +76,14 @@ export function paramSpecs(c: GPT2Config): ParamSpec[] {
   return specs;
 }
 
-/** Parameter count in closed form (per layer 12C² + 13C; O(1), so a corrupt header's nLayer = 2^31 costs nothing). */
+/** Parameters of one block (ln_1, c_attn, attn.c_proj, ln_2, c_fc, mlp.c_proj): 12C² + 13C. */
+export const blockParams = (C: number): number => 12 * C * C + 13 * C;
+
+/** Parameter count in closed form (O(1), so a corrupt header's nLayer = 2^31 costs nothing). */
 export function numParams(c: GPT2Config): number {
   const C = c.nEmbd;
-  return (c.vocabSize + c.blockSize) * C + c.nLayer * (12 * C * C + 13 * C) + 2 * C;
+  return (c.vocabSize + c.blockSize) * C + c.nLayer * blockParams(C) + 2 * C;
 }
+
+/** How many tensors paramSpecs(c) lists (12 per block, wte, wpe, ln_f), without listing them. */
+export const numTensors = (c: GPT2Config): number => 12 * c.nLayer + 4;

@@ -4,7 +4,9 @@
 // code runs in float32 (arena) or float64 (ref kernels, gradient checks) depending on the allocator.
 // Fine-tuning hooks: the LM head runs only on positions with a loss, backward writes into caller-chosen
 // gradient views (frozen tensors get none and backward stops at the lowest trained block), and an optional
-// LinearHook (LoRA) adds to the four linear layers of every block.
+// LinearHook (LoRA) adds to the four linear layers of every block. A frozen base (e.g. int8 from a .tllm file)
+// holds the LM head/embedding and the linear weights outside the parameter buffer: forward multiplies them as
+// stored, backward gives the input gradient only (no weight gradients: only adapters train).
 import { getKernels } from '../../kernels/index.js';
 import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { UserError } from '../../util/errors.js';
@@ -13,7 +15,8 @@ import type { OpProfiler } from '../profile.js';
 import { addBias } from './block-decode.js';
 import { planBackward, planForward, planHead, planHeadBackward, type BackwardActs, type ForwardActs, type HeadActs } from './activations.js';
 import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
-import { arenaF32, ParamBuffer, type Allocator, type BlockTensors } from './params.js';
+import { embedRows, matmulW, matmulWBackward, type Matrix } from './matrix.js';
+import { arenaF32, ParamBuffer, tensorTable, type Allocator, type BlockTensors } from './params.js';
 
 export { LN_EPS } from './config.js';
 export const INIT_STD = 0.02;
@@ -47,6 +50,27 @@ export interface GradTargets {
   lowestBlock: number;
 }
 
+/** The four linear weight matrices of a block. */
+export interface LinearMatrices {
+  qkvw: Matrix; // (3C, C)
+  attprojw: Matrix; // (C, C)
+  fcw: Matrix; // (4C, C)
+  fcprojw: Matrix; // (C, 4C)
+}
+
+/** Frozen matrices held outside the parameter buffer: the token embedding / tied LM head and every block's linear weights. */
+export interface FrozenBase {
+  wte: Matrix; // (V, C)
+  h: LinearMatrices[];
+}
+
+/** Parameter names a frozen base holds (absent from the model's parameter buffer). */
+export function frozenNames(nLayer: number): Set<string> {
+  const out = new Set(['wte.weight']);
+  for (let l = 0; l < nLayer; l++) for (const site of ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj']) out.add(`h.${l}.${site}.weight`);
+  return out;
+}
+
 export interface GPT2Options {
   /** Kernel set; default getKernels() (the process default). */
   kernels?: Kernels;
@@ -54,6 +78,14 @@ export interface GPT2Options {
   alloc?: Allocator;
   /** Seed of the N(0, 0.02) initialisation; pass `null` to leave the weights at zero (they will be loaded). */
   seed?: number | null;
+  /** Matrices held frozen outside the parameter buffer (e.g. int8 from a .tllm file); the buffer then holds only the rest. */
+  frozen?: FrozenBase;
+}
+
+/** A linear layer's weight and bias. */
+interface Site {
+  w: Matrix;
+  b: FloatArray;
 }
 
 export class GPT2 {
@@ -71,6 +103,12 @@ export class GPT2 {
   /** Keep only block outputs in forward and recompute each block in backward (less memory, one more forward). */
   recompute = false;
   readonly alloc: Allocator;
+  /** The frozen base, or null when every weight lives in `params`. */
+  readonly frozen: FrozenBase | null;
+  /** Token embedding / LM head (V,C) as multiplied. */
+  private readonly wte: Matrix;
+  /** Per block, its linear layers by site. */
+  private readonly sites: Record<LinearSite, Site>[];
   private acts: ForwardActs | null = null;
   private dacts: BackwardActs | null = null;
   private head: HeadActs | null = null;
@@ -84,8 +122,76 @@ export class GPT2 {
     this.config = { ...config };
     this.kernels = opts.kernels ?? getKernels();
     this.alloc = opts.alloc ?? arenaF32;
-    this.params = new ParamBuffer(this.config, this.alloc);
+    this.frozen = opts.frozen ?? null;
+    if (this.frozen && this.frozen.h.length !== this.config.nLayer) throw new Error(`GPT2: the frozen base has ${this.frozen.h.length} blocks, the config ${this.config.nLayer}`);
+    this.params = new ParamBuffer(this.config, this.alloc, this.frozen ? frozenNames(this.config.nLayer) : undefined);
+    const f32 = (w: FloatArray): Matrix => ({ kind: 'f32', w });
+    const p = this.params.tensors;
+    this.wte = this.frozen?.wte ?? f32(p.wte);
+    this.sites = p.h.map((b, l) => {
+      const m = this.frozen?.h[l] ?? { qkvw: f32(b.qkvw), attprojw: f32(b.attprojw), fcw: f32(b.fcw), fcprojw: f32(b.fcprojw) };
+      return {
+        'attn.c_attn': { w: m.qkvw, b: b.qkvb },
+        'attn.c_proj': { w: m.attprojw, b: b.attprojb },
+        'mlp.c_fc': { w: m.fcw, b: b.fcb },
+        'mlp.c_proj': { w: m.fcprojw, b: b.fcprojb },
+      };
+    });
     if (opts.seed !== null) this.initWeights(new Rng(opts.seed ?? 1337));
+  }
+
+  /** The token embedding / LM head (V,C) as the model multiplies it (f32 view, or the frozen base's). */
+  get lmHead(): Matrix {
+    return this.wte;
+  }
+
+  /**
+   * Copies values [start, start + out.length) of the whole parameter vector in paramSpecs order into out, frozen
+   * matrices dequantized (checkpoints of a model with a frozen base are full f32 checkpoints).
+   */
+  readParams(start: number, out: Float32Array): void {
+    if (!this.frozen) {
+      out.set(this.params.data.subarray(start, start + out.length));
+      return;
+    }
+    this.overlaps(start, out.length, (name, from, to, at) => {
+      const m = this.frozenMatrix(name);
+      if (!m) out.set(this.params.get(name).subarray(from, to), at);
+      else if (m.kind === 'f32') out.set(m.w.subarray(from, to), at);
+      else {
+        const cols = this.config.nEmbd * (name.endsWith('mlp.c_proj.weight') ? 4 : 1);
+        const nb = Math.ceil(cols / m.block);
+        for (let e = from; e < to; e++) out[at + e - from] = m.q[e] * m.scales[Math.floor(e / cols) * nb + Math.floor((e % cols) / m.block)];
+      }
+    });
+  }
+
+  /** Sets values [start, start + src.length) of the whole parameter vector (paramSpecs order); frozen matrices' values are skipped. */
+  writeParams(start: number, src: Float32Array): void {
+    if (!this.frozen) {
+      this.params.data.set(src, start);
+      return;
+    }
+    this.overlaps(start, src.length, (name, from, to, at) => {
+      if (!this.frozenMatrix(name)) this.params.get(name).set(src.subarray(at, at + to - from), from);
+    });
+  }
+
+  /** Calls f(tensor, first, end, at) for each tensor overlapping [start, start + n) of the whole parameter vector. */
+  private overlaps(start: number, n: number, f: (name: string, from: number, to: number, at: number) => void): void {
+    for (const e of tensorTable(this.config)) {
+      const lo = Math.max(start, e.offset);
+      const hi = Math.min(start + n, e.offset + e.size);
+      if (lo < hi) f(e.name, lo - e.offset, hi - e.offset, lo - start);
+    }
+  }
+
+  private frozenMatrix(name: string): Matrix | null {
+    const f = this.frozen;
+    if (!f) return null;
+    if (name === 'wte.weight') return f.wte;
+    const m = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/.exec(name);
+    return m ? this.sites[Number(m[1])][m[2] as LinearSite].w : null;
   }
 
   get numParams(): number {
@@ -167,7 +273,7 @@ export class GPT2 {
     const prof = this.profiler;
     prof?.start();
 
-    encoderForward(a.encoded, inputs, p.wte, p.wpe, B, T, C); // (B,T) -> (B,T,C)
+    for (let b = 0; b < B; b++) embedRows(a.encoded.subarray(b * T * C), inputs.subarray(b * T), T, this.wte, p.wpe, 0, C); // (B,T) -> (B,T,C)
     prof?.lap('encoder.fwd');
     for (let l = 0; l < L; l++) this.blockForward(l, B, T);
     const residual = L > 0 ? a.blocks[L - 1].res3 : a.encoded;
@@ -182,7 +288,7 @@ export class GPT2 {
     const all = count === BT;
     const h = this.planHead(Math.max(1, count));
     const ht = all ? targets : this.gatherRows(h, a.lnf, targets as Int32Array, BT, count);
-    if (count > 0) k.matmul(h.probs, all ? a.lnf : h.x, p.wte, count, C, V, false, true, false); // (n,C) · wteᵀ -> logits (n,V)
+    if (count > 0) matmulW(k, h.probs, all ? a.lnf : h.x, this.wte, count, C, V); // (n,C) · wteᵀ -> logits (n,V)
     prof?.lap('matmul.lmhead.fwd');
     if (!targets) {
       this.last = null;
@@ -228,33 +334,35 @@ export class GPT2 {
     // x = x + attn(ln_1(x))
     k.layernormForward(s.ln1, s.ln1Mean, s.ln1Rstd, residual, w.ln1w, w.ln1b, BT, C, LN_EPS);
     prof?.lap('layernorm.fwd');
-    this.linear(l, 'attn.c_attn', s.qkv, s.ln1, w.qkvw, w.qkvb, BT, C, 3 * C); // (B,T,C) -> (B,T,3C)
+    this.linear(l, 'attn.c_attn', s.qkv, s.ln1, BT, C, 3 * C); // (B,T,C) -> (B,T,3C)
     prof?.lap('matmul.qkv.fwd');
     k.attentionForward(s.atty, a.preatt, s.att, s.qkv, B, T, C, NH); // (B,T,3C) -> (B,T,C)
     prof?.lap('attention.fwd');
-    this.linear(l, 'attn.c_proj', s.res2, s.atty, w.attprojw, w.attprojb, BT, C, C); // (B,T,C) -> (B,T,C)
+    this.linear(l, 'attn.c_proj', s.res2, s.atty, BT, C, C); // (B,T,C) -> (B,T,C)
     prof?.lap('matmul.attproj.fwd');
     k.add(s.res2, s.res2, residual, BT * C);
     prof?.lap('residual.fwd');
     // x = x + mlp(ln_2(x))
     k.layernormForward(s.ln2, s.ln2Mean, s.ln2Rstd, s.res2, w.ln2w, w.ln2b, BT, C, LN_EPS);
     prof?.lap('layernorm.fwd');
-    this.linear(l, 'mlp.c_fc', s.fch, s.ln2, w.fcw, w.fcb, BT, C, 4 * C); // (B,T,C) -> (B,T,4C)
+    this.linear(l, 'mlp.c_fc', s.fch, s.ln2, BT, C, 4 * C); // (B,T,C) -> (B,T,4C)
     prof?.lap('matmul.fc.fwd');
     k.geluForward(s.fchGelu, s.fch, BT * 4 * C);
     prof?.lap('gelu.fwd');
-    this.linear(l, 'mlp.c_proj', s.res3, s.fchGelu, w.fcprojw, w.fcprojb, BT, 4 * C, C); // (B,T,4C) -> (B,T,C)
+    this.linear(l, 'mlp.c_proj', s.res3, s.fchGelu, BT, 4 * C, C); // (B,T,4C) -> (B,T,C)
     prof?.lap('matmul.fcproj.fwd');
     k.add(s.res3, s.res3, s.res2, BT * C);
     prof?.lap('residual.fwd');
   }
 
   /**
-   * Block l's linear layer at `site`: out(N,OC) = inp·wᵀ + b, plus the hook (LoRA) when one is set. Decoders
-   * (KV cache) call this instead of linearForward so adapters apply in generation too.
+   * Block l's linear layer at `site`: out(N,OC) = inp·wᵀ + b (w f32 or the frozen base's), plus the hook (LoRA)
+   * when one is set. The KV decoder (decode.ts) calls this too, so adapters and the frozen base apply in generation.
    */
-  linear(l: number, site: LinearSite, out: FloatArray, inp: FloatArray, w: FloatArray, b: FloatArray, N: number, IC: number, OC: number): void {
-    linearForward(this.kernels, out, inp, w, b, N, IC, OC);
+  linear(l: number, site: LinearSite, out: FloatArray, inp: FloatArray, N: number, IC: number, OC: number): void {
+    const { w, b } = this.sites[l][site];
+    matmulW(this.kernels, out, inp, w, N, IC, OC);
+    addBias(out, b, N, OC);
     this.hook?.forward(l, site, out, inp, N, IC, OC);
   }
 
@@ -279,6 +387,7 @@ export class GPT2 {
     const BT = B * T;
     const k = this.kernels;
     const p = this.params.tensors;
+    if (this.frozen && !this.gradTargets) throw new Error('GPT2.backward: a model with a frozen base trains adapters only; set gradTargets (Finetuner does)');
     const g = this.gradTargets ?? { ...this.ensureGrads().tensors, lowestBlock: 0 };
     const a = this.acts as ForwardActs;
     this.dacts ??= planBackward(this.config, a.B, a.T, this.alloc);
@@ -299,10 +408,10 @@ export class GPT2 {
     prof?.lap('softmax+ce.bwd');
     // logits = x · wteᵀ, x = lnf (all rows) or its counted rows, scattered back into dlnf (B,T,C)
     if (all) {
-      k.matmul(d.dtmp, dprobs, p.wte, n, V, C, false, false, false); // dlnf (B,T,C)
+      matmulWBackward(k, d.dtmp, dprobs, this.wte, n, C, V); // dlnf (B,T,C)
     } else {
       const dx = h.dx as FloatArray;
-      k.matmul(dx, dprobs, p.wte, n, V, C, false, false, false); // dx (n,C)
+      matmulWBackward(k, dx, dprobs, this.wte, n, C, V); // dx (n,C)
       d.dtmp.fill(0, 0, BT * C);
       const idx = this.rowIndex as Int32Array;
       for (let j = 0; j < n; j++) d.dtmp.set(dx.subarray(j * C, (j + 1) * C), idx[j] * C);
@@ -325,22 +434,22 @@ export class GPT2 {
       const residual = l > 0 ? a.blocks[l - 1].res3 : a.encoded;
       const lnw = gw ? null : d.discard; // frozen block: LayerNorm gradients go nowhere
       // d.dres holds d(res3); res3 = res2 + c_proj(gelu(c_fc(ln_2(res2)))), so d(res2) = d(res3) + MLP path
-      this.linearBackward(l, 'mlp.c_proj', d.dfchGelu, gw?.fcprojw, gw?.fcprojb, d.dres, s.fchGelu, w.fcprojw, BT, 4 * C, C);
+      this.linearBackward(l, 'mlp.c_proj', d.dfchGelu, gw?.fcprojw, gw?.fcprojb, d.dres, s.fchGelu, BT, 4 * C, C);
       prof?.lap('matmul.fcproj.bwd');
       d.dfch.fill(0, 0, BT * 4 * C);
       k.geluBackward(d.dfch, s.fch, d.dfchGelu, BT * 4 * C);
       prof?.lap('gelu.bwd');
-      this.linearBackward(l, 'mlp.c_fc', d.dtmp, gw?.fcw, gw?.fcb, d.dfch, s.ln2, w.fcw, BT, C, 4 * C);
+      this.linearBackward(l, 'mlp.c_fc', d.dtmp, gw?.fcw, gw?.fcb, d.dfch, s.ln2, BT, C, 4 * C);
       prof?.lap('matmul.fc.bwd');
       k.layernormBackward(d.dres, lnw ?? gw!.ln2w, lnw ?? gw!.ln2b, d.dtmp, s.res2, w.ln2w, s.ln2Mean, s.ln2Rstd, BT, C);
       prof?.lap('layernorm.bwd');
       // d.dres holds d(res2); res2 = residual + c_proj(attn(c_attn(ln_1(residual))))
-      this.linearBackward(l, 'attn.c_proj', d.dtmp, gw?.attprojw, gw?.attprojb, d.dres, s.atty, w.attprojw, BT, C, C);
+      this.linearBackward(l, 'attn.c_proj', d.dtmp, gw?.attprojw, gw?.attprojb, d.dres, s.atty, BT, C, C);
       prof?.lap('matmul.attproj.bwd');
       d.dqkv.fill(0, 0, BT * 3 * C);
       k.attentionBackward(d.dqkv, d.dpreatt, d.datt, d.dtmp, s.qkv, s.att, B, T, C, NH);
       prof?.lap('attention.bwd');
-      this.linearBackward(l, 'attn.c_attn', d.dtmp, gw?.qkvw, gw?.qkvb, d.dqkv, s.ln1, w.qkvw, BT, C, 3 * C);
+      this.linearBackward(l, 'attn.c_attn', d.dtmp, gw?.qkvw, gw?.qkvb, d.dqkv, s.ln1, BT, C, 3 * C);
       prof?.lap('matmul.qkv.bwd');
       k.layernormBackward(d.dres, lnw ?? gw!.ln1w, lnw ?? gw!.ln1b, d.dtmp, residual, w.ln1w, s.ln1Mean, s.ln1Rstd, BT, C);
       prof?.lap('layernorm.bwd');
@@ -352,7 +461,7 @@ export class GPT2 {
   }
 
   /**
-   * dinp(N,IC) = dout·w (overwritten) plus the hook's part; when the layer trains (dw given) also
+   * dinp(N,IC) = dout·w (overwritten; w f32 or frozen) plus the hook's part; when the layer trains (dw given) also
    * dw(OC,IC) += doutᵀ·inp and dbias(OC) += Σ_rows dout.
    */
   private linearBackward(
@@ -363,12 +472,11 @@ export class GPT2 {
     dbias: FloatArray | undefined,
     dout: FloatArray,
     inp: FloatArray,
-    w: FloatArray,
     N: number,
     IC: number,
     OC: number,
   ): void {
-    this.kernels.matmul(dinp, dout, w, N, OC, IC, false, false, false);
+    matmulWBackward(this.kernels, dinp, dout, this.sites[l][site].w, N, IC, OC);
     if (dw && dbias) {
       this.kernels.matmul(dw, dout, inp, OC, N, IC, true, false, true);
       for (let r = 0; r < N; r++) {
@@ -403,18 +511,6 @@ function checkTokens(ids: Int32Array, n: number, V: number, allowIgnore: boolean
       throw new UserError(
         `token id ${t} at position ${i} is outside the model's vocabulary [0, ${V}); the data was tokenized with a different tokenizer — re-run tinyllm prepare or set the vocabulary size to match`,
       );
-    }
-  }
-}
-
-/** out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]   (B,T) -> (B,T,C) */
-export function encoderForward(out: FloatArray, inp: Int32Array, wte: FloatArray, wpe: FloatArray, B: number, T: number, C: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const o = (b * T + t) * C;
-      const ix = inp[b * T + t] * C;
-      const pos = t * C;
-      for (let i = 0; i < C; i++) out[o + i] = wte[ix + i] + wpe[pos + i];
     }
   }
 }

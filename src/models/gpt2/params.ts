@@ -64,10 +64,10 @@ export interface GPT2Tensors {
   lnfb: FloatArray; // (C)
 }
 
-/** Tensor table (names, shapes, offsets) of a config, in llm.c order. */
-export function tensorTable(config: GPT2Config): TensorEntry[] {
+/** Tensor table (names, shapes, offsets) of a config, in llm.c order (without the `omit` ones). */
+export function tensorTable(config: GPT2Config, omit?: ReadonlySet<string>): TensorEntry[] {
   let offset = 0;
-  return paramSpecs(config).map((s) => {
+  return paramSpecs(config).filter((s) => !omit?.has(s.name)).map((s) => {
     const size = s.shape.reduce((a, b) => a * b, 1);
     const e = { ...s, offset, size };
     offset += size;
@@ -82,15 +82,18 @@ export class ParamBuffer {
   readonly tensors: GPT2Tensors;
   private readonly byName: Map<string, FloatArray>;
 
+  /** `omit`: tensors held elsewhere (a frozen base): absent from the buffer and the table, their views empty. */
   constructor(
     readonly config: GPT2Config,
     alloc: Allocator = arenaF32,
+    omit?: ReadonlySet<string>,
   ) {
-    this.table = tensorTable(config);
+    this.table = tensorTable(config, omit);
     const last = this.table[this.table.length - 1];
     this.data = alloc(last.offset + last.size);
     this.byName = new Map(this.table.map((e) => [e.name, this.data.subarray(e.offset, e.offset + e.size)]));
-    const v = (name: string) => this.byName.get(name) as FloatArray;
+    const none = this.data.subarray(0, 0);
+    const v = (name: string) => this.byName.get(name) ?? none;
     const h = Array.from({ length: config.nLayer }, (_, l) => blockOf(l, v, v));
     this.tensors = { wte: v('wte.weight'), wpe: v('wpe.weight'), h, lnfw: v('ln_f.weight'), lnfb: v('ln_f.bias') };
   }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { promptSettings, runtimeEvaluated } from '../../src/cli/commands/eval.js';
 import { openServeRag } from '../../src/cli/commands/serve.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { scoreCandidates } from '../../src/eval/rank.js';
@@ -17,7 +18,7 @@ import { ModelServer } from '../../src/serve/server.js';
 import type { ServeRag } from '../../src/serve/rag.js';
 import { answerEnd, TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { LABELS, quiet } from '../eval/helpers.js';
-import { postJson, streamPost } from '../serve/helpers.js';
+import { exportModel, F32, postJson, smallConfig, streamPost } from '../serve/helpers.js';
 import { ragFixture } from './helpers.js';
 
 const { tmp, train, test, ckpt, trainFile, testFile, leakyFile } = ragFixture('tinyllm-ragdeploy-'); // context 64: one or two examples fit beside a query
@@ -217,5 +218,18 @@ describe('serve --rag: leaks', () => {
     } finally {
       await server.shutdown();
     }
+  });
+});
+
+describe('--rag on a fine-tuned .tllm', () => {
+  it("takes the header's template, sequence start and special-token rule, as eval -m does; --template overrides", async () => {
+    const custom = { ...TINYLLM_TEMPLATE, response: '### Answer:\n', end: '### Stop' };
+    const { file } = exportModel(tmp, 'tuned.tllm', smallConfig, F32, { promptTemplate: custom, startRule: 'none', allowSpecial: true });
+    const m = loadModel(file);
+    const rag = await openServeRag(storeFile, m, { k: 1, 'rag-max-k': 2 });
+    const evalSees = promptSettings(await runtimeEvaluated(m), null, {});
+    expect({ template: rag.template, start: rag.start, allowSpecial: rag.allowSpecial }).toEqual({ template: evalSees.template, start: evalSees.start, allowSpecial: evalSees.allowSpecial });
+    expect(rag).toMatchObject({ template: custom, start: 'none', allowSpecial: true });
+    expect((await openServeRag(storeFile, m, { k: 1, 'rag-max-k': 2, template: 'tinyllm' })).template).toEqual(TINYLLM_TEMPLATE);
   });
 });

@@ -11,9 +11,8 @@ import { decodeTextFromIds } from '../models/gpt2/textgen.js';
 import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { renderAnswer } from '../task/template.js';
-import { findLeaks } from '../rag/leak.js';
-import { fitRagPrompt } from '../rag/prompt.js';
-import { keyText, type Retriever } from '../rag/retrieve.js';
+import { ragQueryPrompt, storeLeaks, type RagQuery } from '../rag/query.js';
+import { keyText } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
 import { knnClassify, knnRegress, majorityClass, nearestCentroid } from './baselines.js';
 import { featurize, fitFeatures } from './features.js';
@@ -39,18 +38,11 @@ export interface EvalOptions extends PromptOptions {
   generate?: boolean;
   rank?: boolean;
   /** Retrieval-augmented prompts: the k nearest stored examples before each query (see src/rag). */
-  rag?: RagOptions;
+  rag?: RagQuery;
   /** Called after each row. */
   onRow?: (done: number) => void;
   /** Checked after each row: true stops early and reports on the rows done. */
   shouldStop?: () => boolean;
-}
-
-export interface RagOptions {
-  retriever: Retriever;
-  k: number;
-  /** Keep store rows identical to the evaluated row in its retrieval (default: left out). */
-  keepLeaks?: boolean;
 }
 
 /** What retrieval did over the evaluated rows. */
@@ -152,14 +144,11 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   let interrupted = false;
   const rag = opts.rag;
   if (rag && !rag.retriever.store.labelled) throw new UserError(`the store ${rag.retriever.store.source} holds unlabelled passages; evaluation needs a store built from a task file (labelled examples)`);
-  const leaks = rag ? findLeaks(rag.retriever.store.rows, test) : [];
-  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: leaks.filter((l) => l.size > 0).length, leaksExcluded: !rag.keepLeaks };
-  const none = new Set<number>();
-  for (const [i, ex] of test.entries()) {
+  const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: test.filter((ex) => storeLeaks(rag.retriever.store, ex).size > 0).length, leaksExcluded: !rag.keepLeaks };
+  for (const ex of test) {
     let fitted;
     if (rag && ragReport) {
-      const rows = rag.retriever.search(ex, rag.k, rag.keepLeaks ? none : leaks[i]).map((j) => rag.retriever.store.rows[j]);
-      const p = (fitted = fitRagPrompt(codec, ex, rows, reserve, opts, ex.where));
+      const p = (fitted = ragQueryPrompt(codec, rag, ex, reserve, opts, ex.where));
       [ragReport.used, ragReport.shortened, ragReport.dropped] = [ragReport.used + p.used, ragReport.shortened + p.shortened, ragReport.dropped + p.dropped];
     } else fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
     if (fitted.inputKept < fitted.inputChars) cutRows++;

@@ -1,7 +1,8 @@
-// The prompt of `tinyllm generate --rag`: with a store of labelled examples, the free prompt becomes the
-// input of the task template and the retrieved examples go before it (fitRagPrompt); with a store of text
-// passages, the nearest whole passages that fit go before the prompt as plain text, nearest last.
-import { fitRagPrompt } from './prompt.js';
+// The prompt of `tinyllm generate --rag` (training model or .tllm runtime): with a store of labelled examples,
+// the free prompt becomes the input of the task template and the retrieved examples go before it exactly as
+// eval puts them (ragQueryPrompt, room left for the store's longest answer); with a store of text passages, the
+// nearest whole passages that fit go before the prompt as plain text, nearest last.
+import { commonInstruction, describeRagQuery, longestStoredAnswer, ragQueryPrompt, type RagQueryResult } from './query.js';
 import type { Retriever } from './retrieve.js';
 import { encodeSequence, type SequenceCodec, type SequenceStart } from '../task/sequence.js';
 import { answerEnd, type PromptTemplate } from '../task/template.js';
@@ -14,23 +15,31 @@ export interface GenerateRagOptions {
   start: SequenceStart;
   allowSpecial: boolean;
   contextLength: number;
-  /** Tokens kept free for the generated text. */
+  /** With a passage store: tokens kept free for the generated text (a labelled store leaves room for its longest answer). */
   reserve: number;
+  /** Keep store rows identical to the query (default: left out, and reported). */
+  keepLeaks?: boolean;
 }
 
-export function ragPrompt(retriever: Retriever, codec: SequenceCodec, prompt: string, o: GenerateRagOptions): { ids: number[]; stop: string[]; note: string } {
-  const rows = retriever.store.rows;
-  const freq = new Map<string, number>();
-  for (const r of rows) freq.set(r.instruction, (freq.get(r.instruction) ?? 0) + 1);
-  const instruction = o.instruction ?? [...freq].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
-  const query = { instruction, input: prompt };
-  const hits = retriever.search(query, o.k).map((j) => rows[j]);
+export interface GenerateRagPrompt {
+  ids: number[];
+  stop: string[];
+  /** One line about the retrieval, for stderr. */
+  note: string;
+  /** With a labelled store: what retrieval did. */
+  query?: RagQueryResult;
+}
+
+export function ragPrompt(retriever: Retriever, codec: SequenceCodec, prompt: string, o: GenerateRagOptions): GenerateRagPrompt {
+  const { store } = retriever;
   const opts = { template: o.template, start: o.start, allowSpecial: o.allowSpecial, contextLength: o.contextLength };
-  if (retriever.store.labelled) {
-    const p = fitRagPrompt(codec, query, hits, o.reserve, opts, '--prompt');
-    const stop = answerEnd(o.template) ? [answerEnd(o.template)] : [];
-    return { ids: p.ids, stop, note: `${p.used} of ${hits.length} retrieved examples (${p.shortened} shortened, ${p.dropped} left out to fit the context)` };
+  if (store.labelled) {
+    const query = { instruction: o.instruction ?? commonInstruction(store), input: prompt };
+    const r = ragQueryPrompt(codec, { retriever, k: o.k, keepLeaks: o.keepLeaks }, query, longestStoredAnswer(codec, store, opts), opts, '--prompt');
+    const end = answerEnd(o.template);
+    return { ids: r.ids, stop: end ? [end] : [], note: describeRagQuery(r), query: r };
   }
+  const hits = retriever.search({ instruction: '', input: prompt }, o.k).map((j) => store.rows[j]);
   const encode = (text: string) => encodeSequence(codec, text, { start: 'none', allowSpecial: o.allowSpecial });
   const q = encodeSequence(codec, prompt, { start: o.start, allowSpecial: o.allowSpecial });
   const startLength = q.length - encode(prompt).length;

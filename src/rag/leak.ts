@@ -10,14 +10,20 @@ export function leakKey(e: TaskFields): string {
   return `${norm(e.instruction)}\u0000${norm(e.input)}`;
 }
 
-/** For each query, the store rows identical to it (empty set when none). */
-export function findLeaks(store: readonly TaskFields[], queries: readonly TaskFields[]): ReadonlySet<number>[] {
-  const byKey = new Map<string, number[]>();
+/** A lookup of the store rows identical to a query (an empty set when none). */
+export function leakIndex(store: readonly TaskFields[]): (query: TaskFields) => ReadonlySet<number> {
+  const byKey = new Map<string, Set<number>>();
   store.forEach((r, i) => {
     const k = leakKey(r);
     const l = byKey.get(k);
-    if (l) l.push(i);
-    else byKey.set(k, [i]);
+    if (l) l.add(i);
+    else byKey.set(k, new Set([i]));
   });
-  return queries.map((q) => new Set(byKey.get(leakKey(q)) ?? []));
+  const none: ReadonlySet<number> = new Set();
+  return (q) => byKey.get(leakKey(q)) ?? none;
+}
+
+/** For each query, the store rows identical to it (empty set when none). */
+export function findLeaks(store: readonly TaskFields[], queries: readonly TaskFields[]): ReadonlySet<number>[] {
+  return queries.map(leakIndex(store));
 }

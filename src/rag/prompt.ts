@@ -11,6 +11,8 @@ import { UserError } from '../util/errors.js';
 export interface RagPrompt extends FittedPrompt {
   /** Examples put in the prompt, shortened ones among them, and retrieved ones left out for room. */
   used: number;
+  /** Which of the retrieved examples went in (indices into `shots`, nearest first). */
+  kept: number[];
   shortened: number;
   dropped: number;
 }
@@ -26,7 +28,8 @@ export function fitRagPrompt(codec: SequenceCodec, query: TaskFields, shots: rea
   const blocks: number[][] = [];
   let shortened = 0;
   let dropped = 0;
-  for (const shot of shots) {
+  const kept: number[] = [];
+  for (const [i, shot] of shots.entries()) {
     const answer = Array.from(codec.encode(renderAnswer(opts.template, shot.output) + opts.template.separator, { allowSpecial: opts.allowSpecial ?? false }));
     let p: FittedPrompt | null = null;
     if (room > answer.length) {
@@ -42,10 +45,11 @@ export function fitRagPrompt(codec: SequenceCodec, query: TaskFields, shots: rea
     }
     if (p.inputKept < p.inputChars) shortened++;
     blocks.push([...p.ids, ...answer]);
+    kept.push(i);
     room -= p.ids.length + answer.length;
   }
   const ids = q.ids.slice(0, start);
   for (let i = blocks.length - 1; i >= 0; i--) ids.push(...blocks[i]);
   ids.push(...q.ids.slice(start));
-  return { ids, inputKept: q.inputKept, inputChars: q.inputChars, used: blocks.length, shortened, dropped };
+  return { ids, inputKept: q.inputKept, inputChars: q.inputChars, used: blocks.length, kept, shortened, dropped };
 }

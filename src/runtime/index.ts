@@ -18,8 +18,9 @@ export const sharedModelDecoder: (model: LoadedModel) => Decoder = perObject((mo
 /**
  * Continues `prompt` with the model's tokenizer, after the file's sequence start (<|endoftext|> unless the header
  * says otherwise, as training documents begin), streaming text through opts.onText; sampling, stop strings and max tokens as in textgen.ts. Pass a Decoder to choose its kernels/capacity.
+ * A prompt given as token ids (e.g. a retrieval-augmented prompt, src/rag) is fed as it is.
  */
-export function generate(model: LoadedModel | Decoder, prompt: string, opts: GenerateTextOptions): GenerateTextResult {
+export function generate(model: LoadedModel | Decoder, prompt: string | readonly number[], opts: GenerateTextOptions): GenerateTextResult {
   const dec = model instanceof Decoder ? model : sharedModelDecoder(model);
-  return decodeTextFromIds(dec, dec.model.tokenizer, promptIdsOf(dec.model, prompt), opts);
+  return decodeTextFromIds(dec, dec.model.tokenizer, typeof prompt === 'string' ? promptIdsOf(dec.model, prompt) : prompt, opts);
 }

@@ -15,7 +15,10 @@ import { Fields } from './fields.js';
 import { runGeneration, type GenerationResult } from './generation.js';
 import * as oa from './openai.js';
 import type { JobQueue } from './queue.js';
+import { readRag, servedRagPrompt, type RagInfo, type ServeRag } from './rag.js';
 import { EventStream } from './stream.js';
+import { labelCandidates } from '../task/encode.js';
+import { labelSet } from '../task/read.js';
 
 export interface ServeStats {
   /** Requests answered with a result. */
@@ -33,6 +36,8 @@ export interface ApiContext {
   queue: JobQueue;
   stats: ServeStats;
   maxBody: number;
+  /** Retrieval-augmented prompts (serve --rag), off when absent. */
+  rag?: ServeRag;
   /** True once a shutdown has to stop running work. */
   stopping(): boolean;
 }
@@ -80,7 +85,7 @@ function readSampling(f: Fields, ctx: ApiContext, promptTokens: number, promptFi
   const context = ctx.model.config.blockSize;
   const room = context - promptTokens;
   if (room < 1) throw new ApiError(400, `${promptField} is ${promptTokens} tokens; the model's context is ${context} tokens, which leaves no room to generate`, promptField, 'context_length_exceeded');
-  const maxField = f.raw('max_completion_tokens') !== undefined ? 'max_completion_tokens' : 'max_tokens';
+  const maxField = maxTokensField(f);
   const maxTokens = f.number(maxField, { min: 1, integer: true }, Math.min(defaultMax, room));
   if (maxTokens > room) {
     throw new ApiError(400, `${promptField} (${promptTokens} tokens) + ${maxField} (${maxTokens}) exceed the model's context of ${context} tokens; ask for at most ${room}`, maxField, 'context_length_exceeded');
@@ -98,6 +103,26 @@ function readSampling(f: Fields, ctx: ApiContext, promptTokens: number, promptFi
   return { options, stop: f.strings('stop', 4, MAX_STOP), stream: f.boolean('stream', false) };
 }
 
+/** OpenAI's two names for the generation limit: max_completion_tokens when given, else max_tokens. */
+function maxTokensField(f: Fields): string {
+  return f.raw('max_completion_tokens') !== undefined ? 'max_completion_tokens' : 'max_tokens';
+}
+
+/**
+ * The prompt of a completion with retrieval (when the server has a store and the request keeps it on): room for
+ * the asked max_tokens, else for the store's longest answer (the prompt eval builds).
+ */
+function ragPromptOf(ctx: ApiContext, f: Fields, query: { input: string; instruction?: string } | null, field: string) {
+  const settings = readRag(f, ctx.rag);
+  if (!settings || !ctx.rag) return null;
+  if (!query) throw new ApiError(400, `${field} needs a user message: with retrieval its content is the query`, field);
+  const asked = f.number(maxTokensField(f), { min: 1, integer: true });
+  return servedRagPrompt(ctx.model.tokenizer, ctx.rag, settings, query, asked === undefined ? 0 : asked + 1, field);
+}
+
+/** The response's "rag" field, when retrieval was on. */
+const ragField = (info: RagInfo | undefined) => (info ? { rag: info } : {});
+
 export async function completions(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const f = new Fields(await readJsonObject(req, ctx.maxBody));
   let prompt = f.raw('prompt');
@@ -105,27 +130,33 @@ export async function completions(ctx: ApiContext, req: IncomingMessage, res: Se
   if (prompt === undefined) prompt = '';
   if (typeof prompt !== 'string') throw new ApiError(400, 'prompt must be a string (or an array of one string)', 'prompt');
   if (f.boolean('echo', false)) throw new ApiError(400, 'echo is not supported', 'echo');
-  const ids = promptIdsOf(ctx.model, prompt);
+  const rag = ragPromptOf(ctx, f, { input: prompt, instruction: f.string('instruction', { maxLength: ctx.maxBody }) }, 'prompt');
+  const ids = rag?.ids ?? promptIdsOf(ctx.model, prompt);
   const s = readSampling(f, ctx, ids.length, 'prompt', 16);
   const head = oa.responseHead('cmpl', ctx.card.id);
-  await generateResponse(ctx, res, ids, s, s.stop, {
+  const extra = ragField(rag?.info);
+  await generateResponse(ctx, res, ids, s, [...s.stop, ...(rag?.stop ?? [])], {
     chunk: (text) => oa.completionChunk(head, text, null),
-    last: (finish) => oa.completionChunk(head, '', finish),
-    whole: (r, u) => oa.completion(head, r.text, oa.finishReason(r.reason), u),
+    last: (finish) => ({ ...oa.completionChunk(head, '', finish), ...extra }),
+    whole: (r, u) => ({ ...oa.completion(head, r.text, oa.finishReason(r.reason), u), ...extra }),
   });
 }
 
 export async function chatCompletions(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const f = new Fields(await readJsonObject(req, ctx.maxBody));
   const messages = readMessages(f.objects('messages', MAX_MESSAGES), ctx.maxBody);
-  const p = chatPrompt(ctx.model, messages);
+  const user = messages.filter((m) => m.role === 'user').at(-1);
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
+  const rag = ragPromptOf(ctx, f, user ? { input: user.content, ...(system.length ? { instruction: system.join('\n') } : {}) } : null, 'messages');
+  const p = rag ?? chatPrompt(ctx.model, messages);
   const s = readSampling(f, ctx, p.ids.length, 'messages', Number.MAX_SAFE_INTEGER);
   const head = oa.responseHead('chatcmpl', ctx.card.id);
+  const extra = ragField(rag?.info);
   await generateResponse(ctx, res, p.ids, s, [...s.stop, ...p.stop], {
     first: () => oa.chatChunk(head, { role: 'assistant', content: '' }, null),
     chunk: (text) => oa.chatChunk(head, { content: text }, null),
-    last: (finish) => oa.chatChunk(head, {}, finish),
-    whole: (r, u) => oa.chatCompletion(head, r.text, oa.finishReason(r.reason), u),
+    last: (finish) => ({ ...oa.chatChunk(head, {}, finish), ...extra }),
+    whole: (r, u) => ({ ...oa.chatCompletion(head, r.text, oa.finishReason(r.reason), u), ...extra }),
   });
 }
 
@@ -174,13 +205,18 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   const f = new Fields(await readJsonObject(req, ctx.maxBody));
   f.string('model', { maxLength: 256 });
   const input = f.string('input', { required: true, maxLength: ctx.maxBody });
-  const instruction = f.string('instruction', { maxLength: ctx.maxBody }) ?? '';
-  const labels = f.raw('labels') !== undefined ? f.strings('labels', MAX_LABELS, MAX_STOP) : (ctx.model.finetune?.labels ?? []);
+  const instruction = f.string('instruction', { maxLength: ctx.maxBody });
+  const settings = readRag(f, ctx.rag);
+  const rag = settings ? ctx.rag : undefined;
+  const labels = f.raw('labels') !== undefined ? f.strings('labels', MAX_LABELS, MAX_STOP) : (ctx.model.finetune?.labels ?? (rag ? labelSet(rag.retriever.store.rows) : []));
   if (labels.length === 0) throw new ApiError(400, 'labels is required: this model file has no label set (give "labels": ["a", "b", …])', 'labels');
   if (labels.some((l) => l === '')) throw new ApiError(400, 'labels must not contain an empty string', 'labels');
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');
-  const candidates = labelIds(ctx.model, labels);
-  const prompt = requestPrompt(ctx.model, { instruction, input }, candidates.reduce((m, c) => Math.max(m, c.length), 0)).ids;
+  // with retrieval, the prompt and the labels' answers are eval's (the retrieval template's end marker after each)
+  const candidates = rag ? labelCandidates(ctx.model.tokenizer, labels, rag) : labelIds(ctx.model, labels);
+  const reserve = candidates.reduce((m, c) => Math.max(m, c.length), 0);
+  const retrieved = rag && settings ? servedRagPrompt(ctx.model.tokenizer, rag, settings, { input, instruction }, reserve, 'input') : null;
+  const prompt = retrieved?.ids ?? requestPrompt(ctx.model, { instruction: instruction ?? '', input }, reserve).ids;
   const cancelled = cancellation(ctx, res);
   await ctx.queue.run(async () => {
     const r = cancelled() ? null : await rankCandidates(ctx.decoder, prompt, candidates, cancelled);
@@ -196,6 +232,7 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
       label: labels[r.best],
       labels: labels.map((label, i) => ({ label, probability: r.probabilities[i], logprob: r.logprobs[i] })),
       usage: { prompt_tokens: prompt.length, total_tokens: prompt.length + candidates.reduce((n, c) => n + c.length, 0) },
+      ...ragField(retrieved?.info),
     });
   });
 }

@@ -12,6 +12,7 @@ import { modelCard, type ModelCard } from './card.js';
 import { ApiError } from './errors.js';
 import { PAGE_HTML } from './page.js';
 import { JobQueue } from './queue.js';
+import type { ServeRag } from './rag.js';
 
 export interface ServeOptions {
   /** Requests that may wait behind the running one (more get 503). */
@@ -20,6 +21,8 @@ export interface ServeOptions {
   maxBody: number;
   /** One line per finished request (default: none). */
   log?: (line: string) => void;
+  /** Retrieval-augmented prompts from a store of labelled examples (src/serve/rag.ts). */
+  rag?: ServeRag;
   /** Host names accepted in the Host header besides localhost, 127.0.0.1, [::1] and the listening address. */
   allowHosts?: string[];
 }
@@ -61,7 +64,7 @@ export class ModelServer {
   ) {
     this.card = modelCard(model);
     this.queue = new JobQueue(opts.queue);
-    this.ctx = { model, card: this.card, decoder: new Decoder(model), queue: this.queue, stats: this.stats, maxBody: opts.maxBody, stopping: () => this.hardStop };
+    this.ctx = { model, card: this.card, decoder: new Decoder(model), queue: this.queue, stats: this.stats, maxBody: opts.maxBody, ...(opts.rag ? { rag: opts.rag } : {}), stopping: () => this.hardStop };
     this.http = http.createServer((req, res) => void this.handle(req, res));
     this.http.headersTimeout = 20_000;
     this.http.requestTimeout = 60_000;

@@ -1,32 +1,13 @@
 // `tinyllm index` and `--rag` end to end: a store from a task file (numbers, bm25, embed keys) and from a text
 // corpus, refusal to overwrite, eval --rag with the leak report and JSON, generate --rag.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readStore } from '../../src/rag/store.js';
-import { saveTokenizer } from '../../src/tokenizer/files.js';
-import { saveCheckpoint } from '../../src/train/checkpoint.js';
-import { memorise, quiet, tinyRows, tinyTokenizer } from '../eval/helpers.js';
+import { quiet } from '../eval/helpers.js';
+import { ragFixture } from './helpers.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-rag-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const train = tinyRows(12, 2, 'train.jsonl');
-const test = tinyRows(6, 3, 'test.jsonl');
-const { tok, bpe } = tinyTokenizer(train);
-const model = memorise(tok, train, 30);
-const tokDir = path.join(tmp, 'tok');
-saveTokenizer(bpe, tokDir);
-const ckpt = path.join(tmp, 'model.ckpt');
-saveCheckpoint(ckpt, { model, step: 1, tokenizer: tokDir, sequenceStart: 'endoftext' });
-const jsonl = (file: string, rs: typeof train) => {
-  fs.writeFileSync(file, rs.map((r) => JSON.stringify({ instruction: r.instruction, input: r.input, output: r.output })).join('\n') + '\n');
-  return file;
-};
-const trainFile = jsonl(path.join(tmp, 'train.jsonl'), train);
-const testFile = jsonl(path.join(tmp, 'test.jsonl'), test);
-const leakyFile = jsonl(path.join(tmp, 'leaky.jsonl'), [...train, test[0]]);
+const { tmp, test, ckpt, trainFile, testFile, leakyFile } = ragFixture('tinyllm-rag-');
 
 describe('tinyllm index', () => {
   it('builds a store per key kind and refuses to overwrite without --force', async () => {
@@ -104,7 +85,7 @@ describe('--rag', () => {
   it('generate: the prompt becomes the query of the template', async () => {
     const r = await quiet(['generate', '--ckpt', ckpt, '--prompt', test[0].input, '--rag', path.join(tmp, 'numbers.tlx'), '--k', '2', '--temperature', '0', '-n', '4']);
     expect(r.code).toBe(0);
-    expect(r.err).toBe('[retrieval: 1 of 2 retrieved examples (0 shortened, 1 left out to fit the context)]'); // the context is 64 tokens
+    expect(r.err).toMatch(/^\[retrieval: 1 of 2 retrieved examples \(store rows \d+; 0 shortened, 1 left out to fit the context\)\]$/); // the context is 64 tokens
     const passages = await quiet(['generate', '--ckpt', ckpt, '--prompt', 'second', '--rag', path.join(tmp, 'notes.tlx'), '--k', '3', '-n', '2']);
     expect(passages.err).toBe('[retrieval: 3 of 3 retrieved passages fit the context]');
   });

@@ -1,6 +1,6 @@
 // The runtime against the training model on the same weights: f32 exports decode to identical logits and text,
 // f16/int8 ones within stated tolerances; rewind/fork/feedScored against fresh decoding; and the runtime's
-// import graph reaches no training code.
+// import graph reaches no training code (nor does the server's, nor retrieval's: generate -m/serve --rag).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,23 +104,35 @@ describe('runtime decoder state', () => {
   });
 });
 
+/** src files (relative to src/) that `root`'s static imports reach (type-only imports left out). */
+function importGraph(root: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = fs.readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/^(?:import|export)\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)\.js'/gm)) {
+      visit(path.resolve(path.dirname(file), `${m[1]}.ts`));
+    }
+  };
+  visit(path.resolve('src', root));
+  return [...seen].map((f) => path.relative(path.resolve('src'), f));
+}
+
 describe('runtime import graph', () => {
   it('reaches no training code from src/runtime/index.ts', () => {
-    const seen = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const src = fs.readFileSync(file, 'utf8');
-      for (const m of src.matchAll(/^(?:import|export)\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)\.js'/gm)) {
-        visit(path.resolve(path.dirname(file), `${m[1]}.ts`));
-      }
-    };
-    const root = path.resolve('src/runtime/index.ts');
-    visit(root);
-    const files = [...seen].map((f) => path.relative(path.resolve('src'), f));
+    const files = importGraph('runtime/index.ts');
     expect(files).toContain('kernels/int8.ts');
     // the prompt template renderer is shared with training, from a module that has no training deps
     expect(files).toEqual(expect.arrayContaining(['runtime/prompt.ts', 'task/template.ts', 'task/encode.ts']));
     expect(files.filter((f) => /^(train|autograd|nn|finetune|eval|data)\/|models\/gpt2\/(model|decode|generate)\.ts$/.test(f))).toEqual([]);
+  });
+
+  // what serve and generate -m load for --rag (a numbers or BM25 store): retrieval reuses eval's k-NN search
+  // (eval/features, eval/baselines) and the task file reader, but nothing that trains
+  it.each(['serve/server.ts', 'cli/commands/serve.ts', 'rag/query.ts', 'rag/generate.ts', 'cli/commands/index.ts'])('reaches no training code from src/%s', (root) => {
+    const files = importGraph(root);
+    expect(files.length).toBeGreaterThan(3);
+    expect(files.filter((f) => /^(train|autograd|nn|finetune)\/|models\/gpt2\/(model|decode|generate)\.ts$/.test(f))).toEqual([]);
   });
 });

@@ -5,12 +5,12 @@
 import * as fs from 'node:fs';
 import { availableTiers, setKernels } from '../../kernels/index.js';
 import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
-import type { GenerateTextOptions, GenerateTextResult } from '../../models/gpt2/textgen.js';
+import type { GenerateTextOptions, GenerateTextResult, TextCodec } from '../../models/gpt2/textgen.js';
 import type { GPT2 } from '../../models/gpt2/model.js';
-import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceStart } from '../../task/sequence.js';
+import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceCodec, type SequenceStart } from '../../task/sequence.js';
+import type { PromptTemplate, TaskFields } from '../../task/template.js';
 import { UserError } from '../../util/errors.js';
 import type { BpeTokenizer } from '../../tokenizer/bpe.js';
-import type { TaskFields } from '../../task/template.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
 
 export const summary = 'generate text from a trained model (streams to stdout)';
@@ -34,6 +34,7 @@ const options = {
   input: { type: 'string', help: "a task request to a fine-tuned model instead of --prompt: its input, put into the model's prompt template (the .tllm header's or the run's task.json) as fine-tuning and eval put a row's; the answer stops at the template's end marker" },
   template: { type: 'string', help: "with --rag and a labelled store, or --input: prompt template, 'tinyllm' or a template file (default: the model's, else tinyllm)" },
   instruction: { type: 'string', help: "with --input: the request's instruction (default none); with --rag and a labelled store: the query's (default: the stored examples' most common one)" },
+  'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the query (left out by default; always reported)', default: false },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
 } satisfies OptionSpecs;
@@ -91,11 +92,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  if (o.model && o.rag !== undefined) throw new UserError('--rag works with --ckpt models for now (the .tllm runtime path has no retrieval yet)');
   if (o.input !== undefined && (o.rag !== undefined || o.prompt !== '')) throw new UserError('--input is a task request on its own: give it without --prompt and --rag');
   const task = o.input !== undefined ? { instruction: o.instruction ?? '', input: o.input } : undefined;
-  if (o.model && o.template !== undefined && !task) throw new UserError('--template goes with --input or --rag');
-  const generate = o.model ? await runtimeGenerator(o.model, o.tokenizer, task, o.template) : await trainingGenerator(o.ckpt as string, o, task);
+  if (o.model && o.template !== undefined && !task && o.rag === undefined) throw new UserError('--template goes with --input or --rag');
+  const generate = o.model ? await runtimeGenerator(o.model, o, task) : await trainingGenerator(o.ckpt as string, o, task);
   const t0 = performance.now();
   if (o.rag === undefined && !task) process.stdout.write(o.prompt);
   const r = generate(o.prompt, {
@@ -111,23 +111,28 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
+type GenerateFlags = { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template?: string; instruction?: string; 'rag-keep-leaks': boolean; 'max-tokens': number };
 
-/** Generation from a .tllm file with the runtime and the tokenizer the file carries (with `task`: from its template). */
-async function runtimeGenerator(file: string, tokenizer: string | undefined, task: TaskFields | undefined, template: string | undefined): Promise<Generator> {
-  if (tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
-  const { loadModel, generate, sharedModelDecoder, taskPrompt } = await import('../../runtime/index.js');
+/** Generation from a .tllm file with the runtime and the tokenizer the file carries (with `task`: from its template; with --rag: after retrieval). */
+async function runtimeGenerator(file: string, o: GenerateFlags, task: TaskFields | undefined): Promise<Generator> {
+  if (o.tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
+  const { loadModel, generate, sequenceStartOf, taskPrompt } = await import('../../runtime/index.js');
   const model = loadModel(file);
-  if (!task) return (prompt, opts) => generate(model, prompt, opts);
-  const { decodeTextFromIds } = await import('../../models/gpt2/textgen.js');
+  if (!task && o.rag === undefined) return (prompt, opts) => generate(model, prompt, opts);
   const { loadTemplate } = await import('../../task/template.js');
   // the header's template, unless --template replaces it (a model exported without one gets TinyLLM's)
-  const finetune = { ...model.finetune, promptTemplate: template !== undefined || !model.finetune?.promptTemplate ? loadTemplate(template) : model.finetune.promptTemplate };
-  const p = taskPrompt({ ...model, finetune }, task, 1);
-  return (_prompt, opts) => decodeTextFromIds(sharedModelDecoder(model), model.tokenizer, p.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...p.stop] });
+  const template = o.template !== undefined || !model.finetune?.promptTemplate ? loadTemplate(o.template) : model.finetune.promptTemplate;
+  if (task) {
+    const p = taskPrompt({ ...model, finetune: { ...model.finetune, promptTemplate: template } }, task, 1);
+    return (_prompt, opts) => generate(model, p.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...p.stop] });
+  }
+  const start = chooseSequenceStart(o['sequence-start'], sequenceStartOf(model.finetune));
+  const allowSpecial = o['allow-special'] || (model.finetune?.allowSpecial ?? false);
+  return withRetrieval(o, { codec: model.tokenizer, start, allowSpecial, contextLength: model.config.blockSize, template }, (ids, opts) => generate(model, ids, opts));
 }
 
-/** Generation with the training model from a checkpoint or exported weights (with --rag: after retrieval). */
-async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template?: string; instruction?: string; 'max-tokens': number }, task: TaskFields | undefined): Promise<Generator> {
+/** Generation with the training model from a checkpoint or exported weights (with `task`: in the run's template; with --rag: after retrieval). */
+async function trainingGenerator(ckpt: string, o: GenerateFlags, task: TaskFields | undefined): Promise<Generator> {
   const { openTokenizer } = await import('../../train/run.js');
   const { generateText, generateTextFromIds } = await import('../../models/gpt2/generate.js');
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
@@ -136,28 +141,46 @@ async function trainingGenerator(ckpt: string, o: { tokenizer?: string; 'sequenc
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
+  if (!task && o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: o['allow-special'] });
+  // a fine-tune run's task.json says how training built prompts (as eval uses them); flags override it
   const { loadTemplate } = await import('../../task/template.js');
+  const { readTaskInfo } = await import('../../task/info.js');
+  const info = readTaskInfo(ckpt);
+  const template = o.template !== undefined || !info ? loadTemplate(o.template) : info.template;
+  const m = { codec: tokenizer, template, start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart), allowSpecial: o['allow-special'] || (info?.allowSpecial ?? false), contextLength: model.config.blockSize };
   if (task) {
-    // a fine-tune run's task.json says how training built prompts; flags override it
-    const { readTaskInfo } = await import('../../task/info.js');
     const { fitPrompt } = await import('../../task/encode.js');
-    const info = readTaskInfo(ckpt);
-    const template = o.template !== undefined || !info ? loadTemplate(o.template) : info.template;
-    const opts = { template, start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart), allowSpecial: o['allow-special'] || (info?.allowSpecial ?? false), contextLength: model.config.blockSize };
-    const ids = fitPrompt(tokenizer, task, 1, opts, '--input').ids;
+    const ids = fitPrompt(tokenizer, task, 1, m, '--input').ids;
     const stop = template.end ? [template.end] : [];
     return (_prompt, g) => generateTextFromIds(model, tokenizer, ids, { ...g, stopStrings: [...(g.stopStrings ?? []), ...stop] });
   }
-  const start = chooseSequenceStart(o['sequence-start'], sequenceStart);
-  const allowSpecial = o['allow-special'];
-  if (o.rag === undefined) return (prompt, opts) => generateText(model, tokenizer, prompt, { ...opts, start, allowSpecial });
+  return withRetrieval(o, m, (ids, opts) => generateTextFromIds(model, tokenizer, ids, opts));
+}
+
+/**
+ * --rag: the prompt after retrieval (src/rag/generate.ts: the same prompt eval builds for a row with this input and
+ * instruction), its retrieval and leak report on stderr, then generation from those ids.
+ */
+async function withRetrieval(
+  o: GenerateFlags,
+  m: { codec: SequenceCodec & TextCodec; template: PromptTemplate; start: SequenceStart; allowSpecial: boolean; contextLength: number },
+  fromIds: (ids: number[], opts: GenerateTextOptions) => GenerateTextResult,
+): Promise<Generator> {
   const { ragPrompt } = await import('../../rag/generate.js');
   const { openRag } = await import('./index.js');
-  const retriever = await openRag(o.rag);
+  const retriever = await openRag(o.rag as string);
   return (prompt, opts) => {
-    const blockSize = model.config.blockSize;
-    const rag = ragPrompt(retriever, tokenizer, prompt, { k: o.k, template: loadTemplate(o.template), instruction: o.instruction, start, allowSpecial, contextLength: blockSize, reserve: Math.min(o['max-tokens'], Math.floor(blockSize / 2)) });
+    const rag = ragPrompt(retriever, m.codec, prompt, {
+      k: o.k,
+      template: m.template,
+      instruction: o.instruction,
+      start: m.start,
+      allowSpecial: m.allowSpecial,
+      contextLength: m.contextLength,
+      reserve: Math.min(o['max-tokens'], Math.floor(m.contextLength / 2)),
+      keepLeaks: o['rag-keep-leaks'],
+    });
     console.error(`[retrieval: ${rag.note}]`);
-    return generateTextFromIds(model, tokenizer, rag.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...rag.stop] });
+    return fromIds(rag.ids, { ...opts, stopStrings: [...(opts.stopStrings ?? []), ...rag.stop] });
   };
 }

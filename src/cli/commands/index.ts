@@ -8,7 +8,7 @@ import { buildStore, openRetriever, type Embedder, type Retriever } from '../../
 import { defaultEmbedLayer } from '../../rag/embed.js';
 import { KEY_KINDS, readStore, writeStore, type KeyKind, type StoredRow } from '../../rag/store.js';
 import { readTaskFile } from '../../task/read.js';
-import { openTokenizer } from '../../train/run.js';
+import { resolveTokenizer } from '../../tokenizer/gpt2.js';
 import { UserError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
   if (kind === 'embed') {
     if (!o.ckpt) throw new UserError('--key embed needs --ckpt: the model whose hidden states are the keys');
     const { model, tokenizer: saved, sequenceStart } = await openModel(o.ckpt);
-    const codec = modelTokenizer(o.tokenizer, saved, openTokenizer);
+    const codec = modelTokenizer(o.tokenizer, saved, resolveTokenizer);
     const name = o.tokenizer ?? (typeof saved === 'string' ? saved : ''); // '' = the tokenizer the model file carries (GGUF)
     if (!codec) throw new UserError('--key embed needs a tokenizer; give --tokenizer gpt2 or a tokenizer directory');
     embedder = { model, codec, layer: o.layer ?? defaultEmbedLayer(model), modelPath: o.ckpt, tokenizer: name, sequenceStart: chooseSequenceStart(o['sequence-start'], sequenceStart), allowSpecial: false };
@@ -100,7 +100,7 @@ export async function openRag(file: string): Promise<Retriever> {
   if (key.kind !== 'embed') return openRetriever(store);
   if (!fs.existsSync(key.model)) throw new UserError(`${file}: its embeddings come from ${key.model}, which is not found from here; index again with --ckpt`);
   const { model, tokenizer: saved } = await openModel(key.model);
-  const codec = modelTokenizer(key.tokenizer || undefined, saved, openTokenizer);
+  const codec = modelTokenizer(key.tokenizer || undefined, saved, resolveTokenizer);
   if (!codec) throw new UserError(`${file}: tokenizer ${key.tokenizer} not found`);
   return openRetriever(store, { model, codec, layer: key.layer, modelPath: key.model, tokenizer: key.tokenizer, sequenceStart: key.sequenceStart, allowSpecial: key.allowSpecial });
 }

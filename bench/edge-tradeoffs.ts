@@ -112,7 +112,7 @@ else if (fs.existsSync(path.join(base, 'checkpoint.ckpt'))) console.log(`reusing
 else {
   tinyllm(['datasets', 'generate', '--out', datasets, '--scale', String(S.scale)]);
   tinyllm(['prepare', '--preset', 'sensing', datasets, '--out', dir('data')]);
-  // one 512-token row per step, as the demo pre-trains: every position a RAG prompt reaches gets trained
+  // one 512-token row per step: a RAG prompt fills the whole context, so every position gets trained
   const pre = tinyllm(['pretrain', '--data', dir('data', 'sensing_train'), '--n-layer', String(S.nLayer), '--n-head', String(S.nEmbd / 32), '--n-embd', String(S.nEmbd), '--block-size', '512', '--batch', '1', '--seq', '512', '--steps', String(S.steps), '--lr', '1e-3', '--val-every', '0', '--sample-every', '0', '--out', base, '--force']);
   console.log(`base model pre-trained in ${pre.seconds.toFixed(1)} s (${S.nLayer} layers × ${S.nEmbd}, context 512)`);
 }

@@ -142,8 +142,31 @@ export interface FinetuneResult {
 interface RunState {
   batches: BatchState;
   best: ValResult | null;
-  /** Validations since the best one. */
+  /** Validations since the best model or the lowest validation loss last improved. */
   stale: number;
+  /** Lowest validation loss so far (absent in states saved before it was kept: then the best model's). */
+  minLoss?: number;
+}
+
+/** The best model: higher ranking accuracy, or at equal (or no) accuracy the lower validation loss. */
+export function betterVal(a: ValResult, b: ValResult | null): boolean {
+  return b === null || (a.accuracy !== null && b.accuracy !== null && a.accuracy !== b.accuracy ? a.accuracy > b.accuracy : a.loss < b.loss);
+}
+
+/**
+ * Books one validation into the run's state: whether it is the new best model, and the count of validations
+ * without progress that early stopping reads. Progress is a better model or a lower validation loss: on a few
+ * dozen validation rows, accuracy often sits at chance for the first epochs while the loss keeps falling, and
+ * stopping then would keep an untrained model.
+ */
+export function bookValidation(state: { best: ValResult | null; stale: number; minLoss?: number }, r: ValResult): boolean {
+  const improved = betterVal(r, state.best);
+  const minLoss = state.minLoss ?? state.best?.loss ?? Infinity;
+  const lossFell = r.loss < minLoss;
+  if (lossFell) state.minLoss = r.loss;
+  if (improved) state.best = r;
+  state.stale = improved || lossFell ? 0 : state.stale + 1;
+  return improved;
 }
 
 interface Splits {
@@ -282,8 +305,6 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     const accuracy = ranker ? rankingAccuracy(ranker, tok, rows, labels, { ...prompt, decoder: decoderFor(ranker) }).accuracy : null;
     return { loss, accuracy };
   };
-  const better = (a: ValResult, b: ValResult | null) =>
-    b === null || (a.accuracy !== null && b.accuracy !== null && a.accuracy !== b.accuracy ? a.accuracy > b.accuracy : a.loss < b.loss);
   const saveState = () => {
     state.batches = batches.getState();
     saveFinetuneState(path.join(o.out, STATE_FILE), ft, { tokenizer: s.task.tokenizer, run: { ...settings }, data: state });
@@ -294,12 +315,12 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     const r = validateOn(val, valRows);
     lastVal = { step: ft.step, ...r };
     metrics.append({ type: 'val', step: ft.step, valLoss: r.loss, ...(r.accuracy !== null ? { valAccuracy: r.accuracy } : {}) });
-    const improved = valRows.length === 0 || better(lastVal, state.best); // without validation data the latest model is kept
+    let improved = true;
+    if (valRows.length === 0) state.best = lastVal; // without validation data the latest model is kept
+    else improved = bookValidation(state, lastVal);
     if (improved) {
-      state.best = lastVal;
-      state.stale = 0;
       saveCheckpoint(path.join(o.out, BEST_FILE), { model, step: ft.step, tokenizer: s.task.tokenizer, sequenceStart: s.task.sequenceStart, run: { ...s, task: info }, finetune: { method: s.method }, adapter: ft.lora?.params });
-    } else state.stale++;
+    }
     return improved;
   };
 
@@ -330,7 +351,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
         say(`step ${step}/${s.steps} | ${note} | ETA ${formatDuration(eta / 1000)}`);
       }
       if (stoppedEarly) {
-        say(`early stop at step ${step}: no improvement in ${s.patience} validations (best at step ${state.best?.step})`);
+        say(`early stop at step ${step}: neither validation accuracy nor loss improved in ${s.patience} validations (best at step ${state.best?.step})`);
         break;
       }
       if (s.ckptEvery > 0 && step % s.ckptEvery === 0 && step !== last) saveState();

@@ -71,7 +71,7 @@ const options = {
   'val-every': { type: 'number', min: 0, integer: true, help: 'validation every N steps, 0 = only at the end (default: 4 times per epoch)' },
   'val-examples': { type: 'number', min: 0, integer: true, help: 'validation examples used each time, 0 = all', default: 200 },
   'max-labels': { type: 'number', min: 0, integer: true, help: 'ranking accuracy when the training outputs have at most this many distinct labels', default: 100 },
-  patience: { type: 'number', min: 0, integer: true, help: 'early stopping: stop after N validations without improvement, 0 = off', default: 4 },
+  patience: { type: 'number', min: 0, integer: true, help: 'early stopping: stop after N validations in which neither the accuracy (best model) nor the validation loss improved, 0 = off', default: 4 },
   'ckpt-every': { type: 'number', min: 0, integer: true, help: 'save the training state every N steps, 0 = at the end and on Ctrl-C', default: 100 },
   'log-every': { type: 'number', min: 1, integer: true, help: 'progress line every N steps when not on a terminal', default: 10 },
   'stop-at': { type: 'number', min: 1, integer: true, help: 'stop (and save) after this step without changing the schedule; continue with --resume' },

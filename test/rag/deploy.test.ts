@@ -103,6 +103,10 @@ describe('generate -m model.tllm --rag', () => {
     const expected = generate(loadModel(files[dtype]), want[1], { temperature: 0, maxTokens: 6, stopStrings: [answerEnd(TINYLLM_TEMPLATE)] }).text;
     expect(r.out).toBe(expected + '\n');
     expect(r.err).toMatch(/^\[retrieval: [1-3] of 3 retrieved examples \(store rows [\d, ]+; \d shortened, \d left out to fit the context\)\]\n$/);
+    // the query may also come as --input, as a task request without retrieval does
+    const viaInput = await run(['generate', '-m', files[dtype], '--rag', storeFile, '--k', String(K), '--input', test[1].input, '--temperature', '0', '-n', '6']);
+    expect(viaInput.code, viaInput.err).toBe(0);
+    expect(viaInput.out).toBe(r.out);
   });
 
   it('reports a prompt identical to a stored row (a leak), leaves it out, keeps it on request', async () => {

@@ -92,13 +92,14 @@ export async function run(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see tinyllm generate --help)`);
   }
-  if (o.input !== undefined && (o.rag !== undefined || o.prompt !== '')) throw new UserError('--input is a task request on its own: give it without --prompt and --rag');
-  const task = o.input !== undefined ? { instruction: o.instruction ?? '', input: o.input } : undefined;
+  if (o.input !== undefined && o.prompt !== '') throw new UserError('--input is a task request on its own: give it without --prompt');
+  // with --rag the request's input is the retrieval query (given as --input or --prompt), put into the template after the examples
+  const task = o.input !== undefined && o.rag === undefined ? { instruction: o.instruction ?? '', input: o.input } : undefined;
   if (o.model && o.template !== undefined && !task && o.rag === undefined) throw new UserError('--template goes with --input or --rag');
   const generate = o.model ? await runtimeGenerator(o.model, o, task) : await trainingGenerator(o.ckpt as string, o, task);
   const t0 = performance.now();
   if (o.rag === undefined && !task) process.stdout.write(o.prompt);
-  const r = generate(o.prompt, {
+  const r = generate(o.input ?? o.prompt, {
     ...sampling,
     maxTokens,
     seed: o.seed,

@@ -28,7 +28,8 @@ const options = {
   'n-layer': { type: 'number', min: 1, max: 48, integer: true, help: 'transformer blocks of the demo model', default: 4 },
   'n-embd': { type: 'number', min: 32, max: 4096, integer: true, help: 'width of the demo model (heads = width / 32)', default: 128 },
   steps: { type: 'number', min: 1, integer: true, help: 'pre-training steps', default: 300 },
-  epochs: { type: 'number', min: 0.001, help: 'fine-tuning passes over each task', default: 3 },
+  // 6 rather than 3: robot test accuracy 96.7% against 82.7%, for about 3.5 more minutes (README)
+  epochs: { type: 'number', min: 0.001, help: 'fine-tuning passes over each task', default: 6 },
   'ft-steps': { type: 'number', min: 1, integer: true, help: 'fine-tuning steps per task (overrides --epochs)' },
   lr: { type: 'number', min: 0, max: 10, help: 'fine-tuning learning rate', default: 1e-3 },
   scale: { type: 'number', min: 0.001, max: 100, help: 'size of the generated datasets (1 = 600/150/150 samples per task)', default: 1 },

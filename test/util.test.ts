@@ -13,6 +13,7 @@ import { presetConfig } from '../src/models/gpt2/config.js';
 import { UserError } from '../src/util/errors.js';
 import { crc32 } from '../src/util/crc32.js';
 import * as zlib from 'node:zlib';
+import { Progress } from '../src/util/progress.js';
 
 describe('Rng', () => {
   it('is reproducible from a seed and restorable from its state', () => {
@@ -195,5 +196,16 @@ describe('crc32', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('Progress line', () => {
+  it('prints whole counts as integers and fractional ones (e.g. scaled to millions) with decimals', () => {
+    const rows = new Progress('eval', 40, { unit: 'rows', live: false });
+    rows.update(12);
+    expect(rows.line()).toMatch(/^eval 12\/40 rows \| /);
+    const tokens = new Progress('tokens', 2_500_000, { unit: 'M tok', scale: 1e6, live: false });
+    tokens.update(1_250_000);
+    expect(tokens.line()).toMatch(/^tokens 1\.25\/2\.50 M tok \| /);
   });
 });

@@ -57,8 +57,9 @@ export class Progress {
     const elapsed = (performance.now() - this.start) / 1000;
     const rate = elapsed > 0 ? this.done / this.scale / elapsed : 0;
     const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-    let s = `${this.label} ${fmt(this.done / this.scale)}`;
-    if (this.total !== undefined) s += `/${fmt(this.total / this.scale)}`;
+    const count = (x: number) => (Number.isInteger(x) ? String(x) : fmt(x)); // 40/40 rows, not 40.0/40.0
+    let s = `${this.label} ${count(this.done / this.scale)}`;
+    if (this.total !== undefined) s += `/${count(this.total / this.scale)}`;
     s += ` ${this.unit} | ${fmt(rate)} ${this.unit}/s`;
     if (this.total !== undefined && this.done > 0) {
       s += ` | ETA ${formatDuration(((this.total - this.done) / this.done) * elapsed)}`;

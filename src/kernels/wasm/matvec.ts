@@ -164,12 +164,14 @@ export function addMatmulInt8(m: ModuleBuilder): void {
     const s = f.local('f32');
     const wp = [0, 1, 2, 3].map(() => f.local('i32')); // &w[n+r][0], 1 byte per weight
     const xk = f.local('i32');
+    const [ahead, last] = [f.local('i32'), f.local('i32')]; // &w[n+4][0] (see below), &w[N-1][K-1]
     const scaleAt = (r: number, block: I32) => f32.load(i32.add(p.scales, i32.mul(i32.add(i32.mul(i32.add(n, r), nb), block), F)));
 
     // R weight rows n..n+R-1 against row `row` of a
     const dots = (R: number) => {
       for (const v of facc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
       wp.slice(0, R).forEach((w, r) => f.set(w, i32.add(p.w, i32.mul(i32.add(n, r), p.K))));
+      if (R === 4) f.set(ahead, i32.add(p.w, i32.mul(i32.add(n, 4), p.K)));
       f.set(k, 0);
       f.set(sp, 0); // block index
       f.block((exit) => f.loop((again) => {
@@ -177,6 +179,11 @@ export function addMatmulInt8(m: ModuleBuilder): void {
         f.set(end, i32.min_s(i32.add(k, p.B), kv));
         for (const v of iacc.slice(0, R)) f.set(v, v128.const(new Uint8Array(16)));
         f.for(k, k, end, 16, () => {
+          // Touch one byte of the next 4 rows per step (one 64-byte line per 16 columns, so the next block's
+          // 4K bytes over this block's K/16 steps; clamped to the last weight): decoding streams every weight
+          // from memory once per token, and these early loads keep the line fills going while the integer
+          // dot products run (124M int8 decode: 49 → 60 tokens/s at one thread; wasm has no prefetch instruction).
+          if (R === 4) f.emit(i32.load8_u(i32.min_s(i32.add(ahead, i32.shl(k, 2)), last)));
           f.set(xk, i32.add(x, i32.shl(k, 1)));
           f.set(xl, v128.load(xk));
           f.set(xh, v128.load(xk, 16));
@@ -213,6 +220,7 @@ export function addMatmulInt8(m: ModuleBuilder): void {
 
     f.set(nb, i32.div_s(i32.add(p.K, i32.sub(p.B, 1)), p.B));
     f.set(kv, i32.and(p.K, -16));
+    f.set(last, i32.add(p.w, i32.sub(i32.mul(p.N, p.K), 1)));
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.N, 4, p.threads, t, lo, hi);
       f.set(n, lo);

@@ -98,13 +98,23 @@ export async function run(argv: string[]): Promise<void> {
   if (o.model && o.template !== undefined && !task && o.rag === undefined) throw new UserError('--template goes with --input or --rag');
   const generate = o.model ? await runtimeGenerator(o.model, o, task) : await trainingGenerator(o.ckpt as string, o, task);
   const t0 = performance.now();
-  if (o.rag === undefined && !task) process.stdout.write(o.prompt);
+  const answer = o.rag !== undefined || task !== undefined;
+  if (!answer) process.stdout.write(o.prompt);
+  // an answer's trailing whitespace (the blank line before the template's end marker) is held back until more text
+  // follows, so a task request prints just its answer
+  let held = '';
   const r = generate(o.input ?? o.prompt, {
     ...sampling,
     maxTokens,
     seed: o.seed,
     stopStrings: o.stop,
-    onText: (piece) => process.stdout.write(piece),
+    onText: (piece) => {
+      if (!answer) return void process.stdout.write(piece);
+      const text = held + piece;
+      const end = text.length - (/\s*$/.exec(text)?.[0].length ?? 0);
+      process.stdout.write(text.slice(0, end));
+      held = text.slice(end);
+    },
   });
   process.stdout.write('\n');
   const secs = (performance.now() - t0) / 1000;

@@ -53,6 +53,8 @@ export interface TllmFinetune {
   allowSpecial?: boolean;
   /** Class labels of a classification fine-tune, in order. */
   labels?: string[];
+  /** Instruction of a request that gives none: the training rows' most common (task.json requestInstruction). */
+  instruction?: string;
   [key: string]: unknown;
 }
 

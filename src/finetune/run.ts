@@ -17,7 +17,7 @@ import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
 import { describeCuts, encodeTask, fitPrompt, labelCandidates, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
-import { labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
+import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
 import { loadCheckpoint, loadCheckpointWeights, saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog } from '../train/metrics.js';
@@ -56,7 +56,7 @@ export interface FinetuneSettings {
   model: string;
   config: GPT2Config;
   data: FinetuneData;
-  task: Omit<TaskInfo, 'labels' | 'contextLength'>;
+  task: Omit<TaskInfo, 'labels' | 'contextLength' | 'requestInstruction'>;
   /** Loss on every token (TinyLLM's trainer) instead of the answer only. */
   trainOnAll: boolean;
   /** full, top-N blocks or LoRA (src/finetune/method.ts). */
@@ -267,7 +267,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     const held = s.data.test === null && splits.test.length > 0;
     if (held) writeJsonl(path.join(o.out, 'test.jsonl'), splits.test);
   }
-  const info: TaskInfo = { ...s.task, labels, contextLength: s.config.blockSize };
+  const info: TaskInfo = { ...s.task, labels, contextLength: s.config.blockSize, requestInstruction: commonInstruction(splits.train) };
   writeTaskInfo(o.out, info);
   writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ ...s, numParams: numParams(s.config) }, null, 2)}\n`);
 

@@ -2,7 +2,8 @@
 // the free prompt becomes the input of the task template and the retrieved examples go before it exactly as
 // eval puts them (ragQueryPrompt, room left for the store's longest answer); with a store of text passages, the
 // nearest whole passages that fit go before the prompt as plain text, nearest last.
-import { commonInstruction, describeRagQuery, longestStoredAnswer, ragQueryPrompt, type RagQueryResult } from './query.js';
+import { commonInstruction } from '../task/read.js';
+import { describeRagQuery, longestStoredAnswer, ragQueryPrompt, type RagQueryResult } from './query.js';
 import type { Retriever } from './retrieve.js';
 import { encodeSequence, type SequenceCodec, type SequenceStart } from '../task/sequence.js';
 import { answerEnd, type PromptTemplate } from '../task/template.js';
@@ -34,7 +35,7 @@ export function ragPrompt(retriever: Retriever, codec: SequenceCodec, prompt: st
   const { store } = retriever;
   const opts = { template: o.template, start: o.start, allowSpecial: o.allowSpecial, contextLength: o.contextLength };
   if (store.labelled) {
-    const query = { instruction: o.instruction ?? commonInstruction(store), input: prompt };
+    const query = { instruction: o.instruction ?? commonInstruction(store.rows), input: prompt };
     const r = ragQueryPrompt(codec, { retriever, k: o.k, keepLeaks: o.keepLeaks }, query, longestStoredAnswer(codec, store, opts), opts, '--prompt');
     const end = answerEnd(o.template);
     return { ids: r.ids, stop: end ? [end] : [], note: describeRagQuery(r), query: r };

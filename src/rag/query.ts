@@ -52,16 +52,6 @@ export function longestStoredAnswer(codec: SequenceCodec, store: Store, opts: Pi
   return labelCandidates(codec, [...new Set(store.rows.map((r) => r.output))], opts).reduce((m, c) => Math.max(m, c.length), 0);
 }
 
-/** The instruction of a query that has none: the store's most common one ('' for none). */
-export function commonInstruction(store: Store): string {
-  const freq = new Map<string, number>();
-  for (const r of store.rows) freq.set(r.instruction, (freq.get(r.instruction) ?? 0) + 1);
-  let best = '';
-  let most = 0;
-  for (const [s, n] of freq) if (n > most) [best, most] = [s, n];
-  return best;
-}
-
 /** One line about a query's retrieval, for a CLI (`generate --rag`): rows used, shortened, left out, leaks. */
 export function describeRagQuery(r: RagQueryResult): string {
   const leak = r.leaked.length ? `; LEAK: the query is identical to store row${r.leaked.length > 1 ? 's' : ''} ${r.leaked.join(', ')}, ${r.leaksExcluded ? 'left out of its retrieval' : 'KEPT in its retrieval (--rag-keep-leaks): its own answer is in the prompt'}` : '';

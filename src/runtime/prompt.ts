@@ -27,10 +27,12 @@ export function startIds(tok: BpeTokenizer, finetune: TllmFinetune | undefined):
  * The ids of a task request to a fine-tuned model, built as fine-tuning and `tinyllm eval` build a row's prompt: the
  * start, then the file's prompt template with the instruction and input filled (the input alone without a template),
  * the input cut at a word boundary when `reserve` more tokens would not fit the context (UserError when even an empty
- * input does not fit). Returns the ids and the stop string that ends the answer (the template's end marker).
+ * input does not fit). A request without an instruction gets the file's (the training rows' most common), as its rows
+ * were trained. Returns the ids and the stop string that ends the answer (the template's end marker).
  */
-export function taskPrompt(model: Pick<LoadedModel, 'tokenizer' | 'finetune' | 'config'>, fields: TaskFields, reserve: number): { ids: number[]; stop: string[] } {
+export function taskPrompt(model: Pick<LoadedModel, 'tokenizer' | 'finetune' | 'config'>, request: { instruction?: string; input: string }, reserve: number): { ids: number[]; stop: string[] } {
   const { tokenizer: tok, finetune } = model;
+  const fields: TaskFields = { instruction: request.instruction ?? finetune?.instruction ?? '', input: request.input };
   const template = finetune?.promptTemplate;
   if (!template) return { ids: promptIdsOf(model, fields.input, finetune?.allowSpecial), stop: [] };
   const opts = { template, start: sequenceStartOf(finetune) ?? DEFAULT_SEQUENCE_START, contextLength: model.config.blockSize, allowSpecial: finetune?.allowSpecial ?? false };

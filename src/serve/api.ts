@@ -216,7 +216,7 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   const candidates = rag ? labelCandidates(ctx.model.tokenizer, labels, rag) : labelIds(ctx.model, labels);
   const reserve = candidates.reduce((m, c) => Math.max(m, c.length), 0);
   const retrieved = rag && settings ? servedRagPrompt(ctx.model.tokenizer, rag, settings, { input, instruction }, reserve, 'input') : null;
-  const prompt = retrieved?.ids ?? requestPrompt(ctx.model, { instruction: instruction ?? '', input }, reserve).ids;
+  const prompt = retrieved?.ids ?? requestPrompt(ctx.model, { instruction, input }, reserve).ids;
   const cancelled = cancellation(ctx, res);
   await ctx.queue.run(async () => {
     const r = cancelled() ? null : await rankCandidates(ctx.decoder, prompt, candidates, cancelled);

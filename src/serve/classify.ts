@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import { ApiError } from './errors.js';
 
 /** A task request's prompt (runtime taskPrompt); one that cannot fit the context is a 400 naming `input`. */
-export function requestPrompt(model: LoadedModel, fields: { instruction: string; input: string }, reserve: number): { ids: number[]; stop: string[] } {
+export function requestPrompt(model: LoadedModel, fields: { instruction?: string; input: string }, reserve: number): { ids: number[]; stop: string[] } {
   try {
     return taskPrompt(model, fields, reserve);
   } catch (e) {

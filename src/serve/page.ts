@@ -37,7 +37,9 @@ export const PAGE_HTML = `<!doctype html>
 
 <h2>Classify</h2>
 <form id="classify-form">
-  <input id="classify-input" type="text" placeholder="Input (e.g. a window of sensor readings)">
+  <div class="row"><label>instruction (prefilled with the one the model was trained with)</label></div>
+  <input id="classify-instruction" type="text" placeholder="Instruction (none)">
+  <textarea id="classify-input" rows="6" placeholder="Input (e.g. a window of sensor readings, one line per sensor or time step)"></textarea>
   <div class="row"><label>labels (comma-separated; empty = the model's)</label></div>
   <input id="classify-labels" type="text" placeholder="left, right">
   <div class="row"><button id="classify" type="submit">Classify</button></div>
@@ -62,6 +64,7 @@ fetch('/v1/models').then((r) => r.json()).then((list) => {
     ['labels', c.finetune && c.finetune.labels ? c.finetune.labels.join(', ') : '(none: give labels to classify)'],
   ];
   if (c.promptFormat) rows.push(['template', c.promptFormat]);
+  if (c.finetune && c.finetune.instruction) $('classify-instruction').value = c.finetune.instruction;
   $('card').innerHTML = rows.map(([k, v]) => '<tr><td>' + esc(k) + '</td><td>' + esc(v) + '</td></tr>').join('');
 }).catch((e) => { $('card').innerHTML = '<tr><td class="err">' + esc(e) + '</td></tr>'; });
 
@@ -107,9 +110,10 @@ $('classify-form').addEventListener('submit', async (ev) => {
   const res = $('classify-result');
   res.textContent = 'classifying…'; res.className = '';
   const labels = $('classify-labels').value.split(',').map((s) => s.trim()).filter(Boolean);
+  const body = { input: $('classify-input').value, instruction: $('classify-instruction').value };
   try {
     const r = await fetch('/v1/classify', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(labels.length ? { input: $('classify-input').value, labels } : { input: $('classify-input').value }) });
+      body: JSON.stringify(labels.length ? { ...body, labels } : body) });
     if (!r.ok) throw new Error(await apiError(r));
     const c = await r.json();
     res.innerHTML = '<p>label: <b id="classify-label">' + esc(c.label) + '</b></p><table>' + c.labels.map((l) =>

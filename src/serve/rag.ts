@@ -4,7 +4,8 @@
 // refused). A request may set "rag": {"k": n, "keep_leaks": true} (0 ≤ n ≤ the server's --rag-max-k) or
 // "rag": false; the response's "rag" field says which store rows were retrieved and used, how many were
 // shortened or left out, and which stored rows are identical to the query (a leak).
-import { commonInstruction, longestStoredAnswer, ragQueryPrompt, type RagQueryResult } from '../rag/query.js';
+import { commonInstruction } from '../task/read.js';
+import { longestStoredAnswer, ragQueryPrompt, type RagQueryResult } from '../rag/query.js';
 import type { Retriever } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
 import type { SequenceCodec, SequenceStart } from '../task/sequence.js';
@@ -32,7 +33,7 @@ export function serveRag(retriever: Retriever, codec: SequenceCodec, o: { templa
   const { store } = retriever;
   if (!store.labelled) throw new UserError(`--rag: the store ${store.source} holds unlabelled passages; the server needs a store built from a task file (labelled examples)`);
   if (o.k > o.maxK) throw new UserError(`--k ${o.k} is more than --rag-max-k ${o.maxK}`);
-  return { retriever, ...o, reserve: longestStoredAnswer(codec, store, o), instruction: commonInstruction(store) };
+  return { retriever, ...o, reserve: longestStoredAnswer(codec, store, o), instruction: commonInstruction(store.rows) };
 }
 
 /** A request's retrieval: null when the server has no store or the request turns it off. */

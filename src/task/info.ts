@@ -25,6 +25,8 @@ export interface TaskInfo {
   columns: TaskColumns;
   /** Instruction of rows without one. */
   instruction: string;
+  /** Instruction of a request that gives none: the training rows' most common (task/read.ts commonInstruction). */
+  requestInstruction: string;
   overflow: Overflow;
   /** The model's context when trained. */
   contextLength: number;
@@ -49,6 +51,8 @@ export function readTaskInfo(runDirOrFile: string): TaskInfo | null {
   if (o.version !== 1) throw new UserError(`${file}: task file version ${String(o.version)} is not supported (this tinyllm reads version 1)`);
   return {
     ...(o as unknown as TaskInfo),
+    // written since requests default to it; older runs record only the instruction of rows without one
+    requestInstruction: typeof o.requestInstruction === 'string' ? o.requestInstruction : String(o.instruction ?? ''),
     template: templateFromObject(o.template, `${file} (template)`),
     sequenceStart: parseSequenceStart(String(o.sequenceStart), `${file} (sequenceStart)`),
   };

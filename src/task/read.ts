@@ -150,3 +150,17 @@ export function splitExamples<T>(examples: readonly T[], fractions: { val: numbe
 export function labelSet(examples: readonly { output: string }[]): string[] {
   return [...new Set(examples.map((e) => e.output))];
 }
+
+/**
+ * The instruction a request without one gets: the most common among `rows` (the first of equally common ones; ''
+ * for none). A fine-tune records it from its training rows (task.json, the .tllm header) and a retrieval store's
+ * query uses its rows', so a request carries only its input, as its rows were trained.
+ */
+export function commonInstruction(rows: readonly TaskFields[]): string {
+  const freq = new Map<string, number>();
+  for (const r of rows) freq.set(r.instruction, (freq.get(r.instruction) ?? 0) + 1);
+  let best = '';
+  let most = 0;
+  for (const [s, n] of freq) if (n > most) [best, most] = [s, n];
+  return best;
+}

@@ -28,7 +28,7 @@ saveTokenizer(bpe, tokDir);
 const run = path.join(tmp, 'run');
 fs.mkdirSync(run);
 saveCheckpoint(path.join(run, 'checkpoint.ckpt'), { model, step: 1, tokenizer: tokDir, sequenceStart: 'endoftext' });
-writeTaskInfo(run, { tokenizer: tokDir, template: TEMPLATE, sequenceStart: 'endoftext', allowSpecial: false, labels: LABELS, columns: {}, instruction: '', overflow: 'truncate', contextLength: 64 });
+writeTaskInfo(run, { tokenizer: tokDir, template: TEMPLATE, sequenceStart: 'endoftext', allowSpecial: false, labels: LABELS, columns: {}, instruction: '', requestInstruction: 'Which gesture?', overflow: 'truncate', contextLength: 64 });
 const jsonl = (file: string, rs: { instruction: string; input: string; output: string }[]) => {
   fs.writeFileSync(file, rs.map((r) => JSON.stringify({ instruction: r.instruction, input: r.input, output: r.output })).join('\n') + '\n');
   return file;
@@ -50,7 +50,7 @@ describe('tinyllm export --task', () => {
     expect(ok.out).toMatch(/task accuracy on 6 rows of .*test\.jsonl \(ranking by likelihood\): source 100\.00% -> int8 \d+\.\d\d% \(drop -?\d+\.\d\d points\)/);
     expect(fs.existsSync(out)).toBe(true);
     // the run's template, labels and start went into the header
-    expect(readTllm(out).header.finetune).toEqual({ startRule: 'endoftext', promptTemplate: TEMPLATE, allowSpecial: false, labels: LABELS });
+    expect(readTllm(out).header.finetune).toEqual({ startRule: 'endoftext', promptTemplate: TEMPLATE, allowSpecial: false, labels: LABELS, instruction: 'Which gesture?' });
 
     expect((await quiet(['export', run, '--int8', '-o', path.join(tmp, 'x.tllm'), '--max-acc-drop', '1'])).err).toMatch(/--max-acc-drop needs --task/);
   });
@@ -82,6 +82,10 @@ describe('tinyllm export --task', () => {
         // the run itself (its task.json's template) gives the same greedy answer
         const args = ['--input', row.input, '--instruction', row.instruction, '--temperature', '0', '-n', '6'];
         expect(await stdoutOf(['generate', '--ckpt', run, ...args])).toBe(text);
+        // without --instruction, both take the one the run recorded (the header's, the run's task.json)
+        const bare = ['--input', row.input, '--temperature', '0', '-n', '6'];
+        expect(await stdoutOf(['generate', '-m', file, ...bare])).toBe(text);
+        expect(await stdoutOf(['generate', '--ckpt', run, ...bare])).toBe(text);
       }
     } finally {
       await s.server.shutdown();

@@ -101,7 +101,7 @@ describe('tinyllm eval', () => {
     fs.copyFileSync(path.join(run, 'checkpoint.ckpt'), path.join(ft, 'checkpoint.ckpt'));
     const all = jsonl(path.join(tmp, 'all.jsonl'), [...rows, ...rows]);
     const labels = [LABELS[2], LABELS[0], LABELS[1]];
-    writeTaskInfo(ft, { tokenizer: tokDir, template: TINYLLM_TEMPLATE, sequenceStart: 'endoftext', allowSpecial: false, labels, columns: { instruction: 'instruction', input: 'input', output: 'output' }, instruction: '', overflow: 'truncate', contextLength: 64 });
+    writeTaskInfo(ft, { tokenizer: tokDir, template: TINYLLM_TEMPLATE, sequenceStart: 'endoftext', allowSpecial: false, labels, columns: { instruction: 'instruction', input: 'input', output: 'output' }, instruction: '', requestInstruction: '', overflow: 'truncate', contextLength: 64 });
     const settings = { data: { train: all, val: null, test: null, split: { val: 0, test: 0.25 } }, seed: 7, task: { columns: { instruction: 'instruction', input: 'input', output: 'output' }, instruction: '' } };
     fs.writeFileSync(path.join(ft, 'config.json'), JSON.stringify(settings));
     const json = path.join(tmp, 'ft.json');

@@ -86,7 +86,8 @@ describe('tinyllm finetune', () => {
     expect(header.sequenceStart).toBe('endoftext');
     expect(header.optimizer).toBeUndefined(); // weights only
     const info = readTaskInfo(out);
-    expect(info).toMatchObject({ tokenizer, sequenceStart: 'endoftext', contextLength: 64, template: TINYLLM_TEMPLATE });
+    // a request without an instruction gets the training rows' (they all have 'Sum high?')
+    expect(info).toMatchObject({ tokenizer, sequenceStart: 'endoftext', contextLength: 64, template: TINYLLM_TEMPLATE, requestInstruction: 'Sum high?' });
     expect(info?.labels.slice().sort()).toEqual(['high', 'low']);
     // the fine-tuned model answers through generate with the same prompt layout
     let text = '';

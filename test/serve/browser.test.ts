@@ -54,10 +54,17 @@ it('model card, streamed generation and the classify form', async () => {
   expect(want.json.choices[0].text.length).toBeGreaterThan(0);
   expect(await page.locator('#output').evaluate((e) => e.textContent)).toBe(want.json.choices[0].text);
 
-  await page.fill('#classify-input', 'ax=0.1 ay=-2.3 az=9.8');
+  // a sensor window has one line per reading: the box keeps them; the instruction comes prefilled with the model's
+  const input = 'ax=0.1 ay=-2.3 az=9.8\nax=0.4 ay=-2.1 az=9.7\nax=0.9 ay=-1.2 az=9.9';
+  expect(await page.inputValue('#classify-instruction')).toBe(FINETUNE.instruction);
+  await page.fill('#classify-input', input);
+  const sent = page.waitForRequest((r) => r.url().endsWith('/v1/classify'));
   await page.click('#classify');
+  expect(JSON.parse((await sent).postData() ?? '')).toEqual({ input, instruction: FINETUNE.instruction });
   await expect.poll(() => page.locator('#classify-label').count()).toBe(1);
-  const picked = await postJson(`${s.url}/v1/classify`, { input: 'ax=0.1 ay=-2.3 az=9.8' });
+  // a request without an instruction gets the model's
+  const picked = await postJson(`${s.url}/v1/classify`, { input });
+  expect(picked.json).toEqual((await postJson(`${s.url}/v1/classify`, { input, instruction: FINETUNE.instruction })).json);
   expect(await page.locator('#classify-label').innerText()).toBe(picked.json.label);
   expect(await page.locator('#classify-result tr').count()).toBe(FINETUNE.labels?.length);
   await page.screenshot({ path: path.join(process.env.TINYLLM_SCREENSHOT_DIR ?? dir, 'serve-page.png'), fullPage: true });

@@ -19,7 +19,7 @@ export const smallConfig: GPT2Config = { nLayer: 2, nHead: 2, nEmbd: 32, vocabSi
 /** A long context and a few ms per token: generations that last long enough to queue behind or cut off. */
 export const longConfig: GPT2Config = { nLayer: 4, nHead: 4, nEmbd: 128, vocabSize: 260, blockSize: 1024 };
 
-export const FINETUNE: TllmFinetune = { promptTemplate: { ...TINYLLM_TEMPLATE }, startRule: 'endoftext', labels: ['left', 'right', 'up', 'down'] };
+export const FINETUNE: TllmFinetune = { promptTemplate: { ...TINYLLM_TEMPLATE }, startRule: 'endoftext', labels: ['left', 'right', 'up', 'down'], instruction: 'Which way did the hand move?' };
 
 export function exportModel(dir: string, name: string, config: GPT2Config, scheme: TllmScheme, finetune?: TllmFinetune, seed = 3) {
   const model = tinyModel(seed, config);

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { labelSet, readTaskFile, splitExamples } from '../../src/task/read.js';
+import { commonInstruction, labelSet, readTaskFile, splitExamples } from '../../src/task/read.js';
 import { tmpDir } from '../data/helpers.js';
 
 function write(name: string, text: string): string {
@@ -59,5 +59,15 @@ describe('task file reader', () => {
     expect(() => splitExamples([1, 2], { val: 0.5, test: 0.5 })).toThrow(/sum below 1/);
     expect(() => splitExamples([1, 2], { val: 0.1, test: 0.1 })).toThrow(/too few/);
     expect(labelSet([{ output: 'b' }, { output: 'a' }, { output: 'b' }])).toEqual(['b', 'a']);
+  });
+});
+
+describe('commonInstruction', () => {
+  it('is the most common instruction, the first of a tie, and empty for no rows', () => {
+    const rows = (...xs: string[]) => xs.map((instruction) => ({ instruction, input: '' }));
+    expect(commonInstruction(rows('a', 'b', 'b', 'a', 'b'))).toBe('b');
+    expect(commonInstruction(rows('x', 'y', 'y', 'x'))).toBe('x');
+    expect(commonInstruction(rows('', '', 'z'))).toBe('');
+    expect(commonInstruction([])).toBe('');
   });
 });

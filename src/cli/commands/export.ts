@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<void> {
       scheme: scheme as TllmScheme,
       tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
       // how prompts start (and, for a fine-tune run, its label set), so generate -m, eval and serve build prompts as training did
-      finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { promptTemplate: task.template, allowSpecial: task.allowSpecial, labels: task.labels } : {}) },
+      finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { promptTemplate: task.template, allowSpecial: task.allowSpecial, labels: task.labels, instruction: task.requestInstruction } : {}) },
       source: { path: path.resolve(input), exported: new Date().toISOString() },
     });
   }

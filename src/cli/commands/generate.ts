@@ -8,7 +8,7 @@ import { checkSamplingOptions } from '../../models/gpt2/sampling.js';
 import type { GenerateTextOptions, GenerateTextResult, TextCodec } from '../../models/gpt2/textgen.js';
 import type { GPT2 } from '../../models/gpt2/model.js';
 import { DEFAULT_SEQUENCE_START, parseSequenceStart, type SequenceCodec, type SequenceStart } from '../../task/sequence.js';
-import type { PromptTemplate, TaskFields } from '../../task/template.js';
+import type { PromptTemplate } from '../../task/template.js';
 import { UserError } from '../../util/errors.js';
 import type { BpeTokenizer } from '../../tokenizer/bpe.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
@@ -33,7 +33,7 @@ const options = {
   k: { type: 'number', min: 1, integer: true, help: 'with --rag: examples retrieved', default: 4 },
   input: { type: 'string', help: "a task request to a fine-tuned model instead of --prompt: its input, put into the model's prompt template (the .tllm header's or the run's task.json) as fine-tuning and eval put a row's; the answer stops at the template's end marker" },
   template: { type: 'string', help: "with --rag and a labelled store, or --input: prompt template, 'tinyllm' or a template file (default: the model's, else tinyllm)" },
-  instruction: { type: 'string', help: "with --input: the request's instruction (default none); with --rag and a labelled store: the query's (default: the stored examples' most common one)" },
+  instruction: { type: 'string', help: "with --input: the request's instruction (default: the one the model's training rows mostly had, from the .tllm header or the run's task.json); with --rag and a labelled store: the query's (default: the stored examples' most common one)" },
   'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the query (left out by default; always reported)', default: false },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
   threads: { type: 'number', min: 1, max: 256, integer: true, help: 'threads for the kernels (default: all cores)' },
@@ -94,7 +94,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (o.input !== undefined && o.prompt !== '') throw new UserError('--input is a task request on its own: give it without --prompt');
   // with --rag the request's input is the retrieval query (given as --input or --prompt), put into the template after the examples
-  const task = o.input !== undefined && o.rag === undefined ? { instruction: o.instruction ?? '', input: o.input } : undefined;
+  const task = o.input !== undefined && o.rag === undefined ? { instruction: o.instruction, input: o.input } : undefined;
   if (o.model && o.template !== undefined && !task && o.rag === undefined) throw new UserError('--template goes with --input or --rag');
   const generate = o.model ? await runtimeGenerator(o.model, o, task) : await trainingGenerator(o.ckpt as string, o, task);
   const t0 = performance.now();
@@ -122,10 +122,12 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 type Generator = (prompt: string, opts: GenerateTextOptions) => GenerateTextResult;
+/** --input and --instruction (absent: the model's recorded one). */
+type TaskRequest = { instruction?: string; input: string };
 type GenerateFlags = { tokenizer?: string; 'sequence-start'?: string; 'allow-special': boolean; rag?: string; k: number; template?: string; instruction?: string; 'rag-keep-leaks': boolean; 'max-tokens': number };
 
 /** Generation from a .tllm file with the runtime and the tokenizer the file carries (with `task`: from its template; with --rag: after retrieval). */
-async function runtimeGenerator(file: string, o: GenerateFlags, task: TaskFields | undefined): Promise<Generator> {
+async function runtimeGenerator(file: string, o: GenerateFlags, task: TaskRequest | undefined): Promise<Generator> {
   if (o.tokenizer !== undefined) throw new UserError('--tokenizer goes with --ckpt; a .tllm file carries its own tokenizer');
   const { loadModel, generate, sequenceStartOf, taskPrompt } = await import('../../runtime/index.js');
   const model = loadModel(file);
@@ -143,7 +145,7 @@ async function runtimeGenerator(file: string, o: GenerateFlags, task: TaskFields
 }
 
 /** Generation with the training model from a checkpoint or exported weights (with `task`: in the run's template; with --rag: after retrieval). */
-async function trainingGenerator(ckpt: string, o: GenerateFlags, task: TaskFields | undefined): Promise<Generator> {
+async function trainingGenerator(ckpt: string, o: GenerateFlags, task: TaskRequest | undefined): Promise<Generator> {
   const { openTokenizer } = await import('../../train/run.js');
   const { generateText, generateTextFromIds } = await import('../../models/gpt2/generate.js');
   const { model, tokenizer: saved, sequenceStart } = await openModel(ckpt);
@@ -161,7 +163,7 @@ async function trainingGenerator(ckpt: string, o: GenerateFlags, task: TaskField
   const m = { codec: tokenizer, template, start: chooseSequenceStart(o['sequence-start'], info?.sequenceStart ?? sequenceStart), allowSpecial: o['allow-special'] || (info?.allowSpecial ?? false), contextLength: model.config.blockSize };
   if (task) {
     const { fitPrompt } = await import('../../task/encode.js');
-    const ids = fitPrompt(tokenizer, task, 1, m, '--input').ids;
+    const ids = fitPrompt(tokenizer, { instruction: task.instruction ?? info?.requestInstruction ?? '', input: task.input }, 1, m, '--input').ids;
     const stop = template.end ? [template.end] : [];
     return (_prompt, g) => generateTextFromIds(model, tokenizer, ids, { ...g, stopStrings: [...(g.stopStrings ?? []), ...stop] });
   }

@@ -327,6 +327,7 @@ function readFinetune(fail: (what: string) => UserError, f: unknown): TllmFinetu
   if (f.startRule !== undefined && !START_RULES.includes(f.startRule as string)) throw fail(`finetune.startRule must be one of ${START_RULES.map((r) => `"${r}"`).join(', ')}, got ${quoteValue(f.startRule)}`);
   if (f.allowSpecial !== undefined && typeof f.allowSpecial !== 'boolean') throw fail('finetune.allowSpecial must be true or false');
   if (f.labels !== undefined && !(Array.isArray(f.labels) && f.labels.every((l) => typeof l === 'string'))) throw fail('finetune.labels must be an array of strings');
+  if (f.instruction !== undefined && typeof f.instruction !== 'string') throw fail('finetune.instruction must be a string');
   const t = f.promptTemplate;
   if (t === undefined) return f as TllmFinetune;
   try {

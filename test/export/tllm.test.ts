@@ -61,7 +61,7 @@ describe('.tllm round trips', () => {
   it('carries the fine-tune fields (the template as its JSON form) and the gpt2 tokenizer by name', () => {
     const file = path.join(dir, 'ft.tllm');
     const template = { ...TINYLLM_TEMPLATE, input: 'Readings:\n{input}', end: '' };
-    const finetune = { promptTemplate: template, startRule: 'endoftext', allowSpecial: true, labels: ['left', 'right'], extra: 1 };
+    const finetune = { promptTemplate: template, startRule: 'endoftext', allowSpecial: true, labels: ['left', 'right'], instruction: 'Which way?', extra: 1 };
     const big = tinyModel(2, { ...model.config, vocabSize: 50257 });
     exportTllm(file, big.config, namedParams(big), { scheme: { weights: 'int8', embedding: 'int8', group: 64 }, tokenizer: 'gpt2', finetune });
     const m = loadModel(file);
@@ -91,6 +91,8 @@ describe('.tllm round trips', () => {
     expect(() => legacy({ format: 'tinyllm-template', version: 1, input: 'no placeholder' })).toThrow(/header finetune\.promptTemplate: field 'input' must contain \{input\}.*re-export/);
     setHeader(file, (h) => ({ ...h, source: {}, finetune: { startRule: 'BOS' } }));
     expect(() => loadModel(file)).toThrow(/finetune\.startRule must be one of "endoftext", "<\|endoftext\|>", "none", ""/);
+    setHeader(file, (h) => ({ ...h, source: {}, finetune: { instruction: ['Which way?'] } }));
+    expect(() => loadModel(file)).toThrow(/finetune\.instruction must be a string/);
   });
 });
 

@@ -7,7 +7,8 @@ import { ShardLoader } from '../data/loader.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
-import { GPT2 } from '../models/gpt2/model.js';
+import { GPT2, INIT_STD } from '../models/gpt2/model.js';
+import { initNumberEmbeddings, numberTokens } from '../models/gpt2/number-init.js';
 import { DEFAULT_SEQUENCE_START } from '../task/sequence.js';
 import { checkTrainingMemory } from '../models/gpt2/memory.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -63,6 +64,8 @@ export interface RunOptions {
   resume?: string;
   /** Weights to start a fresh run from (paramSpecs order, e.g. loadWeights().flat) instead of a random init. */
   initWeights?: Float32Array;
+  /** A fresh random init with the number tokens' embeddings placed by value (models/gpt2/number-init.ts; needs a tokenizer). */
+  numberInit?: boolean;
   /** Stop (and checkpoint) once this many steps are done, without changing the schedule. */
   stopAt?: number;
   /** Where progress goes (default process.stderr). */
@@ -92,6 +95,12 @@ export const RUN_MARKERS = [CHECKPOINT_FILE, 'config.json', 'metrics.jsonl'];
 export function openTokenizer(spec: string | null): (TextCodec & { vocabSize: number }) | null {
   if (spec === null) return null;
   return resolveTokenizer(spec);
+}
+
+/** The text of one token. */
+function tokenText(codec: TextCodec, id: number): string {
+  const d = codec.createStreamDecoder();
+  return d.push(id) + d.flush();
 }
 
 export function gradAccumSteps(s: Pick<RunSettings, 'B' | 'T' | 'totalBatch'>): number {
@@ -130,6 +139,13 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   if (o.initWeights && !o.resume) {
     if (o.initWeights.length !== model.params.data.length) throw new Error(`initWeights has ${o.initWeights.length} values, the model ${model.params.data.length}`);
     model.params.data.set(o.initWeights);
+  }
+  if (o.numberInit && !o.resume) {
+    if (o.initWeights) throw new UserError('--number-init sets up a random init: it does not go with --init');
+    if (!tokenizer) throw new UserError('--number-init needs the tokenizer that says which tokens are numbers: drop --tokenizer none');
+    const numbers = numberTokens(tokenizer.vocabSize, (id) => tokenText(tokenizer, id));
+    initNumberEmbeddings(model.params.get('wte.weight') as Float32Array, s.config.nEmbd, numbers, INIT_STD, s.seed);
+    say(`number init: the embeddings of ${numbers.length} number tokens start placed by their value`);
   }
   const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
   let val: ShardLoader | null = null;

@@ -119,4 +119,22 @@ describe('tinyllm pretrain / generate', () => {
     await expect(captured(process.stderr, () => pretrain([...common, '--init', hf, '--n-layer', '2']))).rejects.toThrow(/--init takes the model size from .*drop --n-layer/);
     await expect(captured(process.stderr, () => pretrain([...common, '--init', hf, '--resume', next]))).rejects.toThrow(/give one of them/);
   });
+
+  it('--number-init: number tokens start placed by value (lr 0 keeps the init), the rest as the plain init; fresh runs only', async () => {
+    const common = ['--data', data, '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '1', '--lr', '0', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1'];
+    const plain = path.join(root, 'plain');
+    const num = path.join(root, 'num');
+    await captured(process.stderr, () => pretrain([...common, '--out', plain]));
+    const log = await captured(process.stderr, () => pretrain([...common, '--out', num, '--number-init']));
+    expect(log).toMatch(/number init: the embeddings of \d{4} number tokens start placed by their value/);
+    const [a, b] = [loadWeights(plain), loadWeights(num)];
+    const C = 16;
+    const row = (w: Float32Array, id: number) => Array.from(w.subarray(id * C, (id + 1) * C));
+    const [n139, x] = [tok.encode(' 139')[0], tok.encode(' x')[0]];
+    expect(row(b.flat, x)).toEqual(row(a.flat, x));
+    expect(row(b.flat, n139)).not.toEqual(row(a.flat, n139));
+    expect(b.flat.subarray(b.config.vocabSize * C)).toEqual(a.flat.subarray(a.config.vocabSize * C)); // wpe and the blocks
+    await expect(pretrain(['--resume', num, '--number-init'])).rejects.toThrow(/--number-init sets up a fresh init.*drop it/);
+    await expect(captured(process.stderr, () => pretrain(['--data', data, '--out', path.join(root, 'n2'), '--number-init', '--init', plain]))).rejects.toThrow(/does not go with --init/);
+  });
 });

@@ -55,6 +55,7 @@ const options = {
   out: { type: 'string', short: 'o', help: 'run directory (default runs/<model>); a directory holding a run needs --resume or --force' },
   force: { type: 'boolean', help: 'start over in an --out directory that already holds a run, replacing it' },
   resume: { type: 'string', help: 'continue from a checkpoint file or run directory' },
+  'number-init': { type: 'boolean', help: "a fresh init whose number tokens (' 139', '42') start with embeddings placed by their value, so readings' magnitudes are there from step 1 (for sensor logs; not with --init)" },
   init: { type: 'string', help: 'start from these weights instead of a random init (the size comes from the file): a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for the init, the data order and samples (default 1337)' },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
@@ -210,6 +211,8 @@ export async function run(argv: string[]): Promise<void> {
   const resume = o.resume !== undefined ? checkpointPath(o.resume) : undefined;
   let initWeights: Float32Array | undefined;
   let init: { name: string; config: GPT2Config } | undefined;
+  if (resume && o['number-init']) throw new UserError('--number-init sets up a fresh init; a resumed run keeps its weights: drop it');
+  if (o.init !== undefined && o['number-init']) throw new UserError('--number-init sets up a random init: it does not go with --init');
   if (o.init !== undefined) {
     if (resume) throw new UserError('--init starts a new run from existing weights and --resume continues a run: give one of them');
     const sizeFlags = SIZE_FLAGS.filter((f) => o[f] !== undefined);
@@ -234,6 +237,6 @@ export async function run(argv: string[]): Promise<void> {
   const ds = datasetOfShards(settings.data);
   const warning = ds && contextWarning(ds.manifest, settings.T);
   if (warning) process.stderr.write(`${warning}\n`);
-  const r = await runPretraining(settings, { out, resume, stopAt: o['stop-at'], initWeights });
+  const r = await runPretraining(settings, { out, resume, stopAt: o['stop-at'], initWeights, numberInit: o['number-init'] });
   if (r.interrupted) throw new Interrupted(`stopped at step ${r.step} of ${settings.steps}; continue with: tinyllm pretrain --resume ${out}`);
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# arm-check.sh [--memory]: the project's ARM check. Builds, exports a small random GPT-2 to int8 (.tllm), generates
-# with it natively and under emulated arm64 Node 18 (wasm tier on 2 threads and the plain-TS tier; greedy and seeded
-# sampling), and fails unless the outputs are identical. --memory also proves the 512 MiB board with the 124M int8
-# model: natively in a 512 MiB cgroup (scripts/mem-cap.sh, root) and emulated with a 768 MiB cap (qemu adds ~180–290).
+# arm-check.sh [--memory] [--finetune]: the project's ARM check. Builds, exports a small random GPT-2 to int8 (.tllm),
+# generates with it natively and under emulated arm64 Node 18 (wasm tier on 2 threads and the plain-TS tier; greedy and
+# seeded sampling), and fails unless the outputs are identical. --memory also proves the 512 MiB board with the 124M
+# int8 model: natively in a 512 MiB cgroup (scripts/mem-cap.sh, root) and emulated with a 768 MiB cap (qemu adds
+# ~180–290). --finetune proves the same caps for fine-tuning it: one step of LoRA over the frozen int8 base on the
+# built-in gesture task (slow under emulation: about half an hour).
 # The emulator: $TINYLLM_ARM_NODE, else ../shared/tools/arm64-node.sh beside the repo (qemu-user + Node arm64 builds;
 # run its 'setup' once).
 set -euo pipefail
@@ -14,7 +16,14 @@ if [ ! -x "$arm" ]; then
   exit 2
 fi
 memory=0
-[ "${1:-}" != --memory ] || memory=1
+finetune=0
+for a in "$@"; do
+  case $a in
+    --memory) memory=1 ;;
+    --finetune) finetune=1 ;;
+    *) echo "arm-check: unknown option '$a' (use --memory and/or --finetune)" >&2; exit 2 ;;
+  esac
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -32,13 +41,26 @@ for kernels in wasm js; do
   done
 done
 
-if [ $memory = 1 ]; then
+if [ $memory = 1 ] || [ $finetune = 1 ]; then
   node scripts/random-model.mjs 124M "$tmp/124m.tllm" int8 64
+fi
+if [ $memory = 1 ]; then
   ls -l "$tmp/124m.tllm" | awk '{printf "arm-check: 124M int8 file %.1f MB\n", $5 / 1e6}'
   gen=(generate -m "$tmp/124m.tllm" -p "Sensor log:" -n 16 --temperature 0)
   echo "arm-check: 124M int8, native, 512 MiB cgroup:"
   scripts/mem-cap.sh 512 node dist/cli/bin.js "${gen[@]}" || fail=1
   echo "arm-check: 124M int8, emulated arm64 Node 18, 768 MiB cap:"
   ARM_MEM_MB=768 "$arm" run dist/cli/bin.js "${gen[@]}" || fail=1
+fi
+if [ $finetune = 1 ]; then
+  node dist/cli/bin.js datasets generate --out "$tmp/ds" --scale 0.05 >/dev/null
+  g="$tmp/ds/gesture"
+  # one optimizer step on one row, two validation rows: what the memory needs is the step, not the length of the run
+  ft=(finetune --from "$tmp/124m.tllm" --method lora --train "$g/train.jsonl" --val "$g/val.jsonl" --steps 1 --batch 1
+      --val-examples 2 --threads 2)
+  echo "arm-check: 124M LoRA over the int8 base, native, 512 MiB cgroup:"
+  scripts/mem-cap.sh 512 node dist/cli/bin.js "${ft[@]}" --out "$tmp/ft-native" || fail=1
+  echo "arm-check: 124M LoRA over the int8 base, emulated arm64 Node 18, 768 MiB cap:"
+  ARM_MEM_MB=768 "$arm" run dist/cli/bin.js "${ft[@]}" --out "$tmp/ft-arm" || fail=1
 fi
 [ $fail = 0 ] && echo "arm-check: OK" || { echo "arm-check: FAILED" >&2; exit 1; }

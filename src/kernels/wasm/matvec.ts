@@ -15,8 +15,9 @@ function writeOut(f: FuncBuilder, addr: I32, value: F32, beta: Local<'i32'>): vo
 
 /**
  * Adds `matvec(c, a, b, M, K, N, transB, accumulate, threads, t0, t1)`: for each of the M rows x of a,
- * c_row(N) (+)= x(K)·op(b), b stored (N,K) when transB (dot products of contiguous rows) else (K,N)
- * (scaled sums of contiguous rows). Threads t0..t1-1 of `threads` each take a run of 16 columns.
+ * c_row(N) (+)= x(K)·op(b), b stored (N,K) when transB (dot products of contiguous rows; each block of b's rows meets
+ * every row of a, so b is read from memory once) else (K,N) (scaled sums of contiguous rows). Threads t0..t1-1 of
+ * `threads` each take a run of 16 columns.
  */
 export function addMatvec(m: ModuleBuilder): void {
   const params = {
@@ -81,25 +82,33 @@ export function addMatvec(m: ModuleBuilder): void {
       }));
     };
 
+    const rowOf = () => {
+      f.set(x, i32.add(p.a, i32.mul(i32.mul(row, p.K), F)));
+      f.set(out, i32.add(p.c, i32.mul(i32.mul(row, p.N), F)));
+    };
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.N, 16, p.threads, t, lo, hi);
-      f.for(row, 0, p.M, 1, () => {
-        f.set(x, i32.add(p.a, i32.mul(i32.mul(row, p.K), F)));
-        f.set(out, i32.add(p.c, i32.mul(i32.mul(row, p.N), F)));
-        f.set(n, lo);
-        f.if(
-          p.transB,
-          () => {
-            sweep(4, () => dots(4));
-            sweep(1, () => dots(1));
-          },
-          () => {
-            sweep(16, () => axpys(4));
-            sweep(4, () => axpys(1));
-            sweep(1, column);
-          },
-        );
-      });
+      f.set(n, lo);
+      f.if(
+        p.transB,
+        // R rows of b against every row of a before the next R: b, the large operand, is streamed once (its R rows
+        // stay in L1 across the rows of a), so a few rows cost about what one does
+        () => {
+          for (const R of [4, 1]) {
+            sweep(R, () => f.for(row, 0, p.M, 1, () => {
+              rowOf();
+              dots(R);
+            }));
+          }
+        },
+        () => f.for(row, 0, p.M, 1, () => {
+          rowOf();
+          f.set(n, lo);
+          sweep(16, () => axpys(4));
+          sweep(4, () => axpys(1));
+          sweep(1, column);
+        }),
+      );
     });
   });
 }

@@ -13,6 +13,7 @@ import { KVDecoder } from '../models/gpt2/decode.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2 } from '../models/gpt2/model.js';
+import { applyNumberInit } from '../models/gpt2/number-init.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
 import { describeCuts, encodeTask, fitPrompt, labelCandidates, type EncodedTask, type PromptOptions } from '../task/encode.js';
@@ -114,6 +115,8 @@ export interface FinetuneOptions {
   kernels?: Kernels;
   /** Weights to start from (paramSpecs order), when settings.from is set. */
   initWeights?: Float32Array;
+  /** A model trained from scratch starts with its number tokens' embeddings placed by value (models/gpt2/number-init.ts). */
+  numberInit?: boolean;
   onStep?: (s: { step: number; loss: number }) => void;
 }
 
@@ -217,6 +220,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const stream = o.stream ?? process.stderr;
   const live = o.live ?? (Boolean(stream.isTTY) && !process.env.CI);
   const say = (msg: string) => stream.write(`${msg}\n`);
+  if (o.numberInit && settings.from !== null) throw new UserError('--number-init sets up a random init for a model trained from scratch (--model or a custom size), not for --from weights');
   prepareOutDir(o.out, o);
 
   const tok = resolveTokenizer(settings.task.tokenizer);
@@ -238,6 +242,9 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const base = s.baseInt8 != null ? loadInt8Base(s.from as string, s.baseInt8, o.kernels) : null;
   const model = base?.model ?? new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
   if (o.initWeights && !base) model.params.data.set(o.initWeights);
+  if (o.numberInit && !o.resume) {
+    say(`number init: the embeddings of ${applyNumberInit(model, tok, s.seed)} number tokens start placed by their value`);
+  }
   const schedule = { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac };
   const ft = new Finetuner(model, {
     method: s.method,

@@ -7,8 +7,8 @@ import { ShardLoader } from '../data/loader.js';
 import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
-import { GPT2, INIT_STD } from '../models/gpt2/model.js';
-import { initNumberEmbeddings, numberTokens } from '../models/gpt2/number-init.js';
+import { GPT2 } from '../models/gpt2/model.js';
+import { applyNumberInit } from '../models/gpt2/number-init.js';
 import { DEFAULT_SEQUENCE_START } from '../task/sequence.js';
 import { checkTrainingMemory } from '../models/gpt2/memory.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -97,12 +97,6 @@ export function openTokenizer(spec: string | null): (TextCodec & { vocabSize: nu
   return resolveTokenizer(spec);
 }
 
-/** The text of one token. */
-function tokenText(codec: TextCodec, id: number): string {
-  const d = codec.createStreamDecoder();
-  return d.push(id) + d.flush();
-}
-
 export function gradAccumSteps(s: Pick<RunSettings, 'B' | 'T' | 'totalBatch'>): number {
   const bt = s.B * s.T;
   if (s.totalBatch % bt !== 0 || s.totalBatch < bt) {
@@ -143,9 +137,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
   if (o.numberInit && !o.resume) {
     if (o.initWeights) throw new UserError('--number-init sets up a random init: it does not go with --init');
     if (!tokenizer) throw new UserError('--number-init needs the tokenizer that says which tokens are numbers: drop --tokenizer none');
-    const numbers = numberTokens(tokenizer.vocabSize, (id) => tokenText(tokenizer, id));
-    initNumberEmbeddings(model.params.get('wte.weight') as Float32Array, s.config.nEmbd, numbers, INIT_STD, s.seed);
-    say(`number init: the embeddings of ${numbers.length} number tokens start placed by their value`);
+    say(`number init: the embeddings of ${applyNumberInit(model, tokenizer, s.seed)} number tokens start placed by their value`);
   }
   const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
   let val: ShardLoader | null = null;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { run as finetune } from '../../src/cli/commands/finetune.js';
 import { loadWeights } from '../../src/export/load.js';
+import { loadTokenizer } from '../../src/tokenizer/files.js';
 import { Finetuner } from '../../src/finetune/finetuner.js';
 import { readTaskInfo } from '../../src/task/info.js';
 import { renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
@@ -188,6 +189,25 @@ describe('tinyllm finetune', () => {
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
     expect(worst).toBeLessThan(1e-6);
     await expect(finetune([...args, '--method', 'full', '--out', path.join(root, 'q-full')])).rejects.toThrow(/int8 base .* is frozen: use --method lora/);
+  });
+
+  it('--number-init: a model trained from scratch starts with its number tokens placed by value (lr 0 keeps the init)', async () => {
+    const args = [...base, '--steps', '1', '--lr', '0', '--val-every', '0', '--patience', '0'];
+    const plain = path.join(root, 'n-plain');
+    const num = path.join(root, 'n-num');
+    await quiet(() => finetune([...args, '--out', plain]));
+    const { log } = await quiet(() => finetune([...args, '--out', num, '--number-init']));
+    expect(log).toMatch(/number init: the embeddings of \d+ number tokens start placed by their value/);
+    const [a, b] = [loadWeights(plain), loadWeights(num)];
+    const tok = loadTokenizer(tokenizer);
+    const row = (w: Float32Array, id: number) => Array.from(w.subarray(id * 32, (id + 1) * 32));
+    const [seven, letter] = [tok.encode('7')[0], tok.encode('x')[0]];
+    expect(row(b.flat, seven)).not.toEqual(row(a.flat, seven));
+    expect(row(b.flat, letter)).toEqual(row(a.flat, letter));
+    const fromArgs = ['--from', plain, '--train', train, '--steps', '1', '--kernels', 'ref', '--threads', '1', '--out', path.join(root, 'n-from'), '--number-init'];
+    await expect(quiet(() => finetune(fromArgs))).rejects.toThrow(/--number-init sets up a random init .* not for --from/);
+    expect(fs.existsSync(path.join(root, 'n-from'))).toBe(false); // refused before anything was written
+    await expect(finetune(['--out', num, '--resume', '--number-init'])).rejects.toThrow(/--number-init sets up a fresh init.*drop it/);
   });
 
   it('refuses bad input with messages that say what to do', async () => {

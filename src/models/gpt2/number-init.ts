@@ -5,6 +5,8 @@
 // of the value at geometric scales (as a transformer's sinusoidal positions), log-magnitude, digit count and leading
 // space, through a fixed seeded random projection to the width C, mixed with the row's own N(0, std) init.
 import { Rng } from '../../util/rng.js';
+import { INIT_STD, type GPT2 } from './model.js';
+import type { TextCodec } from './textgen.js';
 
 /** A token that is an optional leading space and 1–4 digits, with its value. */
 export interface NumberToken {
@@ -66,4 +68,14 @@ export function initNumberEmbeddings(wte: Float32Array, C: number, tokens: reado
     const row = wte.subarray(t.id * C, (t.id + 1) * C);
     for (let c = 0; c < C; c++) row[c] = k * u[c] + (1 - mix) * row[c];
   }
+}
+
+/** The number init on a model's wte, the tokens found by decoding each id with `codec`; returns how many there are. */
+export function applyNumberInit(model: GPT2, codec: TextCodec & { vocabSize: number }, seed: number): number {
+  const numbers = numberTokens(codec.vocabSize, (id) => {
+    const d = codec.createStreamDecoder();
+    return d.push(id) + d.flush();
+  });
+  initNumberEmbeddings(model.params.get('wte.weight') as Float32Array, model.config.nEmbd, numbers, INIT_STD, seed);
+  return numbers.length;
 }

@@ -110,3 +110,19 @@ export function parseBlockList(spec: string, config: GPT2Config, flag = '--keep-
   }
   return [...out].sort((a, b) => a - b);
 }
+
+/**
+ * What --precision auto does when the measured perplexity rise of an export is above the bound (the blocks'
+ * sensitivities add up unevenly, and the embedding's int8 cost is not among them): the most sensitive block still
+ * int8 stays f32 too, and the file is exported and measured again. `spare` holds the int8 blocks, most sensitive
+ * first; returns the new keep-f32 list (sorted) and the block added, or null when no int8 block is left.
+ */
+export function keepOneMore(keepF32: readonly number[], spare: readonly number[]): { keepF32: number[]; block: number } | null {
+  const block = spare.find((l) => !keepF32.includes(l));
+  return block === undefined ? null : { keepF32: [...keepF32, block].sort((a, b) => a - b), block };
+}
+
+/** The blocks choosePrecision left int8, most sensitive first (the order keepOneMore takes them back to f32). */
+export function int8BySensitivity(s: Sensitivity, keepF32: readonly number[]): number[] {
+  return s.delta.map((d, l) => ({ d, l })).filter(({ l }) => !keepF32.includes(l)).sort((a, b) => b.d - a.d || a.l - b.l).map(({ l }) => l);
+}

@@ -2,7 +2,7 @@
 // with that block's weights replaced by their dequantized int8 values (an independent computation), and the choice
 // keeps the most sensitive blocks f32 until the predicted perplexity rise fits the bound.
 import { describe, expect, it } from 'vitest';
-import { blockSensitivity, choosePrecision, parseBlockList, windowLoss } from '../../src/export/precision.js';
+import { blockSensitivity, choosePrecision, int8BySensitivity, keepOneMore, parseBlockList, windowLoss } from '../../src/export/precision.js';
 import { dequantizeInt8, quantizeInt8 } from '../../src/export/quantize.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { Rng } from '../../src/util/rng.js';
@@ -40,6 +40,22 @@ describe('block sensitivity', () => {
     expect(mid.keepF32).toEqual([2]);
     expect(mid.predicted).toBeCloseTo(100 * Math.expm1(0.009), 10);
     expect(choosePrecision(s, 100 * Math.expm1(0.005)).keepF32).toEqual([0, 2]);
+  });
+
+  it('when the measured rise is above the bound, takes the int8 blocks back to f32 one at a time, most sensitive first', () => {
+    const s = { base: 2, delta: [0.01, 0.001, 0.1, -0.002], tokens: 100 };
+    const { keepF32 } = choosePrecision(s, 100 * Math.expm1(0.0095)); // [2]
+    const spare = int8BySensitivity(s, keepF32);
+    expect(spare).toEqual([0, 1, 3]);
+    const steps: number[] = [];
+    let kept: number[] = keepF32;
+    for (let more = keepOneMore(kept, spare); more; more = keepOneMore(kept, spare)) {
+      steps.push(more.block);
+      kept = more.keepF32;
+    }
+    expect(steps).toEqual([0, 1, 3]);
+    expect(kept).toEqual([0, 1, 2, 3]);
+    expect(keepOneMore([0, 1, 2, 3], spare)).toBeNull();
   });
 
   it('parses block lists and names the flag when a block does not exist', () => {

@@ -12,13 +12,13 @@ import * as path from 'node:path';
 import { resolveShards } from '../../data/loader.js';
 import { readShardHeader, readShardTokens } from '../../data/shard.js';
 import { exportTllm, type TllmScheme } from '../../export/deploy.js';
-import { blockSensitivity, choosePrecision, parseBlockList } from '../../export/precision.js';
+import { blockSensitivity, choosePrecision, int8BySensitivity, keepOneMore, parseBlockList } from '../../export/precision.js';
 import { INT8_GROUPS, type Int8Group } from '../../export/quantize.js';
 import type { StorageKind } from '../../export/tllm.js';
 import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
 import { numParams } from '../../models/gpt2/config.js';
 import { KVDecoder } from '../../models/gpt2/decode.js';
-import { Decoder, loadModel } from '../../runtime/index.js';
+import { Decoder, loadModel, type LoadedModel } from '../../runtime/index.js';
 import { tokenizerJsonText } from '../../tokenizer/files.js';
 import { resolveTokenizer } from '../../tokenizer/gpt2.js';
 import { UserError } from '../../util/errors.js';
@@ -86,41 +86,50 @@ export async function run(argv: string[]): Promise<void> {
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UserError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}; give the --tokenizer the model was trained with`);
   }
-  if (scheme && (o['keep-f32'] !== undefined || o.precision !== undefined)) choosePrecisionFlags(o, scheme, model, valTokens);
+  // --precision auto: the int8 blocks, most sensitive first, that can still be kept f32 if the measured rise is too high
+  const spare = scheme && (o['keep-f32'] !== undefined || o.precision !== undefined) ? choosePrecisionFlags(o, scheme, model, valTokens) : [];
   const temp = path.join(path.dirname(o.out), `.${path.basename(o.out)}.${process.pid}.check`);
   const params = new Map(model.params.names().map((n) => [n, model.params.get(n) as Float32Array]));
-  if (gguf) saveGgufGPT2(temp, model.config, params, tokenizer.model, { dtype: gguf });
-  else {
-    exportTllm(temp, model.config, params, {
-      scheme: scheme as TllmScheme,
-      tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
-      // how prompts start (and, for a fine-tune run, its label set), so generate -m, eval and serve build prompts as training did
-      finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { promptTemplate: task.template, allowSpecial: task.allowSpecial, labels: task.labels, instruction: task.requestInstruction } : {}) },
-      source: { path: path.resolve(input), exported: new Date().toISOString() },
-    });
-  }
+  const write = () => {
+    if (gguf) saveGgufGPT2(temp, model.config, params, tokenizer.model, { dtype: gguf });
+    else {
+      exportTllm(temp, model.config, params, {
+        scheme: scheme as TllmScheme,
+        tokenizer: tokSpec === 'gpt2' ? 'gpt2' : { json: tokenizerJsonText(tokenizer.model) },
+        // how prompts start (and, for a fine-tune run, its label set), so generate -m, eval and serve build prompts as training did
+        finetune: { startRule: sequenceStart ?? task?.sequenceStart ?? 'endoftext', ...(task ? { promptTemplate: task.template, allowSpecial: task.allowSpecial, labels: task.labels, instruction: task.requestInstruction } : {}) },
+        source: { path: path.resolve(input), exported: new Date().toISOString() },
+      });
+    }
+  };
+  write();
   const stop = onInterrupt('interrupted: stopping the quantization check; nothing will be written (Ctrl-C again to quit now)');
   try {
-    const before = numParams(model.config) * 4;
-    const after = fs.statSync(temp).size;
-    console.log(`${o.out}: ${gguf ? `GGUF ${gguf}` : describe(scheme as TllmScheme)}; ${mb(after)} (f32 weights ${mb(before)}, ${(after / before).toFixed(3)}x; source on disk ${mb(diskSize(input))})`);
     const capacity = Math.min(model.config.blockSize, 512);
-    const exported = gguf ? (await openModel(temp)).model : loadModel(temp);
-    const ours = exported instanceof GPT2 ? new KVDecoder(exported, capacity) : new Decoder(exported, { capacity });
     const ref = new KVDecoder(model, capacity);
     const prompts = (o.prompt?.length ? o.prompt : DEFAULT_PROMPTS).map((p) => [tokenizer.eotToken, ...tokenizer.encode(p)].slice(0, capacity));
-    const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts, stop);
-    console.log(`  logits on ${prompts.length} prompts (${positions} positions): max |Δlogit| ${maxDelta.toPrecision(3)} (largest |logit| ${scale.toPrecision(3)}), top-1 token agrees at ${((100 * agree) / positions).toFixed(1)}%`);
-    if (o.val) {
-      const tokens = readValTokens(o.val, valTokens, model.config.vocabSize);
-      const pRef = perplexity(ref, tokens, 'perplexity f32', stop);
+    const tokens = o.val ? readValTokens(o.val, valTokens, model.config.vocabSize) : null;
+    const pRef = tokens ? perplexity(ref, tokens, 'perplexity f32', stop) : 0;
+    let exported: GPT2 | LoadedModel;
+    for (;;) {
+      const before = numParams(model.config) * 4;
+      const after = fs.statSync(temp).size;
+      console.log(`${o.out}: ${gguf ? `GGUF ${gguf}` : describe(scheme as TllmScheme)}; ${mb(after)} (f32 weights ${mb(before)}, ${(after / before).toFixed(3)}x; source on disk ${mb(diskSize(input))})`);
+      exported = gguf ? (await openModel(temp)).model : loadModel(temp);
+      const ours = exported instanceof GPT2 ? new KVDecoder(exported, capacity) : new Decoder(exported, { capacity });
+      const { maxDelta, agree, positions, scale } = logitCost(ours, ref, prompts, stop);
+      console.log(`  logits on ${prompts.length} prompts (${positions} positions): max |Δlogit| ${maxDelta.toPrecision(3)} (largest |logit| ${scale.toPrecision(3)}), top-1 token agrees at ${((100 * agree) / positions).toFixed(1)}%`);
+      if (!tokens) break;
       const pOurs = perplexity(ours, tokens, `perplexity ${gguf ?? (scheme as TllmScheme).weights}`, stop);
       const rise = (100 * (pOurs - pRef)) / pRef;
       console.log(`  perplexity on ${tokens.length} tokens of ${o.val}: f32 ${pRef.toFixed(3)} -> ${pOurs.toFixed(3)} (${rise >= 0 ? '+' : ''}${rise.toFixed(2)}%)`);
       const bound = o['max-ppl-increase'];
-      if (bound !== undefined && rise > bound) {
-        throw new UserError(`perplexity rose by ${rise.toFixed(2)}% > --max-ppl-increase ${bound}%; nothing written. Try --group 32, --embedding f16 or --f16`);
-      }
+      if (bound === undefined || rise <= bound) break;
+      const more = keepOneMore((scheme as TllmScheme).keepF32 ?? [], spare);
+      if (!more) throw new UserError(`perplexity rose by ${rise.toFixed(2)}% > --max-ppl-increase ${bound}%; nothing written. Try --group 32, --embedding f16 or --f16`);
+      (scheme as TllmScheme).keepF32 = more.keepF32;
+      console.log(`  precision auto: measured +${rise.toFixed(2)}% > ${bound}%, so block ${more.block} (the most sensitive int8 one) stays f32 too; exporting again`);
+      write();
     }
     if (o.task) {
       const rows = await taskRows(o.task, o.train, o.limit, task);
@@ -179,13 +188,16 @@ function describe(s: TllmScheme): string {
   return s.embedding === s.weights ? `${q(s.weights)}${kept}` : `${q(s.weights)} weights${kept}, ${q(s.embedding)} embedding`;
 }
 
-/** Sets scheme.keepF32 from --keep-f32, or from measured sensitivities with --precision auto (printing them). */
-function choosePrecisionFlags(o: { 'keep-f32'?: string; precision?: string; val?: string; 'max-ppl-increase'?: number }, scheme: TllmScheme, model: GPT2, valTokens: number): void {
+/**
+ * Sets scheme.keepF32 from --keep-f32, or from measured sensitivities with --precision auto (printing them). Returns the
+ * blocks left int8 by --precision auto, most sensitive first (none for --keep-f32).
+ */
+function choosePrecisionFlags(o: { 'keep-f32'?: string; precision?: string; val?: string; 'max-ppl-increase'?: number }, scheme: TllmScheme, model: GPT2, valTokens: number): number[] {
   if (scheme.weights !== 'int8') throw new UserError('--keep-f32 and --precision choose int8 or f32 per block; use them with --int8');
   if (o['keep-f32'] !== undefined && o.precision !== undefined) throw new UserError('give --keep-f32 <blocks> or --precision auto, not both');
   if (o['keep-f32'] !== undefined) {
     scheme.keepF32 = parseBlockList(o['keep-f32'], model.config);
-    return;
+    return [];
   }
   if (o.precision !== 'auto') throw new UserError(`--precision must be 'auto', got '${o.precision}'`);
   const bound = o['max-ppl-increase'];
@@ -200,6 +212,7 @@ function choosePrecisionFlags(o: { 'keep-f32'?: string; precision?: string; val?
   const { keepF32, predicted } = choosePrecision(s, bound);
   scheme.keepF32 = keepF32;
   console.log(`  precision auto: ${keepF32.length ? `blocks ${keepF32.join(',')} stay f32` : 'every block int8'}, predicted perplexity rise ${predicted >= 0 ? '+' : ''}${predicted.toFixed(3)}% (bound ${bound}%)`);
+  return int8BySensitivity(s, keepF32);
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

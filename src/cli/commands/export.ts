@@ -19,6 +19,7 @@ import { saveGgufGPT2, type GgufDtype } from '../../export/gguf-gpt2.js';
 import { numParams } from '../../models/gpt2/config.js';
 import { KVDecoder } from '../../models/gpt2/decode.js';
 import { Decoder, loadModel, type LoadedModel } from '../../runtime/index.js';
+import { sharedArena } from '../../tensor/arena.js';
 import { tokenizerJsonText } from '../../tokenizer/files.js';
 import { resolveTokenizer } from '../../tokenizer/gpt2.js';
 import { UserError } from '../../util/errors.js';
@@ -111,6 +112,7 @@ export async function run(argv: string[]): Promise<void> {
     const tokens = o.val ? readValTokens(o.val, valTokens, model.config.vocabSize) : null;
     const pRef = tokens ? perplexity(ref, tokens, 'perplexity f32', stop) : 0;
     let exported: GPT2 | LoadedModel;
+    const attempt = sharedArena().mark(); // a retry's file replaces the last one in the arena (loadModel reads into it)
     for (;;) {
       const before = numParams(model.config) * 4;
       const after = fs.statSync(temp).size;
@@ -129,6 +131,7 @@ export async function run(argv: string[]): Promise<void> {
       if (!more) throw new UserError(`perplexity rose by ${rise.toFixed(2)}% > --max-ppl-increase ${bound}%; nothing written. Try --group 32, --embedding f16 or --f16`);
       (scheme as TllmScheme).keepF32 = more.keepF32;
       console.log(`  precision auto: measured +${rise.toFixed(2)}% > ${bound}%, so block ${more.block} (the most sensitive int8 one) stays f32 too; exporting again`);
+      sharedArena().release(attempt);
       write();
     }
     if (o.task) {

@@ -192,6 +192,15 @@ describe('the tokenizer a dataset was prepared with', () => {
     await capture(() => main(['train-tokenizer', '--vocab-size', '300', '--out', tok, text]));
     const vocab = Object.keys(JSON.parse(fs.readFileSync(path.join(tok, 'vocab.json'), 'utf8'))).length;
     await capture(() => main(['prepare', text, '--tokenizer', path.relative(process.cwd(), tok), '--separator', '', '--out', dataDir, '--name', 'own', '--quiet']));
+    // prepare warns about documents longer than the sequence length you say you will train with (--seq)
+    const again = (seq: string) => capture(() => main(['prepare', text, '--tokenizer', path.relative(process.cwd(), tok), '--separator', '', '--out', path.join(root, 'seq-check'), '--name', `s${seq}`, '--seq', seq]));
+    log = '';
+    await again('2');
+    expect(log).toMatch(/warning: documents of s2 are longer than --seq 2: median \d+ tokens/);
+    log = '';
+    await again('100000');
+    expect(log).toMatch(/s100000 documents: median \d+ tokens/);
+    expect(log).not.toMatch(/warning: documents/);
 
     log = '';
     await capture(async () => expect(await main(['inspect', path.join(dataDir, 'own')])).toBe(0));

@@ -21,6 +21,8 @@ import { run as pretrain } from './pretrain.js';
 export const summary = 'the whole TinyLLM pipeline on built-in data: datasets → shards → pre-train → fine-tune gesture + robot tasks → eval table';
 
 const TASKS = ['gesture', 'robot'] as const;
+/** Pre-training rows: every position a built-in task prompt reaches (gesture prompts run to ~380 tokens). */
+const PRETRAIN_SEQ = 384;
 
 const options = {
   out: { type: 'string', short: 'o', help: 'working directory for datasets, shards and the runs', default: 'runs/demo' },
@@ -80,7 +82,7 @@ export async function run(argv: string[]): Promise<void> {
   await datasets(['generate', '--out', dir('datasets'), '--seed', seed, '--scale', String(o.scale)]);
 
   banner('2/5 tokenize the sensor corpus with GPT-2 BPE into llm.c shards (train/val split by document)');
-  await prepare(['--preset', 'sensing', dir('datasets'), '--out', dir('data'), '--seed', seed]);
+  await prepare(['--preset', 'sensing', dir('datasets'), '--out', dir('data'), '--seed', seed, '--seq', String(PRETRAIN_SEQ)]);
 
   const size = o.model !== undefined
     ? ['--model', o.model]
@@ -102,7 +104,7 @@ export async function run(argv: string[]): Promise<void> {
     // has a trained position embedding before fine-tuning; two rows per step (one 512-token row per step gave a
     // worse base: validation loss 3.74 against 3.49 for 2 × 256, and robot accuracy fell from 90% to 70%)
     '--batch', '2',
-    '--seq', '384',
+    '--seq', String(PRETRAIN_SEQ),
     '--steps', String(o.steps),
     '--lr', '1e-3',
     '--val-every', String(Math.max(1, Math.floor(o.steps / 4))),

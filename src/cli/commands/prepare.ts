@@ -20,6 +20,7 @@ const options = {
   'val-input': { type: 'string', multiple: true, help: 'a file that goes entirely to validation (repeatable)' },
   'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'share of documents sent to validation (default 0.1, or 0 with --val-input)' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed of the train/val split', default: 1337 },
+  seq: { type: 'number', min: 1, integer: true, help: `the sequence length you will pre-train with: documents longer than it get a warning (default: pretrain's default, ${DEFAULT_SEQ})` },
   'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard (a short last shard shares the one before it evenly, so none is under half of this)', default: 100_000_000 },
   'skip-bad': { type: 'boolean', help: 'skip bad rows/lines (ragged, non-numeric, bad UTF-8) and count them instead of stopping' },
   tokenizer: { type: 'string', help: "'gpt2' or a tokenizer directory/file (vocab.json+merges.txt or tokenizer.json)", default: 'gpt2' },
@@ -43,7 +44,7 @@ const options = {
   quiet: { type: 'boolean', short: 'q', help: 'no progress line or summary' },
 } satisfies OptionSpecs;
 
-function printSummary(m: Manifest, out: string): void {
+function printSummary(m: Manifest, out: string, seq: number | undefined): void {
   for (const s of m.sources) for (const n of s.notes ?? []) console.log(`${s.path}: ${n}`);
   for (const split of ['train', 'val'] as const) {
     const s = m.splits[split];
@@ -56,7 +57,7 @@ function printSummary(m: Manifest, out: string): void {
   if (dropped) console.log(`dropped ${dropped} overlapping windows that straddle the train/val boundary`);
   const d = m.documentTokens;
   if (d) console.log(`${m.name} documents: median ${d.p50} tokens, 90% up to ${d.p90}, longest ${d.max}`);
-  const warning = m.documentTokens && contextWarning(m, DEFAULT_SEQ, "pretrain's default --seq");
+  const warning = m.documentTokens && contextWarning(m, seq ?? DEFAULT_SEQ, seq === undefined ? "pretrain's default --seq" : '--seq');
   if (warning) console.log(warning);
   console.log(`manifest: ${path.join(out, m.name)}.manifest.json`);
 }
@@ -96,7 +97,7 @@ export async function run(argv: string[]): Promise<void> {
     try {
       const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: tokenizerSpec(o.tokenizer), seed: o.seed, progress: !o.quiet };
       const { sensing, web } = await prepareBuiltinCorpus({ ...opts, shouldStop: () => interrupt.requested });
-      if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out);
+      if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out, o.seq);
     } finally {
       interrupt.dispose();
     }
@@ -151,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
       progress: !o.quiet,
       shouldStop: () => interrupt.requested,
     });
-    if (!o.quiet) printSummary(m, o.out);
+    if (!o.quiet) printSummary(m, o.out, o.seq);
   } finally {
     interrupt.dispose();
   }

@@ -6,7 +6,7 @@
 // Then llama.cpp (bench/llamacpp.ts, when node-llama-cpp is installed) on our GGUF export of the same models, F32
 // and Q8_0, at each of --llamacpp-threads; ratios ours/llama.cpp at equal threads, and each at its fastest thread
 // count on this machine (llama.cpp is not always fastest on all cores); a skip line otherwise.
-// Run: npx tsx bench/generate.ts [--models 30M,124M] [--formats f32,int8] [--kernels wasm,js] [--prompt 64]
+// Run: npx tsx bench/generate.ts [--models 30M,124M] [--formats f32,int8] [--kernels wasm (the fastest; wasm,js for both)] [--prompt 64]
 //      [--tokens 128] [--rounds 3] [--threads 1,N] [--group 64] [--llamacpp-threads 1,N]   (N = all cores)
 // Last stdout line: one JSON summary object.
 import { execFileSync } from 'node:child_process';
@@ -58,7 +58,7 @@ type Spread = { median: number; min: number; max: number };
 async function main(): Promise<void> {
   const models = (arg('models') ?? '30M,124M').split(',') as GPT2PresetName[];
   const formats = (arg('formats') ?? 'f32,int8').split(',') as ('f32' | 'int8')[];
-  const tiers = (arg('kernels') ?? availableTiers().filter((t) => t !== 'ref').join(',')).split(',');
+  const tiers = (arg('kernels') ?? (availableTiers().at(-1) as string)).split(','); // the fastest tier; e.g. --kernels wasm,js for both
   const rounds = Number(arg('rounds') ?? 3);
   const group = Number(arg('group') ?? 64) as Int8Group;
   const threads = threadList(arg('threads'));

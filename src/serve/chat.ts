@@ -33,8 +33,9 @@ export function chatPrompt(model: LoadedModel, messages: ChatMessage[]): ChatPro
   if (model.finetune?.promptTemplate) {
     const user = messages.filter((m) => m.role === 'user').at(-1);
     if (!user) throw new ApiError(400, 'messages needs a user message (its content fills the model\'s prompt template)', 'messages');
-    const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
-    return requestPrompt(model, { instruction: system, input: user.content }, 1);
+    const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
+    // no system message: the instruction the model was trained with (the header's), as /v1/classify does
+    return requestPrompt(model, { instruction: system.length ? system.join('\n') : undefined, input: user.content }, 1);
   }
   const text = `${messages.map((m) => `${TITLE[m.role]}: ${m.content}\n`).join('')}Assistant:`;
   return { ids: model.tokenizer.encode(text), stop: ['\nUser:', '\nSystem:'] };

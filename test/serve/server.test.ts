@@ -92,11 +92,16 @@ describe('/v1/chat/completions', () => {
     expect(chunks.slice(1, -1).map((c) => c.choices[0].delta.content).join('')).toBe(whole.json.choices[0].message.content);
   });
 
-  it('a fine-tuned model gets its template around the last user message', async () => {
-    const r = await postJson(`${t.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'ax=1' }], max_tokens: 8, temperature: 0, ignore_eos: true });
-    // <|endoftext|> + the template with the input
-    expect(r.json.usage.prompt_tokens).toBe(1 + '### Input:\nax=1\n\n### Response:\n'.length);
-    expect(r.json.choices[0].message.content).toBe(greedy(tuned.model, '### Input:\nax=1\n\n### Response:\n', 8));
+  it('a fine-tuned model gets its template around the last user message (instruction: the system message, else the header\'s)', async () => {
+    const ask = async (messages: { role: string; content: string }[], instruction: string) => {
+      const r = await postJson(`${t.url}/v1/chat/completions`, { messages, max_tokens: 8, temperature: 0, ignore_eos: true });
+      // <|endoftext|> + the template with the instruction and the input
+      const prompt = `### Instruction:\n${instruction}\n\n### Input:\nax=1\n\n### Response:\n`;
+      expect(r.json.usage.prompt_tokens).toBe(1 + prompt.length);
+      expect(r.json.choices[0].message.content).toBe(greedy(tuned.model, prompt, 8));
+    };
+    await ask([{ role: 'user', content: 'ax=1' }], FINETUNE.instruction as string);
+    await ask([{ role: 'system', content: 'Which way?' }, { role: 'user', content: 'ax=1' }], 'Which way?');
   });
 });
 

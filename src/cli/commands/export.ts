@@ -112,7 +112,9 @@ export async function run(argv: string[]): Promise<void> {
     const tokens = o.val ? readValTokens(o.val, valTokens, model.config.vocabSize) : null;
     const pRef = tokens ? perplexity(ref, tokens, 'perplexity f32', stop) : 0;
     let exported: GPT2 | LoadedModel;
-    const attempt = sharedArena().mark(); // a retry's file replaces the last one in the arena (loadModel reads into it)
+    // a retry's file replaces the last one in the arena (loadModel reads into it); nothing before this mark is freed:
+    // ref allocated its cache when made and its row logits in pRef's perplexity (a retry needs tokens)
+    const attempt = sharedArena().mark();
     for (;;) {
       const before = numParams(model.config) * 4;
       const after = fs.statSync(temp).size;

@@ -191,7 +191,7 @@ export function addMatmulInt8(m: ModuleBuilder): void {
           // Touch one byte of the next 4 rows per step (one 64-byte line per 16 columns, so the next block's
           // 4K bytes over this block's K/16 steps; clamped to the last weight): decoding streams every weight
           // from memory once per token, and these early loads keep the line fills going while the integer
-          // dot products run (124M int8 decode: 49 → 60 tokens/s at one thread; wasm has no prefetch instruction).
+          // dot products run (124M int8 decode: 49 → 56–62 tokens/s at one thread; wasm has no prefetch instruction).
           if (R === 4) f.emit(i32.load8_u(i32.min_s(i32.add(ahead, i32.shl(k, 2)), last)));
           f.set(xk, i32.add(x, i32.shl(k, 1)));
           f.set(xl, v128.load(xk));

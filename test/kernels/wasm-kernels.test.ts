@@ -67,8 +67,8 @@ describe('wasm matmul vs ref', () => {
     );
   });
 
-  it('more rows than columns (threads split M) and the M=1..3 matvec path', () => {
-    for (const [M, K, N] of [[300, 37, 9], [133, 129, 20], [1, 300, 700], [2, 70, 33], [3, 5, 517], [1, 1, 1]]) {
+  it('more rows than columns (threads split M) and the matvec path (M=1..3, and up to 7 rows against Bᵀ)', () => {
+    for (const [M, K, N] of [[300, 37, 9], [133, 129, 20], [1, 300, 700], [2, 70, 33], [3, 5, 517], [1, 1, 1], [5, 70, 33], [7, 129, 517], [8, 64, 40]]) {
       for (const tA of [false, true]) for (const tB of [false, true]) checkMatmul(M, K, N, tA, tB, true, true, M + K + N);
     }
   });

@@ -48,6 +48,14 @@ export interface WasmKernels extends Int8Kernels {
 export const INT8_MAX_BLOCK = 1024;
 export { A16_MAX } from './matvec.js';
 
+/**
+ * Below this many rows an A·Bᵀ call (every linear layer: the weights are stored (N,K)) takes the matvec kernel, which
+ * streams b once for all rows, instead of packing b for the micro-kernel. A few rows are what label scoring and
+ * speculative/multi-token decoding pass. Measured (2 threads, medians of 7): K=384 N=50257 (30M LM head) M=4 6.8 ms
+ * against 8.1 packed, M=6 9.7 / 9.9, M=8 11.9 / 11.8, M=12 14.9 / 13.9; K=768 N=2304 M=6 0.53 / 0.68, M=8 0.67 / 0.65.
+ */
+export const MATVEC_ROWS_TRANSB = 8;
+
 /** True when `k` has its own int8 matmul (the wasm tier, the js tier). */
 export function hasMatmulInt8(k: Kernels): k is Int8Kernels {
   return typeof (k as Partial<Int8Kernels>).matmulInt8 === 'function';
@@ -135,7 +143,7 @@ class WasmTier implements WasmKernels {
       const pc = ptr(c, M * N, accumulate, true);
       const pa = ptr(a, M * K, true, false);
       const pb = ptr(b, K * N, true, false);
-      if (M < MR && (!transA || M === 1)) {
+      if (M < (transB ? MATVEC_ROWS_TRANSB : MR) && (!transA || M === 1)) {
         // decoding: rows of op(a) are contiguous, so each is a matrix-vector product
         this.run('matvec', [pc, pa, pb, M, K, N, +transB, +accumulate], parallel);
         return;

@@ -39,7 +39,7 @@ const tokens: Record<string, number> = {};
 for (const c of cases) {
   inputMB[c.name] = c.inputs.reduce((a, s) => a + fs.statSync(s.path).size, 0) / 1e6;
   bench.add(c.name, async () => {
-    const m = await prepare({ inputs: c.inputs, out: path.join(dir, 'out'), name: c.name, tokenizer: tok, tokenizerName: 'gpt2', progress: false });
+    const m = await prepare({ inputs: c.inputs, out: path.join(dir, 'out'), name: c.name, tokenizer: tok, tokenizerName: 'gpt2', progress: false, force: true }); // each round replaces the last
     tokens[c.name] = m.splits.train.tokens + m.splits.val.tokens;
   });
 }

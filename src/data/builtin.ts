@@ -19,6 +19,8 @@ export interface BuiltinCorpusOptions {
   seed?: number;
   progress?: boolean;
   shouldStop?: () => boolean;
+  /** Replace the sensing/web datasets already in `out`. */
+  force?: boolean;
 }
 
 /** Source specs of the 'sensing' corpus inside a generated datasets directory. */
@@ -40,7 +42,7 @@ export async function prepareBuiltinCorpus(opts: BuiltinCorpusOptions): Promise<
   if (!fs.existsSync(path.join(opts.datasets, 'datasets.json'))) {
     throw new UserError(`${opts.datasets}: not a generated datasets directory (no datasets.json); run 'tinyllm datasets generate --out ${opts.datasets}' first`);
   }
-  const common = { out: opts.out, tokenizer: opts.tokenizer, tokenizerName: opts.tokenizerName ?? 'gpt2', seed: opts.seed, progress: opts.progress, shouldStop: opts.shouldStop, valFraction: 0.1 };
+  const common = { out: opts.out, tokenizer: opts.tokenizer, tokenizerName: opts.tokenizerName ?? 'gpt2', seed: opts.seed, progress: opts.progress, shouldStop: opts.shouldStop, valFraction: 0.1, force: opts.force };
   const sensing = await prepare({ ...common, name: 'sensing', inputs: sensingSources(opts.datasets) });
   const web = await prepare({ ...common, name: 'web', inputs: [{ path: path.join(opts.datasets, 'text', 'prose.txt'), format: 'text', separator: '---' }] });
   return { sensing, web };

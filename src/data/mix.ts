@@ -33,6 +33,8 @@ export interface MixOptions {
   shardTokens?: number;
   /** Show a progress line (default true). */
   progress?: boolean;
+  /** Replace a dataset of the same name in `out` (default: refuse, before any work). */
+  force?: boolean;
 }
 
 export interface Dataset {
@@ -207,5 +209,5 @@ export async function mix(opts: MixOptions): Promise<Manifest> {
       sources: [],
       mix: sets.map((s, i) => ({ dataset: s.ref, weight: inputs[i].weight, share: shares[i], tokens: stats[i].tokens, repeats: stats[i].repeats})),
     };
-  });
+  }, opts.force);
 }

@@ -113,6 +113,8 @@ export interface PrepareOptions {
   shouldStop?: () => boolean;
   /** Special-token text in the documents becomes special ids (default: plain text, as tiktoken). */
   allowSpecial?: boolean;
+  /** Replace a dataset of the same name in `out` (default: refuse, before any work). */
+  force?: boolean;
 }
 
 /** Writes one split's token stream as consecutive shards of `shardTokens` tokens (the last two balanced, see balanceTail). */
@@ -189,16 +191,25 @@ export class SplitWriter {
 
 /**
  * Runs `fill` with train and val writers in a staging directory inside `out`; on success moves the
- * shards into place (removing stale shards of the same name) and writes the manifest last.
+ * shards into place (removing stale shards of the same name) and writes the manifest last. A dataset of the
+ * same name already in `out` is refused before any work unless `replace` (the commands' --force).
  */
 export async function writeDataset(
   out: string,
   name: string,
   shardTokens: number,
   fill: (writers: Record<Split, SplitWriter>) => Promise<Omit<Manifest, 'splits' | 'ratios' | 'name' | 'shardTokens' | 'format' | 'version'>>,
+  replace = false,
 ): Promise<Manifest> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name must be letters, digits, '.', '_' or '-', got '${name}'`);
   if (!(Number.isInteger(shardTokens) && shardTokens >= 1 && shardTokens < 2 ** 31)) throw new UserError(`--shard-tokens must be an integer in [1, 2^31), got ${shardTokens}`);
+  const stale = new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);
+  if (!replace && fs.existsSync(out)) {
+    const there = fs.readdirSync(out).filter((f) => f === name + MANIFEST_SUFFIX || stale.test(f));
+    if (there.length > 0) {
+      throw new UserError(`${path.join(out, name)}: a dataset named '${name}' is already there (${there.slice(0, 3).join(', ')}${there.length > 3 ? ', …' : ''}); pass --force to replace it, or give another --name`);
+    }
+  }
   fs.mkdirSync(out, { recursive: true });
   // Staging directories are named .<name>.staging-<pid>-XXXXXX; ones left by a crashed run are removed.
   const prefix = `.${name}.staging-`;
@@ -223,7 +234,6 @@ export async function writeDataset(
       documentTokens: documentTokens([...writers.train.lengths, ...writers.val.lengths]),
     };
     const fresh = new Set([...splits.train.shards, ...splits.val.shards].map((s) => s.file));
-    const stale = new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);
     for (const f of fs.readdirSync(out)) if (stale.test(f) && !fresh.has(f)) fs.rmSync(path.join(out, f));
     for (const f of fresh) fs.renameSync(path.join(staging, f), path.join(out, f));
     writeFileAtomic(path.join(out, name + MANIFEST_SUFFIX), JSON.stringify(manifest, null, 2) + '\n');
@@ -295,5 +305,5 @@ export async function prepare(opts: PrepareOptions): Promise<Manifest> {
       throw new UserError(`no training documents came out of the inputs${sources.some((s) => s.skipped) ? ' (all were skipped as bad)' : ''}; check the inputs and --val-fraction`);
     }
     return { tokenizer: { name: opts.tokenizerName, vocabSize: tok.vocabSize, eotToken: tok.eotToken }, seed, valFraction, sources };
-  });
+  }, opts.force);
 }

@@ -39,7 +39,7 @@ describe('mix', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), async (wa, wb) => {
         const out = path.join(dir, `mix${wa}${wb}`);
-        const m = await mix({ inputs: [{ dataset: a, weight: wa }, { dataset: b, weight: wb }], out, name: 'm', progress: false });
+        const m = await mix({ inputs: [{ dataset: a, weight: wa }, { dataset: b, weight: wb }], out, name: 'm', progress: false, force: true }); // a pair may come twice
         const t = tokensByTag(out, 'train');
         const share = t.sensor / (t.sensor + (t.web ?? 0));
         expect(Math.abs(share - wa / (wa + wb))).toBeLessThan(0.02);
@@ -76,6 +76,24 @@ describe('mix', () => {
       log.mockRestore();
     }
     expect(lines.join('\n')).toMatch(/WARNING: .*web was read \d+ times over to fill its share/);
+    // a second mix of the same name is refused (the dataset is kept), --force replaces it
+    const cliOut = path.join(dir, 'cli');
+    const manifest = fs.readFileSync(path.join(cliOut, 'mix.manifest.json'));
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await main(['mix', `${a}:1`, '--out', cliOut])).not.toBe(0);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/a dataset named 'mix' is already there .*pass --force to replace it/);
+    } finally {
+      err.mockRestore();
+    }
+    expect(fs.readFileSync(path.join(cliOut, 'mix.manifest.json'))).toEqual(manifest);
+    const log2 = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      expect(await main(['mix', `${a}:1`, '--out', cliOut, '--force'])).toBe(0);
+    } finally {
+      log2.mockRestore();
+    }
+    expect(fs.readFileSync(path.join(cliOut, 'mix.manifest.json'))).not.toEqual(manifest);
     const only = await mix({ inputs: [{ dataset: a, weight: 0 }, { dataset: b, weight: 1 }], out: path.join(dir, 'only'), name: 'm', progress: false });
     expect(only.mix?.map((x) => x.dataset)).toEqual([b]);
   });

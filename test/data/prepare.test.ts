@@ -190,14 +190,24 @@ describe('prepare', () => {
     expect(docsOf(path.join(dir, 'o'), 'train')).toEqual(['[1 2]', '[5 6]']);
   });
 
-  it('replaces stale shards of an earlier, larger run and writes the manifest', async () => {
+  it('refuses to replace a dataset of the same name before any work; with force replaces its stale shards too', async () => {
     const dir = tmpDir();
     const out = path.join(dir, 'o');
     const big = writeFile(dir, 'big.txt', 'word '.repeat(3000));
     await run([{ path: big, format: 'text' }], out, { shardTokens: 1000, valFraction: 0 });
     expect(findShards(out, 'train').length).toBe(4);
+    const before = new Map(fs.readdirSync(out).map((f) => [f, fs.readFileSync(path.join(out, f))]));
     const small = writeFile(dir, 'small.txt', 'just a few words');
-    const m = await run([{ path: small, format: 'text' }], out, { shardTokens: 1000, valFraction: 0 });
+    let read = false;
+    await expect(run([{ path: small, format: 'text' }], out, { shardTokens: 1000, valFraction: 0, shouldStop: () => (read = true) && false })).rejects.toThrow(
+      /o[/\\]ds: a dataset named 'ds' is already there \(ds.manifest.json, ds_train_000000.bin, ds_train_000001.bin, …\); pass --force to replace it, or give another --name/,
+    );
+    expect(read).toBe(false); // refused before reading a document
+    expect(new Map(fs.readdirSync(out).map((f) => [f, fs.readFileSync(path.join(out, f))]))).toEqual(before);
+    // shards without a manifest (e.g. copied by hand) count too
+    fs.rmSync(path.join(out, 'ds.manifest.json'));
+    await expect(run([{ path: small, format: 'text' }], out, { shardTokens: 1000, valFraction: 0 })).rejects.toThrow(/already there \(ds_train_000000.bin/);
+    const m = await run([{ path: small, format: 'text' }], out, { shardTokens: 1000, valFraction: 0, force: true });
     expect(findShards(out, 'train').length).toBe(1);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'ds.manifest.json'), 'utf8'))).toEqual(m);
     expect(m.tokenizer).toEqual({ name: 'gpt2', vocabSize: 50257, eotToken: 50256 });

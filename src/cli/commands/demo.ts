@@ -82,7 +82,8 @@ export async function run(argv: string[]): Promise<void> {
   await datasets(['generate', '--out', dir('datasets'), '--seed', seed, '--scale', String(o.scale)]);
 
   banner('2/5 tokenize the sensor corpus with GPT-2 BPE into llm.c shards (train/val split by document)');
-  await prepare(['--preset', 'sensing', dir('datasets'), '--out', dir('data'), '--seed', seed, '--seq', String(PRETRAIN_SEQ)]);
+  // --force: the demo's own data directory (a rerun or --resume prepares it again)
+  await prepare(['--preset', 'sensing', dir('datasets'), '--out', dir('data'), '--seed', seed, '--seq', String(PRETRAIN_SEQ), '--force']);
 
   const size = o.model !== undefined
     ? ['--model', o.model]

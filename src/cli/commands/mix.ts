@@ -13,6 +13,7 @@ const options = {
   tokens: { type: 'number', min: 1, integer: true, help: 'training tokens to produce, repeating smaller sources (default: stop when the first source runs out)' },
   'max-repeats': { type: 'number', min: 1, help: 'refuse to repeat a source more often than this to reach its share of --tokens', default: 10 },
   'shard-tokens': { type: 'number', min: 1, max: 2147483647, integer: true, help: 'tokens per shard (default: that of the first dataset)' },
+  force: { type: 'boolean', help: 'replace a dataset of the same --name in --out (without it, that is refused)' },
 } satisfies OptionSpecs;
 
 export function parseMixInput(arg: string): MixInput {
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!parsed) return;
   const { options: o, positionals } = parsed;
   if (positionals.length === 0) throw new UserError('expected at least one <dataset>:<weight> (see tinyllm mix --help)');
-  const m = await mix({ inputs: positionals.map(parseMixInput), out: o.out, name: o.name, tokens: o.tokens, maxRepeats: o['max-repeats'], shardTokens: o['shard-tokens'] });
+  const m = await mix({ inputs: positionals.map(parseMixInput), out: o.out, name: o.name, tokens: o.tokens, maxRepeats: o['max-repeats'], shardTokens: o['shard-tokens'], force: o.force });
   for (const c of m.mix ?? []) {
     const share = m.splits.train.tokens ? c.tokens.train / m.splits.train.tokens : 0;
     console.log(`${c.dataset}: weight ${c.weight} → ${(100 * share).toFixed(1)}% of train tokens (target ${(100 * c.share).toFixed(1)}%)${c.repeats.train ? `, repeated ${c.repeats.train}×` : ''}`);

@@ -42,6 +42,7 @@ const options = {
   instruction: { type: 'string', help: 'sensor: the instruction text of --template instruction' },
   preset: { type: 'string', help: "'sensing': prepare the built-in corpus from a 'tinyllm datasets generate' directory as <out>/sensing_* (sensor logs + gesture/robot training samples) and <out>/web_* (English prose)" },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line or summary' },
+  force: { type: 'boolean', help: 'replace a dataset of the same --name in --out (without it, that is refused)' },
 } satisfies OptionSpecs;
 
 function printSummary(m: Manifest, out: string, seq: number | undefined): void {
@@ -95,7 +96,7 @@ export async function run(argv: string[]): Promise<void> {
     if (positionals.length !== 1) throw new UserError('--preset sensing expects one argument: the directory written by tinyllm datasets generate');
     const interrupt = onInterrupt('interrupted: stopping; nothing more will be written (Ctrl-C again to quit now)');
     try {
-      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: tokenizerSpec(o.tokenizer), seed: o.seed, progress: !o.quiet };
+      const opts = { datasets: positionals[0], out: o.out, tokenizer: resolveTokenizer(o.tokenizer), tokenizerName: tokenizerSpec(o.tokenizer), seed: o.seed, progress: !o.quiet, force: o.force };
       const { sensing, web } = await prepareBuiltinCorpus({ ...opts, shouldStop: () => interrupt.requested });
       if (!o.quiet) for (const m of [sensing, web]) printSummary(m, o.out, o.seq);
     } finally {
@@ -151,6 +152,7 @@ export async function run(argv: string[]): Promise<void> {
       skipBad: o['skip-bad'] ?? false,
       progress: !o.quiet,
       shouldStop: () => interrupt.requested,
+      force: o.force,
     });
     if (!o.quiet) printSummary(m, o.out, o.seq);
   } finally {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
 import { GESTURE_INSTRUCTION, ROBOT_INSTRUCTION } from './generate/index.js';
-import { prepare, type Manifest } from './prepare.js';
+import { checkDatasetFree, prepare, type Manifest } from './prepare.js';
 import type { SourceSpec } from './sources.js';
 
 export interface BuiltinCorpusOptions {
@@ -42,6 +42,8 @@ export async function prepareBuiltinCorpus(opts: BuiltinCorpusOptions): Promise<
   if (!fs.existsSync(path.join(opts.datasets, 'datasets.json'))) {
     throw new UserError(`${opts.datasets}: not a generated datasets directory (no datasets.json); run 'tinyllm datasets generate --out ${opts.datasets}' first`);
   }
+  // both names are checked before either is written, so a refusal leaves nothing half done
+  if (!opts.force) for (const name of ['sensing', 'web']) checkDatasetFree(opts.out, name);
   const common = { out: opts.out, tokenizer: opts.tokenizer, tokenizerName: opts.tokenizerName ?? 'gpt2', seed: opts.seed, progress: opts.progress, shouldStop: opts.shouldStop, valFraction: 0.1, force: opts.force };
   const sensing = await prepare({ ...common, name: 'sensing', inputs: sensingSources(opts.datasets) });
   const web = await prepare({ ...common, name: 'web', inputs: [{ path: path.join(opts.datasets, 'text', 'prose.txt'), format: 'text', separator: '---' }] });

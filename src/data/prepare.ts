@@ -189,6 +189,21 @@ export class SplitWriter {
   }
 }
 
+/** File names of dataset `name`'s shards. */
+function shardFilePattern(name: string): RegExp {
+  return new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);
+}
+
+/** Throws when `out` already holds a dataset `name` (its manifest or any shard): never replaced without --force. */
+export function checkDatasetFree(out: string, name: string): void {
+  if (!fs.existsSync(out)) return;
+  const stale = shardFilePattern(name);
+  const there = fs.readdirSync(out).filter((f) => f === name + MANIFEST_SUFFIX || stale.test(f));
+  if (there.length > 0) {
+    throw new UserError(`${path.join(out, name)}: a dataset named '${name}' is already there (${there.slice(0, 3).join(', ')}${there.length > 3 ? ', …' : ''}); pass --force to replace it, or give another --name`);
+  }
+}
+
 /**
  * Runs `fill` with train and val writers in a staging directory inside `out`; on success moves the
  * shards into place (removing stale shards of the same name) and writes the manifest last. A dataset of the
@@ -203,13 +218,8 @@ export async function writeDataset(
 ): Promise<Manifest> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new UserError(`--name must be letters, digits, '.', '_' or '-', got '${name}'`);
   if (!(Number.isInteger(shardTokens) && shardTokens >= 1 && shardTokens < 2 ** 31)) throw new UserError(`--shard-tokens must be an integer in [1, 2^31), got ${shardTokens}`);
-  const stale = new RegExp(`^${name.replace(/[.]/g, '\\.')}_(train|val)_\\d{6}\\.bin$`);
-  if (!replace && fs.existsSync(out)) {
-    const there = fs.readdirSync(out).filter((f) => f === name + MANIFEST_SUFFIX || stale.test(f));
-    if (there.length > 0) {
-      throw new UserError(`${path.join(out, name)}: a dataset named '${name}' is already there (${there.slice(0, 3).join(', ')}${there.length > 3 ? ', …' : ''}); pass --force to replace it, or give another --name`);
-    }
-  }
+  if (!replace) checkDatasetFree(out, name);
+  const stale = shardFilePattern(name);
   fs.mkdirSync(out, { recursive: true });
   // Staging directories are named .<name>.staging-<pid>-XXXXXX; ones left by a crashed run are removed.
   const prefix = `.${name}.staging-`;

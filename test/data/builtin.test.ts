@@ -31,5 +31,13 @@ describe('prepareBuiltinCorpus', () => {
     const rendered = new Set(docs);
     expect(jsonl.filter((r) => rendered.has(renderExample(TINYLLM_TEMPLATE, r))).length).toBe(sensing.sources[2].documents.train);
     await expect(prepareBuiltinCorpus({ datasets: dir, out: path.join(dir, 'x'), tokenizer: tok })).rejects.toThrow(/tinyllm datasets generate/);
+    // a second run into the same directory is refused before either dataset is touched (here only web is left)
+    const data = path.join(dir, 'data');
+    for (const f of fs.readdirSync(data)) if (f.startsWith('sensing')) fs.rmSync(path.join(data, f));
+    const before = fs.readdirSync(data).sort();
+    await expect(prepareBuiltinCorpus({ datasets: path.join(dir, 'ds'), out: data, tokenizer: tok, progress: false })).rejects.toThrow(/data[/\\]web: a dataset named 'web' is already there.*--force/);
+    expect(fs.readdirSync(data).sort()).toEqual(before);
+    const again = await prepareBuiltinCorpus({ datasets: path.join(dir, 'ds'), out: data, tokenizer: tok, progress: false, force: true });
+    expect(again.sensing.splits).toEqual(sensing.splits);
   });
 });

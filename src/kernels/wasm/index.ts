@@ -50,8 +50,9 @@ export { A16_MAX } from './matvec.js';
 
 /**
  * Below this many rows an A·Bᵀ call (every linear layer: the weights are stored (N,K)) takes the matvec kernel, which
- * streams b once for all rows, instead of packing b for the micro-kernel. A few rows are what label scoring and
- * speculative/multi-token decoding pass. Measured (2 threads, medians of 7): K=384 N=50257 (30M LM head) M=4 6.8 ms
+ * streams b once for all rows, instead of packing b for the micro-kernel. A few rows are what label scoring (eval,
+ * serve's classify) passes. Both paths timed in one throwaway run (2 threads, medians of 7; the effect is rerunnable
+ * as bench/eval.ts's ranking rows/s): K=384 N=50257 (30M LM head) M=4 6.8 ms
  * against 8.1 packed, M=6 9.7 / 9.9, M=8 11.9 / 11.8, M=12 14.9 / 13.9; K=768 N=2304 M=6 0.53 / 0.68, M=8 0.67 / 0.65.
  */
 export const MATVEC_ROWS_TRANSB = 8;

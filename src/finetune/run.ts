@@ -14,6 +14,7 @@ import type { Kernels } from '../kernels/types.js';
 import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { GPT2 } from '../models/gpt2/model.js';
 import { applyNumberInit } from '../models/gpt2/number-init.js';
+import { applyPositionInit } from '../models/gpt2/position-init.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
 import { describeCuts, encodeTask, fitPrompt, labelCandidates, type EncodedTask, type PromptOptions } from '../task/encode.js';
@@ -117,6 +118,8 @@ export interface FinetuneOptions {
   initWeights?: Float32Array;
   /** A model trained from scratch starts with its number tokens' embeddings placed by value (models/gpt2/number-init.ts). */
   numberInit?: boolean;
+  /** A model trained from scratch starts with sinusoidal position embeddings (models/gpt2/position-init.ts). */
+  positionInit?: boolean;
   onStep?: (s: { step: number; loss: number }) => void;
 }
 
@@ -220,7 +223,8 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const stream = o.stream ?? process.stderr;
   const live = o.live ?? (Boolean(stream.isTTY) && !process.env.CI);
   const say = (msg: string) => stream.write(`${msg}\n`);
-  if (o.numberInit && settings.from !== null) throw new UserError('--number-init sets up a random init for a model trained from scratch (--model or a custom size), not for --from weights');
+  const inits = [o.numberInit && '--number-init', o.positionInit && '--position-init'].filter(Boolean).join(' and ');
+  if (inits && settings.from !== null) throw new UserError(`${inits} set${inits.includes(' and ') ? '' : 's'} up a random init for a model trained from scratch (--model or a custom size), not for --from weights`);
   prepareOutDir(o.out, o);
 
   const tok = resolveTokenizer(settings.task.tokenizer);
@@ -244,6 +248,10 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   if (o.initWeights && !base) model.params.data.set(o.initWeights);
   if (o.numberInit && !o.resume) {
     say(`number init: the embeddings of ${applyNumberInit(model, tok, s.seed)} number tokens start placed by their value`);
+  }
+  if (o.positionInit && !o.resume) {
+    applyPositionInit(model);
+    say('position init: the position embeddings start as sinusoids of the position');
   }
   const schedule = { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac };
   const ft = new Finetuner(model, {

@@ -9,6 +9,7 @@ export * from './gpt2/generate.js';
 export * from './gpt2/block-decode.js';
 export * from './gpt2/textgen.js';
 export * from './gpt2/number-init.js';
+export * from './gpt2/position-init.js';
 export { matmulW, matmulWBackward, embedRows, type Int8Matrix } from './gpt2/matrix.js';
 export { OpProfiler } from './profile.js';
 export * from './nanogpt.js';

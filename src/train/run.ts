@@ -9,6 +9,7 @@ import { numParams, type GPT2Config } from '../models/gpt2/config.js';
 import { generateText, type TextCodec } from '../models/gpt2/generate.js';
 import { GPT2 } from '../models/gpt2/model.js';
 import { applyNumberInit } from '../models/gpt2/number-init.js';
+import { applyPositionInit } from '../models/gpt2/position-init.js';
 import { DEFAULT_SEQUENCE_START } from '../task/sequence.js';
 import { checkTrainingMemory } from '../models/gpt2/memory.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -66,6 +67,8 @@ export interface RunOptions {
   initWeights?: Float32Array;
   /** A fresh random init with the number tokens' embeddings placed by value (models/gpt2/number-init.ts; needs a tokenizer). */
   numberInit?: boolean;
+  /** A fresh random init with sinusoidal position embeddings (models/gpt2/position-init.ts). */
+  positionInit?: boolean;
   /** Stop (and checkpoint) once this many steps are done, without changing the schedule. */
   stopAt?: number;
   /** Where progress goes (default process.stderr). */
@@ -138,6 +141,11 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
     if (o.initWeights) throw new UserError('--number-init sets up a random init: it does not go with --init');
     if (!tokenizer) throw new UserError('--number-init needs the tokenizer that says which tokens are numbers: drop --tokenizer none');
     say(`number init: the embeddings of ${applyNumberInit(model, tokenizer, s.seed)} number tokens start placed by their value`);
+  }
+  if (o.positionInit && !o.resume) {
+    if (o.initWeights) throw new UserError('--position-init sets up a random init: it does not go with --init');
+    applyPositionInit(model);
+    say('position init: the position embeddings start as sinusoids of the position');
   }
   const train = new ShardLoader({ pattern: s.data, B: s.B, T: s.T, seed: s.seed, shuffle: true, split: 'train', vocabSize: s.config.vocabSize });
   let val: ShardLoader | null = null;

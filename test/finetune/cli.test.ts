@@ -210,6 +210,24 @@ describe('tinyllm finetune', () => {
     await expect(finetune(['--out', num, '--resume', '--number-init'])).rejects.toThrow(/--number-init sets up a fresh init.*drop it/);
   });
 
+  it('--position-init: a model trained from scratch starts with sinusoidal position embeddings (lr 0 keeps the init)', async () => {
+    const args = [...base, '--steps', '1', '--lr', '0', '--val-every', '0', '--patience', '0'];
+    const plain = path.join(root, 'p-plain');
+    const pos = path.join(root, 'p-pos');
+    await quiet(() => finetune([...args, '--out', plain]));
+    const { log } = await quiet(() => finetune([...args, '--out', pos, '--position-init', '--number-init']));
+    expect(log).toMatch(/position init: the position embeddings start as sinusoids/);
+    const [a, b] = [loadWeights(plain), loadWeights(pos)];
+    const [V, C] = [a.config.vocabSize, 32];
+    const wpe = (w: Float32Array) => w.subarray(V * C, (V + a.config.blockSize) * C);
+    expect(wpe(b.flat)[1]).toBeCloseTo(0.02 * Math.SQRT2 + 0.2 * wpe(a.flat)[1], 6); // cos(0) = 1 in column 1
+    expect(b.flat.subarray((V + a.config.blockSize) * C)).toEqual(a.flat.subarray((V + a.config.blockSize) * C)); // the blocks
+    const fromArgs = ['--from', plain, '--train', train, '--steps', '1', '--kernels', 'ref', '--threads', '1', '--out', path.join(root, 'p-from'), '--position-init'];
+    await expect(quiet(() => finetune(fromArgs))).rejects.toThrow(/--position-init sets up a random init .* not for --from/);
+    await expect(quiet(() => finetune([...fromArgs, '--number-init']))).rejects.toThrow(/--number-init and --position-init set up a random init .* not for --from/);
+    await expect(finetune(['--out', pos, '--resume', '--position-init'])).rejects.toThrow(/--position-init sets up a fresh init.*drop it/);
+  });
+
   it('refuses bad input with messages that say what to do', async () => {
     await expect(finetune(['--train', train, '--out', path.join(root, 'x')])).rejects.toThrow(/--from .* or a size to train from scratch/);
     await expect(finetune([...base, '--method', 'lora', '--train-top', '1', '--out', path.join(root, 'y')])).rejects.toThrow(/do not combine with --method lora/);

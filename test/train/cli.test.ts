@@ -137,4 +137,22 @@ describe('tinyllm pretrain / generate', () => {
     await expect(pretrain(['--resume', num, '--number-init'])).rejects.toThrow(/--number-init sets up a fresh init.*drop it/);
     await expect(captured(process.stderr, () => pretrain(['--data', data, '--out', path.join(root, 'n2'), '--number-init', '--init', plain]))).rejects.toThrow(/does not go with --init/);
   });
+
+  it('--position-init: the position embeddings start as sinusoids (lr 0 keeps the init), the rest as the plain init; fresh runs only', async () => {
+    const common = ['--data', data, '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '1', '--lr', '0', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1'];
+    const plain = path.join(root, 'p-plain');
+    const pos = path.join(root, 'p-pos');
+    await captured(process.stderr, () => pretrain([...common, '--out', plain]));
+    const log = await captured(process.stderr, () => pretrain([...common, '--out', pos, '--position-init']));
+    expect(log).toMatch(/position init: the position embeddings start as sinusoids/);
+    const [a, b] = [loadWeights(plain), loadWeights(pos)];
+    const [V, C, T] = [a.config.vocabSize, 16, 16];
+    const wpe = (w: Float32Array) => w.subarray(V * C, (V + T) * C);
+    // row 0 is sin(0) = 0, cos(0) = 1 pairs: 0.02·√2 on the odd columns, plus a fifth of the random init
+    for (let c = 0; c < C; c++) expect(wpe(b.flat)[c]).toBeCloseTo((c % 2 ? 0.02 * Math.SQRT2 : 0) + 0.2 * wpe(a.flat)[c], 6);
+    expect(b.flat.subarray(0, V * C)).toEqual(a.flat.subarray(0, V * C)); // wte
+    expect(b.flat.subarray((V + T) * C)).toEqual(a.flat.subarray((V + T) * C)); // the blocks
+    await expect(pretrain(['--resume', pos, '--position-init'])).rejects.toThrow(/--position-init sets up a fresh init.*drop it/);
+    await expect(captured(process.stderr, () => pretrain(['--data', data, '--out', path.join(root, 'p2'), '--position-init', '--init', plain]))).rejects.toThrow(/--position-init sets up a random init: it does not go with --init/);
+  });
 });

@@ -27,6 +27,7 @@ const options = {
   from: { type: 'string', help: 'start from these weights: a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   model: { type: 'string', help: `or train from scratch: preset ${Object.keys(GPT2_PRESETS).join(', ')}` },
   'number-init': { type: 'boolean', help: "from scratch: number tokens (' 139', '42') start with embeddings placed by their value (as pretrain --number-init)" },
+  'position-init': { type: 'boolean', help: 'from scratch: position embeddings start as sinusoids of the position (as pretrain --position-init)' },
   ...CUSTOM_SIZE_OPTIONS,
   train: { type: 'string', help: 'training examples: .jsonl or .csv with instruction (optional), input, output (or give the file as the argument)' },
   val: { type: 'string', help: 'validation examples (default: --val-fraction of --train, split by seed)' },
@@ -247,7 +248,9 @@ export async function run(argv: string[]): Promise<void> {
   }
   const stopAt = o['stop-at'] === undefined ? undefined : positiveInt(o['stop-at'], 'stop-at');
   if (o.resume) {
-    if (o['number-init']) throw new UserError('--number-init sets up a fresh init; a resumed run keeps its weights: drop it');
+    for (const flag of ['number-init', 'position-init'] as const) {
+      if (o[flag]) throw new UserError(`--${flag} sets up a fresh init; a resumed run keeps its weights: drop it`);
+    }
     const settings = resumeSettings(o, argv);
     const { step } = readCheckpointHeader(path.join(o.out, STATE_FILE));
     if (settings.steps !== null && step >= settings.steps) {
@@ -258,5 +261,5 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const { settings, initWeights } = freshSettings(o, parsed.positionals[0]);
-  await runFinetune(settings, { out: o.out, force: o.force, stopAt, initWeights, numberInit: o['number-init'] });
+  await runFinetune(settings, { out: o.out, force: o.force, stopAt, initWeights, numberInit: o['number-init'], positionInit: o['position-init'] });
 }

@@ -56,6 +56,7 @@ const options = {
   force: { type: 'boolean', help: 'start over in an --out directory that already holds a run, replacing it' },
   resume: { type: 'string', help: 'continue from a checkpoint file or run directory' },
   'number-init': { type: 'boolean', help: "a fresh init whose number tokens (' 139', '42') start with embeddings placed by their value, so readings' magnitudes are there from step 1 (for sensor logs; not with --init)" },
+  'position-init': { type: 'boolean', help: 'a fresh init whose position embeddings start as sinusoids of the position (as the original Transformer), so attending k readings back is the same map at every position from step 1 (not with --init)' },
   init: { type: 'string', help: 'start from these weights instead of a random init (the size comes from the file): a tinyllm run/checkpoint, a Hugging Face GPT-2 directory/.safetensors or an llm.c .bin' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed for the init, the data order and samples (default 1337)' },
   kernels: { type: 'string', help: `kernel tier: ${availableTiers().join(', ')} (default: the fastest)` },
@@ -211,8 +212,10 @@ export async function run(argv: string[]): Promise<void> {
   const resume = o.resume !== undefined ? checkpointPath(o.resume) : undefined;
   let initWeights: Float32Array | undefined;
   let init: { name: string; config: GPT2Config } | undefined;
-  if (resume && o['number-init']) throw new UserError('--number-init sets up a fresh init; a resumed run keeps its weights: drop it');
-  if (o.init !== undefined && o['number-init']) throw new UserError('--number-init sets up a random init: it does not go with --init');
+  for (const flag of ['number-init', 'position-init'] as const) {
+    if (resume && o[flag]) throw new UserError(`--${flag} sets up a fresh init; a resumed run keeps its weights: drop it`);
+    if (o.init !== undefined && o[flag]) throw new UserError(`--${flag} sets up a random init: it does not go with --init`);
+  }
   if (o.init !== undefined) {
     if (resume) throw new UserError('--init starts a new run from existing weights and --resume continues a run: give one of them');
     const sizeFlags = SIZE_FLAGS.filter((f) => o[f] !== undefined);
@@ -237,6 +240,6 @@ export async function run(argv: string[]): Promise<void> {
   const ds = datasetOfShards(settings.data);
   const warning = ds && contextWarning(ds.manifest, settings.T);
   if (warning) process.stderr.write(`${warning}\n`);
-  const r = await runPretraining(settings, { out, resume, stopAt: o['stop-at'], initWeights, numberInit: o['number-init'] });
+  const r = await runPretraining(settings, { out, resume, stopAt: o['stop-at'], initWeights, numberInit: o['number-init'], positionInit: o['position-init'] });
   if (r.interrupted) throw new Interrupted(`stopped at step ${r.step} of ${settings.steps}; continue with: tinyllm pretrain --resume ${out}`);
 }

@@ -120,12 +120,15 @@ describe('tinyllm pretrain / generate', () => {
     await expect(captured(process.stderr, () => pretrain([...common, '--init', hf, '--resume', next]))).rejects.toThrow(/give one of them/);
   });
 
+  /** One step at lr 0 of a tiny model into `out`: its checkpoint holds the init. */
+  const initRun = (out: string, ...flags: string[]) =>
+    captured(process.stderr, () => pretrain(['--data', data, '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '1', '--lr', '0', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1', '--out', out, ...flags]));
+
   it('--number-init: number tokens start placed by value (lr 0 keeps the init), the rest as the plain init; fresh runs only', async () => {
-    const common = ['--data', data, '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '1', '--lr', '0', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1'];
     const plain = path.join(root, 'plain');
     const num = path.join(root, 'num');
-    await captured(process.stderr, () => pretrain([...common, '--out', plain]));
-    const log = await captured(process.stderr, () => pretrain([...common, '--out', num, '--number-init']));
+    await initRun(plain);
+    const log = await initRun(num, '--number-init');
     expect(log).toMatch(/number init: the embeddings of \d{4} number tokens start placed by their value/);
     const [a, b] = [loadWeights(plain), loadWeights(num)];
     const C = 16;
@@ -139,11 +142,10 @@ describe('tinyllm pretrain / generate', () => {
   });
 
   it('--position-init: the position embeddings start as sinusoids (lr 0 keeps the init), the rest as the plain init; fresh runs only', async () => {
-    const common = ['--data', data, '--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch', '2', '--seq', '8', '--steps', '1', '--lr', '0', '--val-every', '0', '--sample-every', '0', '--kernels', 'ref', '--threads', '1'];
     const plain = path.join(root, 'p-plain');
     const pos = path.join(root, 'p-pos');
-    await captured(process.stderr, () => pretrain([...common, '--out', plain]));
-    const log = await captured(process.stderr, () => pretrain([...common, '--out', pos, '--position-init']));
+    await initRun(plain);
+    const log = await initRun(pos, '--position-init');
     expect(log).toMatch(/position init: the position embeddings start as sinusoids/);
     const [a, b] = [loadWeights(plain), loadWeights(pos)];
     const [V, C, T] = [a.config.vocabSize, 16, 16];

@@ -1,6 +1,7 @@
-// Evaluation speed: rows/s of `tinyllm eval` on the built-in gesture task (prompts of ~700 GPT-2 tokens, 3
-// labels) for GPT-2 30M / 124M with random weights, per method: ranking (one prefill + rewind per label),
-// greedy generation (to max tokens: random weights never write the end marker, so this is the worst case)
+// Evaluation speed: rows/s of `tinyllm eval` on the built-in gesture task (prompts of ~240 GPT-2 tokens, 3
+// labels) for GPT-2 30M / 124M with random weights, per method: ranking (one prefill, rows sharing the
+// instruction's prefix, one LM-head pass over all labels), greedy generation (to max tokens: random weights never
+// write the end marker, so this is the worst case; a trained model's greedy answer is read off the ranking)
 // and both sharing one prefill. Medians of --rounds rounds; the load average is printed, and the process CPU
 // seconds per row (all threads), which a busy machine inflates less than wall time.
 // Run: npx tsx bench/eval.ts [--models 30M,124M] [--rows 8] [--rounds 3] [--kernels wasm] [--threads N]

@@ -1,13 +1,15 @@
 // A whole evaluation of a model on a task's test rows, as `tinyllm eval` runs it: greedy generation read two
 // ways (strict first line, TinyLLM's exactly-once rule) and ranking of the closed label set by likelihood,
-// sharing one prefill per row (generation leaves the prompt in the KV cache, ranking rewinds to it); numeric
-// answers get MAE/RMSE. The baselines are fitted on the training rows and scored on the same test rows, so
+// sharing one prefill per row, and the prefix rows share (the instruction) across rows. When every token of a
+// candidate answer was the most likely one, greedy generation would write it: ranking's logits give the greedy
+// answer and nothing is generated; otherwise greedy generation runs from the cached prompt. Numeric answers get
+// MAE/RMSE. The baselines are fitted on the training rows and scored on the same test rows, so
 // every accuracy is reported beside them.
 import { sharedDecoder } from '../models/gpt2/decode.js';
 import { CacheDecoder } from '../models/gpt2/block-decode.js';
 import type { TextCodec } from '../models/gpt2/generate.js';
 import type { GPT2 } from '../models/gpt2/model.js';
-import { decodeTextFromIds } from '../models/gpt2/textgen.js';
+import { decodeTextFromIds, stoppedText } from '../models/gpt2/textgen.js';
 import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { renderAnswer } from '../task/template.js';
@@ -19,7 +21,7 @@ import { featurize, fitFeatures } from './features.js';
 import { firstLine, readStrict, tinyllmCorrect } from './match.js';
 import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 import { parseNumbers, parseNumericAnswer } from './numbers.js';
-import { argmaxScore, scoreCandidates, type ScoringDecoder } from './rank.js';
+import { argmaxScore, scoreCandidates, type ScoringDecoder } from './score.js';
 
 export type TaskKind = 'classify' | 'numeric';
 
@@ -138,6 +140,8 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   const reserve = longest; // the prompt is cut as fine-tuning cut it for the longest answer
   const stopStrings = opts.template.end ? [opts.template.end] : []; // the response ends at the end marker
   const dec = model instanceof CacheDecoder ? (model as ScoringDecoder) : sharedDecoder(model as GPT2);
+  dec.reset(); // rows share the cached prefix from here on
+  const vocab = Math.min(codec.vocabSize ?? Infinity, dec.config.vocabSize); // what generation samples from
 
   const results: RowResult[] = [];
   let cutRows = 0;
@@ -153,17 +157,19 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     } else fitted = fitPrompt(codec, ex, reserve, opts, ex.where);
     if (fitted.inputKept < fitted.inputChars) cutRows++;
     const r: RowResult = { where: ex.where, truth: ex.output };
-    let prefilled = false;
-    if (doGenerate) {
-      const g = decodeTextFromIds(dec, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings });
-      r.generated = g.text.trim();
-      prefilled = fitted.ids.length + g.tokens.length <= dec.capacity; // the cache still starts with the prompt
-    }
     if (doRank) {
-      const scores = scoreCandidates(dec, fitted.ids, candidates, prefilled);
+      const { scores, greedy } = scoreCandidates(dec, fitted.ids, candidates, { reuse: true, vocab });
       const best = argmaxScore(scores);
       r.ranked = labels[best];
       r.logLikelihood = scores[best];
+      // greedy decoding picks each token of a candidate that was the most likely at every step
+      const followed = greedy.indexOf(true);
+      const stopped = doGenerate && followed >= 0 ? stoppedText(codec, candidates[followed], stopStrings) : null;
+      if (stopped && stopped.tokens <= maxTokens) r.generated = stopped.text.trim();
+    }
+    if (doGenerate && r.generated === undefined) {
+      const g = decodeTextFromIds(dec, codec, fitted.ids, { temperature: 0, maxTokens, stopStrings, reuse: true });
+      r.generated = g.text.trim();
     }
     results.push(r);
     opts.onRow?.(results.length);

@@ -5,6 +5,7 @@ export * from './match.js';
 export * from './numbers.js';
 export * from './features.js';
 export * from './baselines.js';
+export * from './score.js';
 export * from './rank.js';
 export * from './evaluate.js';
 export * from './format.js';

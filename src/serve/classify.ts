@@ -1,7 +1,8 @@
 // Classification by likelihood ranking with the runtime Decoder, for fine-tuned sensing models: the prompt (the
 // .tllm header's template and sequence start, runtime taskPrompt) is prefilled once, and each candidate answer
-// (label + end marker, runtime labelIds) is scored as Σ log p(answer | prompt) by rewinding the cache to the
-// prompt's last token, as src/eval's ranking does; the probabilities are the softmax of the scores over the labels.
+// (label + end marker, runtime labelIds) is scored as Σ log p(answer | prompt) by src/eval's ranking (one LM-head
+// pass over all candidates); the probabilities are the softmax of the scores over the labels.
+import { argmaxScore, scoreCandidates } from '../eval/score.js';
 import type { Decoder } from '../runtime/decoder.js';
 import type { LoadedModel } from '../runtime/model.js';
 import { taskPrompt } from '../runtime/prompt.js';
@@ -27,8 +28,8 @@ export interface Ranking {
 }
 
 /**
- * Scores every candidate after one prefill of `prompt` (start tokens included), yielding to the event loop between
- * candidates; null when cancelled() turned true.
+ * Scores every candidate after one prefill of `prompt` (start tokens included), keeping the prefix it shares with
+ * the decoder's cached context (the server's weights never change); null when cancelled() turned true.
  */
 export async function rankCandidates(dec: Decoder, prompt: number[], candidates: number[][], cancelled: () => boolean): Promise<Ranking | null> {
   const P = prompt.length;
@@ -37,20 +38,12 @@ export async function rankCandidates(dec: Decoder, prompt: number[], candidates:
   if (P + longest - 1 > dec.capacity) {
     throw new ApiError(400, `the prompt (${P} tokens) and the longest label (${longest} tokens) exceed the model's context of ${dec.capacity} tokens`, 'input');
   }
-  dec.reset();
-  if (P > 1) dec.feed(prompt.slice(0, P - 1));
-  const logprobs: number[] = [];
-  for (const cand of candidates) {
-    if (cancelled()) return null;
-    dec.rewind(P - 1);
-    logprobs.push(dec.feedScored([prompt[P - 1], ...cand]));
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (cancelled()) return null;
+  const logprobs = Array.from(scoreCandidates(dec, prompt, candidates, { reuse: true }).scores);
   const max = Math.max(...logprobs);
   const e = logprobs.map((l) => Math.exp(l - max));
   const sum = e.reduce((a, b) => a + b, 0);
   const probabilities = e.map((x) => x / sum);
-  let best = 0;
-  for (let i = 1; i < logprobs.length; i++) if (logprobs[i] > logprobs[best]) best = i;
-  return { logprobs, probabilities, best };
+  return { logprobs, probabilities, best: argmaxScore(logprobs) };
 }

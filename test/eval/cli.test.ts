@@ -74,14 +74,14 @@ describe('tinyllm eval', () => {
 
   it('Ctrl-C finishes the row, reports on the rows done (JSON too) and exits 130', async () => {
     const json = path.join(tmp, 'partial.json');
-    const feed = KVDecoder.prototype.feed;
+    const score = KVDecoder.prototype.scoreBranches;
     let sent = false;
-    const spy = vi.spyOn(KVDecoder.prototype, 'feed').mockImplementation(function (this: KVDecoder, tokens: ArrayLike<number>) {
+    const spy = vi.spyOn(KVDecoder.prototype, 'scoreBranches').mockImplementation(function (this: KVDecoder, ...args: Parameters<KVDecoder['scoreBranches']>) {
       if (!sent) {
         sent = true;
         process.emit('SIGINT');
       }
-      return feed.call(this, tokens);
+      return score.apply(this, args);
     });
     let r;
     try {

@@ -1,7 +1,9 @@
 // evaluate() on its own: numeric answers get MAE/RMSE beside the training-mean and k-NN baselines, the task
-// kind is detected from the training answers, and a stop request reports on the rows done.
-import { describe, expect, it } from 'vitest';
+// kind is detected from the training answers, greedy answers read off the ranking equal generation's, and a stop
+// request reports on the rows done.
+import { describe, expect, it, vi } from 'vitest';
 import { detectKind, evaluate } from '../../src/eval/evaluate.js';
+import { sharedDecoder } from '../../src/models/gpt2/decode.js';
 import type { TaskExample } from '../../src/task/read.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { memorise, tinyRows, tinyTokenizer } from './helpers.js';
@@ -38,6 +40,21 @@ describe('evaluate', () => {
     // 1-NN: 1 -> 1.5 (exact), 9 -> 10.5 (error 1)
     expect(knn.name).toBe('1-NN');
     expect(knn.regression?.mae).toBeCloseTo(0.5, 12);
+  });
+
+  it('reads greedy answers off the ranking when greedy decoding follows a candidate, as generation writes them', () => {
+    const fluent = memorise(tok, rows);
+    const feed = vi.spyOn(sharedDecoder(fluent), 'feed');
+    const both = evaluate(fluent, tok, rows, rows, opts);
+    // the model memorised the rows: its greedy answers are the labels, read from ranking's logits (nothing fed)
+    expect(both.strict?.accuracy).toBe(1);
+    expect(feed).not.toHaveBeenCalled();
+    feed.mockRestore();
+    const generated = evaluate(fluent, tok, rows, rows, { ...opts, rank: false });
+    expect(both.results.map((r) => r.generated)).toEqual(generated.results.map((r) => r.generated));
+    // a model that has not: the rows it does not follow a candidate on are generated, as without ranking
+    const partly = evaluate(model, tok, rows, rows, opts);
+    expect(partly.results.map((r) => r.generated)).toEqual(evaluate(model, tok, rows, rows, { ...opts, rank: false }).results.map((r) => r.generated));
   });
 
   it('stops when asked and reports on the rows done, baselines on the same rows', () => {

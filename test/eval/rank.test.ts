@@ -1,7 +1,8 @@
 // Ranking by likelihood: scores after one shared prefill equal a full forward's log-likelihoods, and a tiny
 // model trained to memorise a task gets every row right by ranking.
 import { describe, expect, it } from 'vitest';
-import { rankingAccuracy, scoreCandidates } from '../../src/eval/rank.js';
+import { rankingAccuracy } from '../../src/eval/rank.js';
+import { scoreCandidates } from '../../src/eval/score.js';
 import { labelCandidates } from '../../src/task/encode.js';
 import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
 import { fitPrompt } from '../../src/task/encode.js';
@@ -18,7 +19,7 @@ describe('ranking accuracy', () => {
     const cands = labelCandidates(tok, LABELS, opts);
     const prompt = fitPrompt(tok, rows[1], 8, opts, rows[1].where).ids;
     expect(prompt[0]).toBe(tok.eotToken);
-    const scores = scoreCandidates(new KVDecoder(model), prompt, cands);
+    const { scores } = scoreCandidates(new KVDecoder(model), prompt, cands);
     const V = model.config.vocabSize;
     cands.forEach((c, i) => {
       const ids = Int32Array.from([...prompt, ...c]);
@@ -29,7 +30,7 @@ describe('ranking accuracy', () => {
       expect(scores[i]).toBeCloseTo(want, 3);
       // as in training, prompt + answer may be one token longer than the context: the last token is only scored
       const tight = new KVDecoder(model, prompt.length + c.length - 1);
-      expect(scoreCandidates(tight, prompt, [c])[0]).toBeCloseTo(scores[i], 4);
+      expect(scoreCandidates(tight, prompt, [c]).scores[0]).toBeCloseTo(scores[i], 4);
       expect(() => scoreCandidates(new KVDecoder(model, prompt.length + c.length - 2), prompt, [c])).toThrow(/exceed the context/);
     });
   });

@@ -87,6 +87,66 @@ describe('KVDecoder rewind / fork / feedScored', () => {
     );
   });
 
+  it('rewindToShared keeps the prefix the cache shares with a new context; feeding the rest gives a fresh prefill', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: PREFILL_CHUNK + 12 }), fc.nat(), fc.integer({ min: 0, max: 1000 }), (T, cut, seed) => {
+        const { model, rng } = randomModel(seed, T);
+        const V = model.config.vocabSize;
+        const a = Int32Array.from({ length: T }, () => rng.int(V));
+        const at = 1 + (cut % (T - 2)); // b shares a[0..at) and differs at at
+        const b = a.slice();
+        b[at] = (a[at] + 1) % V;
+        for (let i = at + 1; i < T; i++) b[i] = rng.int(V);
+        const dec = new KVDecoder(model);
+        dec.append(a);
+        expect(Array.from(dec.tokens)).toEqual(Array.from(a));
+        expect(dec.rewindToShared(b)).toBe(at);
+        expect(dec.rewindToShared(b, at - 1)).toBe(at - 1); // at most max
+        expect(dec.pos).toBe(at - 1);
+        const logits = dec.feed(b.subarray(at - 1));
+        expect(Array.from(dec.tokens)).toEqual(Array.from(b));
+        freshLogProbs(model, b);
+        const full = model.logits();
+        for (let v = 0; v < V; v++) expect(logits[v]).toBeCloseTo(full[(T - 1) * V + v], 10);
+        dec.reset();
+        expect(dec.rewindToShared(b)).toBe(0);
+      }),
+      { numRuns: 15, seed: 13 },
+    );
+  });
+
+  it('scoreBranches scores each branch as a fresh forward, flags the greedy one, and leaves context + first', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 0, max: 1000 }), (P, seed) => {
+        const { model, rng } = randomModel(seed, P + 6);
+        const V = model.config.vocabSize;
+        const prompt = Int32Array.from({ length: P }, () => rng.int(V));
+        // the greedy continuation of the prompt, 4 tokens, from fresh forwards
+        const greedy: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const ids = Int32Array.from([...prompt, ...greedy]);
+          model.forward(ids, null, 1, ids.length);
+          greedy.push(argmax(model.logits().subarray((ids.length - 1) * V, ids.length * V)));
+        }
+        const changed = [...greedy];
+        changed[3] = (changed[3] + 1) % V;
+        const branches = [greedy, changed, [rng.int(V)], Array.from({ length: 6 }, () => rng.int(V))];
+        const dec = new KVDecoder(model, P + 5);
+        dec.append(prompt.subarray(0, P - 1));
+        const r = dec.scoreBranches(prompt[P - 1], branches);
+        branches.forEach((br, i) => {
+          const want = freshLogProbs(model, Int32Array.from([...prompt, ...br])).slice(P - 1);
+          expect(r.scores[i]).toBeCloseTo(want.reduce((x, y) => x + y, 0), 9);
+        });
+        expect(r.greedy.slice(0, 2)).toEqual([true, false]);
+        expect(dec.pos).toBe(P);
+        expect(Array.from(dec.tokens)).toEqual(Array.from(prompt));
+        expect(() => dec.scoreBranches(0, [Array.from({ length: 6 }, () => 0)])).toThrow(/exceed the context/);
+      }),
+      { numRuns: 15, seed: 17 },
+    );
+  });
+
   it('a fork scores a continuation like the original, and neither disturbs the other', () => {
     const { model, rng } = randomModel(5, 40);
     const V = model.config.vocabSize;

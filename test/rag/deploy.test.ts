@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main.js';
 import { promptSettings, runtimeEvaluated } from '../../src/cli/commands/eval.js';
 import { openServeRag } from '../../src/cli/commands/serve.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { scoreCandidates } from '../../src/eval/rank.js';
+import { scoreCandidates } from '../../src/eval/score.js';
 import { labelCandidates } from '../../src/task/encode.js';
 import { ragPrompt } from '../../src/rag/generate.js';
 import { openRetriever } from '../../src/rag/retrieve.js';
@@ -29,24 +29,11 @@ const K = 3;
 
 /** A runtime decoder that records, for each ranking, the prompt it was given (the tokens before the candidates). */
 class Recording extends Decoder {
-  private held: number[] = [];
   readonly prompts: number[][] = [];
-  override reset(): void {
-    super.reset();
-    this.held = [];
-  }
-  override rewind(pos: number): void {
-    super.rewind(pos);
-    this.held.length = pos;
-  }
-  override feed(tokens: ArrayLike<number>) {
-    this.held.push(...Array.from(tokens));
-    return super.feed(tokens);
-  }
-  override feedScored(tokens: ArrayLike<number>): number {
-    const prompt = [...this.held, tokens[0]];
+  override scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab?: number) {
+    const prompt = [...this.tokens, first];
     if (JSON.stringify(this.prompts.at(-1)) !== JSON.stringify(prompt)) this.prompts.push(prompt);
-    return super.feedScored(tokens);
+    return super.scoreBranches(first, branches, vocab);
   }
 }
 
@@ -141,7 +128,7 @@ describe('serve --rag', () => {
       const r = await postJson(`${url}/v1/classify`, { input: row.input, labels: LABELS });
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       expect(r.json.usage.prompt_tokens).toBe(want[i].length);
-      const scores = scoreCandidates(new Decoder(m), want[i], candidates);
+      const { scores } = scoreCandidates(new Decoder(m), want[i], candidates);
       r.json.labels.forEach((l: { logprob: number }, j: number) => expect(l.logprob).toBeCloseTo(scores[j], 6));
       expect(r.json.rag.retrieved).toEqual(retriever.search(row, K));
       expect(r.json.rag.used.length + r.json.rag.dropped).toBe(K);

@@ -2,14 +2,18 @@
 // runtime (src/runtime), which differ only in how weights are held (f32, or int8 with scales) and multiplied.
 // feed() appends tokens at the next positions in chunks of up to PREFILL_CHUNK rows (prefill), writing each
 // layer's keys and values into the cache, and returns the logits after the last one; one block is llm.c's
-// block forward with attention over the cached keys/values.
+// block forward with attention over the cached keys/values. The cache remembers its tokens, so a new prompt can
+// keep the prefix it shares with the cached one (rewindToShared), and scoreBranches() scores several
+// continuations of one context with one pass of the LM head over all their rows.
 import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { hasAttentionDecode } from '../../kernels/wasm/index.js';
 import { carve } from './activations.js';
 import { LN_EPS, type GPT2Config } from './config.js';
 import type { Allocator, Block } from './params.js';
 
-export const PREFILL_CHUNK = 64;
+export const PREFILL_CHUNK = 256;
+/** Rows whose logits are held at once when scoring (feedScored, scoreBranches): SCORE_ROWS·V floats. */
+export const SCORE_ROWS = 64;
 
 /** out(n,OC) = inp(n,IC)·wᵀ + bias, for a weight held as M. */
 export type LinearFn<M> = (out: FloatArray, inp: FloatArray, w: M, bias: FloatArray, n: number, IC: number, OC: number) => void;
@@ -53,8 +57,13 @@ export abstract class CacheDecoder<M> {
   protected readonly vCache: FloatArray[]; // per layer (capacity, C)
   protected readonly s: DecodeScratch & { logits: FloatArray };
   protected readonly ids = new Int32Array(PREFILL_CHUNK);
-  /** (PREFILL_CHUNK, V) logits of every fed row, allocated on the first feedScored(). */
+  /** The token at each cached position (held[0..pos)), for rewindToShared(). */
+  private readonly held: Int32Array;
+  /** Scoring: (SCORE_ROWS, C) final-layernorm rows waiting for the LM head and their (SCORE_ROWS, V) logits (allocated on first use), and the (row, branch, token) targets they predict. */
+  private scoreX: FloatArray | null = null;
   private rowLogits: FloatArray | null = null;
+  private scoreRows = 0;
+  private readonly targets: { row: number; branch: number; token: number }[] = [];
 
   constructor(
     readonly config: GPT2Config,
@@ -67,6 +76,7 @@ export abstract class CacheDecoder<M> {
     this.kCache = Array.from({ length: L }, (_, l) => cache[String(2 * l)]);
     this.vCache = Array.from({ length: L }, (_, l) => cache[String(2 * l + 1)]);
     this.s = carve<keyof typeof this.s>(alloc, [...decodeScratchSizes(PREFILL_CHUNK, C, config.nHead, this.capacity), ['logits', V]]);
+    this.held = new Int32Array(this.capacity);
   }
 
   /** The kernels the layers run on. */
@@ -103,7 +113,27 @@ export abstract class CacheDecoder<M> {
       this.kCache[l].set(src.kCache[l].subarray(0, src.pos * C));
       this.vCache[l].set(src.vCache[l].subarray(0, src.pos * C));
     }
+    this.held.set(src.held.subarray(0, src.pos));
     this.pos = src.pos;
+  }
+
+  /** The tokens in the cache, by position (a view, valid until the next feed). */
+  get tokens(): Int32Array {
+    return this.held.subarray(0, this.pos);
+  }
+
+  /**
+   * Rewinds the cache to the longest prefix of `tokens` it holds, at most `max` tokens, and returns that length:
+   * feeding the rest of a new prompt then pays only for what it does not share with the cached one (rows of a
+   * task share an instruction). The cache must come from the current weights: after the weights change
+   * (training), reset() first.
+   */
+  rewindToShared(tokens: ArrayLike<number>, max = tokens.length): number {
+    const keep = Math.min(max, tokens.length, this.pos);
+    let same = 0;
+    while (same < keep && this.held[same] === tokens[same]) same++;
+    this.pos = same;
+    return same;
   }
 
   /** Logits after the last token fed (valid until the next feed). */
@@ -117,12 +147,23 @@ export abstract class CacheDecoder<M> {
     if (this.pos + tokens.length > this.capacity) {
       throw new Error(`feed: context would exceed ${this.capacity} tokens; reset() and feed the tail`);
     }
+    this.run(tokens, true);
+    return this.s.logits;
+  }
+
+  /** Appends tokens to the context without computing logits (a prefill before scoring: feed() or scoreBranches() next). */
+  append(tokens: ArrayLike<number>): void {
+    if (this.pos + tokens.length > this.capacity) throw new Error(`append: context would exceed ${this.capacity} tokens`);
+    this.run(tokens, false);
+  }
+
+  /** Runs tokens at the next positions in chunks, with the logits of the last one if asked. */
+  private run(tokens: ArrayLike<number>, wantLogits: boolean): void {
     for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
       const n = Math.min(PREFILL_CHUNK, tokens.length - i);
       for (let j = 0; j < n; j++) this.ids[j] = tokens[i + j];
-      this.chunk(n, i + n === tokens.length);
+      this.chunk(n, wantLogits && i + n === tokens.length);
     }
-    return this.s.logits;
   }
 
   /**
@@ -135,21 +176,79 @@ export abstract class CacheDecoder<M> {
     const n = tokens.length - 1; // tokens fed; each row predicts the next token
     if (n < 1) throw new Error('feedScored: needs at least two tokens (a context token and one to score)');
     if (this.pos + n > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
-    const { nEmbd: C, vocabSize: V } = this.config;
-    const [w, b] = this.lnf();
-    const s = this.s;
-    this.rowLogits ??= this.alloc(PREFILL_CHUNK * V);
-    const logits = this.rowLogits;
-    let sum = 0;
-    for (let i = 0; i < n; i += PREFILL_CHUNK) {
-      const rows = Math.min(PREFILL_CHUNK, n - i);
-      for (let j = 0; j < rows; j++) this.ids[j] = tokens[i + j];
-      this.chunk(rows, false);
-      this.kernels().layernormForward(s.ln, s.mean, s.rstd, s.x, w, b, rows, C, LN_EPS);
-      this.lmHead(logits, s.ln, rows); // (rows,C) · wteᵀ -> (rows,V)
-      for (let j = 0; j < rows; j++) sum += logProbOf(logits.subarray(j * V, (j + 1) * V), tokens[i + j + 1]);
+    const out = { scores: new Float64Array(1), greedy: [true] };
+    this.scoreRun(tokens, 0, n, 0, out, this.config.vocabSize);
+    this.flushScores(out, this.config.vocabSize);
+    return out.scores[0];
+  }
+
+  /**
+   * Scores continuations of the context: feeds `first`, then each branch b after it (rewinding between branches),
+   * and returns per branch Σ_i log p(b[i] | context, first, b[0..i)), and whether every b[i] was the most likely
+   * token below `vocab` (then greedy decoding from context + first writes b). All rows go through the LM head
+   * together, in one pass (per SCORE_ROWS rows) instead of one per branch. A branch's last token is only scored,
+   * so context + first + branch may end one past the capacity. Leaves context + first in the cache, no logits.
+   */
+  scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab = this.config.vocabSize): { scores: Float64Array; greedy: boolean[] } {
+    const base = this.pos + 1;
+    if (base > this.capacity) throw new Error(`scoreBranches: context would exceed ${this.capacity} tokens`);
+    for (const b of branches) {
+      if (b.length === 0) throw new Error('scoreBranches: empty branch');
+      if (base + b.length - 1 > this.capacity) throw new Error(`scoreBranches: context + branch (${base + b.length} tokens) exceed the context of ${this.capacity} + 1`);
     }
-    return sum;
+    const out = { scores: new Float64Array(branches.length), greedy: branches.map(() => true) };
+    this.scoreRun([first], 0, 1, -1, out, vocab);
+    branches.forEach((b, bi) => this.targets.push({ row: this.scoreRows - 1, branch: bi, token: b[0] }));
+    branches.forEach((b, bi) => {
+      this.pos = base;
+      this.scoreRun(b, 0, b.length - 1, bi, out, vocab);
+    });
+    this.flushScores(out, vocab);
+    this.pos = base;
+    return out;
+  }
+
+  /**
+   * Runs tokens[from..from+n) at the next positions and queues their final-layernorm rows for the LM head; row i
+   * predicts tokens[from+i+1] for `branch` (none when branch < 0). Flushes when the queue is full.
+   */
+  private scoreRun(tokens: ArrayLike<number>, from: number, n: number, branch: number, out: BranchScores, vocab: number): void {
+    const { nEmbd: C, vocabSize: V } = this.config;
+    this.scoreX ??= this.alloc(SCORE_ROWS * C);
+    this.rowLogits ??= this.alloc(SCORE_ROWS * V);
+    const [w, b] = this.lnf();
+    for (let i = 0; i < n; ) {
+      if (this.scoreRows === SCORE_ROWS) this.flushScores(out, vocab);
+      const m = Math.min(PREFILL_CHUNK, SCORE_ROWS - this.scoreRows, n - i);
+      for (let j = 0; j < m; j++) this.ids[j] = tokens[from + i + j];
+      this.chunk(m, false);
+      this.kernels().layernormForward(this.scoreX.subarray(this.scoreRows * C), this.s.mean, this.s.rstd, this.s.x, w, b, m, C, LN_EPS);
+      if (branch >= 0) for (let j = 0; j < m; j++) this.targets.push({ row: this.scoreRows + j, branch, token: tokens[from + i + j + 1] });
+      this.scoreRows += m;
+      i += m;
+    }
+  }
+
+  /** One LM-head pass over the queued rows; adds each target's log-probability (and greedy match) to its branch. */
+  private flushScores(out: BranchScores, vocab: number): void {
+    const V = this.config.vocabSize;
+    const rows = this.scoreRows;
+    if (rows === 0 || !this.scoreX || !this.rowLogits) return;
+    const logits = this.rowLogits;
+    this.lmHead(logits, this.scoreX, rows); // (rows,C) · wteᵀ -> (rows,V)
+    const lse = new Float64Array(rows);
+    const best = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const row = logits.subarray(r * V, (r + 1) * V);
+      lse[r] = logSumExp(row);
+      best[r] = argmaxBelow(row, vocab);
+    }
+    for (const t of this.targets) {
+      out.scores[t.branch] += logits[t.row * V + t.token] - lse[t.row];
+      if (best[t.row] !== t.token) out.greedy[t.branch] = false;
+    }
+    this.targets.length = 0;
+    this.scoreRows = 0;
   }
 
   /** Runs n (≤ PREFILL_CHUNK) tokens in this.ids at positions pos..pos+n-1; computes logits of the last if asked. */
@@ -161,6 +260,7 @@ export abstract class CacheDecoder<M> {
       if (!(this.ids[j] >= 0 && this.ids[j] < V)) throw new Error(`token id ${this.ids[j]} outside the vocabulary [0, ${V})`);
     }
     this.embed(s.x, this.ids, n, this.pos);
+    this.held.set(this.ids.subarray(0, n), this.pos);
     for (let l = 0; l < L; l++) blockDecode(k, s, this.block(l), this.linear, this.kCache[l], this.vCache[l], this.pos, n, C, nHead);
     this.pos += n;
     if (!wantLogits) return;
@@ -170,13 +270,31 @@ export abstract class CacheDecoder<M> {
   }
 }
 
+/** Per branch: Σ log p of its tokens, and whether each was the most likely one. */
+interface BranchScores {
+  scores: Float64Array;
+  greedy: boolean[];
+}
+
 /** log softmax(logits)[id], computed stably in float64. */
 export function logProbOf(logits: ArrayLike<number>, id: number): number {
+  return logits[id] - logSumExp(logits);
+}
+
+/** log Σ exp(logits), computed stably in float64. */
+function logSumExp(logits: ArrayLike<number>): number {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  return logits[id] - max - Math.log(sum);
+  return max + Math.log(sum);
+}
+
+/** Index of the largest of logits[0..vocab) (ties: the first), as greedy sampling picks. */
+function argmaxBelow(logits: ArrayLike<number>, vocab: number): number {
+  let best = 0;
+  for (let i = 1; i < vocab; i++) if (logits[i] > logits[best]) best = i;
+  return best;
 }
 
 /** Runs block `w` on s.x (n,C) in place, appending the n new keys/values to the layer's cache kc/vc (capacity, C). */

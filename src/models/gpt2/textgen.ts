@@ -15,6 +15,8 @@ export interface TokenDecoder {
   reset(): void;
   /** Appends tokens and returns the logits (V) after the last one. */
   feed(tokens: ArrayLike<number>): FloatArray;
+  /** Rewinds to the longest prefix of tokens (at most max) the cache holds; returns its length. */
+  rewindToShared(tokens: ArrayLike<number>, max?: number): number;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -27,6 +29,8 @@ export interface GenerateOptions extends SamplingOptions {
   rng?: Rng;
   /** Only ids below this are sampled (default: the model's vocabulary; less when it is padded past the tokenizer's). */
   sampleVocab?: number;
+  /** Keep the prefix the decoder's cache shares with the prompt (the weights must be those that filled it). */
+  reuse?: boolean;
 }
 
 /** Yields sampled token ids one by one. An empty prompt must be avoided: start from e.g. the EOT token. */
@@ -36,10 +40,11 @@ export function* decodeTokens(dec: TokenDecoder, prompt: ArrayLike<number>, opts
   const rng = opts.rng ?? new Rng(opts.seed ?? 1337);
   const sampler = new Sampler(Math.min(opts.sampleVocab ?? Infinity, dec.config.vocabSize), opts);
   const stops = new Set(opts.stopTokens ?? []);
-  dec.reset();
   const context = Array.from(prompt);
   // a prompt longer than the block keeps its tail
-  let logits = dec.feed(context.slice(-blockSize));
+  const tail = context.slice(-blockSize);
+  if (!opts.reuse) dec.reset();
+  let logits = dec.feed(tail.slice(opts.reuse ? dec.rewindToShared(tail, tail.length - 1) : 0));
   for (let n = 0; n < opts.maxTokens; n++) {
     const next = sampler.sample(logits, rng, context);
     if (stops.has(next)) return;
@@ -133,6 +138,29 @@ export function* textSteps(dec: TokenDecoder, codec: TextCodec, ids: ArrayLike<n
   const rest = take(text.length);
   if (rest) yield rest;
   return { text, tokens, reason };
+}
+
+/**
+ * The text that generation stopping at `stopStrings` makes of `tokens` when it samples exactly them, with the
+ * number of tokens it takes; null when no stop string ends the text within them (generation would go on).
+ */
+export function stoppedText(codec: Pick<TextCodec, 'createStreamDecoder' | 'eotToken'>, tokens: ArrayLike<number>, stopStrings: string[]): { text: string; tokens: number } | null {
+  const stops = stopStrings.filter((s) => s.length > 0);
+  const decoder = codec.createStreamDecoder();
+  let text = '';
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] === codec.eotToken) {
+      // the end-of-text token stops generation unwritten
+      text += decoder.flush();
+      const hit = firstStop(text, stops, 0);
+      return { text: hit >= 0 ? text.slice(0, hit) : text, tokens: i };
+    }
+    text += decoder.push(tokens[i]);
+    if (i === tokens.length - 1) text += decoder.flush();
+    const hit = firstStop(text, stops, 0);
+    if (hit >= 0) return { text: text.slice(0, hit), tokens: i + 1 };
+  }
+  return null;
 }
 
 /** The token ids generation starts from: the prompt's, or the end-of-text token for an empty prompt. */

@@ -169,6 +169,22 @@ describe('wasm element-wise kernels vs ref', () => {
     );
   });
 
+  it('softmax + cross-entropy backward: accumulates into dlogits, skips rows with a negative target', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), len, fc.boolean(), fc.integer(), (N, V, stagedLosses, s) => {
+        const rng = new Rng(s);
+        const targets = Int32Array.from({ length: N }, () => (rng.random() < 0.25 ? -1 : rng.int(V)));
+        const probs = values(N * V, rng, 1).map(Math.abs);
+        const dlosses = values(N, rng, 2);
+        const tol = (w: number) => 1e-6 + 1e-6 * Math.abs(w);
+        // dlogits and probs in the arena (zero copy); dlosses in or out of it (staged), the targets never are
+        const run = (k: typeof ref, [dl, p, d]: Float32Array[]) => k.crossEntropySoftmaxBackward(dl, stagedLosses ? Float32Array.from(d) : d, p, targets, N, V);
+        compareWithRef([values(N * V, rng, 1), probs, dlosses], run, tol);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
   it('AdamW steps on params, moments and grads', () => {
     fc.assert(
       fc.property(len, fc.integer({ min: 1, max: 1000 }), fc.constantFrom(0, 0.1), fc.integer(), (n, step, wd, s) => {

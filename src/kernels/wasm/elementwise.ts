@@ -1,6 +1,6 @@
 // Element-wise and row-wise kernels in WebAssembly SIMD where they are a visible share of a training step:
-// AdamW over all parameters, GELU forward/backward (tanh via a vector exp) and the row softmax (over
-// 50257-wide logits). Each body is written once over "lanes" and emitted twice: 4 lanes for the bulk and
+// AdamW over all parameters, GELU forward/backward (tanh via a vector exp), the row softmax (over
+// 50257-wide logits) and its fused cross-entropy backward. Each body is written once over "lanes" and emitted twice: 4 lanes for the bulk and
 // 1 lane (a splatted scalar) for the tail. Formulas and argument orders are those of ref.ts / llm.c.
 import { hsum, threadRange } from './common.js';
 import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type ParamLocals, type V128 } from './emitter.js';
@@ -28,7 +28,7 @@ function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
 const GELU_CUBE = 0.044715;
 
-export type ElementwiseExport = 'adamw' | 'geluForward' | 'geluBackward' | 'softmaxForward';
+export type ElementwiseExport = 'adamw' | 'geluForward' | 'geluBackward' | 'softmaxForward' | 'crossEntropySoftmaxBackward';
 
 export function addElementwiseKernels(m: ModuleBuilder): void {
   const splat = (x: Local<'f32'>): V128 => f32x4.splat(x);
@@ -102,6 +102,30 @@ export function addElementwiseKernels(m: ModuleBuilder): void {
         });
         f.set(vsum, f32x4.splat(f32.add(ssum, hsum(vsum))));
         forLanes(f, i32.mul(p.C, F), (l) => l.store(y, f32x4.div(l.load(y), vsum)));
+      });
+    });
+  });
+
+  // crossEntropySoftmaxBackward(dlogits, dlosses, probs, targets, N, V, ...): dlogits(N,V) += (probs − onehot(target))·dloss
+  // per row, rows with a negative target skipped; rows split across threads (as the js tier: += p·d, then −d at the target)
+  const ceParams = { dlogits: 'i32', dlosses: 'i32', probs: 'i32', targets: 'i32', N: 'i32', V: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
+  m.func('crossEntropySoftmaxBackward', ceParams, 'none', (f, p) => {
+    const [t, lo, hi, r, g, q, tgt] = ['t', 'lo', 'hi', 'r', 'g', 'q', 'tgt'].map(() => f.local('i32'));
+    const d = f.local('f32');
+    const dv = f.local('v128');
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.N, 1, p.threads, t, lo, hi);
+      f.for(r, lo, hi, 1, () => {
+        f.set(tgt, i32.load(i32.add(p.targets, i32.mul(r, F))));
+        f.if(i32.ge_s(tgt, 0), () => {
+          f.set(d, f32.load(i32.add(p.dlosses, i32.mul(r, F))));
+          f.set(dv, f32x4.splat(d));
+          f.set(g, i32.add(p.dlogits, i32.mul(i32.mul(r, p.V), F)));
+          f.set(q, i32.add(p.probs, i32.mul(i32.mul(r, p.V), F)));
+          forLanes(f, i32.mul(p.V, F), (l) => l.store(g, f32x4.add(l.load(g), f32x4.mul(l.load(q), dv))));
+          const at = i32.add(g, i32.mul(tgt, F));
+          f.emit(f32.store(at, f32.sub(f32.load(at), d)));
+        });
       });
     });
   });

@@ -59,15 +59,21 @@ describe('KVDecoder rewind / fork / feedScored', () => {
     return Array.from({ length: ids.length - 1 }, (_, i) => logProbOf(full.subarray(i * V, (i + 1) * V), ids[i + 1]));
   };
 
+  /** Two random T-token sequences a, b that share a[0..at) and differ from position at on. */
+  const divergingPair = (seed: number, T: number, at: number) => {
+    const { model, rng } = randomModel(seed, T);
+    const V = model.config.vocabSize;
+    const a = Int32Array.from({ length: T }, () => rng.int(V));
+    const b = a.slice();
+    b[at] = (a[at] + 1) % V;
+    for (let i = at + 1; i < T; i++) b[i] = rng.int(V);
+    return { model, V, a, b, at };
+  };
+
   it('rewinding the cache and re-feeding gives the log-probabilities of a fresh prefill', () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: PREFILL_CHUNK + 12 }), fc.nat(), fc.integer({ min: 0, max: 1000 }), (T, cut, seed) => {
-        const { model, rng } = randomModel(seed, T);
-        const V = model.config.vocabSize;
-        const a = Int32Array.from({ length: T }, () => rng.int(V));
-        const at = 1 + (cut % (T - 1)); // shared prefix a[0..at), then a different tail
-        const b = a.slice();
-        for (let i = at; i < T; i++) b[i] = rng.int(V);
+        const { model, V, a, b, at } = divergingPair(seed, T, 1 + (cut % (T - 1)));
         const dec = new KVDecoder(model);
         dec.feed(a); // fill the cache with a's tail, then rewind it away
         dec.rewind(at);
@@ -90,13 +96,7 @@ describe('KVDecoder rewind / fork / feedScored', () => {
   it('rewindToShared keeps the prefix the cache shares with a new context; feeding the rest gives a fresh prefill', () => {
     fc.assert(
       fc.property(fc.integer({ min: 3, max: PREFILL_CHUNK + 12 }), fc.nat(), fc.integer({ min: 0, max: 1000 }), (T, cut, seed) => {
-        const { model, rng } = randomModel(seed, T);
-        const V = model.config.vocabSize;
-        const a = Int32Array.from({ length: T }, () => rng.int(V));
-        const at = 1 + (cut % (T - 2)); // b shares a[0..at) and differs at at
-        const b = a.slice();
-        b[at] = (a[at] + 1) % V;
-        for (let i = at + 1; i < T; i++) b[i] = rng.int(V);
+        const { model, V, a, b, at } = divergingPair(seed, T, 1 + (cut % (T - 2)));
         const dec = new KVDecoder(model);
         dec.append(a);
         expect(Array.from(dec.tokens)).toEqual(Array.from(a));

@@ -177,8 +177,8 @@ export abstract class CacheDecoder<M> {
     if (n < 1) throw new Error('feedScored: needs at least two tokens (a context token and one to score)');
     if (this.pos + n > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
     const out = { scores: new Float64Array(1), greedy: [true] };
-    this.scoreRun(tokens, 0, n, 0, out, this.config.vocabSize);
-    this.flushScores(out, this.config.vocabSize);
+    this.scoreRun(tokens, 0, n, 0, out, 0);
+    this.flushScores(out, 0);
     return out.scores[0];
   }
 
@@ -192,6 +192,7 @@ export abstract class CacheDecoder<M> {
   scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab = this.config.vocabSize): { scores: Float64Array; greedy: boolean[] } {
     const base = this.pos + 1;
     if (base > this.capacity) throw new Error(`scoreBranches: context would exceed ${this.capacity} tokens`);
+    if (!(vocab >= 1)) throw new RangeError(`scoreBranches: vocab must be ≥ 1, got ${vocab}`);
     for (const b of branches) {
       if (b.length === 0) throw new Error('scoreBranches: empty branch');
       if (base + b.length - 1 > this.capacity) throw new Error(`scoreBranches: context + branch (${base + b.length} tokens) exceed the context of ${this.capacity} + 1`);
@@ -229,7 +230,7 @@ export abstract class CacheDecoder<M> {
     }
   }
 
-  /** One LM-head pass over the queued rows; adds each target's log-probability (and greedy match) to its branch. */
+  /** One LM-head pass over the queued rows; adds each target's log-probability (and, when vocab > 0, whether it was the argmax below vocab) to its branch. */
   private flushScores(out: BranchScores, vocab: number): void {
     const V = this.config.vocabSize;
     const rows = this.scoreRows;
@@ -241,11 +242,11 @@ export abstract class CacheDecoder<M> {
     for (let r = 0; r < rows; r++) {
       const row = logits.subarray(r * V, (r + 1) * V);
       lse[r] = logSumExp(row);
-      best[r] = argmaxBelow(row, vocab);
+      if (vocab > 0) best[r] = argmaxBelow(row, vocab);
     }
     for (const t of this.targets) {
       out.scores[t.branch] += logits[t.row * V + t.token] - lse[t.row];
-      if (best[t.row] !== t.token) out.greedy[t.branch] = false;
+      if (vocab > 0 && best[t.row] !== t.token) out.greedy[t.branch] = false;
     }
     this.targets.length = 0;
     this.scoreRows = 0;

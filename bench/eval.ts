@@ -3,7 +3,9 @@
 // instruction's prefix, one LM-head pass over all labels), greedy generation (to max tokens: random weights never
 // write the end marker, so this is the worst case; a trained model's greedy answer is read off the ranking)
 // and both sharing one prefill. Medians of --rounds rounds; the load average is printed, and the process CPU
-// seconds per row (all threads), which a busy machine inflates less than wall time.
+// seconds per row (all threads), which a busy machine inflates less than wall time. One more ranking round per
+// model times the kernels one by one (ms per row): the prompt's matmuls, the labels' small ones, the LM head,
+// attention, layernorm + GELU + add, and the rest (embedding, log-softmax, tokenizing the prompt).
 // Run: npx tsx bench/eval.ts [--models 30M,124M] [--rows 8] [--rounds 3] [--kernels wasm] [--threads N]
 // Last stdout line: one JSON summary object.
 import * as fs from 'node:fs';
@@ -11,7 +13,7 @@ import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { generateDatasets } from '../src/data/generate/index.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { availableTiers, setKernels, defaultThreads } from '../src/kernels/index.js';
+import { availableTiers, getKernels, setKernels, defaultThreads } from '../src/kernels/index.js';
 import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { readTaskFile } from '../src/task/read.js';
@@ -40,6 +42,7 @@ const promptTokens = test.reduce((s, e) => s + tok.encode(`${e.instruction}\n${e
 console.log(`eval bench: ${tier}, ${threads} threads; ${test.length} gesture rows of ~${promptTokens.toFixed(0)} prompt tokens; ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const profiles: { model: string; msPerRow: Record<string, number> }[] = [];
 const results: { model: string; method: string; rowsPerSec: number; min: number; max: number; secondsPer1000Rows: number; cpuSecondsPerRow: number }[] = [];
 for (const name of models) {
   const model = new GPT2(presetConfig(name), { seed: 1 });
@@ -58,5 +61,41 @@ for (const name of models) {
     results.push({ model: name, method, rowsPerSec: +rps.toFixed(3), min: +Math.min(...rates).toFixed(3), max: +Math.max(...rates).toFixed(3), secondsPer1000Rows: Math.round(1000 / rps), cpuSecondsPerRow: +median(cpu).toFixed(3) });
     console.log(`${name.padEnd(5)} ${method.padEnd(8)} ${rps.toFixed(2).padStart(7)} rows/s (min ${Math.min(...rates).toFixed(2)}, max ${Math.max(...rates).toFixed(2)}) → ${Math.round(1000 / rps)} s per 1000 rows; ${median(cpu).toFixed(3)} CPU s/row`);
   }
+  const split = profileRanking(model);
+  profiles.push({ model: name, msPerRow: split });
+  console.log(`${name.padEnd(5)} ranking, ms per row: ${Object.entries(split).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
-console.log(JSON.stringify({ bench: 'eval', tier, threads, rows: test.length, promptTokens: Math.round(promptTokens), loadavg: loadavg().map((l) => +l.toFixed(2)), results }));
+console.log(JSON.stringify({ bench: 'eval', tier, threads, rows: test.length, promptTokens: Math.round(promptTokens), loadavg: loadavg().map((l) => +l.toFixed(2)), results, profiles }));
+
+/** One ranking round with the kernels timed one by one; ms per row by part. */
+function profileRanking(model: GPT2): Record<string, number> {
+  const k = getKernels() as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const V = model.config.vocabSize;
+  const ms: Record<string, number> = { 'prompt matmuls': 0, 'label matmuls': 0, 'LM head': 0, attention: 0, 'layernorm, GELU, add': 0 };
+  const part = (name: string, a: unknown[]): string => {
+    if (name !== 'matmul') return name === 'attentionDecode' ? 'attention' : 'layernorm, GELU, add';
+    return a[5] === V ? 'LM head' : (a[3] as number) < 8 ? 'label matmuls' : 'prompt matmuls';
+  };
+  const names = ['matmul', 'attentionDecode', 'layernormForward', 'geluForward', 'add'].filter((n) => typeof k[n] === 'function');
+  const originals = names.map((n) => k[n]);
+  names.forEach((n, i) => {
+    k[n] = (...a: unknown[]) => {
+      const t = performance.now();
+      const r = originals[i].apply(k, a);
+      ms[part(n, a)] += performance.now() - t;
+      return r;
+    };
+  });
+  const t0 = performance.now();
+  try {
+    evaluate(model, tok, test, train, { template: TINYLLM_TEMPLATE, contextLength: model.config.blockSize, generate: false });
+  } finally {
+    names.forEach((n, i) => (k[n] = originals[i]));
+  }
+  const total = performance.now() - t0;
+  const out: Record<string, number> = {};
+  for (const [key, v] of Object.entries(ms)) out[key] = +(v / test.length).toFixed(1);
+  out.rest = +((total - Object.values(ms).reduce((a, b) => a + b, 0)) / test.length).toFixed(1);
+  out.total = +(total / test.length).toFixed(1);
+  return out;
+}

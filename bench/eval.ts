@@ -15,6 +15,7 @@ import { generateDatasets } from '../src/data/generate/index.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { availableTiers, getKernels, setKernels, defaultThreads } from '../src/kernels/index.js';
 import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js';
+import { SCORE_ROWS } from '../src/models/gpt2/block-decode.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { readTaskFile } from '../src/task/read.js';
 import { TINYLLM_TEMPLATE } from '../src/task/template.js';
@@ -74,7 +75,8 @@ function profileRanking(model: GPT2): Record<string, number> {
   const ms: Record<string, number> = { 'prompt matmuls': 0, 'label matmuls': 0, 'LM head': 0, attention: 0, 'layernorm, GELU, add': 0 };
   const part = (name: string, a: unknown[]): string => {
     if (name !== 'matmul') return name === 'attentionDecode' ? 'attention' : 'layernorm, GELU, add';
-    return a[5] === V ? 'LM head' : (a[3] as number) < 8 ? 'label matmuls' : 'prompt matmuls';
+    // the labels run in chunks of at most SCORE_ROWS rows; a prompt (~240 tokens, ~200 after the shared prefix) in one
+    return a[5] === V ? 'LM head' : (a[3] as number) <= SCORE_ROWS ? 'label matmuls' : 'prompt matmuls';
   };
   const names = ['matmul', 'attentionDecode', 'layernormForward', 'geluForward', 'add'].filter((n) => typeof k[n] === 'function');
   const originals = names.map((n) => k[n]);

@@ -231,10 +231,10 @@ describe('wasm tier on the shared kernel pool', () => {
   });
 });
 
-describe('wasm attentionDecode (KV-cache attention of one row) vs ref attention', () => {
-  it('matches the causal attention of the full sequence at every position, on 1 and 2 threads', () => {
+describe('wasm attentionDecode (KV-cache attention of new rows) vs ref attention', () => {
+  it('matches the causal attention of the full sequence at every position, rows fed in chunks, on 1 and 2 threads', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (NH, hsQ, T, seed) => {
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }), fc.integer(), (NH, hsQ, T, splits, seed) => {
         const mark = arena.mark();
         const C = NH * hsQ;
         const rng = new Rng(seed);
@@ -250,8 +250,12 @@ describe('wasm attentionDecode (KV-cache attention of one row) vs ref attention'
         const scores = arena.f32(NH * T);
         for (const k of tiers) {
           const out = arena.f32(T * C).fill(NaN);
-          for (let t = 0; t < T; t++) expect(k.attentionDecode(out.subarray(t * C), qkv.subarray(t * 3 * C), K, V, scores, t, C, NH)).toBe(true);
-          expect(maxErr(out, want), `threads=${k.threads} NH=${NH} C=${C} T=${T}`).toBeLessThan(1e-5);
+          for (let t = 0, s = 0; t < T; s++) {
+            const rows = Math.min(splits[s % splits.length], T - t);
+            expect(k.attentionDecode(out.subarray(t * C), qkv.subarray(t * 3 * C), K, V, scores, t, C, NH, rows)).toBe(true);
+            t += rows;
+          }
+          expect(maxErr(out, want), `threads=${k.threads} NH=${NH} C=${C} T=${T} splits=${splits}`).toBeLessThan(1e-5);
         }
         expect(tiers[0].attentionDecode(new Float32Array(C), qkv, K, V, scores, 0, C, NH)).toBe(false); // not in the arena
         arena.release(mark);

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ref } from '../../src/kernels/index.js';
-import { KVDecoder, logProbOf, PREFILL_CHUNK } from '../../src/models/gpt2/decode.js';
+import { KVDecoder, logProbOf, PREFILL_CHUNK, SCORE_ROWS } from '../../src/models/gpt2/decode.js';
 import { generateText, generateTokens, type TextCodec } from '../../src/models/gpt2/generate.js';
 import { GPT2 } from '../../src/models/gpt2/model.js';
 import { plainF32, plainF64 } from '../../src/models/gpt2/params.js';
@@ -144,6 +144,29 @@ describe('KVDecoder rewind / fork / feedScored', () => {
         expect(() => dec.scoreBranches(0, [Array.from({ length: 6 }, () => 0)])).toThrow(/exceed the context/);
       }),
       { numRuns: 15, seed: 17 },
+    );
+  });
+
+  it('scoreBranches gives the same scores when its branches fill several chunks or one is longer than a chunk', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 1000 }), (P, seed) => {
+        const long = SCORE_ROWS + 3; // fed on its own
+        const { model, rng } = randomModel(seed, P + long);
+        const V = model.config.vocabSize;
+        const prompt = Int32Array.from({ length: P }, () => rng.int(V));
+        // ~30 branches of 1..8 tokens: more rows than one chunk of SCORE_ROWS holds
+        const branches = Array.from({ length: 30 }, () => Array.from({ length: 1 + rng.int(8) }, () => rng.int(V)));
+        branches.splice(rng.int(30), 0, Array.from({ length: long }, () => rng.int(V)));
+        const dec = new KVDecoder(model);
+        dec.append(prompt.subarray(0, P - 1));
+        const r = dec.scoreBranches(prompt[P - 1], branches);
+        branches.forEach((br, i) => {
+          const want = freshLogProbs(model, Int32Array.from([...prompt, ...br])).slice(P - 1);
+          expect(r.scores[i]).toBeCloseTo(want.reduce((x, y) => x + y, 0), 9);
+        });
+        expect(Array.from(dec.tokens)).toEqual(Array.from(prompt));
+      }),
+      { numRuns: 6, seed: 23 },
     );
   });
 

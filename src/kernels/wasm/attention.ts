@@ -121,14 +121,14 @@ export function addAttention(m: ModuleBuilder): void {
     });
   });
 
-  // one query row (position t) against cached keys/values (cap, C) of positions 0..t; threads split the heads,
-  // each with its own row of scores (NH, t+1). Scores of 4 keys at a time (independent sums sharing q's loads) and
-  // the output in registers, 32 floats at a time; each value is summed in the same order as scoreRow and pass 4 of
+  // `rows` query rows (positions t..t+rows-1, qkv rows 3C apart, out rows C apart), row i against the cached
+  // keys/values (cap, C) of positions 0..t+i; threads split the heads, each with its own row of scores (NH, t+rows).
+  // Scores of 4 keys at a time (independent sums sharing q's loads) and the output in registers, 32 floats at a time; each value is summed in the same order as scoreRow and pass 4 of
   // the forward kernel, so the results are the same.
-  const dec = { out: 'i32', qkv: 'i32', K: 'i32', V: 'i32', scores: 'i32', t: 'i32', C: 'i32', NH: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
+  const dec = { out: 'i32', qkv: 'i32', K: 'i32', V: 'i32', scores: 'i32', t: 'i32', C: 'i32', NH: 'i32', rows: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
   m.func('attentionDecode', dec, 'none', (f, p) => {
     const hd = head(f, p.C, p.NH);
-    const [th, lo, hi, h, t2, n, q, v, o, srow, hk, ob] = Array.from({ length: 12 }, () => f.local('i32'));
+    const [th, lo, hi, h, t2, n, q, v, o, srow, hk, ob, qi, tj] = Array.from({ length: 14 }, () => f.local('i32'));
     const keys = [0, 1, 2, 3].map(() => f.local('i32'));
     const sums = [0, 1, 2, 3].map(() => new LaneSum(f));
     const acc = Array.from({ length: 8 }, () => f.local('v128'));
@@ -136,18 +136,19 @@ export function addAttention(m: ModuleBuilder): void {
     const w = f.local('v128');
     const r = rowLocals(f);
     const keyAt = (j: I32) => i32.add(p.K, i32.add(i32.mul(j, hd.cB), hk)); // &K[j][h·hs]
-    f.set(n, i32.mul(i32.add(p.t, 1), F));
     f.for(th, p.t0, p.t1, 1, () => {
       threadRange(f, p.NH, 1, p.threads, th, lo, hi);
-      f.for(h, lo, hi, 1, () => {
+      f.for(h, lo, hi, 1, () => f.for(qi, 0, p.rows, 1, () => {
+        f.set(tj, i32.add(p.t, qi));
+        f.set(n, i32.mul(i32.add(tj, 1), F));
         f.set(hk, i32.mul(h, hd.hsB));
-        f.set(q, i32.add(p.qkv, hk));
-        f.set(srow, i32.add(p.scores, i32.mul(h, n)));
+        f.set(q, i32.add(p.qkv, i32.add(i32.mul(qi, hd.rowB), hk)));
+        f.set(srow, i32.add(p.scores, i32.mul(i32.mul(h, i32.add(p.t, p.rows)), F)));
         // pass 1: scores of keys t2..t2+3 together, then the rest one by one (scoreRow)
         f.set(r.maxv, f32.const(-Infinity));
         f.set(t2, 0);
         f.block((exit) => f.loop((again) => {
-          f.brIf(exit, i32.gt_s(i32.add(t2, 4), i32.add(p.t, 1)));
+          f.brIf(exit, i32.gt_s(i32.add(t2, 4), i32.add(tj, 1)));
           keys.forEach((k, j) => f.set(k, keyAt(i32.add(t2, j))));
           for (const sum of sums) sum.reset();
           forLanes(f, hd.hsB, (l) => {
@@ -163,17 +164,17 @@ export function addAttention(m: ModuleBuilder): void {
           f.br(again);
         }));
         f.set(max4, r.maxv); // scoreRow restarts the max: carry it over
-        scoreRow(f, hd, r, q, keyAt, srow, i32.add(p.t, 1), t2);
+        scoreRow(f, hd, r, q, keyAt, srow, i32.add(tj, 1), t2);
         f.set(r.maxv, f32.max(r.maxv, max4));
         expRow(f, r, srow, srow, n);
         f.set(inv, f32.div(f32.const(1), r.sum.value()));
-        f.set(o, i32.add(p.out, hk));
+        f.set(o, i32.add(p.out, i32.add(i32.mul(qi, hd.cB), hk)));
         // pass 4: out = Σ_t2 (score·inv)·v[t2], 8 vectors of out held in registers over all t2, then the rest in memory
         f.set(ob, 0);
         f.block((exit) => f.loop((again) => {
           f.brIf(exit, i32.gt_s(i32.add(ob, 16 * acc.length), hd.hsB));
           for (const a of acc) f.set(a, f32x4Const(0));
-          f.for(t2, 0, i32.add(p.t, 1), 1, () => {
+          f.for(t2, 0, i32.add(tj, 1), 1, () => {
             f.set(v, i32.add(p.V, i32.add(i32.mul(t2, hd.cB), i32.add(hk, ob))));
             f.set(w, f32x4.splat(f32.mul(f32.load(i32.add(srow, i32.mul(t2, F))), inv)));
             acc.forEach((a, j) => f.set(a, f32x4.add(a, f32x4.mul(w, v128.load(v, 16 * j)))));
@@ -183,12 +184,12 @@ export function addAttention(m: ModuleBuilder): void {
           f.br(again);
         }));
         forLanes(f, hd.hsB, (l) => l.store(o, f32x4Const(0)), ob);
-        f.for(t2, 0, i32.add(p.t, 1), 1, () => {
+        f.for(t2, 0, i32.add(tj, 1), 1, () => {
           f.set(v, i32.add(p.V, i32.add(i32.mul(t2, hd.cB), hk)));
           f.set(w, f32x4.splat(f32.mul(f32.load(i32.add(srow, i32.mul(t2, F))), inv)));
           forLanes(f, hd.hsB, (l) => l.store(o, f32x4.add(l.load(o), f32x4.mul(w, l.load(v)))), ob);
         });
-      });
+      }));
     });
   });
 

@@ -37,11 +37,12 @@ export interface WasmKernels extends Int8Kernels {
    */
   matmulInt8(c: Float32Array, a: Float32Array, w: Int8Array, scales: Float32Array, M: number, K: number, N: number, block: number, bias?: Float32Array): void;
   /**
-   * KV-cache attention of one query at position t: out(C) = softmax(q·Kᵀ/√hs) V per head over cached rows 0..t of
-   * K and V (cap, C); q is the first C floats of qkv; scores is scratch of NH·(t+1) floats. Returns false, doing
-   * nothing, unless every array is a float32 view in this tier's arena (the caller then runs its own loop).
+   * KV-cache attention of `rows` queries at positions t..t+rows-1: out row i (C) = softmax(q_i·Kᵀ/√hs) V per head
+   * over cached rows 0..t+i of K and V (cap, C); q_i is the first C floats of qkv row i (rows 3C apart, out rows C
+   * apart); scores is scratch of NH·(t+rows) floats. Returns false, doing nothing, unless every array is a float32
+   * view in this tier's arena (the caller then runs its own loop).
    */
-  attentionDecode(out: FloatArray, qkv: FloatArray, K: FloatArray, V: FloatArray, scores: FloatArray, t: number, C: number, NH: number): boolean;
+  attentionDecode(out: FloatArray, qkv: FloatArray, K: FloatArray, V: FloatArray, scores: FloatArray, t: number, C: number, NH: number, rows?: number): boolean;
 }
 
 /** Largest block of values per int8 scale the wasm kernel sums in int32 without overflow. */
@@ -177,9 +178,9 @@ class WasmTier implements WasmKernels {
     });
   }
 
-  attentionDecode(out: FloatArray, qkv: FloatArray, K: FloatArray, V: FloatArray, scores: FloatArray, t: number, C: number, NH: number): boolean {
-    if (!this.inArena(out, qkv, K, V, scores) || scores.length < NH * (t + 1)) return false;
-    this.run('attentionDecode', [out.byteOffset, qkv.byteOffset, K.byteOffset, V.byteOffset, scores.byteOffset, t, C, NH], NH > 1 && (t + 1) * C * 2 >= this.parallelMinMacs);
+  attentionDecode(out: FloatArray, qkv: FloatArray, K: FloatArray, V: FloatArray, scores: FloatArray, t: number, C: number, NH: number, rows = 1): boolean {
+    if (!this.inArena(out, qkv, K, V, scores) || scores.length < NH * (t + rows)) return false;
+    this.run('attentionDecode', [out.byteOffset, qkv.byteOffset, K.byteOffset, V.byteOffset, scores.byteOffset, t, C, NH, rows], NH > 1 && rows * (t + 1) * C * 2 >= this.parallelMinMacs);
     return true;
   }
 

@@ -4,7 +4,8 @@
 // layer's keys and values into the cache, and returns the logits after the last one; one block is llm.c's
 // block forward with attention over the cached keys/values. The cache remembers its tokens, so a new prompt can
 // keep the prefix it shares with the cached one (rewindToShared), and scoreBranches() scores several
-// continuations of one context with one pass of the LM head over all their rows.
+// continuations of one context side by side in one chunk (each attends to the context and to itself), with one
+// pass of the weights and of the LM head for all of them.
 import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { hasAttentionDecode } from '../../kernels/wasm/index.js';
 import { carve } from './activations.js';
@@ -63,7 +64,7 @@ export abstract class CacheDecoder<M> {
   private scoreX: FloatArray | null = null;
   private rowLogits: FloatArray | null = null;
   private scoreRows = 0;
-  private readonly targets: { row: number; branch: number; token: number }[] = [];
+  private readonly targets: ScoreTarget[] = [];
 
   constructor(
     readonly config: GPT2Config,
@@ -183,11 +184,12 @@ export abstract class CacheDecoder<M> {
   }
 
   /**
-   * Scores continuations of the context: feeds `first`, then each branch b after it (rewinding between branches),
-   * and returns per branch Σ_i log p(b[i] | context, first, b[0..i)), and whether every b[i] was the most likely
-   * token below `vocab` (then greedy decoding from context + first writes b). All rows go through the LM head
-   * together, in one pass (per SCORE_ROWS rows) instead of one per branch. A branch's last token is only scored,
-   * so context + first + branch may end one past the capacity. Leaves context + first in the cache, no logits.
+   * Scores continuations of the context: feeds `first`, then each branch b after it, and returns per branch
+   * Σ_i log p(b[i] | context, first, b[0..i)), and whether every b[i] was the most likely token below `vocab` (then
+   * greedy decoding from context + first writes b). The branches run side by side in one chunk (per SCORE_ROWS
+   * rows): each attends to the context, `first` and its own earlier tokens only, so the weights stream once for all
+   * of them, and all rows go through the LM head together. A branch's last token is only scored, so context + first
+   * + branch may end one past the capacity. Leaves context + first in the cache, no logits.
    */
   scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab = this.config.vocabSize): { scores: Float64Array; greedy: boolean[] } {
     const base = this.pos + 1;
@@ -198,15 +200,58 @@ export abstract class CacheDecoder<M> {
       if (base + b.length - 1 > this.capacity) throw new Error(`scoreBranches: context + branch (${base + b.length} tokens) exceed the context of ${this.capacity} + 1`);
     }
     const out = { scores: new Float64Array(branches.length), greedy: branches.map(() => true) };
-    this.scoreRun([first], 0, 1, -1, out, vocab);
-    branches.forEach((b, bi) => this.targets.push({ row: this.scoreRows - 1, branch: bi, token: b[0] }));
+    // segments of one tree chunk: `first` at the context's end, then each branch's fed tokens at base..
+    const segs: Segment[] = [{ row: 0, n: 1, at: this.pos }];
+    this.ids[0] = first;
+    this.held[this.pos] = first;
+    this.pos = base; // context + first stays; the branches' cache rows after it are scratch
+    branches.forEach((b, bi) => this.targets.push({ row: 0, branch: bi, token: b[0] }));
+    let rows = 1;
     branches.forEach((b, bi) => {
-      this.pos = base;
-      this.scoreRun(b, 0, b.length - 1, bi, out, vocab);
+      const m = b.length - 1; // rows fed; row i predicts b[i + 1]
+      if (m === 0) return;
+      if (m > SCORE_ROWS) {
+        // longer than a whole chunk: fed on its own, in order
+        this.treeChunk(rows, segs, out, vocab);
+        [segs.length, rows] = [0, 0];
+        this.pos = base;
+        this.scoreRun(b, 0, m, bi, out, vocab);
+        this.flushScores(out, vocab);
+        return;
+      }
+      if (rows + m > SCORE_ROWS) {
+        this.treeChunk(rows, segs, out, vocab);
+        [segs.length, rows] = [0, 0];
+      }
+      segs.push({ row: rows, n: m, at: base });
+      for (let i = 0; i < m; i++) {
+        this.ids[rows + i] = b[i];
+        this.targets.push({ row: rows + i, branch: bi, token: b[i + 1] });
+      }
+      rows += m;
     });
-    this.flushScores(out, vocab);
+    this.treeChunk(rows, segs, out, vocab);
     this.pos = base;
     return out;
+  }
+
+  /**
+   * Runs the `rows` tokens in this.ids as the given segments (each at its own positions, attending to the cache
+   * before its first position and to itself), queues their final-layernorm rows for the LM head and flushes them
+   * with the targets queued for them. Leaves this.pos alone.
+   */
+  private treeChunk(rows: number, segs: readonly Segment[], out: BranchScores, vocab: number): void {
+    if (rows === 0) return;
+    this.checkIds(rows);
+    const { nLayer: L, nEmbd: C, nHead } = this.config;
+    this.scoreX ??= this.alloc(SCORE_ROWS * C);
+    const k = this.kernels();
+    for (const g of segs) this.embed(this.s.x.subarray(g.row * C), this.ids.subarray(g.row), g.n, g.at);
+    for (let l = 0; l < L; l++) blockDecode(k, this.s, this.block(l), this.linear, this.kCache[l], this.vCache[l], segs, rows, C, nHead);
+    const [w, b] = this.lnf();
+    k.layernormForward(this.scoreX, this.s.mean, this.s.rstd, this.s.x, w, b, rows, C, LN_EPS);
+    this.scoreRows = rows;
+    this.flushScores(out, vocab);
   }
 
   /**
@@ -216,7 +261,6 @@ export abstract class CacheDecoder<M> {
   private scoreRun(tokens: ArrayLike<number>, from: number, n: number, branch: number, out: BranchScores, vocab: number): void {
     const { nEmbd: C, vocabSize: V } = this.config;
     this.scoreX ??= this.alloc(SCORE_ROWS * C);
-    this.rowLogits ??= this.alloc(SCORE_ROWS * V);
     const [w, b] = this.lnf();
     for (let i = 0; i < n; ) {
       if (this.scoreRows === SCORE_ROWS) this.flushScores(out, vocab);
@@ -234,8 +278,8 @@ export abstract class CacheDecoder<M> {
   private flushScores(out: BranchScores, vocab: number): void {
     const V = this.config.vocabSize;
     const rows = this.scoreRows;
-    if (rows === 0 || !this.scoreX || !this.rowLogits) return;
-    const logits = this.rowLogits;
+    if (rows === 0 || !this.scoreX) return;
+    const logits = (this.rowLogits ??= this.alloc(SCORE_ROWS * V));
     this.lmHead(logits, this.scoreX, rows); // (rows,C) · wteᵀ -> (rows,V)
     const lse = new Float64Array(rows);
     const best = new Int32Array(rows);
@@ -252,23 +296,44 @@ export abstract class CacheDecoder<M> {
     this.scoreRows = 0;
   }
 
-  /** Runs n (≤ PREFILL_CHUNK) tokens in this.ids at positions pos..pos+n-1; computes logits of the last if asked. */
-  protected chunk(n: number, wantLogits: boolean): void {
-    const { nLayer: L, nEmbd: C, vocabSize: V, nHead } = this.config;
-    const k = this.kernels();
-    const s = this.s;
+  /** Throws unless this.ids[0..n) are token ids of the vocabulary. */
+  private checkIds(n: number): void {
+    const V = this.config.vocabSize;
     for (let j = 0; j < n; j++) {
       if (!(this.ids[j] >= 0 && this.ids[j] < V)) throw new Error(`token id ${this.ids[j]} outside the vocabulary [0, ${V})`);
     }
+  }
+
+  /** Runs n (≤ PREFILL_CHUNK) tokens in this.ids at positions pos..pos+n-1; computes logits of the last if asked. */
+  protected chunk(n: number, wantLogits: boolean): void {
+    const { nLayer: L, nEmbd: C, nHead } = this.config;
+    const k = this.kernels();
+    const s = this.s;
+    this.checkIds(n);
     this.embed(s.x, this.ids, n, this.pos);
     this.held.set(this.ids.subarray(0, n), this.pos);
-    for (let l = 0; l < L; l++) blockDecode(k, s, this.block(l), this.linear, this.kCache[l], this.vCache[l], this.pos, n, C, nHead);
+    const segs = [{ row: 0, n, at: this.pos }];
+    for (let l = 0; l < L; l++) blockDecode(k, s, this.block(l), this.linear, this.kCache[l], this.vCache[l], segs, n, C, nHead);
     this.pos += n;
     if (!wantLogits) return;
     const [w, b] = this.lnf();
     k.layernormForward(s.ln, s.mean, s.rstd, s.x.subarray((n - 1) * C, n * C), w, b, 1, C, LN_EPS);
     this.lmHead(s.logits, s.ln, 1); // (1,C) · wteᵀ -> (1,V)
   }
+}
+
+/** A queued LM-head row `row` predicts `token` of branch `branch`. */
+interface ScoreTarget {
+  row: number;
+  branch: number;
+  token: number;
+}
+
+/** Rows row..row+n of a chunk run at positions at..at+n, attending to cache positions [0, at) and to themselves. */
+export interface Segment {
+  row: number;
+  n: number;
+  at: number;
 }
 
 /** Per branch: Σ log p of its tokens, and whether each was the most likely one. */
@@ -298,14 +363,18 @@ function argmaxBelow(logits: ArrayLike<number>, vocab: number): number {
   return best;
 }
 
-/** Runs block `w` on s.x (n,C) in place, appending the n new keys/values to the layer's cache kc/vc (capacity, C). */
+/**
+ * Runs block `w` on s.x (n,C) in place; each segment's rows write their keys/values into the layer's cache kc/vc
+ * (capacity, C) at their positions and attend to the cache before them (segments later in the list overwrite the
+ * cache rows of earlier ones at the same positions: branches scored side by side).
+ */
 export function blockDecode<M>(
   k: Kernels, s: DecodeScratch, w: Block<M, FloatArray>, linear: LinearFn<M>,
-  kc: FloatArray, vc: FloatArray, pos: number, n: number, C: number, NH: number,
+  kc: FloatArray, vc: FloatArray, segs: readonly Segment[], n: number, C: number, NH: number,
 ): void {
   k.layernormForward(s.ln, s.mean, s.rstd, s.x, w.ln1w, w.ln1b, n, C, LN_EPS);
   linear(s.qkv, s.ln, w.qkvw, w.qkvb, n, C, 3 * C); // (n,C) -> (n,3C)
-  attendCached(k, s, kc, vc, pos, n, C, NH); // (n,3C) + cache -> atty (n,C)
+  for (const g of segs) attendCached(k, s, kc, vc, g, C, NH); // (n,3C) + cache -> atty (n,C)
   linear(s.tmp, s.atty, w.attprojw, w.attprojb, n, C, C);
   k.add(s.x, s.x, s.tmp, n * C);
   k.layernormForward(s.ln, s.mean, s.rstd, s.x, w.ln2w, w.ln2b, n, C, LN_EPS);
@@ -316,23 +385,22 @@ export function blockDecode<M>(
 }
 
 /**
- * Causal attention of the n new queries in s.qkv over the cache (their own keys/values appended first): the wasm
- * tier's attentionDecode when it takes the arrays, else plain loops.
+ * Causal attention of a segment's queries in s.qkv over the cache (their own keys/values written at their
+ * positions first): the wasm tier's attentionDecode when it takes the arrays, else plain loops.
  */
-function attendCached(k: Kernels, s: DecodeScratch, K: FloatArray, Vc: FloatArray, pos: number, n: number, C: number, NH: number): void {
+function attendCached(k: Kernels, s: DecodeScratch, K: FloatArray, Vc: FloatArray, seg: Segment, C: number, NH: number): void {
   const hs = C / NH;
   const scale = 1 / Math.sqrt(hs);
-  const { qkv, atty, scores } = s;
+  const { qkv: rowsQkv, atty: rowsAtty, scores } = s;
+  const { n, at: pos } = seg;
+  const qkv = rowsQkv.subarray(seg.row * 3 * C);
+  const atty = rowsAtty.subarray(seg.row * C);
   for (let j = 0; j < n; j++) {
     const t = pos + j;
     K.set(qkv.subarray(j * 3 * C + C, j * 3 * C + 2 * C), t * C);
     Vc.set(qkv.subarray(j * 3 * C + 2 * C, j * 3 * C + 3 * C), t * C);
   }
-  if (hasAttentionDecode(k)) {
-    let done = 0;
-    while (done < n && k.attentionDecode(atty.subarray(done * C), qkv.subarray(done * 3 * C), K, Vc, scores, pos + done, C, NH)) done++;
-    if (done === n) return;
-  }
+  if (hasAttentionDecode(k) && k.attentionDecode(atty, qkv, K, Vc, scores, pos, C, NH, n)) return;
   for (let j = 0; j < n; j++) {
     const t = pos + j;
     for (let h = 0; h < NH; h++) {

@@ -8,7 +8,7 @@ import type { GPT2, LinearSite } from './model.js';
 import type { Block } from './params.js';
 import { perObject } from '../../util/memo.js';
 
-export { logProbOf, PREFILL_CHUNK } from './block-decode.js';
+export { logProbOf, PREFILL_CHUNK, SCORE_ROWS } from './block-decode.js';
 
 /** A block's linear layer, which the decoder multiplies through GPT2.linear. */
 interface SiteRef {

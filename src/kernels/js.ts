@@ -70,6 +70,8 @@ export function createJsKernels(threads: number, opts: JsKernelOptions = {}): In
       else J.addRange(out, 0, a, 0, b, 0, 0, n);
     },
 
+    addBias: ref.addBias, // a memory-bound pass the wasm tier does in SIMD
+
     layernormForward(out, mean, rstd, inp, weight, bias, N, C, eps) {
       if (
         !(out instanceof F32 && mean instanceof F32 && rstd instanceof F32 && inp instanceof F32 &&

@@ -35,6 +35,13 @@ function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
+function addBias(out: FloatArray, bias: FloatArray, N: number, C: number): void {
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    for (let j = 0; j < C; j++) out[o + j] += bias[j];
+  }
+}
+
 function layernormForward(
   out: FloatArray,
   mean: FloatArray,
@@ -304,6 +311,7 @@ export const ref: Kernels = {
   threads: 1,
   matmul,
   add,
+  addBias,
   layernormForward,
   layernormBackward,
   attentionForward,

@@ -39,6 +39,9 @@ export interface Kernels {
   /** out(n) = a(n) + b(n). out may alias a or b. */
   add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void;
 
+  /** out(N,C) += bias(C) on every row (a linear layer's bias). */
+  addBias(out: FloatArray, bias: FloatArray, N: number, C: number): void;
+
   /**
    * LayerNorm over the last axis: inp(N,C) -> out(N,C); saves mean(N) and rstd(N) = 1/sqrt(var + eps)
    * (biased variance) for the backward pass. weight(C), bias(C).

@@ -100,6 +100,13 @@ const cases: Case<never>[] = [
     outputs: ['out'],
   },
   {
+    name: 'addBias',
+    params: rows,
+    arrays: ({ N, C }: { N: number; C: number }) => ({ out: [N * C, 'normal'], bias: [C, 'normal'] }),
+    call: (k, x, { N, C }: { N: number; C: number }) => k.addBias(x.out, x.bias, N, C),
+    outputs: ['out'],
+  },
+  {
     name: 'layernormForward',
     params: rows,
     arrays: ({ N, C }: { N: number; C: number }) => ({

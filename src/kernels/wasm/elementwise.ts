@@ -28,7 +28,7 @@ function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
 const GELU_CUBE = 0.044715;
 
-export type ElementwiseExport = 'adamw' | 'geluForward' | 'geluBackward' | 'softmaxForward' | 'crossEntropySoftmaxBackward';
+export type ElementwiseExport = 'adamw' | 'addBias' | 'geluForward' | 'geluBackward' | 'softmaxForward' | 'crossEntropySoftmaxBackward';
 
 export function addElementwiseKernels(m: ModuleBuilder): void {
   const splat = (x: Local<'f32'>): V128 => f32x4.splat(x);
@@ -73,6 +73,18 @@ export function addElementwiseKernels(m: ModuleBuilder): void {
     const slope = f32x4.mul(f32x4Const(GELU_SCALE), f32x4.add(f32x4Const(1), f32x4.mul(f32x4Const(3 * GELU_CUBE), x2)));
     const local = f32x4.add(f32x4.mul(f32x4Const(0.5), f32x4.add(f32x4Const(1), th)), f32x4.mul(f32x4.mul(f32x4.mul(f32x4Const(0.5), x), sech2), slope));
     l.store(p.dinp, f32x4.add(l.load(p.dinp), f32x4.mul(local, l.load(p.dout))));
+  });
+
+  // addBias(out, bias, N, C, ...): out(N,C) += bias(C) on every row; rows split across threads
+  m.func('addBias', { out: 'i32', bias: 'i32', N: 'i32', C: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' }, 'none', (f, p) => {
+    const [t, lo, hi, r, y] = ['t', 'lo', 'hi', 'r', 'y'].map(() => f.local('i32'));
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.N, 1, p.threads, t, lo, hi);
+      f.for(r, lo, hi, 1, () => {
+        f.set(y, i32.add(p.out, i32.mul(i32.mul(r, p.C), F)));
+        forLanes(f, i32.mul(p.C, F), (l) => l.store(y, f32x4.add(l.load(y), l.load(p.bias))));
+      });
+    });
   });
 
   // softmaxForward(out, inp, N, C, ...): rows split across threads; out may alias inp

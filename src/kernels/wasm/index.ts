@@ -196,6 +196,11 @@ class WasmTier implements WasmKernels {
     this.run('geluBackward', [dinp.byteOffset, inp.byteOffset, dout.byteOffset, n], n * 16 >= this.parallelMinMacs);
   }
 
+  addBias(out: FloatArray, bias: FloatArray, N: number, C: number): void {
+    if (!this.inArena(out, bias)) return this.base.addBias(out, bias, N, C);
+    this.run('addBias', [out.byteOffset, bias.byteOffset, N, C], N > 1 && N * C * 4 >= this.parallelMinMacs);
+  }
+
   softmaxForward(out: FloatArray, inp: FloatArray, N: number, C: number): void {
     if (!this.inArena(out, inp)) return this.base.softmaxForward(out, inp, N, C);
     this.run('softmaxForward', [out.byteOffset, inp.byteOffset, N, C], N * C * 16 >= this.parallelMinMacs);

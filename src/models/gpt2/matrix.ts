@@ -5,7 +5,6 @@
 import { int8BackwardFor, type MatmulInt8T } from '../../kernels/int8-backward.js';
 import { int8MatmulFor, type MatmulInt8 } from '../../kernels/int8.js';
 import type { FloatArray, Kernels } from '../../kernels/types.js';
-import { addBias } from './block-decode.js';
 import { perObject } from '../../util/memo.js';
 
 /** An int8 matrix (rows, cols) with f32 scales (rows, ceil(cols/block)). */
@@ -31,7 +30,7 @@ const opsOf = perObject((k: Kernels): MatrixKernels => ({ int8: int8MatmulFor(k)
 export function matmulW(k: Kernels, out: FloatArray, inp: FloatArray, w: Matrix, n: number, IC: number, OC: number, bias?: FloatArray): void {
   if (w.kind === 'f32') {
     k.matmul(out, inp, w.w, n, IC, OC, false, true, false);
-    if (bias) addBias(out, bias, n, OC);
+    if (bias) k.addBias(out, bias, n, OC);
   }
   // the int8 kernels take float32 views; the 'ref' oracle (float64 gradient checks) reads any float array
   else opsOf(k).int8(out as Float32Array, inp as Float32Array, w.q, w.scales, n, IC, OC, w.block, bias as Float32Array | undefined);

@@ -12,7 +12,6 @@ import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { UserError } from '../../util/errors.js';
 import { Rng } from '../../util/rng.js';
 import type { OpProfiler } from '../profile.js';
-import { addBias } from './block-decode.js';
 import { planBackward, planForward, planHead, planHeadBackward, type BackwardActs, type ForwardActs, type HeadActs } from './activations.js';
 import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
 import { embedRows, matmulW, matmulWBackward, type Matrix } from './matrix.js';
@@ -362,7 +361,7 @@ export class GPT2 {
   linear(l: number, site: LinearSite, out: FloatArray, inp: FloatArray, N: number, IC: number, OC: number): void {
     const { w, b } = this.sites[l][site];
     matmulW(this.kernels, out, inp, w, N, IC, OC);
-    addBias(out, b, N, OC);
+    this.kernels.addBias(out, b, N, OC);
     this.hook?.forward(l, site, out, inp, N, IC, OC);
   }
 
@@ -500,7 +499,7 @@ export function linearForward(
   OC: number,
 ): void {
   k.matmul(out, inp, w, N, IC, OC, false, true, false);
-  addBias(out, bias, N, OC);
+  k.addBias(out, bias, N, OC);
 }
 
 /** Token ids must lie in [0, V) (targets may also be negative = ignored). */

@@ -266,33 +266,24 @@ export abstract class CacheDecoder<M> {
     }
   }
 
-  /**
-   * One LM-head pass over the queued rows; adds each target's log-probability (and, when vocab > 0, whether it was
-   * the argmax below vocab) to its branch. log p = logit − logsumexp, with logsumexp = max − log softmax(max): the
-   * softmax runs on the kernels (in place, after the targets' logits are read), and the largest logit's
-   * probability is at least 1/V, so it never underflows.
-   */
+  /** One LM-head pass over the queued rows; adds each target's log-probability (and, when vocab > 0, whether it was the argmax below vocab) to its branch. */
   private flushScores(out: BranchScores, vocab: number): void {
     const V = this.config.vocabSize;
     const rows = this.scoreRows;
     if (rows === 0 || !this.scoreX) return;
     const logits = (this.rowLogits ??= this.alloc(SCORE_ROWS * V));
     this.lmHead(logits, this.scoreX, rows); // (rows,C) · wteᵀ -> (rows,V)
-    const top = new Int32Array(rows);
+    const lse = new Float64Array(rows);
     const best = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
       const row = logits.subarray(r * V, (r + 1) * V);
+      lse[r] = logSumExp(row);
       if (vocab > 0) best[r] = argmaxBelow(row, vocab);
-      top[r] = vocab >= V ? best[r] : argmaxBelow(row, V);
     }
-    const picked = this.targets.map((t) => logits[t.row * V + t.token]);
-    const max = Array.from(top, (i, r) => logits[r * V + i]);
-    this.kernels().softmaxForward(logits, logits, rows, V);
-    const lse = Array.from(top, (i, r) => max[r] - Math.log(logits[r * V + i]));
-    this.targets.forEach((t, i) => {
-      out.scores[t.branch] += picked[i] - lse[t.row];
+    for (const t of this.targets) {
+      out.scores[t.branch] += logits[t.row * V + t.token] - lse[t.row];
       if (vocab > 0 && best[t.row] !== t.token) out.greedy[t.branch] = false;
-    });
+    }
     this.targets.length = 0;
     this.scoreRows = 0;
   }

@@ -143,6 +143,8 @@ export function createJsKernels(threads: number, opts: JsKernelOptions = {}): In
       else J.geluBackwardRange(dinp, 0, inp, 0, dout, 0, 0, n);
     },
 
+    logSumExp: ref.logSumExp, // label scoring's few rows; the wasm tier does them in SIMD
+
     softmaxForward(out, inp, N, C) {
       if (!(out instanceof F32 && inp instanceof F32)) return ref.softmaxForward(out, inp, N, C);
       const p = poolFor(4 * N * C, out, inp);

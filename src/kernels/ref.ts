@@ -239,6 +239,17 @@ function geluBackward(dinp: FloatArray, inp: FloatArray, dout: FloatArray, n: nu
   }
 }
 
+function logSumExp(out: FloatArray, inp: FloatArray, N: number, C: number): void {
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) if (inp[o + c] > max) max = inp[o + c];
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(inp[o + c] - max);
+    out[r] = max + Math.log(sum);
+  }
+}
+
 function softmaxForward(out: FloatArray, inp: FloatArray, N: number, C: number): void {
   // (N,C) -> (N,C), row-wise; reads each inp element before writing the same out element, so out may alias inp
   for (let r = 0; r < N; r++) {
@@ -319,6 +330,7 @@ export const ref: Kernels = {
   geluForward,
   geluBackward,
   softmaxForward,
+  logSumExp,
   crossEntropyForward,
   crossEntropySoftmaxBackward,
   adamw,

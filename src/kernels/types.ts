@@ -114,6 +114,9 @@ export interface Kernels {
   /** Row-wise, numerically stable softmax: inp(N,C) -> out(N,C). out may alias inp. */
   softmaxForward(out: FloatArray, inp: FloatArray, N: number, C: number): void;
 
+  /** out(N) = log Σ_c exp(inp[i, c]) per row of inp(N,C), computed stably (a log-likelihood's normaliser). */
+  logSumExp(out: FloatArray, inp: FloatArray, N: number, C: number): void;
+
   /**
    * losses(N) = -log probs[i, targets[i]] from probs(N,V). A negative target (ignore index) gives loss 0.
    */

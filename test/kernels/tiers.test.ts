@@ -100,6 +100,13 @@ const cases: Case<never>[] = [
     outputs: ['out'],
   },
   {
+    name: 'logSumExp',
+    params: rows,
+    arrays: ({ N, C }: { N: number; C: number }) => ({ out: [N, 'zero'], inp: [N * C, 'normal'] }),
+    call: (k, x, { N, C }: { N: number; C: number }) => k.logSumExp(x.out, x.inp, N, C),
+    outputs: ['out'],
+  },
+  {
     name: 'addBias',
     params: rows,
     arrays: ({ N, C }: { N: number; C: number }) => ({ out: [N * C, 'normal'], bias: [C, 'normal'] }),

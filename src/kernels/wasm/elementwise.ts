@@ -28,7 +28,7 @@ function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
 const GELU_CUBE = 0.044715;
 
-export type ElementwiseExport = 'adamw' | 'addBias' | 'geluForward' | 'geluBackward' | 'softmaxForward' | 'crossEntropySoftmaxBackward';
+export type ElementwiseExport = 'adamw' | 'addBias' | 'geluForward' | 'geluBackward' | 'softmaxForward' | 'rowMaxSumExp' | 'crossEntropySoftmaxBackward';
 
 export function addElementwiseKernels(m: ModuleBuilder): void {
   const splat = (x: Local<'f32'>): V128 => f32x4.splat(x);
@@ -114,6 +114,39 @@ export function addElementwiseKernels(m: ModuleBuilder): void {
         });
         f.set(vsum, f32x4.splat(f32.add(ssum, hsum(vsum))));
         forLanes(f, i32.mul(p.C, F), (l) => l.store(y, f32x4.div(l.load(y), vsum)));
+      });
+    });
+  });
+
+  // rowMaxSumExp(ms, inp, N, C, ...): ms[2r] = max of row r, ms[2r+1] = Σ exp(x − max) over it, summed with Kahan's
+  // compensation in each lane (a plain float32 sum over GPT-2's 50257 logits misses float64's by more than 1e-6,
+  // which a log-likelihood would carry); rows split across threads. The caller takes max + log(sum).
+  m.func('rowMaxSumExp', { ms: 'i32', inp: 'i32', N: 'i32', C: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' }, 'none', (f, p) => {
+    const [t, lo, hi, r, x] = ['t', 'lo', 'hi', 'r', 'x'].map(() => f.local('i32'));
+    const [vmax, vsum, vc, y, s2] = [0, 1, 2, 3, 4].map(() => f.local('v128'));
+    const smax = f.local('f32');
+    const lanesMax = (v: V128): F32 => f32.max(f32.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), f32.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+    f.for(t, p.t0, p.t1, 1, () => {
+      threadRange(f, p.N, 1, p.threads, t, lo, hi);
+      f.for(r, lo, hi, 1, () => {
+        f.set(x, i32.add(p.inp, i32.mul(i32.mul(r, p.C), F)));
+        f.set(vmax, f32x4Const(-Infinity));
+        forLanes(f, i32.mul(p.C, F), (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
+        f.set(smax, lanesMax(vmax));
+        f.set(vsum, f32x4Const(0));
+        f.set(vc, f32x4Const(0));
+        forLanes(f, i32.mul(p.C, F), (l) => {
+          // the tail's lanes 1..3 repeat lane 0's value: only lane 0 is kept for it
+          const e = exp4(f, f32x4.sub(l.load(x), f32x4.splat(smax)));
+          f.set(y, l.wide ? e : f32x4.shuffle(e, f32x4Const(0), [0, 4, 4, 4]));
+          f.set(y, f32x4.sub(y, vc));
+          f.set(s2, f32x4.add(vsum, y));
+          f.set(vc, f32x4.sub(f32x4.sub(s2, vsum), y));
+          f.set(vsum, s2);
+        });
+        const out = i32.add(p.ms, i32.mul(r, 2 * F));
+        f.emit(f32.store(out, smax));
+        f.emit(f32.store(out, hsum(f32x4.sub(vsum, vc)), F));
       });
     });
   });

@@ -201,6 +201,15 @@ class WasmTier implements WasmKernels {
     this.run('addBias', [out.byteOffset, bias.byteOffset, N, C], N > 1 && N * C * 4 >= this.parallelMinMacs);
   }
 
+  logSumExp(out: FloatArray, inp: FloatArray, N: number, C: number): void {
+    if (!this.inArena(inp)) return this.base.logSumExp(out, inp, N, C);
+    this.call(() => {
+      const ms = this.arena.alloc('f32', 2 * N, { zero: false }); // (max, Σ exp(x − max)) per row
+      this.run('rowMaxSumExp', [ms.byteOffset, inp.byteOffset, N, C], N > 1 && N * C * 16 >= this.parallelMinMacs);
+      for (let r = 0; r < N; r++) out[r] = ms[2 * r] + Math.log(ms[2 * r + 1]);
+    });
+  }
+
   softmaxForward(out: FloatArray, inp: FloatArray, N: number, C: number): void {
     if (!this.inArena(out, inp)) return this.base.softmaxForward(out, inp, N, C);
     this.run('softmaxForward', [out.byteOffset, inp.byteOffset, N, C], N * C * 16 >= this.parallelMinMacs);

@@ -274,12 +274,9 @@ export abstract class CacheDecoder<M> {
     const logits = (this.rowLogits ??= this.alloc(SCORE_ROWS * V));
     this.lmHead(logits, this.scoreX, rows); // (rows,C) · wteᵀ -> (rows,V)
     const lse = new Float64Array(rows);
+    this.kernels().logSumExp(lse, logits, rows, V);
     const best = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const row = logits.subarray(r * V, (r + 1) * V);
-      lse[r] = logSumExp(row);
-      if (vocab > 0) best[r] = argmaxBelow(row, vocab);
-    }
+    if (vocab > 0) for (let r = 0; r < rows; r++) best[r] = argmaxBelow(logits.subarray(r * V, (r + 1) * V), vocab);
     for (const t of this.targets) {
       out.scores[t.branch] += logits[t.row * V + t.token] - lse[t.row];
       if (vocab > 0 && best[t.row] !== t.token) out.greedy[t.branch] = false;

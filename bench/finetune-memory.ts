@@ -1,6 +1,6 @@
 // Fine-tuning methods side by side on the built-in gesture task (as the PocketLLM / Edge-LLM papers compare
 // them): per model and method, peak RSS, median time per step, the step of the best validation accuracy, and
-// the test accuracy of that best model, beside the majority-class and nearest-centroid baselines on the same
+// the test accuracy of that best model, beside the majority-class, nearest-centroid and 5-NN baselines on the same
 // test rows. Full fine-tuning and LoRA are the reference rows; zo / zo-lora are the forward-only methods; lora-int8 is
 // LoRA over a frozen int8 base (a .tllm file the parent exports from the same starting weights, as a device would get it).
 // Each job is a whole `tinyllm finetune` run (runFinetune) in its own Node process, so its peak RSS is its own.
@@ -19,7 +19,7 @@ import { presetConfig, type GPT2Config, type GPT2PresetName } from '../src/model
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { plainF32 } from '../src/models/gpt2/params.js';
 import { generateDatasets } from '../src/data/generate/index.js';
-import { majorityClass, nearestCentroid } from '../src/eval/baselines.js';
+import { knnClassify, majorityClass, nearestCentroid } from '../src/eval/baselines.js';
 import { featurize, fitFeatures } from '../src/eval/features.js';
 import { runFinetune } from '../src/finetune/run.js';
 import { createKernels, getKernels, setKernels } from '../src/kernels/index.js';
@@ -112,16 +112,18 @@ async function child(job: Job): Promise<JobResult> {
   }
 }
 
-/** Majority-class and nearest-centroid accuracy on the test rows (the simple baselines of tinyllm eval). */
-async function baselines(files: Job['files']): Promise<{ majority: number; nearestCentroid: number }> {
+/** Majority-class, nearest-centroid and 5-NN accuracy on the test rows (the baselines of tinyllm eval). */
+async function baselines(files: Job['files']): Promise<{ majority: number; nearestCentroid: number; knn5: number }> {
   const train = await readTaskFile(files.train);
   const test = await readTaskFile(files.test);
   const acc = (pred: (string | undefined)[]) => pred.filter((p, i) => p === test[i].output).length / test.length;
   const space = fitFeatures(train.map((e) => e.input));
   const labels = train.map((e) => e.output);
+  const [trainX, testX] = [featurize(space, train.map((e) => e.input)), featurize(space, test.map((e) => e.input))];
   return {
     majority: acc(test.map(() => majorityClass(labels))),
-    nearestCentroid: acc(nearestCentroid(featurize(space, train.map((e) => e.input)), labels, featurize(space, test.map((e) => e.input)))),
+    nearestCentroid: acc(nearestCentroid(trainX, labels, testX)),
+    knn5: acc(knnClassify(trainX, labels, testX, 5)),
   };
 }
 
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
     }
   }
   fs.rmSync(data, { recursive: true, force: true });
-  console.log(`baselines on the same test rows: majority ${(100 * base.majority).toFixed(1)}%, nearest centroid ${(100 * base.nearestCentroid).toFixed(1)}%`);
+  console.log(`baselines on the same test rows: majority ${(100 * base.majority).toFixed(1)}%, nearest centroid ${(100 * base.nearestCentroid).toFixed(1)}%, 5-NN ${(100 * base.knn5).toFixed(1)}%`);
   console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
 }
 

@@ -3,7 +3,7 @@
 // 50257-wide logits) and its fused cross-entropy backward. Each body is written once over "lanes" and emitted twice: 4 lanes for the bulk and
 // 1 lane (a splatted scalar) for the tail. Formulas and argument orders are those of ref.ts / llm.c.
 import { hsum, threadRange } from './common.js';
-import { f32, f32x4, i32, v128, type F32, type FuncBuilder, type I32, type Local, type ModuleBuilder, type ParamLocals, type V128 } from './emitter.js';
+import { f32, f32x4, i32, type F32, type FuncBuilder, type Local, type ModuleBuilder, type ParamLocals, type V128 } from './emitter.js';
 import { exp4, f32x4Const, tanh4 } from './math.js';
 import { forLanes, type Lanes } from './lanes.js';
 

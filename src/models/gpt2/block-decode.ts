@@ -251,7 +251,7 @@ export abstract class CacheDecoder<M> {
    * predicts tokens[from+i+1] for `branch` (none when branch < 0). Flushes when the queue is full.
    */
   private scoreRun(tokens: ArrayLike<number>, from: number, n: number, branch: number, out: BranchScores, vocab: number): void {
-    const { nEmbd: C, vocabSize: V } = this.config;
+    const C = this.config.nEmbd;
     this.scoreX ??= this.alloc(SCORE_ROWS * C);
     const [w, b] = this.lnf();
     for (let i = 0; i < n; ) {

@@ -260,7 +260,7 @@ export class GPT2 {
    * logits() holds the logits.
    */
   forward(inputs: Int32Array, targets: Int32Array | null, B: number, T: number): number {
-    const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V, blockSize } = this.config;
+    const { nLayer: L, nEmbd: C, vocabSize: V, blockSize } = this.config;
     const BT = B * T;
     if (T > blockSize) throw new UserError(`sequence length ${T} exceeds the model's block size ${blockSize}; use --seq ≤ ${blockSize}`);
     if (inputs.length < BT || (targets && targets.length < BT)) throw new Error(`GPT2.forward: inputs/targets need B*T=${BT} tokens`);

@@ -67,4 +67,18 @@ describe('tinyllm demo', () => {
     expect(done.out).toMatch(/\nrobot +\d+\.\d % /);
     fs.rmSync(out, { recursive: true, force: true });
   });
+  it('--embedding-init picks the pre-training init (checked before any work)', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-demo-init-'));
+    const args = ['demo', '--out', out, '--steps', '1', '--n-layer', '1', '--n-embd', '32', '--scale', '0.02', '--ft-steps', '1', '--eval-limit', '2'];
+    const bad = await cli([...args, '--embedding-init', 'sinusoid']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/unknown --embedding-init 'sinusoid'; choose one of position, number, plain/);
+    expect(fs.readdirSync(out)).toEqual([]);
+    const number = await cli([...args, '--embedding-init', 'number']);
+    expect(number.code).toBe(0);
+    const log = number.out + number.err;
+    expect(log).toMatch(/number init: the embeddings of \d+ number tokens/);
+    expect(log).not.toMatch(/position init/);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
 });

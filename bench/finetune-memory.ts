@@ -6,7 +6,7 @@
 // Each job is a whole `tinyllm finetune` run (runFinetune) in its own Node process, so its peak RSS is its own.
 // Run: npx tsx bench/finetune-memory.ts [--quick] [--models 30M,124M] [--methods full,lora,zo,zo-lora,lora-int8]
 //      [--steps 60] [--val-every 10] [--batch 4] [--scale 0.2] [--from-30M file] [--from-124M file] [--threads N]
-//      [--max-tokens-per-pass N] (every method: passes of at most N tokens, the same step)
+//      [--max-tokens-per-pass N] (every method: passes of at most N tokens, the same step) [--lr X] (every method's)
 // (--from-<model>: start from pre-trained weights; default a fresh init.) Last stdout line: one JSON summary.
 import * as fs from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -51,6 +51,8 @@ interface Job {
   batch: number;
   threads: number;
   maxTokensPerPass: number | null;
+  /** The learning rate of every method instead of its own (--lr). */
+  lr: string | null;
 }
 
 interface JobResult {
@@ -89,6 +91,7 @@ async function child(job: Job): Promise<JobResult> {
     ...['--ckpt-every', '0', '--log-every', String(job.steps), '--lora-r', '8', '--lora-alpha', '16'],
     ...(job.maxTokensPerPass ? ['--max-tokens-per-pass', String(job.maxTokensPerPass)] : []),
     ...METHOD_FLAGS[job.method],
+    ...(job.lr ? ['--lr', job.lr] : []), // the last --lr wins
   ];
   const { settings, initWeights } = finetuneSettings(argv);
   const sink = fs.createWriteStream('/dev/null') as unknown as NodeJS.WriteStream;
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
     for (const method of methods) {
       const from = method === 'lora-int8' ? int8Base(data, model, arg(`from-${model}`)) : (arg(`from-${model}`) ?? null);
       const maxTokensPerPass = arg('max-tokens-per-pass') ? Number(arg('max-tokens-per-pass')) : null;
-      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass };
+      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass, lr: arg('lr') ?? null };
       const r = runChild<JobResult>(script, job);
       load.push(loadavg()[0]);
       if (!r.ok) {
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
   }
   fs.rmSync(data, { recursive: true, force: true });
   console.log(`baselines on the same test rows: majority ${(100 * base.majority).toFixed(1)}%, nearest centroid ${(100 * base.nearestCentroid).toFixed(1)}%, 5-NN ${(100 * base.knn5).toFixed(1)}%`);
-  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
+  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, lr: arg('lr') ?? null, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
 }
 
 await main();

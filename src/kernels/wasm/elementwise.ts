@@ -25,6 +25,14 @@ function addElementwise<P extends Record<string, 'i32' | 'f32'>>(
   });
 }
 
+/** Emits smax = the largest of the C floats at byte address x (one row), through the vector vmax. */
+function rowMax(f: FuncBuilder, x: Local<'i32'>, C: Local<'i32'>, vmax: Local<'v128'>, smax: Local<'f32'>): void {
+  const lanesMax = (v: V128): F32 => f32.max(f32.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), f32.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  f.set(vmax, f32x4Const(-Infinity));
+  forLanes(f, i32.mul(C, F), (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
+  f.set(smax, lanesMax(vmax));
+}
+
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
 const GELU_CUBE = 0.044715;
 
@@ -95,15 +103,12 @@ export function addElementwiseKernels(m: ModuleBuilder): void {
     const smax = f.local('f32');
     const ssum = f.local('f32');
     const e = f.local('v128');
-    const lanesMax = (v: V128): F32 => f32.max(f32.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), f32.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.N, 1, p.threads, t, lo, hi);
       f.for(r, lo, hi, 1, () => {
         f.set(x, i32.add(p.inp, i32.mul(i32.mul(r, p.C), F)));
         f.set(y, i32.add(p.out, i32.mul(i32.mul(r, p.C), F)));
-        f.set(vmax, f32x4Const(-Infinity));
-        forLanes(f, i32.mul(p.C, F), (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
-        f.set(smax, lanesMax(vmax));
+        rowMax(f, x, p.C, vmax, smax);
         f.set(vsum, f32x4Const(0));
         f.set(ssum, f32.const(0));
         forLanes(f, i32.mul(p.C, F), (l) => {
@@ -125,14 +130,11 @@ export function addElementwiseKernels(m: ModuleBuilder): void {
     const [t, lo, hi, r, x] = ['t', 'lo', 'hi', 'r', 'x'].map(() => f.local('i32'));
     const [vmax, vsum, vc, y, s2] = [0, 1, 2, 3, 4].map(() => f.local('v128'));
     const smax = f.local('f32');
-    const lanesMax = (v: V128): F32 => f32.max(f32.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), f32.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
     f.for(t, p.t0, p.t1, 1, () => {
       threadRange(f, p.N, 1, p.threads, t, lo, hi);
       f.for(r, lo, hi, 1, () => {
         f.set(x, i32.add(p.inp, i32.mul(i32.mul(r, p.C), F)));
-        f.set(vmax, f32x4Const(-Infinity));
-        forLanes(f, i32.mul(p.C, F), (l) => f.set(vmax, f32x4.max(vmax, l.load(x))));
-        f.set(smax, lanesMax(vmax));
+        rowMax(f, x, p.C, vmax, smax);
         f.set(vsum, f32x4Const(0));
         f.set(vc, f32x4Const(0));
         forLanes(f, i32.mul(p.C, F), (l) => {

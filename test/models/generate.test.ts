@@ -165,6 +165,11 @@ describe('KVDecoder rewind / fork / feedScored', () => {
           expect(r.scores[i]).toBeCloseTo(want.reduce((x, y) => x + y, 0), 9);
         });
         expect(Array.from(dec.tokens)).toEqual(Array.from(prompt));
+        // a token outside the vocabulary (even one that is only scored) is refused before the cache changes
+        for (const bad of [[...branches[0], V], [-1]]) {
+          expect(() => dec.scoreBranches(0, [bad])).toThrow(/outside the vocabulary/);
+          expect(Array.from(dec.tokens)).toEqual(Array.from(prompt));
+        }
       }),
       { numRuns: 6, seed: 23 },
     );

@@ -123,8 +123,9 @@ export function addAttention(m: ModuleBuilder): void {
 
   // `rows` query rows (positions t..t+rows-1, qkv rows 3C apart, out rows C apart), row i against the cached
   // keys/values (cap, C) of positions 0..t+i; threads split the heads, each with its own row of scores (NH, t+rows).
-  // Scores of 4 keys at a time (independent sums sharing q's loads) and the output in registers, 32 floats at a time; each value is summed in the same order as scoreRow and pass 4 of
-  // the forward kernel, so the results are the same.
+  // Scores of 4 keys at a time (independent sums sharing q's loads) and the output in registers, 32 floats at a
+  // time; each value is summed in the same order as scoreRow and pass 4 of the forward kernel, so the results are
+  // the same.
   const dec = { out: 'i32', qkv: 'i32', K: 'i32', V: 'i32', scores: 'i32', t: 'i32', C: 'i32', NH: 'i32', rows: 'i32', threads: 'i32', t0: 'i32', t1: 'i32' } as const;
   m.func('attentionDecode', dec, 'none', (f, p) => {
     const hd = head(f, p.C, p.NH);

@@ -187,10 +187,14 @@ export abstract class CacheDecoder<M> {
     const base = this.pos + 1;
     if (base > this.capacity) throw new Error(`scoreBranches: context would exceed ${this.capacity} tokens`);
     if (!(vocab >= 1)) throw new RangeError(`scoreBranches: vocab must be ≥ 1, got ${vocab}`);
+    const V = this.config.vocabSize;
+    const inVocab = (id: number) => id >= 0 && id < V;
     for (const b of branches) {
       if (b.length === 0) throw new Error('scoreBranches: empty branch');
       if (base + b.length - 1 > this.capacity) throw new Error(`scoreBranches: context + branch (${base + b.length} tokens) exceed the context of ${this.capacity} + 1`);
+      if (!Array.prototype.every.call(b, inVocab)) throw new Error(`scoreBranches: a branch has a token id outside the vocabulary [0, ${V})`);
     }
+    if (!inVocab(first)) throw new Error(`token id ${first} outside the vocabulary [0, ${V})`);
     const out = { scores: new Float64Array(branches.length), greedy: branches.map(() => true) };
     // segments of one tree chunk: `first` at the context's end, then each branch's fed tokens at base..
     const segs: Segment[] = [{ row: 0, n: 1, at: this.pos }];
@@ -228,13 +232,12 @@ export abstract class CacheDecoder<M> {
   }
 
   /**
-   * Runs the `rows` tokens in this.ids as the given segments (each at its own positions, attending to the cache
-   * before its first position and to itself), queues their final-layernorm rows for the LM head and flushes them
-   * with the targets queued for them. Leaves this.pos alone.
+   * Runs the `rows` tokens in this.ids (checked by the caller) as the given segments (each at its own positions,
+   * attending to the cache before its first position and to itself), queues their final-layernorm rows for the LM
+   * head and flushes them with the targets queued for them. Leaves this.pos alone.
    */
   private treeChunk(rows: number, segs: readonly Segment[], out: BranchScores, vocab: number): void {
     if (rows === 0) return;
-    this.checkIds(rows);
     const { nLayer: L, nEmbd: C, nHead } = this.config;
     this.scoreX ??= this.alloc(SCORE_ROWS * C);
     const k = this.kernels();

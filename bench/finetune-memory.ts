@@ -7,6 +7,7 @@
 // Run: npx tsx bench/finetune-memory.ts [--quick] [--models 30M,124M] [--methods full,lora,zo,zo-lora,lora-int8]
 //      [--steps 60] [--val-every 10] [--batch 4] [--scale 0.2] [--from-30M file] [--from-124M file] [--threads N]
 //      [--max-tokens-per-pass N] (every method: passes of at most N tokens, the same step) [--lr X] (every method's)
+//      [--lora-r 8] [--lora-alpha 16] (the LoRA rows; TinyLLM uses 64 and 256)
 // (--from-<model>: start from pre-trained weights; default a fresh init.) Last stdout line: one JSON summary.
 import * as fs from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -53,6 +54,9 @@ interface Job {
   maxTokensPerPass: number | null;
   /** The learning rate of every method instead of its own (--lr). */
   lr: string | null;
+  /** LoRA rank and alpha (--lora-r, --lora-alpha; default 8 and 16). */
+  loraR: number;
+  loraAlpha: number;
 }
 
 interface JobResult {
@@ -88,7 +92,7 @@ async function child(job: Job): Promise<JobResult> {
     ...(job.from ? ['--from', job.from] : size),
     ...['--train', job.files.train, '--val', job.files.val, '--test', job.files.test],
     ...['--steps', String(job.steps), '--val-every', String(job.valEvery), '--batch', String(job.batch), '--patience', '0'],
-    ...['--ckpt-every', '0', '--log-every', String(job.steps), '--lora-r', '8', '--lora-alpha', '16'],
+    ...['--ckpt-every', '0', '--log-every', String(job.steps), '--lora-r', String(job.loraR), '--lora-alpha', String(job.loraAlpha)],
     ...(job.maxTokensPerPass ? ['--max-tokens-per-pass', String(job.maxTokensPerPass)] : []),
     ...METHOD_FLAGS[job.method],
     ...(job.lr ? ['--lr', job.lr] : []), // the last --lr wins
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
     for (const method of methods) {
       const from = method === 'lora-int8' ? int8Base(data, model, arg(`from-${model}`)) : (arg(`from-${model}`) ?? null);
       const maxTokensPerPass = arg('max-tokens-per-pass') ? Number(arg('max-tokens-per-pass')) : null;
-      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass, lr: arg('lr') ?? null };
+      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass, lr: arg('lr') ?? null, loraR: Number(arg('lora-r') ?? 8), loraAlpha: Number(arg('lora-alpha') ?? 16) };
       const r = runChild<JobResult>(script, job);
       load.push(loadavg()[0]);
       if (!r.ok) {

@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   }
   fs.rmSync(data, { recursive: true, force: true });
   console.log(`baselines on the same test rows: majority ${(100 * base.majority).toFixed(1)}%, nearest centroid ${(100 * base.nearestCentroid).toFixed(1)}%, 5-NN ${(100 * base.knn5).toFixed(1)}%`);
-  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, lr: arg('lr') ?? null, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
+  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, lr: arg('lr') ?? null, lora: { r: Number(arg('lora-r') ?? 8), alpha: Number(arg('lora-alpha') ?? 16) }, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
 }
 
 await main();

@@ -167,6 +167,10 @@ async function main(): Promise<void> {
   const valEvery = Number(arg('val-every') ?? (quick ? 2 : 10));
   const batch = Number(arg('batch') ?? (quick ? 2 : 4));
   const threads = Number(arg('threads') ?? 1);
+  for (const flag of ['lr', 'lora-r', 'lora-alpha']) {
+    const v = arg(flag);
+    if (v !== undefined && !(Number(v) > 0)) throw new Error(`--${flag}: expected a positive number, got '${v}'`);
+  }
   const data = fs.mkdtempSync(path.join(tmpdir(), 'tinyllm-ftmem-data-'));
   generateDatasets({ out: data, seed: 1337, scale: Number(arg('scale') ?? (quick ? 0.02 : 0.2)) });
   const files = { train: path.join(data, 'gesture', 'train.jsonl'), val: path.join(data, 'gesture', 'val.jsonl'), test: path.join(data, 'gesture', 'test.jsonl') };

@@ -1,7 +1,7 @@
-// Element-wise and row-wise kernels in WebAssembly SIMD where they are a visible share of a training step:
-// AdamW over all parameters, GELU forward/backward (tanh via a vector exp), the row softmax (over
-// 50257-wide logits) and its fused cross-entropy backward. Each body is written once over "lanes" and emitted twice: 4 lanes for the bulk and
-// 1 lane (a splatted scalar) for the tail. Formulas and argument orders are those of ref.ts / llm.c.
+// Element-wise and row-wise kernels in WebAssembly SIMD where they are a visible share of a step or of label scoring:
+// AdamW, the bias add, GELU forward/backward (tanh via a vector exp), the row softmax over 50257-wide logits, its fused
+// cross-entropy backward and the rows' log-sum-exp. Each body is written once over "lanes" and emitted twice (4 lanes
+// for the bulk, 1 splatted lane for the tail). Formulas and argument orders are those of ref.ts / llm.c.
 import { hsum, threadRange } from './common.js';
 import { f32, f32x4, i32, type F32, type FuncBuilder, type Local, type ModuleBuilder, type ParamLocals, type V128 } from './emitter.js';
 import { exp4, f32x4Const, tanh4 } from './math.js';

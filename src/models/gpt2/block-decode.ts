@@ -7,6 +7,7 @@
 // continuations of one context side by side in one chunk (each attends to the context and to itself), with one
 // pass of the weights and of the LM head for all of them.
 import type { FloatArray, Kernels } from '../../kernels/types.js';
+import { ref } from '../../kernels/ref.js';
 import { hasAttentionDecode } from '../../kernels/wasm/index.js';
 import { carve } from './activations.js';
 import { LN_EPS, type GPT2Config } from './config.js';
@@ -334,18 +335,11 @@ interface BranchScores {
   greedy: boolean[];
 }
 
-/** log softmax(logits)[id], computed stably in float64. */
-export function logProbOf(logits: ArrayLike<number>, id: number): number {
-  return logits[id] - logSumExp(logits);
-}
-
-/** log Σ exp(logits), computed stably in float64. */
-function logSumExp(logits: ArrayLike<number>): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  return max + Math.log(sum);
+/** log softmax(logits)[id], computed stably in float64 (ref's log-sum-exp). */
+export function logProbOf(logits: FloatArray, id: number): number {
+  const lse = new Float64Array(1);
+  ref.logSumExp(lse, logits, 1, logits.length);
+  return logits[id] - lse[0];
 }
 
 /** Index of the largest of logits[0..vocab) (ties: the first), as greedy sampling picks. */

@@ -16,8 +16,9 @@ import { GPT2 } from '../models/gpt2/model.js';
 import { applyNumberInit } from '../models/gpt2/number-init.js';
 import { applyPositionInit } from '../models/gpt2/position-init.js';
 import { getKernels } from '../kernels/index.js';
-import { BucketedBatches, packBatch, sortedBatches, type BatchState, type PackedBatch } from '../task/batch.js';
-import { describeCuts, encodeTask, fitPrompt, labelCandidates, type EncodedTask, type PromptOptions } from '../task/encode.js';
+import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState, type PackedBatch } from '../task/batch.js';
+import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
+import { jitterNumbers, sameTokenCount } from '../task/jitter.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -28,6 +29,7 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Interrupted, onInterrupt } from '../util/interrupt.js';
 import { checkOutDir } from '../util/outdir.js';
+import { deriveSeed, Rng } from '../util/rng.js';
 import { formatDuration, Progress } from '../util/progress.js';
 import { Finetuner } from './finetuner.js';
 import { loadInt8Base } from './int8-base.js';
@@ -40,6 +42,8 @@ import { loadFinetuneState, saveFinetuneState } from './state.js';
 export const BEST_FILE = 'checkpoint.ckpt';
 export const STATE_FILE = 'state.ckpt';
 export const ADAPTER_DIR = 'adapter';
+/** deriveSeed's salt for --jitter's generators. */
+const JITTER_SALT = 0x6a177e42;
 
 /** Where the examples come from: separate files, or one file split by seed. */
 export interface FinetuneData {
@@ -61,6 +65,8 @@ export interface FinetuneSettings {
   task: Omit<TaskInfo, 'labels' | 'contextLength' | 'requestInstruction'>;
   /** Loss on every token (TinyLLM's trainer) instead of the answer only. */
   trainOnAll: boolean;
+  /** Each drawn training row's input numbers move by up to this many units of their last digit (task/jitter.ts); 0 or absent = off. */
+  jitter?: number;
   /** full, top-N blocks or LoRA (src/finetune/method.ts). */
   method: FinetuneMethod;
   /** At the end, store the best model with LoRA merged into the weights (and still write the PEFT adapter). */
@@ -293,6 +299,17 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
+  // --jitter: the drawn rows encoded again with their input's numbers moved, from a generator seeded by the run seed,
+  // step and micro-batch (so --resume repeats it). A move that would change a number's token count is redrawn: rows
+  // keep their lengths, so the batches, the planned memory and any cut of the input stay as without jitter.
+  const sameTokens = sameTokenCount(tok);
+  const drawn = (batch: Batch, i: number): { examples: readonly EncodedExample[]; batch: Batch } => {
+    if (!s.jitter) return { examples: train.examples, batch };
+    const rng = new Rng(deriveSeed(s.seed, JITTER_SALT, ft.step, i));
+    const k = s.jitter;
+    const examples = batch.map((r) => encodeExample(tok, { ...splits.train[r], input: jitterNumbers(splits.train[r].input, k, rng, sameTokens) }, prompt));
+    return { examples, batch: examples.map((_, j) => j) };
+  };
   // ranking on an f32 base merges LoRA into a copy (decoding then costs no adapter work); over a frozen int8 base the
   // KV decoder runs the model itself, adapters through its hook (no f32 copy of the base)
   let merged: GPT2 | null = null;
@@ -347,7 +364,10 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   let note = '';
   try {
     while (ft.step < last && !interrupt.requested) {
-      for (let i = 0; i < s.gradAccum; i++) micro[i] = packBatch(train.examples, batches.next(), pad, s.trainOnAll, micro[i]);
+      for (let i = 0; i < s.gradAccum; i++) {
+        const d = drawn(batches.next(), i);
+        micro[i] = packBatch(d.examples, d.batch, pad, s.trainOnAll, micro[i]);
+      }
       const st = ft.trainStep(micro as PackedBatch[]);
       const step = st.step;
       if (!Number.isFinite(st.loss) && st.counted > 0) throw new UserError(`loss became ${st.loss} at step ${step}; lower --lr (now ${s.lr}) or --grad-clip and start again`);

@@ -5,7 +5,7 @@
 // every ±εz snapped to multiples of q, with headroom so all sums are exact in the array's float format).
 import type { FloatArray } from '../kernels/types.js';
 import type { TensorEntry } from '../models/gpt2/params.js';
-import { Rng } from '../util/rng.js';
+import { deriveSeed, Rng } from '../util/rng.js';
 
 /** log2 of the levels of the normal table: z is one of 2^16 equally likely N(0,1) quantiles. */
 const LEVELS_LOG2 = 16;
@@ -47,13 +47,7 @@ const Z_MAX = NORMAL_TABLE[NORMAL_TABLE.length - 1];
 
 /** The seed of perturbation k of a step: a hash of the run seed, the step and k. */
 export function zoSeed(seed: number, step: number, k: number): number {
-  let h = (seed ^ 0x2545f491) >>> 0;
-  for (const w of [step, k]) {
-    h = Math.imul(h ^ w, 0x01000193) >>> 0;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-    h ^= h >>> 13;
-  }
-  return h >>> 0;
+  return deriveSeed(seed, 0x2545f491, step, k);
 }
 
 /**

@@ -77,6 +77,17 @@ export class Rng {
   }
 }
 
+/** A seed for one use within a run: a hash of the run seed, a salt naming the use, and words such as the step. */
+export function deriveSeed(seed: number, salt: number, ...words: number[]): number {
+  let h = (seed ^ salt) >>> 0;
+  for (const w of words) {
+    h = Math.imul(h ^ w, 0x01000193) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    h ^= h >>> 13;
+  }
+  return h >>> 0;
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }

@@ -138,6 +138,43 @@ describe('tinyllm finetune', () => {
     expect(fs.readFileSync(path.join(cut, 'checkpoint.ckpt')).equals(fs.readFileSync(path.join(straight, 'checkpoint.ckpt')))).toBe(true);
   });
 
+  it('--jitter: every drawn row\'s input numbers move by at most K units, batch shapes stay, --stop-at/--resume bit-exact', async () => {
+    const seen = (jitter: string[]) => {
+      const batches: { inputs: Int32Array; B: number; T: number }[] = [];
+      const real = Finetuner.prototype.trainStep;
+      const spy = vi.spyOn(Finetuner.prototype, 'trainStep').mockImplementation(function (this: Finetuner, b) {
+        for (const x of Array.isArray(b) ? b : [b]) batches.push({ inputs: x.inputs.slice(0, x.B * x.T), B: x.B, T: x.T });
+        return real.call(this, b);
+      });
+      return { batches, run: (out: string) => quiet(() => finetune([...base, '--steps', '6', '--patience', '0', ...jitter, '--out', out])).finally(() => spy.mockRestore()) };
+    };
+    const plain = seen([]);
+    await plain.run(path.join(root, 'j0'));
+    const jit = seen(['--jitter', '1']);
+    await jit.run(path.join(root, 'j1'));
+    const tok = loadTokenizer(tokenizer);
+    let moved = 0;
+    jit.batches.forEach((b, i) => {
+      const p = plain.batches[i];
+      expect([b.B, b.T]).toEqual([p.B, p.T]);
+      for (let r = 0; r < b.B; r++) {
+        const digits = (x: Int32Array) => (tok.decode(Array.from(x.subarray(r * b.T, (r + 1) * b.T))).match(/Input:\n([\d ]+)/) as RegExpMatchArray)[1].split(' ').map(Number);
+        const [a, c] = [digits(p.inputs), digits(b.inputs)];
+        expect(c.length).toBe(a.length);
+        a.forEach((x, j) => expect(Math.abs(c[j] - x)).toBeLessThanOrEqual(1));
+        moved += a.filter((x, j) => c[j] !== x).length;
+      }
+    });
+    expect(moved).toBeGreaterThan(0);
+    expect(trainLosses(path.join(root, 'j1'))).not.toEqual(trainLosses(path.join(root, 'j0')));
+    const cut = path.join(root, 'j1-cut');
+    await quiet(() => finetune([...base, '--steps', '6', '--patience', '0', '--jitter', '1', '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'j1')));
+    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'j1', 'state.ckpt')))).toBe(true);
+    await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
+  });
+
   it('--method zo --zo-lora: forward-only steps, --stop-at/--resume bit-exact, PEFT adapter and merged model written', async () => {
     const args = [...base, '--method', 'zo', '--zo-lora', '--zo-eps', '1e-3', '--zo-n', '2', '--lora-r', '2', '--lora-alpha', '4', '--lr', '1e-2', '--steps', '6', '--patience', '0', '--merge'];
     const straight = path.join(root, 'zo-straight');

@@ -301,7 +301,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
   // --jitter: the drawn rows encoded again with their input's numbers moved, from a generator seeded by the run seed,
   // step and micro-batch (so --resume repeats it). A move that would change a number's token count is redrawn: rows
-  // keep their lengths, so the batches, the planned memory and any cut of the input stay as without jitter.
+  // keep their lengths in tokens, so the batches and the planned memory stay as without jitter.
   const sameTokens = sameTokenCount(tok);
   const drawn = (batch: Batch, i: number): { examples: readonly EncodedExample[]; batch: Batch } => {
     if (!s.jitter) return { examples: train.examples, batch };

@@ -43,7 +43,7 @@ const options = {
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
-  jitter: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every number in its input moves by a random 0..K units of its last digit (139 → 137..141 for 2; sensor readings only: IDs and dates move too)', default: 0 },
+  jitter: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every number in its input moves by a random −K..K units of its last digit (139 → 137..141 for 2; sensor readings only: IDs and dates move too)', default: 0 },
   method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen), 'top' (with --train-top/--freeze-layers) or 'zo' (zeroth-order, forward passes only)", default: 'full' },
   'zo-eps': { type: 'number', min: 0, max: 1, help: 'zo: perturbation scale ε (loss at θ ± ε·z)', default: ZO_DEFAULTS.eps },
   'zo-n': { type: 'number', min: 1, max: 1024, integer: true, help: 'zo: perturbations averaged per step (two forward passes each)', default: ZO_DEFAULTS.n },

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
-import { GESTURE_INSTRUCTION, ROBOT_INSTRUCTION } from './generate/index.js';
+import { DATASETS_MANIFEST, GESTURE_INSTRUCTION, ROBOT_INSTRUCTION } from './generate/index.js';
 import { checkDatasetFree, prepare, type Manifest } from './prepare.js';
 import type { SourceSpec } from './sources.js';
 
@@ -39,7 +39,7 @@ export function sensingSources(dir: string): SourceSpec[] {
 
 /** Prepares `<out>/sensing_*` and `<out>/web_*` from a generated datasets directory. */
 export async function prepareBuiltinCorpus(opts: BuiltinCorpusOptions): Promise<{ sensing: Manifest; web: Manifest }> {
-  if (!fs.existsSync(path.join(opts.datasets, 'datasets.json'))) {
+  if (!fs.existsSync(path.join(opts.datasets, DATASETS_MANIFEST))) {
     throw new UserError(`${opts.datasets}: not a generated datasets directory (no datasets.json); run 'tinyllm datasets generate --out ${opts.datasets}' first`);
   }
   // both names are checked before either is written, so a refusal leaves nothing half done

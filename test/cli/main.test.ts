@@ -47,7 +47,18 @@ describe('tinyllm', () => {
     const ds = await cli(['datasets', 'generate', '--out', path.join(file, 'ds'), '--scale', '0.01']);
     expect(ds.code).toBe(1);
     expect(ds.err.trim().split('\n')).toHaveLength(1);
-    expect(ds.err).toMatch(/^tinyllm datasets: cannot \w+ .*file.*: a part of this path is a file, not a folder; choose another path \(ENOTDIR\)$/m);
+    expect(ds.err).toMatch(/^tinyllm datasets: --out .*file\/ds: cannot write into .*file: a part of this path is a file, not a folder; choose another path \(ENOTDIR\)$/m);
+    // generated data sets are kept unless --force
+    const sets = path.join(dir, 'sets');
+    expect((await cli(['datasets', 'generate', '--out', sets, '--scale', '0.01'])).code).toBe(0);
+    const mark = path.join(sets, 'gesture', 'train.jsonl');
+    fs.writeFileSync(mark, 'edited by the user\n');
+    const twice = await cli(['datasets', 'generate', '--out', sets, '--scale', '0.01']);
+    expect(twice.code).toBe(1);
+    expect(twice.err).toMatch(/--out .*sets already holds results \(datasets\.json, gesture, robot, sensor-logs, text\); --force to start over/);
+    expect(fs.readFileSync(mark, 'utf8')).toBe('edited by the user\n');
+    expect((await cli(['datasets', 'generate', '--out', sets, '--scale', '0.01', '--force'])).code).toBe(0);
+    expect(fs.readFileSync(mark, 'utf8')).not.toBe('edited by the user\n');
     // an existing tokenizer is kept unless --force
     const out = path.join(dir, 'tok');
     expect((await cli(['train-tokenizer', '--vocab-size', '260', '--out', out, text])).code).toBe(0);

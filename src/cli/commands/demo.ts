@@ -85,7 +85,7 @@ export async function run(argv: string[]): Promise<void> {
   const t0 = performance.now();
 
   banner('1/5 generate the built-in sensing datasets (gesture, robot localization, sensor logs)');
-  await datasets(['generate', '--out', dir('datasets'), '--seed', seed, '--scale', String(o.scale)]);
+  await datasets(['generate', '--out', dir('datasets'), '--seed', seed, '--scale', String(o.scale), '--force']); // the demo's own folder: the same seed gives the same files
 
   banner('2/5 tokenize the sensor corpus with GPT-2 BPE into llm.c shards (train/val split by document)');
   // --force: the demo's own data directory (a rerun or --resume prepares it again)

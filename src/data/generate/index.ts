@@ -85,6 +85,9 @@ function writeTask(rng: Rng, dir: string, spec: TaskSpec, sizes: Record<(typeof 
   return { columns: spec.columns, labels: spec.labels, stepsPerSample: spec.steps, samples: { ...sizes }, classCounts, files: files.map((f) => path.relative(path.dirname(dir), f)) };
 }
 
+/** The summary file a generated datasets folder holds. */
+export const DATASETS_MANIFEST = 'datasets.json';
+
 /** Generates everything under `opts.out`; returns a summary (also written as datasets.json). */
 export function generateDatasets(opts: GenerateDatasetsOptions): GenerateDatasetsSummary {
   const seed = opts.seed ?? 1337;
@@ -143,6 +146,6 @@ export function generateDatasets(opts: GenerateDatasetsOptions): GenerateDataset
     sensorLogs: { files: logFiles.map((f) => path.relative(out, f)), rows: logRows },
     text: { files: textFiles },
   };
-  writeFileAtomic(path.join(out, 'datasets.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileAtomic(path.join(out, DATASETS_MANIFEST), JSON.stringify(summary, null, 2) + '\n');
   return summary;
 }

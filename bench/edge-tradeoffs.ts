@@ -110,7 +110,7 @@ const base = demo ? path.join(demo, 'model') : dir('base');
 if (demo) console.log(`using the datasets and the pre-trained model of the demo run in ${demo}`);
 else if (fs.existsSync(path.join(base, 'checkpoint.ckpt'))) console.log(`reusing the datasets and the base model in ${out} (delete it for a fresh run)`);
 else {
-  tinyllm(['datasets', 'generate', '--out', datasets, '--scale', String(S.scale)]);
+  tinyllm(['datasets', 'generate', '--out', datasets, '--scale', String(S.scale), '--force']); // the bench's own directory
   tinyllm(['prepare', '--preset', 'sensing', datasets, '--out', dir('data'), '--force']); // the bench's own directory
   // one 512-token row per step: a RAG prompt fills the whole context, so every position gets trained
   const pre = tinyllm(['pretrain', '--data', dir('data', 'sensing_train'), '--n-layer', String(S.nLayer), '--n-head', String(S.nEmbd / 32), '--n-embd', String(S.nEmbd), '--block-size', '512', '--batch', '1', '--seq', '512', '--steps', String(S.steps), '--lr', '1e-3', '--val-every', '0', '--sample-every', '0', '--out', base, '--force']);

@@ -1,7 +1,7 @@
 // Numeric jitter, a training-time augmentation for small sensor data sets: every number in a row's input moves by a
-// random whole number of units of its own last digit (139 → 137..141 for --jitter 2, 27.02 → 27.00..27.04), with its
-// decimals (and leading zeros) kept, so a reading's value barely changes while its exact token sequence does. A model that can no longer
-// memorise token sequences has to learn the pattern (the standard jitter augmentation of sensor time series, in text).
+// random whole number of units of its own last digit (139 → 137..141 for --jitter 2, 27.02 → 27.00..27.04), decimals
+// and leading zeros kept, so a reading's value barely changes while its exact token sequence does: the standard
+// jitter augmentation of sensor time series, in text. A model that cannot memorise token sequences must learn the pattern.
 import type { Rng } from '../util/rng.js';
 
 /** An unsigned decimal number: digits, optionally a point and more digits (a sign stays as it is, outside). */

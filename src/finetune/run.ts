@@ -295,7 +295,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`);
-  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'} | run dir ${o.out}`);
+  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);

@@ -171,6 +171,7 @@ async function main(): Promise<void> {
     const v = arg(flag);
     if (v !== undefined && !(Number(v) > 0)) throw new Error(`--${flag}: expected a positive number, got '${v}'`);
   }
+  const lora = { r: Number(arg('lora-r') ?? 8), alpha: Number(arg('lora-alpha') ?? 16) };
   const data = fs.mkdtempSync(path.join(tmpdir(), 'tinyllm-ftmem-data-'));
   generateDatasets({ out: data, seed: 1337, scale: Number(arg('scale') ?? (quick ? 0.02 : 0.2)) });
   const files = { train: path.join(data, 'gesture', 'train.jsonl'), val: path.join(data, 'gesture', 'val.jsonl'), test: path.join(data, 'gesture', 'test.jsonl') };
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
     for (const method of methods) {
       const from = method === 'lora-int8' ? int8Base(data, model, arg(`from-${model}`)) : (arg(`from-${model}`) ?? null);
       const maxTokensPerPass = arg('max-tokens-per-pass') ? Number(arg('max-tokens-per-pass')) : null;
-      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass, lr: arg('lr') ?? null, loraR: Number(arg('lora-r') ?? 8), loraAlpha: Number(arg('lora-alpha') ?? 16) };
+      const job: Job = { model, method, from, files, steps, valEvery, batch, threads, maxTokensPerPass, lr: arg('lr') ?? null, loraR: lora.r, loraAlpha: lora.alpha };
       const r = runChild<JobResult>(script, job);
       load.push(loadavg()[0]);
       if (!r.ok) {
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
   }
   fs.rmSync(data, { recursive: true, force: true });
   console.log(`baselines on the same test rows: majority ${(100 * base.majority).toFixed(1)}%, nearest centroid ${(100 * base.nearestCentroid).toFixed(1)}%, 5-NN ${(100 * base.knn5).toFixed(1)}%`);
-  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, lr: arg('lr') ?? null, lora: { r: Number(arg('lora-r') ?? 8), alpha: Number(arg('lora-alpha') ?? 16) }, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
+  console.log(JSON.stringify({ bench: 'finetune-memory', quick, steps, valEvery, batch, threads, lr: arg('lr') ?? null, lora, maxTokensPerPass: arg('max-tokens-per-pass') ?? null, kernels: getKernels().name, load, baselines: base, results }));
 }
 
 await main();

@@ -2,7 +2,8 @@
 // and top-2-block fine-tuning of GPT-2 30M and 124M at B=4, T=512 and 1024, on rows shaped like a gesture
 // prompt (every position but the last 5 masked: loss on a ~5-token answer), beside a pre-training step of the
 // same shape (every position counted) measured the same way in the same run. Each job runs in its own Node
-// process so its peak RSS is its own; the timed steps are medians with their spread. Random tokens.
+// process so its peak RSS is its own; the timed steps are medians with their spread. Random tokens. Also the cost
+// of `finetune --jitter 2` per drawn row (jitter + encoding a generated gesture row again) beside plain encoding.
 // Run: npx tsx bench/finetune.ts [--quick] [--models 30M,124M] [--seqs 512,1024] [--methods pretrain,full,lora,top2]
 //      [--steps 3] [--rows-per-pass 1] [--recompute auto|on|off] [--threads N]
 // Last stdout line: one JSON summary object.
@@ -16,6 +17,11 @@ import { presetConfig, type GPT2Config, type GPT2PresetName } from '../src/model
 import { Finetuner, type FinetuneBatch } from '../src/finetune/finetuner.js';
 import { LORA_DEFAULTS, type FinetuneMethod } from '../src/finetune/method.js';
 import { Rng } from '../src/util/rng.js';
+import { GESTURE_COLUMNS, GESTURE_INSTRUCTION, GESTURE_LABELS, gestureSample, randomScene } from '../src/data/generate/gesture.js';
+import { encodeExample } from '../src/task/encode.js';
+import { jitterNumbers, sameTokenCount } from '../src/task/jitter.js';
+import { TINYLLM_TEMPLATE } from '../src/task/template.js';
+import { gpt2 } from '../src/tokenizer/index.js';
 
 type MethodName = 'pretrain' | 'full' | 'lora' | 'top2';
 
@@ -136,6 +142,31 @@ for (const model of models) {
     }
   }
 }
+// --jitter's extra work per drawn row: jitter 2 + encoding again, against encoding alone (tinybench means, same run)
+const tok = gpt2();
+const rng = new Rng(5);
+const rows = Array.from({ length: 64 }, (_, i) => {
+  const r = gestureSample(rng, GESTURE_LABELS[i % 3], randomScene(rng));
+  const input = GESTURE_COLUMNS.map((c, j) => `${c}: ${r.map((v) => v[j]).join(' ')}`).join('\n');
+  return { instruction: GESTURE_INSTRUCTION, input, output: GESTURE_LABELS[i % 3], where: `row ${i}` };
+});
+const keep = sameTokenCount(tok);
+const prompt = { template: TINYLLM_TEMPLATE, contextLength: 1024 };
+const jb = new Bench({ time: quick ? 100 : 1000 });
+jb.add('encode', () => {
+  for (const r of rows) encodeExample(tok, r, prompt);
+});
+jb.add('jitter+encode', () => {
+  for (const r of rows) encodeExample(tok, { ...r, input: jitterNumbers(r.input, 2, rng, keep) }, prompt);
+});
+await jb.run();
+const msPerRow = (name: string) => {
+  const r = jb.tasks.find((t) => t.name === name)?.result;
+  return (r && 'latency' in r ? r.latency.mean : NaN) / rows.length;
+};
+const jitter = { msPerRowEncode: +msPerRow('encode').toFixed(4), msPerRowJitterEncode: +msPerRow('jitter+encode').toFixed(4) };
+console.log(`--jitter 2: ${jitter.msPerRowJitterEncode.toFixed(3)} ms per drawn gesture row (jitter + encode) against ${jitter.msPerRowEncode.toFixed(3)} ms to encode it`);
+
 // a fine-tune step's time as a fraction of the pre-training step of the same model and T
 const ratios = results
   .filter((r) => r.method !== 'pretrain')
@@ -144,4 +175,4 @@ const ratios = results
     return base ? [{ model: r.model, T: r.T, method: r.method, vsPretrain: +(r.sPerStep / base.sPerStep).toFixed(3) }] : [];
   });
 for (const q of ratios) console.log(`${q.model} T=${q.T} ${q.method}: ${q.vsPretrain.toFixed(2)} × a pre-training step`);
-console.log(JSON.stringify({ bench: 'finetune', threads, loadavg: { start: load0.map((l) => +l.toFixed(2)), end: loadavg().map((l) => +l.toFixed(2)) }, results, ratios }));
+console.log(JSON.stringify({ bench: 'finetune', threads, loadavg: { start: load0.map((l) => +l.toFixed(2)), end: loadavg().map((l) => +l.toFixed(2)) }, results, ratios, jitter }));

@@ -195,7 +195,7 @@ export abstract class CacheDecoder<M> {
       if (base + b.length - 1 > this.capacity) throw new Error(`scoreBranches: context + branch (${base + b.length} tokens) exceed the context of ${this.capacity} + 1`);
       if (!Array.prototype.every.call(b, inVocab)) throw new Error(`scoreBranches: a branch has a token id outside the vocabulary [0, ${V})`);
     }
-    if (!inVocab(first)) throw new Error(`token id ${first} outside the vocabulary [0, ${V})`);
+    if (!inVocab(first)) throw new Error(`scoreBranches: token id ${first} outside the vocabulary [0, ${V})`);
     const out = { scores: new Float64Array(branches.length), greedy: branches.map(() => true) };
     // segments of one tree chunk: `first` at the context's end, then each branch's fed tokens at base..
     const segs: Segment[] = [{ row: 0, n: 1, at: this.pos }];

@@ -14,6 +14,10 @@ import { LoraAdapters } from './lora.js';
 import { UserError } from '../util/errors.js';
 import { describeMethod, loraOf, validateMethod, type FinetuneMethod, type LoraConfig } from './method.js';
 import { ZoPerturbation, zoSeed } from './zo.js';
+import { deriveSeed } from '../util/rng.js';
+
+/** deriveSeed salt of the model's dropout masks ("drop"). */
+const DROPOUT_SALT = 0x64726f70;
 
 /** A batch of B rows of T tokens; targets[i] < 0 = no loss at position i (ignored). */
 export interface FinetuneBatch {
@@ -40,6 +44,8 @@ export interface FinetuneOptions {
   maxTokensPerPass?: number;
   /** Recompute block activations in backward instead of keeping them (about 1/3 more compute, far less memory). */
   recompute?: boolean;
+  /** Dropout of the model's embeddings and residual branches in training passes (GPT-2's resid_pdrop; default 0). */
+  dropout?: number;
 }
 
 export interface FinetuneStepStats extends StepStats {
@@ -84,6 +90,9 @@ export class Finetuner {
     validateMethod(m, model.config);
     if (model.frozen && !loraOf(m)) throw new UserError(`a frozen (int8) base trains LoRA adapters only: use --method lora, or --method zo --zo-lora (not ${describeMethod(m)})`);
     this.seed = opts.seed ?? 1337;
+    const p = opts.dropout ?? 0;
+    if (!(p >= 0 && p < 1)) throw new UserError(`dropout must be in [0, 1), got ${p}`);
+    if (p > 0 && m.kind === 'zo') throw new UserError('--dropout needs backpropagation: method zo compares two losses that must see the same function');
     const hyper = opts.adamw ?? ADAMW_DEFAULTS;
     model.recompute = opts.recompute ?? false;
     model.hook = null;
@@ -207,16 +216,20 @@ export class Finetuner {
     const grads = this.grads as FloatArray;
     grads.fill(0);
     if (this.lora) this.lora.training = true;
+    const dropout = this.opts.dropout ?? 0;
     let lossSum = 0;
     let pass = 0;
     try {
       for (const p of this.passes(list)) {
-        if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass++);
+        if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass);
+        if (dropout > 0) model.dropout = { p: dropout, seed: deriveSeed(this.seed, DROPOUT_SALT, this.step, pass) };
+        pass++;
         lossSum += model.forward(p.inputs, p.targets, p.B, p.T) * p.counted;
         model.backward(p.counted / total);
       }
     } finally {
       if (this.lora) this.lora.training = false;
+      model.dropout = null;
     }
     const gradNorm = clipGlobalNorm(grads, this.opts.gradClip);
     (this.optimizer as FlatAdamW).step(model.kernels, this.trainParams, grads, lr);

@@ -7,6 +7,7 @@ import type { GPT2Config } from '../models/gpt2/config.js';
 import type { GPT2, LinearHook, LinearSite } from '../models/gpt2/model.js';
 import type { Allocator, TensorEntry } from '../models/gpt2/params.js';
 import { Rng } from '../util/rng.js';
+import { dropout, fmix32, keepScale } from '../models/gpt2/dropout.js';
 import { LORA_SITES, type LoraConfig } from './method.js';
 
 /** (in, out) features of a linear site for a model width C. */
@@ -53,15 +54,6 @@ interface SiteViews {
   dB: FloatArray | null;
   /** Distinct per (layer, site): mixes into the dropout hash. */
   salt: number;
-}
-
-/** 32-bit finalizer of MurmurHash3: a well-mixed hash of one word (the dropout masks' counter-based RNG). */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export class LoraAdapters implements LinearHook {
@@ -177,14 +169,12 @@ export class LoraAdapters implements LinearHook {
 
   /** Inverted-dropout multiplier of element i: 0 (dropped) or 1/(1−p); deterministic in (dropoutSeed, site, i). */
   private keepScale(salt: number, i: number): number {
-    const p = this.config.dropout;
-    const u = fmix32((this.dropoutSeed ^ salt) + Math.imul(i, 0x9e3779b1)) / 4294967296;
-    return u < p ? 0 : 1 / (1 - p);
+    return keepScale(this.dropoutSeed ^ salt, i, this.config.dropout);
   }
 
   /** xd = dropout(inp) over n values. */
   private dropped(v: SiteViews, inp: FloatArray, n: number, xd: FloatArray): FloatArray {
-    for (let i = 0; i < n; i++) xd[i] = inp[i] * this.keepScale(v.salt, i);
+    dropout(xd, inp, n, this.config.dropout, this.dropoutSeed ^ v.salt);
     return xd;
   }
 

@@ -67,6 +67,8 @@ export interface FinetuneSettings {
   trainOnAll: boolean;
   /** Each drawn training row's input numbers move by up to this many units of their last digit (task/jitter.ts); 0 or absent = off. */
   jitter?: number;
+  /** Dropout of the embeddings and every block's residual branches while training (GPT-2's resid_pdrop); 0 or absent = off. */
+  dropout?: number;
   /** full, top-N blocks or LoRA (src/finetune/method.ts). */
   method: FinetuneMethod;
   /** At the end, store the best model with LoRA merged into the weights (and still write the PEFT adapter). */
@@ -268,6 +270,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     seed: s.seed,
     maxTokensPerPass: s.maxTokensPerPass ?? undefined,
     recompute: s.recompute ?? false,
+    dropout: s.dropout ?? 0,
   });
   // all activation memory for the largest batch, first (the arena does not reuse memory)
   const sets = [train, val];
@@ -295,7 +298,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`);
-  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''} | run dir ${o.out}`);
+  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);

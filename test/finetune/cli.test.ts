@@ -175,6 +175,20 @@ describe('tinyllm finetune', () => {
     await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
   });
 
+  it('--dropout: named in the summary, changes training, --stop-at/--resume bit-exact; refused with zo', async () => {
+    const args = [...base, '--steps', '6', '--patience', '0', '--dropout', '0.2'];
+    const straight = path.join(root, 'd-straight');
+    expect((await quiet(() => finetune([...args, '--out', straight]))).log).toMatch(/\| dropout 0\.2 \|/);
+    await quiet(() => finetune([...base, '--steps', '6', '--patience', '0', '--out', path.join(root, 'd-none')]));
+    expect(trainLosses(straight)).not.toEqual(trainLosses(path.join(root, 'd-none')));
+    const cut = path.join(root, 'd-cut');
+    await quiet(() => finetune([...args, '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(straight));
+    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(straight, 'state.ckpt')))).toBe(true);
+    await expect(finetune([...base, '--method', 'zo', '--dropout', '0.1', '--out', path.join(root, 'dz')])).rejects.toThrow(/--dropout needs backpropagation/);
+  });
+
   it('--method zo --zo-lora: forward-only steps, --stop-at/--resume bit-exact, PEFT adapter and merged model written', async () => {
     const args = [...base, '--method', 'zo', '--zo-lora', '--zo-eps', '1e-3', '--zo-n', '2', '--lora-r', '2', '--lora-alpha', '4', '--lr', '1e-2', '--steps', '6', '--patience', '0', '--merge'];
     const straight = path.join(root, 'zo-straight');

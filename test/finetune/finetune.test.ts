@@ -130,6 +130,26 @@ describe('training the trainable set', () => {
     }
   });
 
+  it('--dropout acts in training passes only: evaluation sees the whole model, steps are reproducible from the seed', () => {
+    const b = batches[0];
+    const run = (dropout: number, seed = 1) => {
+      const model = f32Model(8);
+      const ft = new Finetuner(model, { method: { kind: 'full' }, schedule, gradClip: 1, dropout, seed });
+      const before = ft.evaluate([b]).loss;
+      const loss = ft.trainStep(b).loss;
+      expect(model.dropout).toBeNull();
+      return { before, loss, after: ft.evaluate([b]).loss, params: Float32Array.from(model.params.data) };
+    };
+    const [off, on, again, other] = [run(0), run(0.3), run(0.3), run(0.3, 2)];
+    expect(on.before).toBe(off.before); // validation: no masks
+    expect(on.loss).not.toBe(off.loss); // training: masked
+    expect(bytes(again.params).equals(bytes(on.params))).toBe(true);
+    expect(other.loss).not.toBe(on.loss);
+    expect(on.after).not.toBe(off.after);
+    expect(() => new Finetuner(f32Model(8), { method: { kind: 'zo', zo: { eps: 1e-3, n: 1, lora: null } }, schedule, gradClip: 0, dropout: 0.1 })).toThrow(/--dropout needs backpropagation/);
+    expect(() => new Finetuner(f32Model(8), { method: { kind: 'full' }, schedule, gradClip: 0, dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
+  });
+
   it('a step with no counted target changes nothing', () => {
     const model = f32Model(7);
     const ft = new Finetuner(model, { method: { kind: 'full' }, schedule, gradClip: 1 });

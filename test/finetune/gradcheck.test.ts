@@ -127,10 +127,34 @@ describe('frozen layers and LoRA backward (float64, ref kernels)', () => {
     );
   });
 
-  it('block recomputation gives bit-identical gradients', () => {
+  it('residual and embedding dropout: every gradient matches finite differences with the masks fixed by their seed', () => {
+    let changed = 0;
     fc.assert(
-      fc.property(modelShapes, ({ config, V, B, T, seed }) => {
+      fc.property(modelShapes, fc.constantFrom(0.2, 0.5), ({ config, V, B, T, seed }, p) => {
         const model = noisyModel(config, seed);
+        const batch = paddedBatch(V, B, T, seed + 7);
+        const loss = () => model.forward(batch.inputs, batch.targets, B, T);
+        const plain = loss();
+        model.dropout = { p, seed };
+        if (loss() !== plain) changed++; // the masks change the function (a tiny model may keep every value)
+        model.zeroGrad();
+        loss();
+        model.backward();
+        const g = model.grads!.data;
+        for (const e of model.params.table) expectGrads(e.name, model.params.get(e.name), g.subarray(e.offset, e.offset + e.size), loss);
+        model.dropout = null;
+        expect(loss()).toBe(plain);
+      }),
+      { numRuns: 12, seed: 16 },
+    );
+    expect(changed).toBeGreaterThan(6);
+  });
+
+  it('block recomputation gives bit-identical gradients (with and without dropout)', () => {
+    fc.assert(
+      fc.property(modelShapes, fc.constantFrom(0, 0.3), ({ config, V, B, T, seed }, p) => {
+        const model = noisyModel(config, seed);
+        model.dropout = p > 0 ? { p, seed } : null;
         const batch = paddedBatch(V, B, T, seed + 7);
         const run = (recompute: boolean) => {
           model.recompute = recompute;

@@ -6,12 +6,14 @@
 // gradient views (frozen tensors get none and backward stops at the lowest trained block), and an optional
 // LinearHook (LoRA) adds to the four linear layers of every block. A frozen base (e.g. int8 from a .tllm file)
 // holds the LM head/embedding and the linear weights outside the parameter buffer: forward multiplies them as
-// stored, backward gives the input gradient only (no weight gradients: only adapters train).
+// stored, backward gives the input gradient only (no weight gradients: only adapters train). Dropout, when set,
+// drops the embeddings and each block's two residual branches (Hugging Face embd_pdrop / resid_pdrop).
 import { getKernels } from '../../kernels/index.js';
 import type { FloatArray, Kernels } from '../../kernels/types.js';
 import { UserError } from '../../util/errors.js';
-import { Rng } from '../../util/rng.js';
+import { deriveSeed, Rng } from '../../util/rng.js';
 import type { OpProfiler } from '../profile.js';
+import { dropout } from './dropout.js';
 import { planBackward, planForward, planHead, planHeadBackward, type BackwardActs, type ForwardActs, type HeadActs } from './activations.js';
 import { LN_EPS, numParams, validateConfig, type GPT2Config } from './config.js';
 import { embedRows, matmulW, matmulWBackward, type Matrix } from './matrix.js';
@@ -101,6 +103,11 @@ export class GPT2 {
   gradTargets: GradTargets | null = null;
   /** Keep only block outputs in forward and recompute each block in backward (less memory, one more forward). */
   recompute = false;
+  /**
+   * Dropout of the next forward/backward, or null (off: inference, validation). p drops the embeddings and the
+   * output of every attention and MLP branch before its residual add; the masks follow from `seed` alone.
+   */
+  dropout: { p: number; seed: number } | null = null;
   readonly alloc: Allocator;
   /** The frozen base, or null when every weight lives in `params`. */
   readonly frozen: FrozenBase | null;
@@ -273,6 +280,7 @@ export class GPT2 {
     prof?.start();
 
     for (let b = 0; b < B; b++) embedRows(a.encoded.subarray(b * T * C), inputs.subarray(b * T), T, this.wte, p.wpe, 0, C); // (B,T) -> (B,T,C)
+    this.drop(a.encoded, a.encoded, BT * C, 0);
     prof?.lap('encoder.fwd');
     for (let l = 0; l < L; l++) this.blockForward(l, B, T);
     const residual = L > 0 ? a.blocks[L - 1].res3 : a.encoded;
@@ -339,6 +347,7 @@ export class GPT2 {
     prof?.lap('attention.fwd');
     this.linear(l, 'attn.c_proj', s.res2, s.atty, BT, C, C); // (B,T,C) -> (B,T,C)
     prof?.lap('matmul.attproj.fwd');
+    this.drop(s.res2, s.res2, BT * C, 1 + 2 * l);
     k.add(s.res2, s.res2, residual, BT * C);
     prof?.lap('residual.fwd');
     // x = x + mlp(ln_2(x))
@@ -350,8 +359,21 @@ export class GPT2 {
     prof?.lap('gelu.fwd');
     this.linear(l, 'mlp.c_proj', s.res3, s.fchGelu, BT, 4 * C, C); // (B,T,4C) -> (B,T,C)
     prof?.lap('matmul.fcproj.fwd');
+    this.drop(s.res3, s.res3, BT * C, 2 + 2 * l);
     k.add(s.res3, s.res3, s.res2, BT * C);
     prof?.lap('residual.fwd');
+  }
+
+  /**
+   * out = dropout(x) over n values at dropout site `site` (0 embeddings, 1 + 2l block l's attention branch,
+   * 2 + 2l its MLP branch); with dropout off, out = x (nothing is copied when out is x). Backward calls it on
+   * the gradient with the same site: the same mask and scale.
+   */
+  private drop(out: FloatArray, x: FloatArray, n: number, site: number): FloatArray {
+    const d = this.dropout;
+    if (d && d.p > 0) dropout(out, x, n, d.p, deriveSeed(d.seed, 0, site));
+    else if (out !== x) out.set(x.subarray(0, n));
+    return out;
   }
 
   /**
@@ -432,8 +454,9 @@ export class GPT2 {
       const s = a.blocks[l];
       const residual = l > 0 ? a.blocks[l - 1].res3 : a.encoded;
       const lnw = gw ? null : d.discard; // frozen block: LayerNorm gradients go nowhere
-      // d.dres holds d(res3); res3 = res2 + c_proj(gelu(c_fc(ln_2(res2)))), so d(res2) = d(res3) + MLP path
-      this.linearBackward(l, 'mlp.c_proj', d.dfchGelu, gw?.fcprojw, gw?.fcprojb, d.dres, s.fchGelu, BT, 4 * C, C);
+      // d.dres holds d(res3); res3 = res2 + drop(c_proj(gelu(c_fc(ln_2(res2))))), so d(res2) = d(res3) + MLP path
+      const dmlp = this.dropout ? this.drop(d.dfch, d.dres, BT * C, 2 + 2 * l) : d.dres; // d.dfch: scratch until refilled below
+      this.linearBackward(l, 'mlp.c_proj', d.dfchGelu, gw?.fcprojw, gw?.fcprojb, dmlp, s.fchGelu, BT, 4 * C, C);
       prof?.lap('matmul.fcproj.bwd');
       d.dfch.fill(0, 0, BT * 4 * C);
       k.geluBackward(d.dfch, s.fch, d.dfchGelu, BT * 4 * C);
@@ -442,8 +465,9 @@ export class GPT2 {
       prof?.lap('matmul.fc.bwd');
       k.layernormBackward(d.dres, lnw ?? gw!.ln2w, lnw ?? gw!.ln2b, d.dtmp, s.res2, w.ln2w, s.ln2Mean, s.ln2Rstd, BT, C);
       prof?.lap('layernorm.bwd');
-      // d.dres holds d(res2); res2 = residual + c_proj(attn(c_attn(ln_1(residual))))
-      this.linearBackward(l, 'attn.c_proj', d.dtmp, gw?.attprojw, gw?.attprojb, d.dres, s.atty, BT, C, C);
+      // d.dres holds d(res2); res2 = residual + drop(c_proj(attn(c_attn(ln_1(residual)))))
+      const datt = this.dropout ? this.drop(d.dqkv, d.dres, BT * C, 1 + 2 * l) : d.dres; // d.dqkv: scratch until refilled below
+      this.linearBackward(l, 'attn.c_proj', d.dtmp, gw?.attprojw, gw?.attprojb, datt, s.atty, BT, C, C);
       prof?.lap('matmul.attproj.bwd');
       d.dqkv.fill(0, 0, BT * 3 * C);
       k.attentionBackward(d.dqkv, d.dpreatt, d.datt, d.dtmp, s.qkv, s.att, B, T, C, NH);
@@ -454,6 +478,7 @@ export class GPT2 {
       prof?.lap('layernorm.bwd');
     }
     if (g.lowestBlock === 0 && (g.wte || g.wpe)) {
+      this.drop(d.dres, d.dres, BT * C, 0);
       encoderBackward(g.wte, g.wpe, d.dres, inputs, B, T, C);
       prof?.lap('encoder.bwd');
     }

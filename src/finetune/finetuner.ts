@@ -14,10 +14,7 @@ import { LoraAdapters } from './lora.js';
 import { UserError } from '../util/errors.js';
 import { describeMethod, loraOf, validateMethod, type FinetuneMethod, type LoraConfig } from './method.js';
 import { ZoPerturbation, zoSeed } from './zo.js';
-import { deriveSeed } from '../util/rng.js';
-
-/** deriveSeed salt of the model's dropout masks ("drop"). */
-const DROPOUT_SALT = 0x64726f70;
+import { passDropout } from '../models/gpt2/dropout.js';
 
 /** A batch of B rows of T tokens; targets[i] < 0 = no loss at position i (ignored). */
 export interface FinetuneBatch {
@@ -222,7 +219,7 @@ export class Finetuner {
     try {
       for (const p of this.passes(list)) {
         if (this.lora) this.lora.dropoutSeed = hashSeed(this.seed, this.step, pass);
-        if (dropout > 0) model.dropout = { p: dropout, seed: deriveSeed(this.seed, DROPOUT_SALT, this.step, pass) };
+        model.dropout = passDropout(dropout, this.seed, this.step, pass);
         pass++;
         lossSum += model.forward(p.inputs, p.targets, p.B, p.T) * p.counted;
         model.backward(p.counted / total);

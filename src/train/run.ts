@@ -47,6 +47,8 @@ export interface RunSettings {
   beta2?: number;
   eps?: number;
   gradClip: number;
+  /** Dropout of the embeddings and residual branches while training (absent in older runs: 0). */
+  dropout?: number;
   valEvery: number;
   valBatches: number;
   sampleEvery: number;
@@ -167,6 +169,8 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
     gradAccum,
     schedule: { lr: s.lr, warmup: s.warmup, steps: s.steps, finalLrFrac: s.finalLrFrac },
     gradClip: s.gradClip,
+    dropout: s.dropout ?? 0,
+    seed: s.seed,
     adamw: { beta1: s.beta1 ?? ADAMW_DEFAULTS.beta1, beta2: s.beta2 ?? ADAMW_DEFAULTS.beta2, eps: s.eps ?? ADAMW_DEFAULTS.eps, weightDecay: s.weightDecay },
   });
   const rng = new Rng(s.seed ^ 0x5eed);
@@ -196,7 +200,7 @@ export async function runPretraining(settings: RunSettings, o: RunOptions): Prom
       `V=${s.config.vocabSize} ctx=${s.config.blockSize}) | kernels ${model.kernels.name} × ${model.kernels.threads} threads`,
   );
   if (baseline !== null) say(`unigram baseline on the validation shards: ${baseline.toFixed(4)} nats/token (a model that ignores context)`);
-  say(`batch ${s.B}×${s.T} × ${gradAccum} accumulation = ${s.totalBatch} tokens/step | ${train.tokensPerEpoch.toLocaleString('en-US')} tokens/epoch | run dir ${o.out}`);
+  say(`batch ${s.B}×${s.T} × ${gradAccum} accumulation = ${s.totalBatch} tokens/step | ${train.tokensPerEpoch.toLocaleString('en-US')} tokens/epoch${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
 
   const save = () => {
     // shards from prepare (and llm.c) put <|endoftext|> before every document: prompts start the same way

@@ -1,7 +1,9 @@
 // One optimizer step of GPT-2 pre-training, as llm.c's training loop: gradient accumulation over micro-batches
 // (B,T), global-norm clipping, the warmup+cosine learning rate, AdamW; plus validation loss over a fixed
 // number of batches. Parameters, gradients and moments are preallocated once: memory stays flat across steps.
+import { passDropout } from '../models/gpt2/dropout.js';
 import type { GPT2 } from '../models/gpt2/model.js';
+import { UserError } from '../util/errors.js';
 import { FlatAdamW, ADAMW_DEFAULTS, clipGlobalNorm, type AdamWHyper } from './adamw.js';
 import { lrAt, type LrSchedule } from './schedule.js';
 
@@ -21,6 +23,10 @@ export interface TrainerOptions {
   /** Global gradient-norm limit (≤ 0 = off). */
   gradClip: number;
   adamw?: AdamWHyper;
+  /** Dropout of the embeddings and residual branches in training passes (GPT-2's resid_pdrop; default 0), its masks seeded by `seed`. */
+  dropout?: number;
+  /** Seed of the dropout masks (default 1337). */
+  seed?: number;
 }
 
 export interface StepStats {
@@ -48,6 +54,8 @@ export class Trainer {
     readonly opts: TrainerOptions,
   ) {
     if (!Number.isInteger(opts.gradAccum) || opts.gradAccum < 1) throw new Error(`gradAccum must be a positive integer, got ${opts.gradAccum}`);
+    const p = opts.dropout ?? 0;
+    if (!(p >= 0 && p < 1)) throw new UserError(`dropout must be in [0, 1), got ${p}`);
     this.optimizer = new FlatAdamW(model.params.table, model.alloc, opts.adamw ?? ADAMW_DEFAULTS);
     model.ensureGrads();
     this.inputs = new Int32Array(opts.B * opts.T);
@@ -75,10 +83,15 @@ export class Trainer {
     model.zeroGrad();
     prof?.lap('zerograd');
     let loss = 0;
-    for (let micro = 0; micro < gradAccum; micro++) {
-      this.load(this.data.next());
-      loss += model.forward(this.inputs, this.targets, B, T);
-      model.backward(1 / gradAccum);
+    try {
+      for (let micro = 0; micro < gradAccum; micro++) {
+        this.load(this.data.next());
+        model.dropout = passDropout(this.opts.dropout ?? 0, this.opts.seed ?? 1337, this.step, micro);
+        loss += model.forward(this.inputs, this.targets, B, T);
+        model.backward(1 / gradAccum);
+      }
+    } finally {
+      model.dropout = null;
     }
     loss /= gradAccum;
     prof?.start();

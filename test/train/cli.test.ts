@@ -86,6 +86,17 @@ describe('tinyllm pretrain / generate', () => {
     expect(fromBin).toBe(stdout);
   });
 
+  it('--dropout: named in the summary, changes training, and a run cut and resumed ends with the same weights', async () => {
+    const args = (dir: string, extra: string[]) => [...base.slice(0, -1), path.join(root, dir), '--steps', '4', '--val-every', '0', '--sample-every', '0', ...extra];
+    const weights = (dir: string) => Buffer.from(loadCheckpointWeights(path.join(root, dir, 'checkpoint.ckpt'), { kernels: ref, alloc: plainF32 }).model.params.data.buffer);
+    expect(await captured(process.stderr, () => pretrain(args('drop', ['--dropout', '0.3'])))).toMatch(/\| dropout 0\.3 \|/);
+    await captured(process.stderr, () => pretrain(args('nodrop', [])));
+    expect(weights('drop').equals(weights('nodrop'))).toBe(false);
+    await captured(process.stderr, () => pretrain(args('drop-cut', ['--dropout', '0.3', '--stop-at', '2'])));
+    await captured(process.stderr, () => pretrain(['--resume', path.join(root, 'drop-cut'), '--kernels', 'ref', '--threads', '1']));
+    expect(weights('drop-cut').equals(weights('drop'))).toBe(true);
+  });
+
   it('bad flags give UserErrors that say how to fix them', async () => {
     await expect(pretrain(['--n-layer', '2'])).rejects.toThrow(UserError);
     await expect(pretrain(['--model', '7M', '--data', data])).rejects.toThrow(/unknown --model '7M'.*30M/);

@@ -41,6 +41,7 @@ const options = {
   'final-lr-frac': { type: 'number', min: 0, max: 1, help: 'cosine decay ends at this fraction of --lr (default 0.1)' },
   'weight-decay': { type: 'number', min: 0, help: 'AdamW weight decay on 2-D weights (default 0.1)' },
   'grad-clip': { type: 'number', min: 0, help: 'global gradient-norm clip, 0 = off (default 1.0)' },
+  dropout: { type: 'number', min: 0, max: 0.99, help: "dropout on the embeddings and every block's attention and MLP outputs (GPT-2's resid_pdrop/embd_pdrop; for many epochs over little data; default 0)" },
   beta1: { type: 'number', min: 0, max: 0.999999, help: 'AdamW β1 (default 0.9)' },
   beta2: { type: 'number', min: 0, max: 0.999999, help: "AdamW β2 (default 0.95; llm.c's CPU trainer uses 0.999)" },
   eps: { type: 'number', min: 0, max: 1, help: 'AdamW ε (default 1e-8)' },
@@ -129,6 +130,7 @@ function freshSettings(o: Opts, init?: { name: string; config: GPT2Config }): Ru
     finalLrFrac: o['final-lr-frac'] ?? 0.1,
     weightDecay: o['weight-decay'] ?? 0.1,
     gradClip: o['grad-clip'] ?? 1.0,
+    dropout: o.dropout ?? 0,
     beta1: o.beta1 ?? 0.9,
     beta2: o.beta2 ?? 0.95,
     eps: o.eps ?? 1e-8,
@@ -188,6 +190,7 @@ function resumeSettings(o: Opts, ckpt: string): RunSettings {
   change('finalLrFrac', o['final-lr-frac']);
   change('weightDecay', o['weight-decay']);
   change('gradClip', o['grad-clip']);
+  change('dropout', o.dropout);
   change('beta1', o.beta1);
   change('beta2', o.beta2);
   change('eps', o.eps);

@@ -3,6 +3,15 @@
 // backward, recomputed forwards and resumed runs draw the same one. GPT-2's residual and embedding dropout
 // (Hugging Face resid_pdrop / embd_pdrop) and LoRA's input dropout (PEFT's lora_dropout) both use it.
 import type { FloatArray } from '../../kernels/types.js';
+import { deriveSeed } from '../../util/rng.js';
+
+/** deriveSeed salt of the model's dropout masks ("drop"). */
+const DROPOUT_SALT = 0x64726f70;
+
+/** GPT2.dropout for one training pass: p, and masks seeded by the run seed, the step and the pass (a resumed run draws the same); null for p = 0. */
+export function passDropout(p: number, runSeed: number, step: number, pass: number): { p: number; seed: number } | null {
+  return p > 0 ? { p, seed: deriveSeed(runSeed, DROPOUT_SALT, step, pass) } : null;
+}
 
 /** 32-bit finalizer of MurmurHash3: a well-mixed hash of one word. */
 export function fmix32(h: number): number {

@@ -14,7 +14,7 @@ import { LoraAdapters } from './lora.js';
 import { UserError } from '../util/errors.js';
 import { describeMethod, loraOf, validateMethod, type FinetuneMethod, type LoraConfig } from './method.js';
 import { ZoPerturbation, zoSeed } from './zo.js';
-import { passDropout } from '../models/gpt2/dropout.js';
+import { checkDropout, passDropout } from '../models/gpt2/dropout.js';
 
 /** A batch of B rows of T tokens; targets[i] < 0 = no loss at position i (ignored). */
 export interface FinetuneBatch {
@@ -87,9 +87,7 @@ export class Finetuner {
     validateMethod(m, model.config);
     if (model.frozen && !loraOf(m)) throw new UserError(`a frozen (int8) base trains LoRA adapters only: use --method lora, or --method zo --zo-lora (not ${describeMethod(m)})`);
     this.seed = opts.seed ?? 1337;
-    const p = opts.dropout ?? 0;
-    if (!(p >= 0 && p < 1)) throw new UserError(`dropout must be in [0, 1), got ${p}`);
-    if (p > 0 && m.kind === 'zo') throw new UserError('--dropout needs backpropagation: method zo compares two losses that must see the same function');
+    if (checkDropout(opts.dropout ?? 0) > 0 && m.kind === 'zo') throw new UserError('--dropout needs backpropagation: method zo compares two losses that must see the same function');
     const hyper = opts.adamw ?? ADAMW_DEFAULTS;
     model.recompute = opts.recompute ?? false;
     model.hook = null;

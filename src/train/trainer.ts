@@ -1,9 +1,8 @@
 // One optimizer step of GPT-2 pre-training, as llm.c's training loop: gradient accumulation over micro-batches
 // (B,T), global-norm clipping, the warmup+cosine learning rate, AdamW; plus validation loss over a fixed
 // number of batches. Parameters, gradients and moments are preallocated once: memory stays flat across steps.
-import { passDropout } from '../models/gpt2/dropout.js';
+import { checkDropout, passDropout } from '../models/gpt2/dropout.js';
 import type { GPT2 } from '../models/gpt2/model.js';
-import { UserError } from '../util/errors.js';
 import { FlatAdamW, ADAMW_DEFAULTS, clipGlobalNorm, type AdamWHyper } from './adamw.js';
 import { lrAt, type LrSchedule } from './schedule.js';
 
@@ -54,8 +53,7 @@ export class Trainer {
     readonly opts: TrainerOptions,
   ) {
     if (!Number.isInteger(opts.gradAccum) || opts.gradAccum < 1) throw new Error(`gradAccum must be a positive integer, got ${opts.gradAccum}`);
-    const p = opts.dropout ?? 0;
-    if (!(p >= 0 && p < 1)) throw new UserError(`dropout must be in [0, 1), got ${p}`);
+    checkDropout(opts.dropout ?? 0);
     this.optimizer = new FlatAdamW(model.params.table, model.alloc, opts.adamw ?? ADAMW_DEFAULTS);
     model.ensureGrads();
     this.inputs = new Int32Array(opts.B * opts.T);

@@ -3,10 +3,17 @@
 // backward, recomputed forwards and resumed runs draw the same one. GPT-2's residual and embedding dropout
 // (Hugging Face resid_pdrop / embd_pdrop) and LoRA's input dropout (PEFT's lora_dropout) both use it.
 import type { FloatArray } from '../../kernels/types.js';
+import { UserError } from '../../util/errors.js';
 import { deriveSeed } from '../../util/rng.js';
 
 /** deriveSeed salt of the model's dropout masks ("drop"). */
 const DROPOUT_SALT = 0x64726f70;
+
+/** p, if it is a dropout probability in [0, 1) (the trainers check their setting once, up front). */
+export function checkDropout(p: number): number {
+  if (!(p >= 0 && p < 1)) throw new UserError(`dropout must be in [0, 1), got ${p}`);
+  return p;
+}
 
 /** GPT2.dropout for one training pass: p, and masks seeded by the run seed, the step and the pass (a resumed run draws the same); null for p = 0. */
 export function passDropout(p: number, runSeed: number, step: number, pass: number): { p: number; seed: number } | null {

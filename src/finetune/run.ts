@@ -334,11 +334,14 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   };
   const validateOn = (set: EncodedTask, rows: TaskExample[]): { loss: number; accuracy: number | null } => {
     if (set.examples.length === 0) return { loss: NaN, accuracy: null };
-    const lengths = set.examples.map((e) => e.ids.length);
-    const { loss } = ft.evaluate(sortedBatches(lengths, s.B).map((b) => packBatch(set.examples, b, pad)));
-    const ranker = closedSet ? inferenceModel() : null;
-    const accuracy = ranker ? rankingAccuracy(ranker, tok, rows, labels, { ...prompt, decoder: decoderFor(ranker) }).accuracy : null;
-    return { loss, accuracy };
+    const forwardLoss = () => ft.evaluate(sortedBatches(set.examples.map((e) => e.ids.length), s.B).map((b) => packBatch(set.examples, b, pad))).loss;
+    if (!closedSet) return { loss: forwardLoss(), accuracy: null };
+    const ranker = inferenceModel();
+    const r = rankingAccuracy(ranker, tok, rows, labels, { ...prompt, decoder: decoderFor(ranker) });
+    // the ranking scored every row's true answer after its whole prompt, the tokens the loss counts: their mean is
+    // the loss, without a second pass over the rows (a cut prompt may be cut differently for the longest label)
+    const loss = r.answerLoss !== null && r.cut === 0 && set.cut.length === 0 ? r.answerLoss : forwardLoss();
+    return { loss, accuracy: r.accuracy };
   };
   const saveState = () => {
     state.batches = batches.getState();

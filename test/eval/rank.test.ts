@@ -1,9 +1,10 @@
-// Ranking by likelihood: scores after one shared prefill equal a full forward's log-likelihoods, and a tiny
-// model trained to memorise a task gets every row right by ranking.
+// Ranking by likelihood: scores after one shared prefill equal a full forward's log-likelihoods, a tiny
+// model trained to memorise a task gets every row right by ranking, and the true answers' scores give the loss
+// fine-tuning counts on the same rows (what validation reports without a second forward pass).
 import { describe, expect, it } from 'vitest';
 import { rankingAccuracy } from '../../src/eval/rank.js';
 import { scoreCandidates } from '../../src/eval/score.js';
-import { labelCandidates } from '../../src/task/encode.js';
+import { encodeTask, exampleTargets, labelCandidates } from '../../src/task/encode.js';
 import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
 import { fitPrompt } from '../../src/task/encode.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
@@ -42,5 +43,37 @@ describe('ranking accuracy', () => {
     // the labels shuffled: predictions follow the label, not the index
     const shuffled = [LABELS[2], LABELS[0], LABELS[1]];
     expect(rankingAccuracy(model, tok, rows, shuffled, opts).accuracy).toBe(1);
+  });
+
+  it("the true answers' mean negative log-likelihood is the fine-tuning loss on the same rows; null for an unknown label; cut rows counted", () => {
+    const r = rankingAccuracy(model, tok, rows, LABELS, opts);
+    expect(r.cut).toBe(0);
+    // the loss as fine-tuning counts it: one forward over prompt + answer, targets on the answer and end marker only
+    const task = encodeTask(tok, rows, opts);
+    const B = task.examples.length;
+    const T = task.maxLength - 1;
+    const inputs = new Int32Array(B * T).fill(tok.eotToken);
+    const targets = new Int32Array(B * T);
+    task.examples.forEach((e, b) => {
+      inputs.set(e.ids.subarray(0, T), b * T);
+      exampleTargets(e, targets.subarray(b * T, (b + 1) * T), T);
+    });
+    const loss = model.forward(inputs, targets, B, T);
+    expect(r.answerLoss).not.toBeNull();
+    expect(Math.abs((r.answerLoss as number) - loss)).toBeLessThan(1e-4 * Math.max(1, loss));
+    // the per-row scores are the true candidates' (the memorised model is sure of them: log p near 0)
+    r.truthScores.forEach((x) => expect(x).toBeLessThan(0));
+    // a row whose answer is not a label: no loss from the ranking (its truth score is NaN)
+    const odd = [...rows.slice(0, 2), { ...rows[2], output: 'Wave' }];
+    const o = rankingAccuracy(model, tok, odd, LABELS, opts);
+    expect(o.answerLoss).toBeNull();
+    expect(o.truthScores[2]).toBeNaN();
+    // a context two tokens short of the longest prompt: its rows are cut, and counted
+    const reserve = Math.max(...labelCandidates(tok, LABELS, opts).map((c) => c.length));
+    const longest = Math.max(...rows.map((x) => fitPrompt(tok, x, reserve, opts, x.where).ids.length));
+    const tight = { ...opts, contextLength: longest + reserve - 3 };
+    const short = rows.filter((x) => fitPrompt(tok, x, reserve, opts, x.where).ids.length > longest - 2).length;
+    expect(short).toBeGreaterThan(0);
+    expect(rankingAccuracy(model, tok, rows, LABELS, tight).cut).toBe(short);
   });
 });

@@ -4,9 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { rankingAccuracy } from '../../src/eval/rank.js';
 import { scoreCandidates } from '../../src/eval/score.js';
-import { encodeTask, exampleTargets, labelCandidates } from '../../src/task/encode.js';
+import { encodeTask, exampleTargets, fitPrompt, labelCandidates } from '../../src/task/encode.js';
 import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
-import { fitPrompt } from '../../src/task/encode.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
 
@@ -61,7 +60,7 @@ describe('ranking accuracy', () => {
     const loss = model.forward(inputs, targets, B, T);
     expect(r.answerLoss).not.toBeNull();
     expect(Math.abs((r.answerLoss as number) - loss)).toBeLessThan(1e-4 * Math.max(1, loss));
-    // the per-row scores are the true candidates' (the memorised model is sure of them: log p near 0)
+    // the per-row scores are the true candidates' log-probabilities
     r.truthScores.forEach((x) => expect(x).toBeLessThan(0));
     // a row whose answer is not a label: no loss from the ranking (its truth score is NaN)
     const odd = [...rows.slice(0, 2), { ...rows[2], output: 'Wave' }];

@@ -33,9 +33,8 @@ export function tinyTokenizer(rows: readonly TaskExample[]): { tok: BpeTokenizer
   return { tok: new BpeTokenizer(bpe), bpe };
 }
 
-/** A 2-layer GPT-2 trained until it knows the answers of `rows` (loss on the answer + end marker only). */
-export function memorise(tok: BpeTokenizer, rows: readonly TaskExample[], steps = 150, template: PromptTemplate = TINYLLM_TEMPLATE): GPT2 {
-  const model = new GPT2({ nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: tok.vocabSize, blockSize: 64 }, { seed: 3 });
+/** All of `rows` as one padded batch, targets on the answer + end marker only (as fine-tuning counts its loss). */
+export function answerBatch(tok: BpeTokenizer, rows: readonly TaskExample[], template: PromptTemplate = TINYLLM_TEMPLATE): { inputs: Int32Array; targets: Int32Array; B: number; T: number } {
   const task = encodeTask(tok, rows, { template, contextLength: 64 });
   const B = task.examples.length;
   const T = task.maxLength - 1;
@@ -45,6 +44,13 @@ export function memorise(tok: BpeTokenizer, rows: readonly TaskExample[], steps 
     inputs.set(e.ids.subarray(0, T), b * T);
     exampleTargets(e, targets.subarray(b * T, (b + 1) * T), T);
   });
+  return { inputs, targets, B, T };
+}
+
+/** A 2-layer GPT-2 trained until it knows the answers of `rows` (loss on the answer + end marker only). */
+export function memorise(tok: BpeTokenizer, rows: readonly TaskExample[], steps = 150, template: PromptTemplate = TINYLLM_TEMPLATE): GPT2 {
+  const model = new GPT2({ nLayer: 2, nHead: 2, nEmbd: 32, vocabSize: tok.vocabSize, blockSize: 64 }, { seed: 3 });
+  const { inputs, targets, B, T } = answerBatch(tok, rows, template);
   const opt = new FlatAdamW(model.params.table, model.alloc, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0 });
   for (let s = 0; s < steps; s++) {
     model.zeroGrad();

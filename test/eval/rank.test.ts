@@ -4,10 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { rankingAccuracy } from '../../src/eval/rank.js';
 import { scoreCandidates } from '../../src/eval/score.js';
-import { encodeTask, exampleTargets, fitPrompt, labelCandidates } from '../../src/task/encode.js';
+import { fitPrompt, labelCandidates } from '../../src/task/encode.js';
 import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
-import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
+import { answerBatch, LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
 
 describe('ranking accuracy', () => {
   const rows = tinyRows(9, 1);
@@ -48,15 +48,7 @@ describe('ranking accuracy', () => {
     const r = rankingAccuracy(model, tok, rows, LABELS, opts);
     expect(r.cut).toBe(0);
     // the loss as fine-tuning counts it: one forward over prompt + answer, targets on the answer and end marker only
-    const task = encodeTask(tok, rows, opts);
-    const B = task.examples.length;
-    const T = task.maxLength - 1;
-    const inputs = new Int32Array(B * T).fill(tok.eotToken);
-    const targets = new Int32Array(B * T);
-    task.examples.forEach((e, b) => {
-      inputs.set(e.ids.subarray(0, T), b * T);
-      exampleTargets(e, targets.subarray(b * T, (b + 1) * T), T);
-    });
+    const { inputs, targets, B, T } = answerBatch(tok, rows);
     const loss = model.forward(inputs, targets, B, T);
     expect(r.answerLoss).not.toBeNull();
     expect(Math.abs((r.answerLoss as number) - loss)).toBeLessThan(1e-4 * Math.max(1, loss));

@@ -8,18 +8,15 @@
 // attention, layernorm + GELU + add, and the rest (embedding, log-softmax, tokenizing the prompt).
 // Run: npx tsx bench/eval.ts [--models 30M,124M] [--rows 8] [--rounds 3] [--kernels wasm] [--threads N]
 // Last stdout line: one JSON summary object.
-import * as fs from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { generateDatasets } from '../src/data/generate/index.js';
+import { loadavg } from 'node:os';
 import { evaluate } from '../src/eval/evaluate.js';
 import { availableTiers, getKernels, setKernels, defaultThreads } from '../src/kernels/index.js';
 import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js';
 import { SCORE_ROWS } from '../src/models/gpt2/block-decode.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
-import { readTaskFile } from '../src/task/read.js';
 import { TINYLLM_TEMPLATE } from '../src/task/template.js';
 import { gpt2 } from '../src/tokenizer/gpt2.js';
+import { builtinTask } from './lib/tasks.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,11 +30,8 @@ const tier = arg('kernels') ?? (availableTiers().at(-1) as string);
 const threads = Number(arg('threads') ?? defaultThreads());
 setKernels(tier, { threads });
 
-const dir = fs.mkdtempSync(path.join(tmpdir(), 'tinyllm-bench-eval-'));
-generateDatasets({ out: dir, scale: 0.05 });
-const train = await readTaskFile(path.join(dir, 'gesture', 'train.jsonl'));
-const test = (await readTaskFile(path.join(dir, 'gesture', 'test.jsonl'))).slice(0, nRows);
-fs.rmSync(dir, { recursive: true, force: true });
+const { train, test: allTest } = await builtinTask('gesture', 0.05);
+const test = allTest.slice(0, nRows);
 const tok = gpt2();
 const promptTokens = test.reduce((s, e) => s + tok.encode(`${e.instruction}\n${e.input}`).length, 0) / test.length;
 console.log(`eval bench: ${tier}, ${threads} threads; ${test.length} gesture rows of ~${promptTokens.toFixed(0)} prompt tokens; ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

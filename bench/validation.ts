@@ -5,10 +5,7 @@
 // depend on the weights, so they are a fresh init) or a --preset; and the two losses side by side.
 // Run: npx tsx bench/validation.ts [--rows 64] [--rounds 5] [--preset 30M] [--threads N] [--quick]
 // Last stdout line: one JSON summary object.
-import * as fs from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { generateDatasets } from '../src/data/generate/index.js';
+import { loadavg } from 'node:os';
 import { rankingAccuracy } from '../src/eval/rank.js';
 import { Finetuner } from '../src/finetune/finetuner.js';
 import { defaultThreads, setKernels, availableTiers } from '../src/kernels/index.js';
@@ -16,9 +13,10 @@ import { presetConfig, type GPT2Config, type GPT2PresetName } from '../src/model
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { sortedBatches, packBatch } from '../src/task/batch.js';
 import { encodeTask } from '../src/task/encode.js';
-import { labelSet, readTaskFile } from '../src/task/read.js';
+import { labelSet } from '../src/task/read.js';
 import { TINYLLM_TEMPLATE } from '../src/task/template.js';
 import { gpt2 } from '../src/tokenizer/gpt2.js';
+import { builtinTask } from './lib/tasks.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,11 +31,8 @@ const threads = Number(arg('threads') ?? defaultThreads());
 const tier = availableTiers().at(-1) as string;
 setKernels(tier, { threads });
 
-const dir = fs.mkdtempSync(path.join(tmpdir(), 'tinyllm-bench-validation-'));
-generateDatasets({ out: dir, scale: 0.5 });
-const train = await readTaskFile(path.join(dir, 'gesture', 'train.jsonl'));
-const rows = (await readTaskFile(path.join(dir, 'gesture', 'val.jsonl'))).slice(0, nRows);
-fs.rmSync(dir, { recursive: true, force: true });
+const { train, val: allVal } = await builtinTask('gesture', 0.5);
+const rows = allVal.slice(0, nRows);
 
 const tok = gpt2();
 const config: GPT2Config = preset ? presetConfig(preset, { blockSize: 512 }) : { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 512, vocabSize: tok.vocabSize };

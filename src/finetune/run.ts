@@ -339,8 +339,9 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     const ranker = inferenceModel();
     const r = rankingAccuracy(ranker, tok, rows, labels, { ...prompt, decoder: decoderFor(ranker) });
     // the ranking scored every row's true answer after its whole prompt, the tokens the loss counts: their mean is
-    // the loss, without a second pass over the rows (a cut prompt may be cut differently for the longest label)
-    const loss = r.answerLoss !== null && r.cut === 0 && set.cut.length === 0 ? r.answerLoss : forwardLoss();
+    // the loss, without a second pass over the rows. A prompt the ranking did not cut (room for the longest label)
+    // was not cut for the loss either (room for its own answer); a cut one may be cut differently.
+    const loss = r.answerLoss !== null && r.cut === 0 ? r.answerLoss : forwardLoss();
     return { loss, accuracy: r.accuracy };
   };
   const saveState = () => {

@@ -11,11 +11,7 @@ import { generateDatasets } from '../src/data/generate/index.js';
 import { knnClassify, majorityClass, nearestCentroid } from '../src/eval/baselines.js';
 import { featurize, fitFeatures } from '../src/eval/features.js';
 import { readTaskFile } from '../src/task/read.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+import { arg } from './lib/args.js';
 
 const tasks = (arg('tasks') ?? 'gesture,robot').split(',');
 const sizes = (arg('rows') ?? '600,3000,12000').split(',').map(Number);

@@ -18,17 +18,12 @@ import { GPT2 } from '../src/models/gpt2/model.js';
 import { argmax } from '../src/models/gpt2/sampling.js';
 import { Decoder, loadModel } from '../src/runtime/index.js';
 import type { Kernels } from '../src/kernels/types.js';
+import { arg, median } from './lib/args.js';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const name = (arg('model') ?? '124M') as GPT2PresetName;
 const threads = Number(arg('threads') ?? 1);
 const TOKENS = Number(arg('tokens') ?? 64);
 const rounds = Number(arg('rounds') ?? 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 const dir = fs.mkdtempSync(path.join(tmpdir(), 'bench-decode-profile-'));
 const file = path.join(dir, `${name}-int8.tllm`);
 const config = presetConfig(name);

@@ -19,13 +19,9 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg } from './lib/args.js';
 
 const has = (name: string) => process.argv.includes(`--${name}`);
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
 // child mode: run one tinyllm command, then print its peak RSS as the last line
 if (has('child')) {
   const argv = JSON.parse(arg('child') as string) as string[];

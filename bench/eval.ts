@@ -17,11 +17,7 @@ import { GPT2 } from '../src/models/gpt2/model.js';
 import { TINYLLM_TEMPLATE } from '../src/task/template.js';
 import { gpt2 } from '../src/tokenizer/gpt2.js';
 import { builtinTask } from './lib/tasks.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+import { arg, median } from './lib/args.js';
 
 const models = (arg('models') ?? '30M,124M').split(',') as GPT2PresetName[];
 const nRows = Number(arg('rows') ?? 8);
@@ -36,7 +32,6 @@ const tok = gpt2();
 const promptTokens = test.reduce((s, e) => s + tok.encode(`${e.instruction}\n${e.input}`).length, 0) / test.length;
 console.log(`eval bench: ${tier}, ${threads} threads; ${test.length} gesture rows of ~${promptTokens.toFixed(0)} prompt tokens; ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const profiles: { model: string; msPerRow: Record<string, number> }[] = [];
 const results: { model: string; method: string; rowsPerSec: number; min: number; max: number; secondsPer1000Rows: number; cpuSecondsPerRow: number }[] = [];
 for (const name of models) {

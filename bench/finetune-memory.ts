@@ -27,6 +27,7 @@ import { createKernels, getKernels, setKernels } from '../src/kernels/index.js';
 import { MetricsLog } from '../src/train/metrics.js';
 import { readTaskFile } from '../src/task/read.js';
 import { runChild } from './lib/child.js';
+import { arg, median } from './lib/args.js';
 
 /** The --quick model (vocabulary: GPT-2's). */
 const TINY = { nLayer: 2, nHead: 2, nEmbd: 64, blockSize: 1024 };
@@ -71,16 +72,6 @@ interface JobResult {
   bestValAccuracy: number | null;
   testAccuracy: number | null;
   seconds: number;
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
 }
 
 /** Child process: one fine-tuning run, its figures as JSON. */

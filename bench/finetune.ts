@@ -22,6 +22,7 @@ import { encodeExample } from '../src/task/encode.js';
 import { jitterNumbers, sameTokenCount } from '../src/task/jitter.js';
 import { TINYLLM_TEMPLATE } from '../src/task/template.js';
 import { gpt2 } from '../src/tokenizer/index.js';
+import { arg } from './lib/args.js';
 
 type MethodName = 'pretrain' | 'full' | 'lora' | 'top2';
 
@@ -47,11 +48,6 @@ interface JobResult extends Job {
 }
 
 const TINY: GPT2Config = { nLayer: 2, nHead: 2, nEmbd: 64, vocabSize: 512, blockSize: 128 };
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 function methodOf(name: MethodName): FinetuneMethod {
   if (name === 'lora') return { kind: 'lora', lora: LORA_DEFAULTS };

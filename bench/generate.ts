@@ -20,11 +20,7 @@ import { availableTiers, defaultThreads } from '../src/kernels/index.js';
 import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
 import type { LlamaCppRow } from './llamacpp.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+import { arg, median } from './lib/args.js';
 
 const PROMPT = Number(arg('prompt') ?? 64);
 const TOKENS = Number(arg('tokens') ?? 128);
@@ -38,8 +34,6 @@ interface Sample {
   decodeCpuMsPerToken: number;
   peakRssMB: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row {
   model: GPT2PresetName;

@@ -17,6 +17,7 @@ import { plainF32 } from '../src/models/gpt2/params.js';
 import { gpt2 } from '../src/tokenizer/gpt2.js';
 import { Rng } from '../src/util/rng.js';
 import { LLAMACPP_DIR, loadNodeLlamaCpp, NODE_LLAMA_CPP_VERSION } from '../scripts/llamacpp.js';
+import { arg, median } from './lib/args.js';
 
 export interface LlamaCppBenchOptions {
   models: GPT2PresetName[];
@@ -42,11 +43,6 @@ export interface LlamaCppRow {
   /** CPU time of the process (all threads) per decoded token, median: steadier than wall time under load. */
   decodeCpuMsPerToken: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** The GGUF file of a preset (random init, seed 1) in a dtype, written once into .cache/llamacpp/bench. */
 export function benchGguf(name: GPT2PresetName, dtype: GgufDtype): string {
@@ -121,10 +117,6 @@ export async function llamaCppDecodeBench(o: LlamaCppBenchOptions): Promise<{ ro
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1] : undefined;
-  };
   const opts: LlamaCppBenchOptions = {
     models: (arg('models') ?? '30M,124M').split(',') as GPT2PresetName[],
     dtypes: (arg('dtypes') ?? 'f32,q8_0').split(',') as GgufDtype[],

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { exportTllm } from '../src/export/deploy.js';
 import { GPT2 } from '../src/models/gpt2/model.js';
 import { Rng } from '../src/util/rng.js';
+import { arg } from './lib/args.js';
 
 export type Kind = 'completion' | 'chat-stream' | 'classify' | 'malformed' | 'oversized';
 export type Outcome = 'ok' | 'refused' | 'busy' | 'unexpected' | 'network';
@@ -166,11 +167,6 @@ export async function runLoad(base: string, o: LoadOptions): Promise<LoadSummary
 /** Nothing unexpected: no unexpected status, no connection error, healthy afterwards. */
 export function clean(s: LoadSummary): boolean {
   return s.healthyAfter && Object.values(s.outcomes).every((o) => o.unexpected === 0 && o.network === 0);
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 async function main(): Promise<void> {

@@ -14,6 +14,7 @@ import { presetConfig, type GPT2PresetName } from '../src/models/gpt2/config.js'
 import { OpProfiler } from '../src/models/profile.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
+import { arg } from './lib/args.js';
 
 interface Job {
   tier: string;
@@ -33,11 +34,6 @@ interface JobResult extends Job {
   rssAfterStepsMB: number;
   initMs: number;
   breakdownMs: Record<string, number>;
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 /** Child process: one (tier, model, T) measurement, printed as JSON. */

@@ -17,11 +17,7 @@ import { labelSet } from '../src/task/read.js';
 import { TINYLLM_TEMPLATE } from '../src/task/template.js';
 import { gpt2 } from '../src/tokenizer/gpt2.js';
 import { builtinTask } from './lib/tasks.js';
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+import { arg, median } from './lib/args.js';
 
 const quick = process.argv.includes('--quick');
 const nRows = Number(arg('rows') ?? (quick ? 8 : 64));
@@ -46,7 +42,6 @@ ft.reserve(B, val.maxLength - 1, B * Math.max(...val.examples.map((e) => e.ids.l
 const batches = sortedBatches(val.examples.map((e) => e.ids.length), B).map((b) => packBatch(val.examples, b, tok.eotToken));
 console.log(`validation bench: ${tier} × ${threads} threads; ${preset ?? 'L4 C128'} (context ${config.blockSize}); ${rows.length} gesture rows, longest ${val.maxLength} tokens; ${rounds} rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forwardMs: number[] = [];
 const rankingMs: number[] = [];
 let forwardLoss = NaN;

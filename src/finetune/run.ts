@@ -8,6 +8,7 @@
 //   config.json, metrics.jsonl, loss.svg, and the test split (test.jsonl) when one file was split.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { detectKind } from '../eval/evaluate.js';
 import { rankingAccuracy } from '../eval/rank.js';
 import { KVDecoder } from '../models/gpt2/decode.js';
 import type { Kernels } from '../kernels/types.js';
@@ -249,7 +250,9 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const train = encode('train', splits.train);
   const valRows = s.valExamples > 0 ? splits.val.slice(0, s.valExamples) : splits.val;
   const val = encode('val', valRows);
-  const closedSet = labels.length <= s.maxLabels;
+  // a numeric task (answers are numbers, as `tinyllm eval` detects it: a breathing rate) has no label set to rank
+  const numeric = detectKind(splits.train) === 'numeric';
+  const closedSet = !numeric && labels.length <= s.maxLabels;
 
   const base = s.baseInt8 != null ? loadInt8Base(s.from as string, s.baseInt8, o.kernels) : null;
   const model = base?.model ?? new GPT2(s.config, { seed: o.initWeights ? null : s.seed, kernels: o.kernels });
@@ -297,7 +300,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
 
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
-  say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`);
+  say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${numeric ? 'numeric answers (validation by loss only)' : `${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`}`);
   say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;

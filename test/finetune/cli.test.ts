@@ -108,6 +108,29 @@ describe('tinyllm finetune', () => {
     expect(trainLosses(out)).toHaveLength(1);
   });
 
+  it('a numeric task (answers are numbers, as a breathing rate) is validated by its loss, not by ranking its training values', async () => {
+    const rows = (n: number, seed: number) => {
+      const rng = new Rng(seed);
+      return Array.from({ length: n }, () => {
+        const d = [rng.int(10), rng.int(10), rng.int(10)];
+        return JSON.stringify({ instruction: 'Mean?', input: d.join(' '), output: ((d[0] + d[1] + d[2]) / 3).toFixed(2) });
+      }).join('\n') + '\n';
+    };
+    const numTrain = path.join(root, 'num-train.jsonl');
+    const numVal = path.join(root, 'num-val.jsonl');
+    fs.writeFileSync(numTrain, rows(7, 3));
+    fs.writeFileSync(numVal, rows(2, 4));
+    const out = path.join(root, 'numeric');
+    const { log } = await quiet(() => finetune([...base, '--train', numTrain, '--val', numVal, '--steps', '2', '--val-every', '1', '--out', out]));
+    expect(log).toMatch(/7 train \/ 2 val \/ 0 test examples \| longest \d+ tokens \| numeric answers \(validation by loss only\)/);
+    const vals = new MetricsLog(path.join(out, 'metrics.jsonl')).read().flatMap((r) => (r.type === 'val' ? [r] : []));
+    expect(vals.map((v) => v.step)).toEqual([1, 2]);
+    for (const v of vals) {
+      expect(v.valLoss).toBeGreaterThan(0);
+      expect(v.valAccuracy).toBeUndefined();
+    }
+  });
+
   it('Ctrl-C saves and exits 130; --resume continues bit-exactly (LoRA, with dropout)', async () => {
     const args = [...base, '--method', 'lora', '--lora-r', '4', '--lora-alpha', '8', '--lora-dropout', '0.1', '--steps', '8', '--patience', '0'];
     const straight = path.join(root, 'straight');

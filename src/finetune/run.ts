@@ -244,7 +244,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const prompt: PromptOptions = { template: s.task.template, start: s.task.sequenceStart, contextLength: s.config.blockSize, overflow: s.task.overflow, allowSpecial: s.task.allowSpecial };
   const encode = (name: string, rows: TaskExample[]): EncodedTask => {
     const t = encodeTask(tok, rows, prompt);
-    for (const line of describeCuts(name, t)) say(line);
+    for (const line of describeCuts(name, t, s.config.blockSize)) say(line);
     return t;
   };
   const train = encode('train', splits.train);

@@ -113,11 +113,11 @@ export function encodeTask(codec: SequenceCodec, rows: readonly (TaskFields & { 
 }
 
 /** One line per cut row (at most `limit`) and a summary line. */
-export function describeCuts(name: string, task: EncodedTask, limit = 10): string[] {
+export function describeCuts(name: string, task: EncodedTask, contextLength: number, limit = 10): string[] {
   if (task.cut.length === 0) return [];
   const lines = task.cut.slice(0, limit).map((c) => `${c.where}: input cut to ${c.inputKept} of ${c.inputChars} characters to fit the context`);
   if (task.cut.length > limit) lines.push(`… and ${task.cut.length - limit} more`);
-  lines.push(`${name}: ${task.cut.length} of ${task.examples.length} rows had their input cut (answers are never cut; --overflow refuse makes this an error)`);
+  lines.push(`${name}: ${task.cut.length} of ${task.examples.length} rows had their input cut to fit the model's context of ${contextLength} tokens (answers are never cut; a model with a longer context, e.g. pretrain --block-size 1024, keeps whole rows; --overflow refuse makes this an error)`);
   return lines;
 }
 

@@ -58,7 +58,7 @@ describe('encoding examples', () => {
     expect(() => encodeExample(tok, ex, { template: T, contextLength: 10 })).toThrow(/f: row 1 \(line 2\): .*even with the input left out/);
     const task = encodeTask(tok, [ex, { ...ex, input: '1', where: 'f: row 2 (line 3)' }], { template: T, contextLength: ctx });
     expect(task.cut.map((c) => c.where)).toEqual(['f: row 1 (line 2)']);
-    expect(describeCuts('train', task).at(-1)).toBe('train: 1 of 2 rows had their input cut (answers are never cut; --overflow refuse makes this an error)');
+    expect(describeCuts('train', task, ctx).at(-1)).toBe(`train: 1 of 2 rows had their input cut to fit the model's context of ${ctx} tokens (answers are never cut; a model with a longer context, e.g. pretrain --block-size 1024, keeps whole rows; --overflow refuse makes this an error)`);
   });
 
   it('property: any input and context that fits the bare prompt keeps the whole answer and fits', () => {

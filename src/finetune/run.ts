@@ -20,6 +20,7 @@ import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState, type PackedBatch } from '../task/batch.js';
 import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { jitterNumbers, sameTokenCount } from '../task/jitter.js';
+import { shiftSeries } from '../task/shift.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -43,8 +44,8 @@ import { loadFinetuneState, saveFinetuneState } from './state.js';
 export const BEST_FILE = 'checkpoint.ckpt';
 export const STATE_FILE = 'state.ckpt';
 export const ADAPTER_DIR = 'adapter';
-/** deriveSeed's salt for --jitter's generators. */
-const JITTER_SALT = 0x6a177e42;
+/** deriveSeed's salt for the generators of --jitter and --shift. */
+const AUGMENT_SALT = 0x6a177e42;
 
 /** Where the examples come from: separate files, or one file split by seed. */
 export interface FinetuneData {
@@ -68,6 +69,8 @@ export interface FinetuneSettings {
   trainOnAll: boolean;
   /** Each drawn training row's input numbers move by up to this many units of their last digit (task/jitter.ts); 0 or absent = off. */
   jitter?: number;
+  /** Each drawn training row's series of readings move by up to this many places (task/shift.ts); 0 or absent = off. */
+  shift?: number;
   /** Dropout of the embeddings and every block's residual branches while training (GPT-2's resid_pdrop); 0 or absent = off. */
   dropout?: number;
   /** full, top-N blocks or LoRA (src/finetune/method.ts). */
@@ -301,19 +304,34 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${numeric ? 'numeric answers (validation by loss only)' : `${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`}`);
-  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
+  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''}${s.shift ? ` | input series shifted by up to ±${s.shift} readings` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
-  // --jitter: the drawn rows encoded again with their input's numbers moved, from a generator seeded by the run seed,
-  // step and micro-batch (so --resume repeats it). A move that would change a number's token count is redrawn: rows
-  // keep their lengths in tokens, so the batches and the planned memory stay as without jitter.
+  // --shift and --jitter: the drawn rows encoded again with their input's series shifted and numbers moved, from a
+  // generator seeded by the run seed, step and micro-batch (so --resume repeats it). A jitter move that would change a
+  // number's token count is redrawn, and a row whose shift would make it longer than the longest training row, or cut
+  // it where it was whole, is not shifted: the planned memory and the kept readings stay as without augmentation.
   const sameTokens = sameTokenCount(tok);
+  const augment = (input: string, rng: Rng): string => {
+    if (!s.shift) return input;
+    const d = rng.int(2 * s.shift + 1) - s.shift;
+    return d === 0 ? input : shiftSeries(input, d);
+  };
+  const fitsLike = (row: TaskExample, shifted: string, original: EncodedExample): boolean => {
+    const e = encodeExample(tok, { ...row, input: shifted }, { ...prompt, overflow: 'truncate' });
+    const cutBefore = original.inputKept < original.inputChars;
+    return (cutBefore || e.inputKept === e.inputChars) && e.ids.length <= train.maxLength;
+  };
   const drawn = (batch: Batch, i: number): { examples: readonly EncodedExample[]; batch: Batch } => {
-    if (!s.jitter) return { examples: train.examples, batch };
-    const rng = new Rng(deriveSeed(s.seed, JITTER_SALT, ft.step, i));
-    const k = s.jitter;
-    const examples = batch.map((r) => encodeExample(tok, { ...splits.train[r], input: jitterNumbers(splits.train[r].input, k, rng, sameTokens) }, prompt));
+    if (!s.jitter && !s.shift) return { examples: train.examples, batch };
+    const rng = new Rng(deriveSeed(s.seed, AUGMENT_SALT, ft.step, i));
+    const examples = batch.map((r) => {
+      const row = splits.train[r];
+      const shifted = augment(row.input, rng);
+      const input = shifted !== row.input && fitsLike(row, shifted, train.examples[r]) ? shifted : row.input;
+      return encodeExample(tok, { ...row, input: jitterNumbers(input, s.jitter ?? 0, rng, sameTokens) }, prompt);
+    });
     return { examples, batch: examples.map((_, j) => j) };
   };
   // ranking on an f32 base merges LoRA into a copy (decoding then costs no adapter work); over a frozen int8 base the

@@ -6,3 +6,4 @@ export * from './read.js';
 export * from './encode.js';
 export * from './batch.js';
 export * from './jitter.js';
+export * from './shift.js';

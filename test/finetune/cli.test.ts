@@ -161,16 +161,18 @@ describe('tinyllm finetune', () => {
     expect(fs.readFileSync(path.join(cut, 'checkpoint.ckpt')).equals(fs.readFileSync(path.join(straight, 'checkpoint.ckpt')))).toBe(true);
   });
 
+  /** Runs a 6-step fine-tune with `extra` flags over `args`, recording every batch trainStep sees. */
+  const seen = (extra: string[], args = base) => {
+    const batches: { inputs: Int32Array; B: number; T: number }[] = [];
+    const real = Finetuner.prototype.trainStep;
+    const spy = vi.spyOn(Finetuner.prototype, 'trainStep').mockImplementation(function (this: Finetuner, b) {
+      for (const x of Array.isArray(b) ? b : [b]) batches.push({ inputs: x.inputs.slice(0, x.B * x.T), B: x.B, T: x.T });
+      return real.call(this, b);
+    });
+    return { batches, run: (out: string) => quiet(() => finetune([...args, '--steps', '6', '--patience', '0', ...extra, '--out', out])).finally(() => spy.mockRestore()) };
+  };
+
   it('--jitter: every drawn row\'s input numbers move by at most K units, batch shapes stay, --stop-at/--resume bit-exact', async () => {
-    const seen = (jitter: string[]) => {
-      const batches: { inputs: Int32Array; B: number; T: number }[] = [];
-      const real = Finetuner.prototype.trainStep;
-      const spy = vi.spyOn(Finetuner.prototype, 'trainStep').mockImplementation(function (this: Finetuner, b) {
-        for (const x of Array.isArray(b) ? b : [b]) batches.push({ inputs: x.inputs.slice(0, x.B * x.T), B: x.B, T: x.T });
-        return real.call(this, b);
-      });
-      return { batches, run: (out: string) => quiet(() => finetune([...base, '--steps', '6', '--patience', '0', ...jitter, '--out', out])).finally(() => spy.mockRestore()) };
-    };
     const plain = seen([]);
     await plain.run(path.join(root, 'j0'));
     const jit = seen(['--jitter', '1']);
@@ -196,6 +198,37 @@ describe('tinyllm finetune', () => {
     expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'j1')));
     expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'j1', 'state.ckpt')))).toBe(true);
     await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
+  });
+
+  it('--shift: every drawn row\'s series moves by one d in −K..K readings with the edge repeated, --stop-at/--resume bit-exact', async () => {
+    // rows of one 16-digit series (a channel over 16 readings)
+    const series = path.join(root, 'series.jsonl');
+    const rng = new Rng(5);
+    const rows = Array.from({ length: 24 }, () => Array.from({ length: 16 }, () => rng.int(10)));
+    fs.writeFileSync(series, rows.map((d) => JSON.stringify({ instruction: 'Sum high?', input: d.join(' '), output: d.reduce((a, b) => a + b) >= 72 ? 'high' : 'low' })).join('\n') + '\n');
+    const args = [...base.slice(0, base.indexOf('--train')), '--train', series, '--val', val, ...base.slice(base.indexOf('--batch'))];
+    const plain = seen([], args);
+    await plain.run(path.join(root, 's0'));
+    const shifted = seen(['--shift', '3'], args);
+    expect((await shifted.run(path.join(root, 's3'))).log).toMatch(/input series shifted by up to ±3 readings/);
+    const tok = loadTokenizer(tokenizer);
+    const offsets = new Set<number>();
+    shifted.batches.forEach((b, i) => {
+      const p = plain.batches[i];
+      for (let r = 0; r < b.B; r++) {
+        const digits = (x: Int32Array) => (tok.decode(Array.from(x.subarray(r * b.T, (r + 1) * b.T))).match(/Input:\n([\d ]+)/) as RegExpMatchArray)[1].trim().split(' ');
+        const [a, c] = [digits(p.inputs), digits(b.inputs)];
+        const ds = [-3, -2, -1, 0, 1, 2, 3].filter((d) => a.every((_, j) => c[j] === a[Math.min(a.length - 1, Math.max(0, j - d))]));
+        expect(ds.length).toBeGreaterThan(0);
+        if (!ds.includes(0)) offsets.add(ds[0]);
+      }
+    });
+    expect(offsets.size).toBeGreaterThan(2);
+    const cut = path.join(root, 's3-cut');
+    await quiet(() => finetune([...args, '--steps', '6', '--patience', '0', '--shift', '3', '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 's3')));
+    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 's3', 'state.ckpt')))).toBe(true);
   });
 
   it('--dropout: named in the summary, changes training, --stop-at/--resume bit-exact; refused with zo', async () => {

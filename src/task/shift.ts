@@ -1,0 +1,46 @@
+// Time shift, a training-time augmentation for windows of sensor readings: every series on a line (a run of at least
+// SERIES_MIN numbers with one separator between them, e.g. `Proximity: [254, 253, …]`) moves by the same number of
+// readings, the vacated end repeating the edge reading: the "window slicing"/shift augmentation of sensor time series
+// (Um et al. 2017), in text. A model then sees each gesture at more places in its window.
+
+/** A series is this many numbers or more on one line; shorter runs (one timestep of several channels) stay put. */
+export const SERIES_MIN = 16;
+
+/** A number with an optional sign, decimals and exponent, as sensor logs write them. */
+const NUMBER = /[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
+
+/**
+ * `text` with every series shifted by `d` readings (d > 0: later, the first reading repeated d times at the start;
+ * d < 0: earlier, the last repeated at the end). All series of a row move together, so channels recorded side by
+ * side stay aligned. Separators and everything around the series are kept character for character.
+ */
+export function shiftSeries(text: string, d: number): string {
+  if (d === 0) return text;
+  return text
+    .split('\n')
+    .map((line) => shiftLine(line, d))
+    .join('\n');
+}
+
+function shiftLine(line: string, d: number): string {
+  const found = [...line.matchAll(NUMBER)];
+  if (found.length < SERIES_MIN) return line;
+  let out = '';
+  let done = 0; // characters of `line` already written
+  // maximal runs of numbers with the same non-empty separator between neighbours
+  for (let a = 0; a < found.length; ) {
+    const sepOf = (i: number) => line.slice((found[i].index as number) + found[i][0].length, found[i + 1].index);
+    const sep = a + 1 < found.length ? sepOf(a) : '';
+    let b = a + 1;
+    while (b < found.length && sep !== '' && sepOf(b - 1) === sep) b++;
+    if (b - a >= SERIES_MIN) {
+      const values = found.slice(a, b).map((m) => m[0]);
+      const n = values.length;
+      const moved = values.map((_, i) => values[Math.min(n - 1, Math.max(0, i - d))]);
+      out += line.slice(done, found[a].index) + moved.join(sep);
+      done = (found[b - 1].index as number) + found[b - 1][0].length;
+    }
+    a = b;
+  }
+  return out + line.slice(done);
+}

@@ -297,7 +297,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     const held = s.data.test === null && splits.test.length > 0;
     if (held) writeJsonl(path.join(o.out, 'test.jsonl'), splits.test);
   }
-  const info: TaskInfo = { ...s.task, labels, contextLength: s.config.blockSize, requestInstruction: commonInstruction(splits.train) };
+  const info: TaskInfo = { ...s.task, labels: numeric ? [] : labels, contextLength: s.config.blockSize, requestInstruction: commonInstruction(splits.train) };
   writeTaskInfo(o.out, info);
   writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ ...s, numParams: numParams(s.config) }, null, 2)}\n`);
 

@@ -208,7 +208,7 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   const instruction = f.string('instruction', { maxLength: ctx.maxBody });
   const settings = readRag(f, ctx.rag);
   const rag = settings ? ctx.rag : undefined;
-  const labels = f.raw('labels') !== undefined ? f.strings('labels', MAX_LABELS, MAX_STOP) : (ctx.model.finetune?.labels ?? (rag ? labelSet(rag.retriever.store.rows) : []));
+  const labels = f.raw('labels') !== undefined ? f.strings('labels', MAX_LABELS, MAX_STOP) : (ctx.model.finetune?.labels?.length ? ctx.model.finetune.labels : rag ? labelSet(rag.retriever.store.rows) : []);
   if (labels.length === 0) throw new ApiError(400, 'labels is required: this model file has no label set (give "labels": ["a", "b", …])', 'labels');
   if (labels.some((l) => l === '')) throw new ApiError(400, 'labels must not contain an empty string', 'labels');
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');

@@ -61,7 +61,7 @@ fetch('/v1/models').then((r) => r.json()).then((list) => {
     ['config', 'layers ' + c.config.nLayer + ', heads ' + c.config.nHead + ', width ' + c.config.nEmbd + ', vocabulary ' + c.config.vocabSize + ', context ' + c.config.blockSize],
     ['quantization', 'weights ' + q.weights + ', embedding ' + q.embedding + (q.weights === 'int8' || q.embedding === 'int8' ? ', ' + (q.group ? 'groups of ' + q.group : 'per row') : '')],
     ['tokenizer', c.tokenizer],
-    ['labels', c.finetune && c.finetune.labels ? c.finetune.labels.join(', ') : '(none: give labels to classify)'],
+    ['labels', c.finetune && c.finetune.labels && c.finetune.labels.length ? c.finetune.labels.join(', ') : '(none: give labels to classify)'],
   ];
   if (c.promptFormat) rows.push(['template', c.promptFormat]);
   if (c.finetune && c.finetune.instruction) $('classify-instruction').value = c.finetune.instruction;

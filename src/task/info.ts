@@ -19,7 +19,7 @@ export interface TaskInfo {
   template: PromptTemplate;
   sequenceStart: SequenceStart;
   allowSpecial: boolean;
-  /** Distinct training outputs (the closed label set for ranking), in first-seen order. */
+  /** Distinct training outputs (the closed label set for ranking), in first-seen order; empty when the answers are numbers. */
   labels: string[];
   /** Column/field names given (absent = the Alpaca defaults). */
   columns: TaskColumns;

@@ -108,7 +108,7 @@ describe('tinyllm finetune', () => {
     expect(trainLosses(out)).toHaveLength(1);
   });
 
-  it('a numeric task (answers are numbers, as a breathing rate) is validated by its loss, not by ranking its training values', async () => {
+  it('a numeric task (answers are numbers, as a breathing rate) is validated by its loss, not by ranking its training values, and records no label set', async () => {
     const rows = (n: number, seed: number) => {
       const rng = new Rng(seed);
       return Array.from({ length: n }, () => {
@@ -129,6 +129,7 @@ describe('tinyllm finetune', () => {
       expect(v.valLoss).toBeGreaterThan(0);
       expect(v.valAccuracy).toBeUndefined();
     }
+    expect((readTaskInfo(out) as { labels: string[] }).labels).toEqual([]); // no label set for serve's classify form to offer
   });
 
   it('Ctrl-C saves and exits 130; --resume continues bit-exactly (LoRA, with dropout)', async () => {

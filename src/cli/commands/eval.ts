@@ -176,7 +176,7 @@ interface PromptFlags {
  */
 export function promptSettings(m: EvaluatedModel, info: TaskInfo | null, flags: PromptFlags): Pick<EvalOptions, 'template' | 'start' | 'allowSpecial' | 'overflow' | 'contextLength' | 'labels' | 'labelsFrom'> {
   const header = 'finetune' in m ? m.finetune : undefined;
-  const labels = flags.labels ?? info?.labels ?? header?.labels;
+  const labels = flags.labels ?? (info?.labels.length ? info.labels : undefined) ?? (header?.labels?.length ? header.labels : undefined);
   return {
     template: flags.template !== undefined ? loadTemplate(flags.template) : info?.template ?? header?.promptTemplate ?? loadTemplate(),
     start: chooseSequenceStart(flags.sequenceStart, info?.sequenceStart ?? m.sequenceStart),
@@ -184,7 +184,7 @@ export function promptSettings(m: EvaluatedModel, info: TaskInfo | null, flags: 
     overflow: flags.overflow ?? info?.overflow ?? 'truncate',
     contextLength: m.model.config.blockSize,
     labels,
-    labelsFrom: flags.labels ? '--labels' : info?.labels ? "the run's task.json" : "the model file's header",
+    labelsFrom: flags.labels ? '--labels' : info?.labels.length ? "the run's task.json" : "the model file's header",
   };
 }
 

@@ -19,8 +19,8 @@ import { applyPositionInit } from '../models/gpt2/position-init.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState, type PackedBatch } from '../task/batch.js';
 import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
-import { jitterNumbers, sameTokenCount } from '../task/jitter.js';
-import { shiftSeries } from '../task/shift.js';
+import { augmentedExample, type Augmentation } from '../task/augment.js';
+import { sameTokenCount } from '../task/jitter.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -308,30 +308,13 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
-  // --shift and --jitter: the drawn rows encoded again with their input's series shifted and numbers moved, from a
-  // generator seeded by the run seed, step and micro-batch (so --resume repeats it). A jitter move that would change a
-  // number's token count is redrawn, and a row whose shift would make it longer than the longest training row, or cut
-  // it where it was whole, is not shifted: the planned memory and the kept readings stay as without augmentation.
-  const sameTokens = sameTokenCount(tok);
-  const augment = (input: string, rng: Rng): string => {
-    if (!s.shift) return input;
-    const d = rng.int(2 * s.shift + 1) - s.shift;
-    return d === 0 ? input : shiftSeries(input, d);
-  };
-  const fitsLike = (row: TaskExample, shifted: string, original: EncodedExample): boolean => {
-    const e = encodeExample(tok, { ...row, input: shifted }, { ...prompt, overflow: 'truncate' });
-    const cutBefore = original.inputKept < original.inputChars;
-    return (cutBefore || e.inputKept === e.inputChars) && e.ids.length <= train.maxLength;
-  };
+  // --shift and --jitter: the drawn rows augmented and encoded again (task/augment.ts), from a generator seeded by the
+  // run seed, step and micro-batch (so --resume repeats it); rows keep within the planned memory.
+  const aug: Augmentation = { jitter: s.jitter ?? 0, shift: s.shift ?? 0, keep: sameTokenCount(tok) };
   const drawn = (batch: Batch, i: number): { examples: readonly EncodedExample[]; batch: Batch } => {
-    if (!s.jitter && !s.shift) return { examples: train.examples, batch };
+    if (!aug.jitter && !aug.shift) return { examples: train.examples, batch };
     const rng = new Rng(deriveSeed(s.seed, AUGMENT_SALT, ft.step, i));
-    const examples = batch.map((r) => {
-      const row = splits.train[r];
-      const shifted = augment(row.input, rng);
-      const input = shifted !== row.input && fitsLike(row, shifted, train.examples[r]) ? shifted : row.input;
-      return encodeExample(tok, { ...row, input: jitterNumbers(input, s.jitter ?? 0, rng, sameTokens) }, prompt);
-    });
+    const examples = batch.map((r) => augmentedExample(tok, splits.train[r], train.examples[r], aug, rng, prompt, train.maxLength));
     return { examples, batch: examples.map((_, j) => j) };
   };
   // ranking on an f32 base merges LoRA into a copy (decoding then costs no adapter work); over a frozen int8 base the

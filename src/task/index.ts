@@ -7,3 +7,4 @@ export * from './encode.js';
 export * from './batch.js';
 export * from './jitter.js';
 export * from './shift.js';
+export * from './augment.js';

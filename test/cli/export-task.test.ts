@@ -55,6 +55,17 @@ describe('tinyllm export --task', () => {
     expect((await quiet(['export', run, '--int8', '-o', path.join(tmp, 'x.tllm'), '--max-acc-drop', '1'])).err).toMatch(/--max-acc-drop needs --task/);
   });
 
+  it('a run of a numeric task (no label set in its task.json) needs --train for --task, and says so', async () => {
+    const numeric = path.join(tmp, 'numeric-run');
+    fs.mkdirSync(numeric);
+    fs.copyFileSync(path.join(run, 'checkpoint.ckpt'), path.join(numeric, 'checkpoint.ckpt'));
+    writeTaskInfo(numeric, { tokenizer: tokDir, template: TEMPLATE, sequenceStart: 'endoftext', allowSpecial: false, labels: [], columns: {}, instruction: '', requestInstruction: 'Rate?', overflow: 'truncate', contextLength: 64 });
+    const r = await quiet(['export', numeric, '--int8', '-o', path.join(tmp, 'numeric.tllm'), '--task', testFile]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--task needs the training rows .*give --train/);
+    expect(fs.existsSync(path.join(tmp, 'numeric.tllm'))).toBe(false);
+  });
+
   it('the header template: eval -m, generate -m --input and /v1/classify build the same prompt and scores', async () => {
     const file = path.join(tmp, 'f32.tllm');
     expect((await quiet(['export', run, '--f32', '-o', file])).code).toBe(0);

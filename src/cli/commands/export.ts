@@ -294,7 +294,7 @@ async function taskRows(testFile: string, trainFile: string | undefined, limit: 
   const read = readOptions(info);
   const test = (await readTaskFile(testFile, read)).slice(0, limit);
   const train = trainFile ? await readTaskFile(trainFile, read) : [];
-  if (train.length === 0 && !info?.labels.length) throw new UserError('--task needs the label set: give --train <training rows>, or export a fine-tune run (its task.json has the labels)');
+  if (train.length === 0 && !info?.labels.length) throw new UserError('--task needs the training rows (for the label set, or to score numeric answers): give --train <training rows>; a fine-tune run of a classification task has its labels in task.json');
   return { test, train };
 }
 

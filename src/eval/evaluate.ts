@@ -22,6 +22,7 @@ import { firstLine, readStrict, tinyllmCorrect } from './match.js';
 import { classificationMetrics, regressionMetrics, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 import { parseNumbers, parseNumericAnswer } from './numbers.js';
 import { argmaxScore, scoreCandidates, type ScoringDecoder } from './score.js';
+import { augmentedPrompts, meanCandidateProbabilities, type TestTimeAugmentation } from './tta.js';
 
 export type TaskKind = 'classify' | 'numeric';
 
@@ -41,6 +42,8 @@ export interface EvalOptions extends PromptOptions {
   rank?: boolean;
   /** Retrieval-augmented prompts: the k nearest stored examples before each query (see src/rag). */
   rag?: RagQuery;
+  /** Ranking over the prompt and augmented copies of it (eval/tta.ts); greedy generation reads the prompt alone. */
+  tta?: TestTimeAugmentation;
   /** Called after each row. */
   onRow?: (done: number) => void;
   /** Checked after each row: true stops early and reports on the rows done. */
@@ -66,7 +69,7 @@ export interface RowResult {
   truth: string;
   /** Greedy response (cut at the end marker). */
   generated?: string;
-  /** The most likely label and its log-likelihood. */
+  /** The most likely label and its log-likelihood (with test-time augmentation: its mean over the prompts). */
   ranked?: string;
   logLikelihood?: number;
 }
@@ -96,6 +99,8 @@ export interface EvalReport {
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
   rag?: RagReport;
+  /** Test-time augmentation of the ranking: prompts per row and the augmentation. */
+  tta?: { copies: number; jitter: number; shift: number };
   seconds: number;
   interrupted: boolean;
   results: RowResult[];
@@ -148,6 +153,10 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   let interrupted = false;
   const rag = opts.rag;
   if (rag && !rag.retriever.store.labelled) throw new UserError(`the store ${rag.retriever.store.source} holds unlabelled passages; evaluation needs a store built from a task file (labelled examples)`);
+  const tta = opts.tta && opts.tta.copies > 1 ? opts.tta : undefined;
+  if (tta && rag) throw new UserError('test-time augmentation and retrieval do not go together (the retrieved examples would stay unaugmented); use one');
+  if (tta && !doRank) throw new UserError('test-time augmentation applies to ranking, which this evaluation does not run (it needs a classification task and --method rank or all)');
+  if (tta && tta.aug.jitter <= 0 && tta.aug.shift <= 0) throw new UserError('test-time augmentation needs a jitter or a shift to draw copies with');
   const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: test.filter((ex) => storeLeaks(rag.retriever.store, ex).size > 0).length, leaksExcluded: !rag.keepLeaks };
   for (const ex of test) {
     let fitted;
@@ -159,9 +168,16 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     const r: RowResult = { where: ex.where, truth: ex.output };
     if (doRank) {
       const { scores, greedy } = scoreCandidates(dec, fitted.ids, candidates, { reuse: true, vocab });
-      const best = argmaxScore(scores);
-      r.ranked = labels[best];
-      r.logLikelihood = scores[best];
+      if (tta) {
+        const all = [scores, ...augmentedPrompts(codec, ex, fitted, reserve, opts, tta).map((p) => scoreCandidates(dec, p, candidates, { reuse: true }).scores)];
+        const best = argmaxScore(meanCandidateProbabilities(all));
+        r.ranked = labels[best];
+        r.logLikelihood = all.reduce((m, s) => m + s[best], 0) / all.length;
+      } else {
+        const best = argmaxScore(scores);
+        r.ranked = labels[best];
+        r.logLikelihood = scores[best];
+      }
       // greedy decoding picks each token of a candidate that was the most likely at every step
       const followed = greedy.indexOf(true);
       const stopped = doGenerate && followed >= 0 ? stoppedText(codec, candidates[followed], stopStrings) : null;
@@ -191,6 +207,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
     rag: ragReport,
+    tta: tta && { copies: tta.copies, jitter: tta.aug.jitter, shift: tta.aug.shift },
     seconds: 0,
     interrupted,
     results,

@@ -62,6 +62,10 @@ export function formatReport(r: EvalReport): string {
     lines.push(`retrieval: the ${g.k} nearest of ${g.storeRows} stored examples (${g.key} key) before each query; ${(g.used / Math.max(r.rows, 1)).toFixed(2)} per row on average, ${g.shortened} shortened and ${g.dropped} left out to fit the context`);
     if (g.leakedRows > 0) lines.push(`LEAK: ${g.leakedRows} of ${r.testRows} evaluated rows are also in the store; ${g.leaksExcluded ? 'their copies were left out of their own retrieval (--rag-keep-leaks keeps them)' : 'their copies were KEPT (--rag-keep-leaks): retrieval accuracy is inflated'}`);
   }
+  if (r.tta) {
+    const how = [r.tta.jitter > 0 ? `numbers jittered by up to ±${r.tta.jitter} in their last digit` : '', r.tta.shift > 0 ? `series shifted by up to ±${r.tta.shift} readings` : ''].filter((x) => x).join(', ');
+    lines.push(`ranking: test-time augmentation, the label probabilities averaged over each row's prompt and ${r.tta.copies - 1} copies of it (${how}); greedy reads the prompt alone`);
+  }
   if (r.cutRows > 0) lines.push(`${r.cutRows} rows had their input cut to fit the model's context (answers are never cut)`);
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 // Evaluation of task models: metrics, the two readings of a generated answer, ranking of a closed label set
-// by likelihood over a shared KV-cache prefill, numeric answers, and the baselines printed beside every accuracy.
+// by likelihood over a shared KV-cache prefill (optionally over augmented copies of each prompt), numeric answers, and the baselines printed beside every accuracy.
 export * from './metrics.js';
 export * from './match.js';
 export * from './numbers.js';
@@ -7,5 +7,6 @@ export * from './features.js';
 export * from './baselines.js';
 export * from './score.js';
 export * from './rank.js';
+export * from './tta.js';
 export * from './evaluate.js';
 export * from './format.js';

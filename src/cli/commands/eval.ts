@@ -18,8 +18,15 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { Interrupted, onInterrupt } from '../../util/interrupt.js';
 import { Progress } from '../../util/progress.js';
 import { parseCommand, type OptionSpecs } from '../args.js';
+import type { TextCodec } from '../../models/gpt2/generate.js';
+import { sameTokenCount } from '../../task/jitter.js';
+import { Rng, deriveSeed } from '../../util/rng.js';
+import type { TestTimeAugmentation } from '../../eval/tta.js';
 import { chooseSequenceStart, modelTokenizer, openModel } from './generate.js';
 import { openRag } from './index.js';
+
+/** deriveSeed's salt for --tta's draws. */
+const TTA_SALT = 0x7e57a06;
 
 export const summary = 'accuracy of a model on a task test set, beside majority / nearest-centroid / k-NN baselines';
 
@@ -31,7 +38,7 @@ const options = {
   data: { type: 'string', help: 'one task file split with a seed instead of --train/--test (as fine-tuning splits it)' },
   'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'with --data: share of rows for validation', default: 0.1 },
   'test-fraction': { type: 'number', min: 0, max: 0.99, help: 'with --data: share of rows for test', default: 0.1 },
-  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'with --data: split seed', default: 1337 },
+  seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: "with --data: split seed; with --tta: the augmentations' seed", default: 1337 },
   'instruction-column': { type: 'string', help: "field/column of the instruction (default 'instruction', optional)" },
   'input-column': { type: 'string', help: "field/column of the input (default 'input', optional)" },
   'output-column': { type: 'string', help: "field/column of the answer (default 'output')" },
@@ -42,6 +49,9 @@ const options = {
   k: { type: 'number', min: 1, integer: true, help: 'neighbours of the k-NN baseline, and with --rag the examples retrieved per row', default: 5 },
   rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples go before each query in the prompt' },
   'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the evaluated row (left out by default; they are always reported)', default: false },
+  tta: { type: 'number', min: 1, integer: true, help: "test-time augmentation: rank the labels over each row's prompt and N − 1 copies with its input augmented as fine-tuning did (--jitter/--shift), averaging the label probabilities (1 = off)", default: 1 },
+  'tta-jitter': { type: 'number', min: 0, integer: true, help: "with --tta: numbers move by up to this many units of their last digit (default: the run's --jitter)" },
+  'tta-shift': { type: 'number', min: 0, integer: true, help: "with --tta: series move by up to this many readings (default: the run's --shift)" },
   'max-tokens': { type: 'number', min: 1, integer: true, help: 'tokens generated per row at most (default: longest training answer + 4)' },
   limit: { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows' },
   template: { type: 'string', help: "prompt template: 'tinyllm' or a template file (default: the run's, else tinyllm)" },
@@ -57,7 +67,8 @@ const options = {
 
 const EPILOG = `Examples:
   tinyllm eval --ckpt runs/ft --train data/train.jsonl --test data/test.jsonl --json runs/ft/eval.json
-  tinyllm eval --ckpt runs/ft --data gestures.csv --output-column label --labels "Tap,Double tap,Hold"`;
+  tinyllm eval --ckpt runs/ft --data gestures.csv --output-column label --labels "Tap,Double tap,Hold"
+  tinyllm eval --ckpt runs/ft-jitter --train data/train.jsonl --test data/test.jsonl --method rank --tta 8`;
 
 export async function run(argv: string[]): Promise<void> {
   const parsed = parseCommand('eval', argv, options, { usage: '--ckpt <model> (--train <file> --test <file> | --data <file>) [options]', summary, epilog: EPILOG });
@@ -102,6 +113,7 @@ export async function run(argv: string[]): Promise<void> {
       kind: o.task as EvalOptions['kind'],
       k: o.k,
       rag: o.rag !== undefined ? { retriever: await openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
+      tta: o.tta > 1 ? testTimeAugmentation(o.tta, o['tta-jitter'], o['tta-shift'], o.ckpt ? readRunSettings(o.ckpt) : null, tokenizer, o.seed) : undefined,
       maxTokens: o['max-tokens'],
       generate: o.method !== 'rank',
       rank: o.method !== 'generate',
@@ -188,13 +200,28 @@ export function promptSettings(m: EvaluatedModel, info: TaskInfo | null, flags: 
   };
 }
 
-/** The training and test splits of a fine-tune run, read and split again exactly as its config.json says. */
-export async function runSplits(runDirOrFile: string): Promise<{ train: TaskExample[]; test: TaskExample[] } | null> {
+/** A fine-tune run's settings (its config.json), or null for a run or file that has none. */
+function readRunSettings(runDirOrFile: string): (FinetuneSettings & { file: string }) | null {
   const dir = fs.statSync(runDirOrFile).isDirectory() ? runDirOrFile : path.dirname(runDirOrFile);
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) return null;
-  const settings = JSON.parse(fs.readFileSync(file, 'utf8')) as FinetuneSettings;
-  if (!settings.data?.train) return null;
+  return { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as FinetuneSettings), file };
+}
+
+/** --tta N: the augmentation given by flag, else the one the run was fine-tuned with. */
+function testTimeAugmentation(copies: number, jitter: number | undefined, shift: number | undefined, run: FinetuneSettings | null, tokenizer: TextCodec, seed: number): TestTimeAugmentation {
+  const aug = { jitter: jitter ?? run?.jitter ?? 0, shift: shift ?? run?.shift ?? 0, keep: sameTokenCount(tokenizer) };
+  if (aug.jitter <= 0 && aug.shift <= 0) {
+    throw new UserError(`--tta ${copies} needs an augmentation to draw its copies with: ${run ? 'the run was fine-tuned without --jitter or --shift' : 'the model is not a fine-tune run with --jitter or --shift'}; give --tta-jitter K and/or --tta-shift K`);
+  }
+  return { copies, aug, rng: new Rng(deriveSeed(seed, TTA_SALT)) };
+}
+
+/** The training and test splits of a fine-tune run, read and split again exactly as its config.json says. */
+export async function runSplits(runDirOrFile: string): Promise<{ train: TaskExample[]; test: TaskExample[] } | null> {
+  const settings = readRunSettings(runDirOrFile);
+  if (!settings?.data?.train) return null;
+  const file = settings.file;
   for (const f of [settings.data.train, settings.data.test]) {
     if (f && !fs.existsSync(f)) throw new UserError(`${file}: the run's task file ${f} is not found from here; give --train and --test`);
   }

@@ -1,9 +1,11 @@
-// Time shift, a training-time augmentation for windows of sensor readings: every series on a line (a run of at least
-// SERIES_MIN numbers with one separator between them, e.g. `Proximity: [254, 253, …]`) moves by the same number of
-// readings, the vacated end repeating the edge reading: the "window slicing"/shift augmentation of sensor time series
-// (Um et al. 2017), in text. A model then sees each gesture at more places in its window.
+// Time shift, a training-time augmentation for windows of sensor readings: every series in a row's input moves by the
+// same number of readings, the vacated end repeating the edge reading: the "window slicing"/shift augmentation of
+// sensor time series (Um et al. 2017), in text. A series is a channel over time written along a line (at least
+// SERIES_MIN numbers with one separator between them, e.g. `Proximity: [254, 253, …]`) or down the lines (at least
+// SERIES_MIN lines of the same shape, one timestep each, e.g. `[1014.5 33.9 27.02]`). A model then sees each gesture
+// at more places in its window.
 
-/** A series is this many numbers or more on one line; shorter runs (one timestep of several channels) stay put. */
+/** A series is this many readings or more: numbers along one line, or lines of one shape down the input. */
 export const SERIES_MIN = 16;
 
 /** A number with an optional sign, decimals and exponent, as sensor logs write them. */
@@ -12,14 +14,36 @@ const NUMBER = /[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
 /**
  * `text` with every series shifted by `d` readings (d > 0: later, the first reading repeated d times at the start;
  * d < 0: earlier, the last repeated at the end). All series of a row move together, so channels recorded side by
- * side stay aligned. Separators and everything around the series are kept character for character.
+ * side stay aligned. Separators and everything around the series are kept character for character; a timestep
+ * written as a line moves as a whole line.
  */
 export function shiftSeries(text: string, d: number): string {
   if (d === 0) return text;
-  return text
-    .split('\n')
-    .map((line) => shiftLine(line, d))
-    .join('\n');
+  return shiftRows(text.split('\n').map((line) => shiftLine(line, d)), d).join('\n');
+}
+
+/** True when a shift by one reading either way changes `text`: it holds a series (along a line or down the lines) that is not constant. */
+export function shiftable(text: string): boolean {
+  return shiftSeries(text, 1) !== text || shiftSeries(text, -1) !== text;
+}
+
+/** The line with each number replaced by '#': lines of one timestep each share it. Null when it has no number or is a series itself. */
+function shape(line: string): string | null {
+  const n = line.match(NUMBER)?.length ?? 0;
+  return n > 0 && n < SERIES_MIN ? line.replace(NUMBER, '#') : null;
+}
+
+/** Runs of SERIES_MIN or more consecutive lines of one shape (one timestep per line) moved by d lines, the edge line repeated. */
+function shiftRows(lines: string[], d: number): string[] {
+  const out = lines.slice();
+  for (let a = 0; a < lines.length; ) {
+    const s = shape(lines[a]);
+    let b = a + 1;
+    while (s !== null && b < lines.length && shape(lines[b]) === s) b++;
+    if (b - a >= SERIES_MIN) for (let i = a; i < b; i++) out[i] = lines[Math.min(b - 1, Math.max(a, i - d))];
+    a = b;
+  }
+  return out;
 }
 
 function shiftLine(line: string, d: number): string {

@@ -342,5 +342,8 @@ describe('tinyllm finetune', () => {
     const noAnswer = path.join(root, 'bad.csv');
     fs.writeFileSync(noAnswer, 'input,output\n1 2 3,low\n4 5 6,\n');
     await expect(quiet(() => finetune([...base, '--train', noAnswer, '--out', path.join(root, 'z')]))).rejects.toThrow(/bad\.csv: row 2 \(line 3\), column 'output': no answer/);
+    // rows of three digits hold no series: --shift would train without the augmentation it names
+    await expect(quiet(() => finetune([...base, '--shift', '2', '--out', path.join(root, 'w')]))).rejects.toThrow(/^--shift 2: no training row of .*train\.jsonl has a series to move .*leave --shift out/);
+    expect(fs.existsSync(path.join(root, 'w', 'state.ckpt'))).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
-// Time shift (src/task/shift.ts): every series of SERIES_MIN or more numbers on a line moves by the same d readings,
-// the edge reading repeated; separators, labels and short lines (one timestep of several channels) stay as they are.
+// Time shift (src/task/shift.ts): every series of SERIES_MIN or more readings moves by the same d readings, the edge
+// reading repeated: numbers along a line, or lines of one shape (a timestep each) down the input; separators, labels
+// and short windows stay as they are.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SERIES_MIN, shiftSeries } from '../../src/task/shift.js';
+import { SERIES_MIN, shiftable, shiftSeries } from '../../src/task/shift.js';
 
 /** A labelled series line `name: <open>v0<sep>v1…<close>` and its values. */
 const seriesLine = fc
@@ -37,7 +38,8 @@ describe('shiftSeries', () => {
     fc.assert(
       fc.property(fc.string(), fc.integer({ min: -8, max: 8 }), (t, d) => {
         expect(shiftSeries(t, 0)).toBe(t);
-        if (t.split('\n').every((l) => (l.match(/\d+/g) ?? []).length < SERIES_MIN)) expect(shiftSeries(t, d)).toBe(t);
+        const lines = t.split('\n');
+        if (lines.length < SERIES_MIN && lines.every((l) => (l.match(/\d+/g) ?? []).length < SERIES_MIN)) expect(shiftSeries(t, d)).toBe(t);
       }),
     );
   });
@@ -60,5 +62,48 @@ describe('shiftSeries', () => {
       expect(values.findIndex((v) => v !== channels[j][0])).toBe(15);
       expect(values.slice(45)).toEqual(Array(5).fill(channels[j][0]));
     });
+  });
+
+  /** A window written one timestep per line: `<open>v<sep>v…<close>` lines of one shape, and its values. */
+  const rowsWindow = fc
+    .tuple(
+      fc.constantFrom(['[', ' ', ']'], ['', ',', ''], ['t: ', ', ', ';']),
+      fc.integer({ min: 1, max: 7 }),
+      fc.integer({ min: SERIES_MIN, max: 40 }),
+    )
+    .chain(([[open, sep, close], channels, steps]) =>
+      fc.array(fc.array(fc.integer({ min: -99, max: 9999 }).map(String), { minLength: channels, maxLength: channels }), { minLength: steps, maxLength: steps }).map((rows) => rows.map((r) => `${open}${r.join(sep)}${close}`)),
+    );
+
+  it('moves a window written one timestep per line by d whole lines, the edge line repeated; text around it stays', () => {
+    fc.assert(
+      fc.property(rowsWindow, fc.integer({ min: -8, max: 8 }), (rows, d) => {
+        const text = ['Readings (pressure, humidity, …):', ...rows, '', 'end of window'].join('\n');
+        const out = shiftSeries(text, d).split('\n');
+        expect(out[0]).toBe('Readings (pressure, humidity, …):');
+        expect(out.slice(1, 1 + rows.length)).toEqual(moved(rows, d));
+        expect(out.slice(1 + rows.length)).toEqual(['', 'end of window']);
+      }),
+    );
+  });
+
+  it('a window of fewer than SERIES_MIN timestep lines, or lines of different shapes, stays put', () => {
+    const step = (i: number) => `[${1014 + i}.5 33.${i} 27.02]`;
+    const short = Array.from({ length: SERIES_MIN - 1 }, (_, i) => step(i)).join('\n');
+    expect(shiftSeries(short, 3)).toBe(short);
+    // every other line has one channel more: no run of one shape is long enough
+    const mixed = Array.from({ length: 2 * SERIES_MIN }, (_, i) => (i % 2 ? `${step(i)} 7` : step(i))).join('\n');
+    expect(shiftSeries(mixed, 2)).toBe(mixed);
+    // lines that are series themselves move along the line, not down the input (no double shift)
+    const columns = Array.from({ length: SERIES_MIN }, (_, c) => Array.from({ length: 20 }, (_, t) => String(t === 10 ? 500 + c : 7)).join(' ')).join('\n');
+    expect(shiftSeries(columns, 2)).toBe(columns.split('\n').map((l) => moved(l.split(' '), 2).join(' ')).join('\n'));
+  });
+
+  it('shiftable: true for a varying series in either layout, false for text a shift leaves unchanged', () => {
+    const rows = Array.from({ length: SERIES_MIN }, (_, i) => `[${i} 5]`).join('\n');
+    expect(shiftable(rows)).toBe(true);
+    expect(shiftable(`x: ${Array.from({ length: SERIES_MIN }, (_, i) => i).join(', ')}`)).toBe(true);
+    expect(shiftable('[1014.5 33.9 27.02 60 99 134 64.5]\n[1014.2 34.0 26.79 68 85 131 62.6]')).toBe(false);
+    expect(shiftable(Array(SERIES_MIN).fill('[3 5]').join('\n'))).toBe(false); // constant: nothing moves
   });
 });

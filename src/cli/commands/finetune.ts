@@ -44,7 +44,7 @@ const options = {
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
   jitter: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every number in its input moves by a random −K..K units of its last digit (139 → 137..141 for 2; sensor readings only: IDs and dates move too)', default: 0 },
-  shift: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every series of 16 or more numbers on one line of its input (a channel over time) moves by the same random −K..K readings, the edge reading repeated', default: 0 },
+  shift: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every series in its input (a channel over time: 16 or more numbers along a line, or 16 or more lines of one shape, a timestep each) moves by the same random −K..K readings, the edge reading repeated', default: 0 },
   dropout: { type: 'number', min: 0, max: 0.99, help: "dropout on the embeddings and every block's attention and MLP outputs while training (GPT-2's resid_pdrop/embd_pdrop: 0.1; not with zo)", default: 0 },
   method: { type: 'string', help: "'full' (all weights), 'lora' (low-rank adapters, base frozen), 'top' (with --train-top/--freeze-layers) or 'zo' (zeroth-order, forward passes only)", default: 'full' },
   'zo-eps': { type: 'number', min: 0, max: 1, help: 'zo: perturbation scale ε (loss at θ ± ε·z)', default: ZO_DEFAULTS.eps },

@@ -80,12 +80,15 @@ describe('evaluate with test-time augmentation', () => {
     });
   });
 
-  it('with one copy is the plain evaluation; refuses copies without an augmentation, without ranking, or with retrieval', () => {
+  it('with one copy is the plain evaluation; refuses copies without an augmentation (or a shift with nothing to move), without ranking, or with retrieval', () => {
     const plain = evaluate(model, tok, rows, rows, opts);
     const one = evaluate(model, tok, rows, rows, { ...opts, tta: tta(1, 3) });
     expect(one.tta).toBeUndefined();
     expect(one.results).toEqual(plain.results);
     expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 0) })).toThrow(/needs a jitter or a shift/);
+    // these inputs are six numbers: a shift alone would leave every copy as the prompt
+    expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 2) })).toThrow(/shift alone: no test input holds a series to move/);
+    expect(evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(3, 2, 2) }).tta).toEqual({ copies: 3, jitter: 2, shift: 2 });
     expect(() => evaluate(model, tok, rows, rows, { ...opts, rank: false, tta: tta(3, 2) })).toThrow(/applies to ranking/);
   });
 });

@@ -12,7 +12,7 @@ import type { GPT2 } from '../models/gpt2/model.js';
 import { decodeTextFromIds, stoppedText } from '../models/gpt2/textgen.js';
 import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
-import { SERIES_MIN, shiftable } from '../task/shift.js';
+import { SERIES_WORDS, shiftable } from '../task/shift.js';
 import { renderAnswer } from '../task/template.js';
 import { ragQueryPrompt, storeLeaks, type RagQuery } from '../rag/query.js';
 import { keyText } from '../rag/retrieve.js';
@@ -158,7 +158,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   if (tta && rag) throw new UserError('test-time augmentation and retrieval do not go together (the retrieved examples would stay unaugmented); use one');
   if (tta && !doRank) throw new UserError('test-time augmentation applies to ranking, which this evaluation does not run (it needs a classification task and --method rank or all)');
   if (tta && tta.aug.jitter <= 0 && tta.aug.shift <= 0) throw new UserError('test-time augmentation needs a jitter or a shift to draw copies with');
-  if (tta && tta.aug.jitter <= 0 && !test.some((e) => shiftable(e.input))) throw new UserError(`test-time augmentation with a shift alone: no test input holds a series to move (${SERIES_MIN} or more readings of one channel, along a line or one timestep per line), so every copy would be the prompt itself; add a jitter or leave it out`);
+  if (tta && tta.aug.jitter <= 0 && !test.some((e) => shiftable(e.input))) throw new UserError(`test-time augmentation with a shift alone: no test input holds a series to move (${SERIES_WORDS}), so every copy would be the prompt itself; add a jitter or leave it out`);
   const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: test.filter((ex) => storeLeaks(rag.retriever.store, ex).size > 0).length, leaksExcluded: !rag.keepLeaks };
   for (const ex of test) {
     let fitted;

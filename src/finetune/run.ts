@@ -21,7 +21,7 @@ import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState,
 import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { augmentedExample, type Augmentation } from '../task/augment.js';
 import { sameTokenCount } from '../task/jitter.js';
-import { SERIES_MIN, shiftable } from '../task/shift.js';
+import { SERIES_WORDS, shiftable } from '../task/shift.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -246,7 +246,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const s = resolveSchedule(settings, splits.train.length);
   const labels = labelSet(splits.train);
   if (s.shift && !splits.train.some((r) => shiftable(r.input))) {
-    throw new UserError(`--shift ${s.shift}: no training row of ${s.data.train} has a series to move (${SERIES_MIN} or more readings of one channel, along a line or one timestep per line); leave --shift out, or use --jitter`);
+    throw new UserError(`--shift ${s.shift}: no training row of ${s.data.train} has a series to move (${SERIES_WORDS}); leave --shift out, or use --jitter`);
   }
   const prompt: PromptOptions = { template: s.task.template, start: s.task.sequenceStart, contextLength: s.config.blockSize, overflow: s.task.overflow, allowSpecial: s.task.allowSpecial };
   const encode = (name: string, rows: TaskExample[]): EncodedTask => {

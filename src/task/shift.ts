@@ -27,19 +27,25 @@ export function shiftable(text: string): boolean {
   return shiftSeries(text, 1) !== text || shiftSeries(text, -1) !== text;
 }
 
-/** The line with each number replaced by '#': lines of one timestep each share it. Null when it has no number or is a series itself. */
+/** What a series is, for messages that name it. */
+export const SERIES_WORDS = `${SERIES_MIN} or more readings of one channel, along a line or one timestep per line`;
+
+/**
+ * The line with each number replaced by '#' (a trailing CR left out): lines of one timestep each share it. Null when
+ * the line has no number or is a series itself.
+ */
 function shape(line: string): string | null {
   const n = line.match(NUMBER)?.length ?? 0;
-  return n > 0 && n < SERIES_MIN ? line.replace(NUMBER, '#') : null;
+  return n > 0 && n < SERIES_MIN ? line.replace(NUMBER, '#').replace(/\r$/, '') : null;
 }
 
 /** Runs of SERIES_MIN or more consecutive lines of one shape (one timestep per line) moved by d lines, the edge line repeated. */
 function shiftRows(lines: string[], d: number): string[] {
+  const shapes = lines.map(shape);
   const out = lines.slice();
   for (let a = 0; a < lines.length; ) {
-    const s = shape(lines[a]);
     let b = a + 1;
-    while (s !== null && b < lines.length && shape(lines[b]) === s) b++;
+    while (shapes[a] !== null && b < lines.length && shapes[b] === shapes[a]) b++;
     if (b - a >= SERIES_MIN) for (let i = a; i < b; i++) out[i] = lines[Math.min(b - 1, Math.max(a, i - d))];
     a = b;
   }

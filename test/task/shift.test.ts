@@ -87,7 +87,7 @@ describe('shiftSeries', () => {
     );
   });
 
-  it('a window of fewer than SERIES_MIN timestep lines, or lines of different shapes, stays put', () => {
+  it('a window of fewer than SERIES_MIN timestep lines, or lines of different shapes, stays put; CRLF ends do not split a window', () => {
     const step = (i: number) => `[${1014 + i}.5 33.${i} 27.02]`;
     const short = Array.from({ length: SERIES_MIN - 1 }, (_, i) => step(i)).join('\n');
     expect(shiftSeries(short, 3)).toBe(short);
@@ -97,6 +97,10 @@ describe('shiftSeries', () => {
     // lines that are series themselves move along the line, not down the input (no double shift)
     const columns = Array.from({ length: SERIES_MIN }, (_, c) => Array.from({ length: 20 }, (_, t) => String(t === 10 ? 500 + c : 7)).join(' ')).join('\n');
     expect(shiftSeries(columns, 2)).toBe(columns.split('\n').map((l) => moved(l.split(' '), 2).join(' ')).join('\n'));
+    // CRLF line ends (a JSONL string written on Windows): the last line, without its CR, belongs to the window too
+    const crlf = Array.from({ length: SERIES_MIN }, (_, i) => step(i));
+    const crlfText = crlf.map((l, i) => (i < SERIES_MIN - 1 ? `${l}\r` : l)).join('\n');
+    expect(shiftSeries(crlfText, 1).split('\n').slice(0, 2)).toEqual([`${crlf[0]}\r`, `${crlf[0]}\r`]);
   });
 
   it('shiftable: true for a varying series in either layout, false for text a shift leaves unchanged', () => {

@@ -1,5 +1,6 @@
-// Streaming CSV (RFC 4180: comma-separated, "quoted" fields with "" escapes and embedded newlines)
-// on top of readLines. Records carry the line they start on so errors can name it; a record with
+// Streaming CSV (RFC 4180: "quoted" fields with "" escapes and embedded newlines) on top of readLines.
+// The delimiter is a comma, or the semicolon or tab that spreadsheets in many locales and TSV files use,
+// told from the header line. Records carry the line they start on so errors can name it; a record with
 // broken quoting or broken UTF-8 comes back with `bad` set instead of fields.
 import { readLines, type Line } from './lines.js';
 
@@ -7,12 +8,52 @@ export interface CsvRecord {
   fields: string[];
   /** 1-based line where the record starts. */
   line: number;
+  /** The file's field delimiter (',', ';' or '\t'). */
+  delimiter: Delimiter;
   bad?: string;
 }
 
+export type Delimiter = ',' | ';' | '\t';
+
+/** How a delimiter is named in messages. */
+export const delimiterName = (d: Delimiter): string => (d === '\t' ? 'tabs' : d === ';' ? 'semicolons' : 'commas');
+
+/** The delimiter a file name fixes: tab for .tsv/.tab, else none (told from the header). */
+export const delimiterFromPath = (file: string): Delimiter | undefined => (/\.(tsv|tab)$/i.test(file) ? '\t' : undefined);
+
+/**
+ * Index of column `name` in a header: the exact name, else the one name equal to it ignoring case and surrounding
+ * spaces (`Output` for `output`); -1 when there is none or several.
+ */
+export function columnOf(header: readonly string[], name: string): number {
+  const exact = header.indexOf(name);
+  if (exact >= 0) return exact;
+  const key = name.trim().toLowerCase();
+  const loose = header.flatMap((h, i) => (h.trim().toLowerCase() === key ? [i] : []));
+  return loose.length === 1 ? loose[0] : -1;
+}
+
+/**
+ * The delimiter of a header line: of comma, tab and semicolon, the one that occurs most often outside quotes
+ * (a tie goes to that order); a comma when none occurs (one column).
+ */
+export function detectDelimiter(header: string): Delimiter {
+  const count = { ',': 0, '\t': 0, ';': 0 };
+  let quoted = false;
+  for (const ch of header) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === ',' || ch === '\t' || ch === ';')) count[ch]++;
+  }
+  let best: Delimiter = ',';
+  for (const d of ['\t', ';'] as const) if (count[d] > count[best]) best = d;
+  return best;
+}
+
 /** Parses one record starting at `first`; pulls more lines for quoted fields spanning newlines. */
-async function parseRecord(first: Line, more: AsyncIterator<Line>): Promise<CsvRecord> {
-  if (!first.text.includes('"')) return { fields: first.text.split(','), line: first.number };
+async function parseRecord(first: Line, more: AsyncIterator<Line>, sep: Delimiter): Promise<CsvRecord> {
+  const line = first.number;
+  const broken = (bad: string): CsvRecord => ({ fields: [], line, delimiter: sep, bad });
+  if (!first.text.includes('"')) return { fields: first.text.split(sep), line, delimiter: sep };
   const fields: string[] = [];
   let text = first.text;
   let i = 0;
@@ -26,8 +67,8 @@ async function parseRecord(first: Line, more: AsyncIterator<Line>): Promise<CsvR
         if (q < 0) {
           field += text.slice(i) + '\n';
           const next = await more.next();
-          if (next.done) return { fields: [], line: first.number, bad: `line ${first.number}: a quoted field is never closed; add the closing "` };
-          if (next.value.bad) return { fields: [], line: first.number, bad: next.value.bad };
+          if (next.done) return broken(`line ${line}: a quoted field is never closed; add the closing "`);
+          if (next.value.bad) return broken(next.value.bad);
           text = next.value.text;
           i = 0;
           continue;
@@ -41,39 +82,46 @@ async function parseRecord(first: Line, more: AsyncIterator<Line>): Promise<CsvR
         i = q + 1;
         break;
       }
-      if (i < text.length && text[i] !== ',') {
-        return { fields: [], line: first.number, bad: `line ${first.number}, column ${i + 1}: unexpected text after a closing quote; quote the whole field and double inner quotes ("")` };
+      if (i < text.length && text[i] !== sep) {
+        return broken(`line ${line}, column ${i + 1}: unexpected text after a closing quote; quote the whole field and double inner quotes ("")`);
       }
     } else {
-      const comma = text.indexOf(',', i);
-      const end = comma < 0 ? text.length : comma;
+      const at = text.indexOf(sep, i);
+      const end = at < 0 ? text.length : at;
       field = text.slice(i, end);
       if (field.includes('"')) {
-        return { fields: [], line: first.number, bad: `line ${first.number}, column ${i + field.indexOf('"') + 1}: a quote inside an unquoted field; quote the whole field and double inner quotes ("")` };
+        return broken(`line ${line}, column ${i + field.indexOf('"') + 1}: a quote inside an unquoted field; quote the whole field and double inner quotes ("")`);
       }
       i = end;
     }
     fields.push(field);
     field = '';
-    if (i >= text.length) return { fields, line: first.number };
-    i++; // the comma
+    if (i >= text.length) return { fields, line, delimiter: sep };
+    i++; // the delimiter
     if (i === text.length) {
       fields.push('');
-      return { fields, line: first.number };
+      return { fields, line, delimiter: sep };
     }
   }
 }
 
-/** Records of a CSV file (the header is the first record). Blank lines are skipped. */
-export async function* readCsv(file: string, onBytes?: (bytesSoFar: number) => void): AsyncGenerator<CsvRecord> {
+/**
+ * Records of a CSV file (the header is the first record). Blank lines are skipped. The delimiter is the one
+ * given, else the file name's (.tsv), else the header line's (detectDelimiter).
+ */
+export async function* readCsv(file: string, onBytes?: (bytesSoFar: number) => void, delimiter = delimiterFromPath(file)): AsyncGenerator<CsvRecord> {
   const lines = readLines(file, onBytes);
+  let sep = delimiter;
   try {
     for (;;) {
       const next = await lines.next();
       if (next.done) return;
       const line = next.value;
-      if (line.bad) yield { fields: [], line: line.number, bad: line.bad };
-      else if (line.text.trim() !== '') yield await parseRecord(line, lines);
+      if (line.bad) yield { fields: [], line: line.number, delimiter: sep ?? ',', bad: line.bad };
+      else if (line.text.trim() !== '') {
+        sep ??= detectDelimiter(line.text);
+        yield await parseRecord(line, lines, sep);
+      }
     }
   } finally {
     await lines.return(undefined); // closes the file when the caller stops early

@@ -1,11 +1,12 @@
-// Input files → documents, streamed: plain text (whole file, or split on a separator line), JSONL (one
-// or more string fields), CSV with a text column, and sensor CSV rendered to text in windows (see
+// Input files → documents, streamed: plain text (whole file, or split on a separator line), JSON records
+// (JSON Lines or one array; one or more string fields), CSV with a text column, and sensor CSV rendered to text in windows (see
 // render.ts). Every document carries split keys (see split.ts); bad input goes to `ctx.bad`, which
 // throws a UserError naming file, line and column, or counts and skips under --skip-bad.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { oneLine, quote, UserError } from '../util/errors.js';
-import { readCsv, type CsvRecord } from './csv.js';
+import { columnOf, delimiterName, readCsv, type CsvRecord, type Delimiter } from './csv.js';
+import { readJsonRecords } from './json-records.js';
 import { readLines } from './lines.js';
 import { renderExample, TINYLLM_TEMPLATE } from '../task/template.js';
 import { renderWindow, type Ranges, type RenderOptions } from './render.js';
@@ -65,7 +66,7 @@ export interface SourceContext {
 export function formatFromPath(p: string): SourceFormat | undefined {
   const lower = p.toLowerCase();
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
-  if (lower.endsWith('.csv')) return 'sensor';
+  if (lower.endsWith('.csv') || lower.endsWith('.tsv')) return 'sensor';
   if (lower.endsWith('.txt') || lower.endsWith('.md')) return 'text';
   return undefined;
 }
@@ -113,25 +114,24 @@ async function* textDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator<D
 
 async function* jsonlDocs(spec: SourceSpec, ctx: SourceContext): AsyncGenerator<Doc> {
   const fields = spec.instruction ? ['instruction', 'input', 'output'] : spec.fields?.length ? spec.fields : ['text'];
-  for await (const line of readLines(spec.path, ctx.onBytes)) {
-    if (line.bad) {
-      ctx.bad(line.bad);
+  for await (const rec of readJsonRecords(spec.path, ctx.onBytes)) {
+    if ('bad' in rec) {
+      ctx.bad(rec.bad);
       continue;
     }
-    if (line.text.trim() === '') continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line.text);
-    } catch (e) {
-      ctx.bad(`line ${line.number}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
+    if ('problem' in rec) {
+      ctx.bad(`line ${rec.line}: ${rec.problem}; each record must be one JSON object`);
       continue;
     }
+    const record = rec.value;
     const parts: string[] = [];
     for (const f of fields) {
-      let v = typeof record === 'object' && record !== null ? (record as Record<string, unknown>)[f] : undefined;
+      const keys = typeof record === 'object' && record !== null ? Object.keys(record) : [];
+      const at = columnOf(keys, f);
+      let v = at >= 0 ? (record as Record<string, unknown>)[keys[at]] : undefined;
       if (spec.instruction && f !== 'output') v ??= ''; // instruction and input are optional in Alpaca records
       if (typeof v !== 'string') {
-        ctx.bad(`line ${line.number}: field '${f}' is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}; ${spec.instruction ? 'instruction records need a string field output and optionally instruction and input' : 'choose the text field(s) with --field'}`);
+        ctx.bad(`line ${rec.line}: field '${f}' is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}; ${spec.instruction ? 'instruction records need a string field output and optionally instruction and input' : 'choose the text field(s) with --field'}`);
         break;
       }
       parts.push(v);
@@ -154,7 +154,7 @@ export async function* csvRows(path: string, ctx: SourceContext): AsyncGenerator
       continue;
     }
     if (rec.fields.length !== header.length) {
-      ctx.bad(`line ${rec.line}: ${rec.fields.length} fields, but the header has ${header.length}; fix the row (quote fields that contain commas)`);
+      ctx.bad(`line ${rec.line}: ${rec.fields.length} fields, but the header has ${header.length}; fix the row (fields are separated by ${delimiterName(rec.delimiter)}; quote fields that contain them)`);
       continue;
     }
     yield { ...rec, header };
@@ -162,7 +162,7 @@ export async function* csvRows(path: string, ctx: SourceContext): AsyncGenerator
 }
 
 function columnIndex(header: string[], name: string, what: string, path: string): number {
-  const i = header.indexOf(name);
+  const i = columnOf(header, name);
   if (i < 0) throw new UserError(`${path}: no column '${name}' (${what}); the header has: ${oneLine(header.join(', '), 200)}`);
   return i;
 }
@@ -190,6 +190,8 @@ const LOOKAHEAD_ROWS = 32;
 const TIME_NAME = /^(time|timestamp|datetime|date|ts|epoch|unix_?time)$|(^|[_ -])(time|timestamp|ts)([_ -]?(s|ms|us|ns|sec|secs|seconds))?$/i;
 const DATE_LIKE = /^\d{4}-\d{2}-\d{2}([ T]\d|$)|^\d{1,2}:\d{2}(:\d{2})?/;
 const isNumber = (v: string) => v.trim() !== '' && Number.isFinite(Number(v));
+/** A sensor cell as a number's text: in a semicolon-separated file a decimal comma (`1010,8`, as spreadsheets in many locales write it) becomes a point. */
+const decimalPoint = (v: string, sep: Delimiter) => (sep === ';' && /^\s*[+-]?\d+,\d+\s*$/.test(v) ? v.replace(',', '.') : v);
 
 /** Header and up to LOOKAHEAD_ROWS well-formed data rows from the start of a CSV (bad rows are skipped here; the main pass reports them). */
 async function firstRows(path: string): Promise<{ header: string[]; rows: string[][] } | null> {
@@ -197,7 +199,7 @@ async function firstRows(path: string): Promise<{ header: string[]; rows: string
   let header: string[] = [];
   for await (const rec of csvRows(path, { bad: () => {}, onBytes: () => {} })) {
     header = rec.header;
-    rows.push(rec.fields);
+    rows.push(rec.fields.map((f) => decimalPoint(f, rec.delimiter)));
     if (rows.length === LOOKAHEAD_ROWS) break;
   }
   return rows.length ? { header, rows } : null;
@@ -255,7 +257,7 @@ async function sensorLayout(spec: SourceSpec, o: SensorOptions): Promise<SensorL
 function rowValues(rec: CsvRecord, layout: SensorLayout, header: string[]): string[] | string {
   const out: string[] = [];
   for (const i of layout.values) {
-    const v = rec.fields[i].trim();
+    const v = decimalPoint(rec.fields[i], rec.delimiter).trim();
     if (v === '' || !Number.isFinite(Number(v))) {
       return `line ${rec.line}, column ${i + 1} (${quote(header[i])}): ${quote(rec.fields[i])} is not a number; fix the value, or if the column is the label give --label ${quote(header[i])}, else leave it out with --exclude`;
     }

@@ -1,11 +1,12 @@
 // Task files: labelled examples in the Alpaca convention that TinyLLM and most instruction data sets
-// use, `instruction` (optional), `input`, `output`, as JSONL records or CSV columns (other names by
-// option). Read with the streaming line/CSV readers of src/data (BOM, CRLF, quoted multi-line fields,
-// long rows); any problem is a UserError naming the file, row/line and column. A seeded split turns
-// one file into train/val/test.
+// use, `instruction` (optional), `input`, `output`, as JSON records (JSON Lines or one array) or CSV/TSV
+// columns (other names by option). Read with the streaming readers of src/data (BOM, UTF-16, CRLF, quoted
+// multi-line fields, long rows); any problem is a UserError naming the file, row/line and column. A seeded
+// split turns one file into train/val/test.
 import * as fs from 'node:fs';
+import { columnOf } from '../data/csv.js';
 import { csvRows } from '../data/sources.js';
-import { readLines } from '../data/lines.js';
+import { readJsonRecords } from '../data/json-records.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { TaskFields } from './template.js';
@@ -29,7 +30,7 @@ export interface ReadTaskOptions {
   columns?: TaskColumns;
   /** The instruction of rows without one (TinyLLM's per-task instruction); default ''. */
   instruction?: string;
-  /** 'jsonl' or 'csv'; default from the extension (.jsonl/.ndjson/.json → jsonl, else csv). */
+  /** 'jsonl' (JSON Lines or one JSON array) or 'csv'; default from the extension (.jsonl/.ndjson/.json → jsonl, else csv). */
   format?: 'jsonl' | 'csv';
 }
 
@@ -65,7 +66,7 @@ async function readCsvTask(file: string, names: Names, required: { instruction: 
   const ctx = { bad: (m: string) => { throw new UserError(`${file}: ${m}`); }, onBytes: () => {} };
   for await (const rec of csvRows(file, ctx)) {
     if (!cols) {
-      const find = (k: keyof Names) => rec.header.indexOf(names[k]);
+      const find = (k: keyof Names) => columnOf(rec.header, names[k]);
       cols = { instruction: find('instruction'), input: find('input'), output: find('output') };
       if (cols.output < 0) throw new UserError(`${file}: no column '${names.output}' (the answer); the header has: ${rec.header.join(', ')}; name it with --output-column`);
       for (const k of ['instruction', 'input'] as const) {
@@ -89,22 +90,16 @@ async function readCsvTask(file: string, names: Names, required: { instruction: 
 
 async function readJsonl(file: string, names: Names, required: { instruction: boolean; input: boolean }, opts: ReadTaskOptions): Promise<TaskExample[]> {
   const out: TaskExample[] = [];
-  let row = 0;
-  for await (const line of readLines(file)) {
-    if (line.bad) throw new UserError(`${file}: ${line.bad}`);
-    if (line.text.trim() === '') continue;
-    row++;
-    const where = `${file}: row ${row} (line ${line.number})`;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line.text);
-    } catch (e) {
-      throw new UserError(`${where}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
-    }
-    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) throw new UserError(`${where}: not a JSON object; each line must be {"instruction": …, "input": …, "output": …}`);
-    const r = rec as Record<string, unknown>;
+  for await (const rec of readJsonRecords(file)) {
+    if ('bad' in rec) throw new UserError(`${file}: ${rec.bad}`);
+    const where = `${file}: row ${rec.row} (line ${rec.line})`;
+    if ('problem' in rec) throw new UserError(`${where}: ${rec.problem}; each record must be one JSON object`);
+    const r = rec.value;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new UserError(`${where}: not a JSON object; each record must be {"instruction": …, "input": …, "output": …}`);
+    const keys = Object.keys(r);
     const field = (k: keyof Names): string | undefined => {
-      const v = r[names[k]];
+      const at = columnOf(keys, names[k]);
+      const v = at < 0 ? undefined : (r as Record<string, unknown>)[keys[at]];
       if (v === undefined || v === null) return undefined;
       if (typeof v === 'string') return v;
       if (typeof v === 'number' || typeof v === 'boolean') return String(v);

@@ -53,7 +53,7 @@ describe('line and CSV reading', () => {
         const nonBlank = rows.filter((r) => r.join(',').trim() !== '' || r.some((x) => /[",\n\r]/.test(x)));
         fs.writeFileSync(f, nonBlank.map((r) => r.map((x) => (x === '' ? '""' : csvField(x))).join(',')).join('\n') + '\n');
         const got: string[][] = [];
-        for await (const rec of readCsv(f)) {
+        for await (const rec of readCsv(f, undefined, ',')) {
           expect(rec.bad).toBeUndefined();
           got.push(rec.fields);
         }

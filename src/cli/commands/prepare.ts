@@ -16,7 +16,7 @@ export const summary = 'tokenize text/JSONL/CSV/sensor files into llm.c shards w
 const options = {
   out: { type: 'string', short: 'o', help: 'output directory', default: 'runs/data' },
   name: { type: 'string', help: 'dataset name, the shard prefix (default: first input file name)' },
-  format: { type: 'string', help: "input format: text, jsonl, csv (a text column) or sensor (numeric CSV); default from the extension (.txt/.md text, .jsonl, .csv sensor)" },
+  format: { type: 'string', help: "input format: text, jsonl (JSON Lines, or one JSON array of records), csv (a text column) or sensor (numeric CSV); default from the extension (.txt/.md text, .jsonl, .csv/.tsv sensor; a CSV's delimiter, comma, semicolon or tab, is read from its header)" },
   'val-input': { type: 'string', multiple: true, help: 'a file that goes entirely to validation (repeatable)' },
   'val-fraction': { type: 'number', min: 0, max: 0.99, help: 'share of documents sent to validation (default 0.1, or 0 with --val-input)' },
   seed: { type: 'number', min: 0, max: 4294967295, integer: true, help: 'seed of the train/val split', default: 1337 },
@@ -72,7 +72,7 @@ function expandInputs(paths: string[]): string[] {
     if (!st) throw new UserError(`${p}: no such file or directory`);
     if (!st.isDirectory()) return [p];
     const files = fs.readdirSync(p).filter((f) => formatFromPath(f)).sort().map((f) => path.join(p, f));
-    if (files.length === 0) throw new UserError(`${p}: no .txt, .md, .jsonl or .csv files in this directory`);
+    if (files.length === 0) throw new UserError(`${p}: no .txt, .md, .jsonl, .csv or .tsv files in this directory`);
     return files;
   });
 }

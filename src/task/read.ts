@@ -12,6 +12,7 @@ import { Rng } from '../util/rng.js';
 import type { TaskFields } from './template.js';
 
 export interface TaskExample extends TaskFields {
+  /** The answer, without surrounding whitespace (a hand-written `1 2 3, Tap` is the label `Tap`). */
   output: string;
   /** Where it came from, for messages: `file: row 3 (line 5)`. */
   where: string;
@@ -75,8 +76,8 @@ async function readCsvTask(file: string, names: Names, required: { instruction: 
     }
     row++;
     const where = `${file}: row ${row} (line ${rec.line})`;
-    const output = rec.fields[cols.output];
-    if (output.trim() === '') throw answerMissing(where, names.output, 'output');
+    const output = rec.fields[cols.output].trim();
+    if (output === '') throw answerMissing(where, names.output, 'output');
     out.push({
       instruction: cols.instruction >= 0 && rec.fields[cols.instruction] !== '' ? rec.fields[cols.instruction] : (opts.instruction ?? ''),
       input: cols.input >= 0 ? rec.fields[cols.input] : '',
@@ -105,8 +106,8 @@ async function readJsonl(file: string, names: Names, required: { instruction: bo
       if (typeof v === 'number' || typeof v === 'boolean') return String(v);
       throw new UserError(`${where}, column '${names[k]}': a ${Array.isArray(v) ? 'list' : typeof v}, not text`);
     };
-    const output = field('output');
-    if (output === undefined || output.trim() === '') throw answerMissing(where, names.output, 'output');
+    const output = field('output')?.trim();
+    if (output === undefined || output === '') throw answerMissing(where, names.output, 'output');
     for (const k of ['instruction', 'input'] as const) if (required[k] && field(k) === undefined) throw answerMissing(where, names[k], k);
     out.push({ instruction: field('instruction') || (opts.instruction ?? ''), input: field('input') ?? '', output, where });
   }

@@ -192,6 +192,16 @@ describe('task files in other shapes', () => {
     }
   });
 
+  it("an answer's surrounding spaces are not part of it: ' Tap' and 'Tap ' are one label", async () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'spaced.csv');
+    fs.writeFileSync(f, 'input,output\n1 2, Tap\n3 4,Tap \n5 6,"\n Double tap\n"\n');
+    const j = path.join(dir, 'spaced.jsonl');
+    fs.writeFileSync(j, '{"input":"1","output":" Tap"}\n');
+    expect((await readTaskFile(f)).map((e) => e.output)).toEqual(['Tap', 'Tap', 'Double tap']);
+    expect((await readTaskFile(j)).map((e) => e.output)).toEqual(['Tap']);
+  });
+
   it('a header that matches a name only ignoring case, twice over, is not guessed', async () => {
     expect(columnOf(['Output', 'output'], 'output')).toBe(1);
     expect(columnOf(['Output', 'OUTPUT'], 'output')).toBe(-1);

@@ -45,6 +45,7 @@ export async function* readJsonRecords(file: string, onBytes?: (bytesSoFar: numb
       if (text.trim() !== '') yield parse(text, l.number);
       continue;
     }
+    let from = 0; // where the item's text on this line starts
     for (let i = 0; i < text.length; i++) {
       const c = text[i];
       if (closed) {
@@ -57,7 +58,6 @@ export async function* readJsonRecords(file: string, onBytes?: (bytesSoFar: numb
         continue; // only whitespace can stand before the '[' (the mode check saw it first)
       }
       if (inString) {
-        item!.push(c);
         if (escaped) escaped = false;
         else if (c === '\\') escaped = true;
         else if (c === '"') inString = false;
@@ -65,6 +65,7 @@ export async function* readJsonRecords(file: string, onBytes?: (bytesSoFar: numb
       }
       if (depth === 1 && (c === ',' || c === ']')) {
         if (item) {
+          item.push(text.slice(from, i));
           yield parse(item.join(''), itemLine);
           item = null;
         } else if (c === ',') {
@@ -76,17 +77,17 @@ export async function* readJsonRecords(file: string, onBytes?: (bytesSoFar: numb
       }
       if (item === null) {
         if (c.trim() === '') continue;
-        [item, itemLine] = [[], l.number];
+        [item, itemLine, from] = [[], l.number, i];
       }
-      item.push(c);
       if (c === '"') inString = true;
       else if (c === '{' || c === '[') depth++;
       else if ((c === '}' || c === ']') && --depth < 1) {
+        item.push(text.slice(from, i + 1));
         yield parse(item.join(''), itemLine); // a closing bracket with no opening one: not valid JSON
         return;
       }
     }
-    item?.push('\n');
+    item?.push(text.slice(from), '\n');
   }
   if (mode === 'array' && !closed) yield { line: openLine, bad: `line ${openLine}: the JSON array that starts here is never closed (no ']' at the end); the file may be cut short` };
 }

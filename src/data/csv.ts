@@ -107,7 +107,8 @@ async function parseRecord(first: Line, more: AsyncIterator<Line>, sep: Delimite
 
 /**
  * Records of a CSV file (the header is the first record). Blank lines are skipped. The delimiter is the one
- * given, else the file name's (.tsv), else the header line's (detectDelimiter).
+ * given, else the file name's (.tsv), else the one a first line `sep=;` names (as Excel writes it), else the
+ * header line's (detectDelimiter).
  */
 export async function* readCsv(file: string, onBytes?: (bytesSoFar: number) => void, delimiter = delimiterFromPath(file)): AsyncGenerator<CsvRecord> {
   const lines = readLines(file, onBytes);
@@ -119,7 +120,12 @@ export async function* readCsv(file: string, onBytes?: (bytesSoFar: number) => v
       const line = next.value;
       if (line.bad) yield { fields: [], line: line.number, delimiter: sep ?? ',', bad: line.bad };
       else if (line.text.trim() !== '') {
-        sep ??= detectDelimiter(line.text);
+        if (sep === undefined) {
+          // Excel's hint line `sep=;` names the delimiter and is not the header
+          const hint = /^sep=([,;\t])$/.exec(line.text);
+          sep = hint ? (hint[1] as Delimiter) : detectDelimiter(line.text);
+          if (hint) continue;
+        }
         yield await parseRecord(line, lines, sep);
       }
     }

@@ -82,6 +82,12 @@ describe('CSV delimiters', () => {
     );
   });
 
+  it("Excel's first line sep=; names the delimiter and is not the header", async () => {
+    const f = path.join(tmpDir(), 'x.csv');
+    fs.writeFileSync(f, 'sep=;\r\ntemp, °C;hum, %\r\n21,5;40\r\n');
+    expect((await collect(readCsv(f))).map((r) => r.fields)).toEqual([['temp, °C', 'hum, %'], ['21,5', '40']]);
+  });
+
   it('a .tsv file is tab-separated even when its header holds commas', async () => {
     const f = path.join(tmpDir(), 'x.tsv');
     fs.writeFileSync(f, 'temp, °C\thum, %\n21,5\t40\n');

@@ -24,6 +24,7 @@ import { classificationMetrics, regressionMetrics, type ClassificationMetrics, t
 import { parseNumbers, parseNumericAnswer } from './numbers.js';
 import { argmaxScore, scoreCandidates, type ScoringDecoder } from './score.js';
 import { augmentedPrompts, meanCandidateProbabilities, type TestTimeAugmentation } from './tta.js';
+import { movesSeries } from '../task/augment.js';
 
 export type TaskKind = 'classify' | 'numeric';
 
@@ -101,7 +102,7 @@ export interface EvalReport {
   cutRows: number;
   rag?: RagReport;
   /** Test-time augmentation of the ranking: prompts per row and the augmentation. */
-  tta?: { copies: number; jitter: number; shift: number };
+  tta?: { copies: number; jitter: number; shift: number; gain: number };
   seconds: number;
   interrupted: boolean;
   results: RowResult[];
@@ -157,8 +158,8 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   const tta = opts.tta && opts.tta.copies > 1 ? opts.tta : undefined;
   if (tta && rag) throw new UserError('test-time augmentation and retrieval do not go together (the retrieved examples would stay unaugmented); use one');
   if (tta && !doRank) throw new UserError('test-time augmentation applies to ranking, which this evaluation does not run (it needs a classification task and --method rank or all)');
-  if (tta && tta.aug.jitter <= 0 && tta.aug.shift <= 0) throw new UserError('test-time augmentation needs a jitter or a shift to draw copies with');
-  if (tta && tta.aug.jitter <= 0 && !test.some((e) => shiftable(e.input))) throw new UserError(`test-time augmentation with a shift alone: no test input holds a series to move (${SERIES_WORDS}), so every copy would be the prompt itself; add a jitter or leave it out`);
+  if (tta && tta.aug.jitter <= 0 && !movesSeries(tta.aug)) throw new UserError('test-time augmentation needs a jitter, a shift or a gain to draw copies with');
+  if (tta && tta.aug.jitter <= 0 && !test.some((e) => shiftable(e.input))) throw new UserError(`test-time augmentation with a shift or gain alone: no test input holds a series to change (${SERIES_WORDS}), so every copy would be the prompt itself; add a jitter or leave it out`);
   const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: test.filter((ex) => storeLeaks(rag.retriever.store, ex).size > 0).length, leaksExcluded: !rag.keepLeaks };
   for (const ex of test) {
     let fitted;
@@ -209,7 +210,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
     rag: ragReport,
-    tta: tta && { copies: tta.copies, jitter: tta.aug.jitter, shift: tta.aug.shift },
+    tta: tta && { copies: tta.copies, jitter: tta.aug.jitter, shift: tta.aug.shift, gain: tta.aug.gain ?? 0 },
     seconds: 0,
     interrupted,
     results,

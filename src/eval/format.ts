@@ -63,7 +63,7 @@ export function formatReport(r: EvalReport): string {
     if (g.leakedRows > 0) lines.push(`LEAK: ${g.leakedRows} of ${r.testRows} evaluated rows are also in the store; ${g.leaksExcluded ? 'their copies were left out of their own retrieval (--rag-keep-leaks keeps them)' : 'their copies were KEPT (--rag-keep-leaks): retrieval accuracy is inflated'}`);
   }
   if (r.tta) {
-    const how = [r.tta.jitter > 0 ? `numbers jittered by up to ±${r.tta.jitter} in their last digit` : '', r.tta.shift > 0 ? `series shifted by up to ±${r.tta.shift} readings` : ''].filter((x) => x).join(', ');
+    const how = [r.tta.jitter > 0 ? `numbers jittered by up to ±${r.tta.jitter} in their last digit` : '', r.tta.shift > 0 ? `series shifted by up to ±${r.tta.shift} readings` : '', r.tta.gain > 1 ? `series scaled about their median by ×1/${r.tta.gain}..×${r.tta.gain}` : ''].filter((x) => x).join(', ');
     lines.push(`ranking: test-time augmentation, the label probabilities averaged over each row's prompt and ${r.tta.copies - 1} copies of it (${how}); greedy reads the prompt alone`);
   }
   if (r.cutRows > 0) lines.push(`${r.cutRows} rows had their input cut to fit the model's context (answers are never cut)`);

@@ -1,5 +1,5 @@
 // Test-time augmentation for ranking: a row's candidates are scored after its prompt and after copies of it whose
-// input is augmented as fine-tuning augmented it (--jitter, --shift: task/augment.ts). Each prompt's scores become
+// input is augmented as fine-tuning augmented it (--jitter, --shift, --gain: task/augment.ts). Each prompt's scores become
 // probabilities over the label set; their mean ranks the candidates (soft voting over augmented views, the usual
 // test-time augmentation of classifiers). A model trained on jittered rows then answers for the reading's
 // neighbourhood rather than for one exact token sequence.
@@ -18,16 +18,16 @@ export interface TestTimeAugmentation {
 }
 
 /**
- * The augmented prompts of `ex` (copies − 1), fitted to the context as `original` was; a shift that would cut an
- * input that `original` kept whole is not made.
+ * The augmented prompts of `ex` (copies − 1), fitted to the context as `original` was; a shift or gain that would cut
+ * an input that `original` kept whole is not made.
  */
 export function augmentedPrompts(codec: SequenceCodec, ex: TaskExample, original: FittedPrompt, reserve: number, opts: PromptOptions, tta: TestTimeAugmentation): number[][] {
   const wasCut = original.inputKept < original.inputChars;
   const fit = (input: string) => fitPrompt(codec, { ...ex, input }, reserve, opts, ex.where);
   const out: number[][] = [];
   for (let c = 1; c < tta.copies; c++) {
-    const input = augmentInput(ex.input, tta.aug, tta.rng, (shifted) => {
-      const f = fit(shifted);
+    const input = augmentInput(ex.input, tta.aug, tta.rng, (moved) => {
+      const f = fit(moved);
       return wasCut || f.inputKept === f.inputChars;
     });
     out.push(fit(input).ids);

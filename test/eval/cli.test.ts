@@ -116,7 +116,7 @@ describe('tinyllm eval', () => {
 
   it('--tta ranks over augmented copies with the run\'s --jitter, or the one given; without either it says what to give', async () => {
     const none = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--tta', '3']);
-    expect([none.code, none.err]).toEqual([1, 'tinyllm eval: --tta 3 needs an augmentation to draw its copies with: the model is not a fine-tune run with --jitter or --shift; give --tta-jitter K and/or --tta-shift K']);
+    expect([none.code, none.err]).toEqual([1, 'tinyllm eval: --tta 3 needs an augmentation to draw its copies with: the model is not a fine-tune run with --jitter, --shift or --gain; give --tta-jitter K, --tta-shift K and/or --tta-gain G']);
     const given = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--method', 'rank', '--tta', '3', '--tta-jitter', '2']);
     expect(given.err).toBe('');
     expect(given.out).toContain("ranking: test-time augmentation, the label probabilities averaged over each row's prompt and 2 copies of it (numbers jittered by up to ±2 in their last digit)");
@@ -127,7 +127,7 @@ describe('tinyllm eval', () => {
     const json = path.join(tmp, 'tta.json');
     const fromRun = await quiet(['eval', '--ckpt', jittered, '--train', trainFile, '--test', testFile, '--method', 'rank', '--tta', '5', '--json', json]);
     expect(fromRun.err).toBe('');
-    expect(JSON.parse(fs.readFileSync(json, 'utf8')).tta).toEqual({ copies: 5, jitter: 4, shift: 1 });
+    expect(JSON.parse(fs.readFileSync(json, 'utf8')).tta).toEqual({ copies: 5, jitter: 4, shift: 1, gain: 0 });
     const noRank = await quiet(['eval', '--ckpt', jittered, '--train', trainFile, '--test', testFile, '--method', 'generate', '--tta', '5']);
     expect(noRank.err).toMatch(/test-time augmentation applies to ranking/);
   });

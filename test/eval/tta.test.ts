@@ -65,7 +65,7 @@ describe('augmentedPrompts', () => {
 describe('evaluate with test-time augmentation', () => {
   it('ranks by the mean label probabilities over the prompt and its copies, each scored as a fresh decoder scores it', () => {
     const r = evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(4, 3) });
-    expect(r.tta).toEqual({ copies: 4, jitter: 3, shift: 0 });
+    expect(r.tta).toEqual({ copies: 4, jitter: 3, shift: 0, gain: 0 });
     const candidates = labelCandidates(tok, LABELS, opts);
     const reserve = Math.max(...candidates.map((c) => c.length));
     const again = tta(4, 3); // the same draws, row after row
@@ -85,10 +85,10 @@ describe('evaluate with test-time augmentation', () => {
     const one = evaluate(model, tok, rows, rows, { ...opts, tta: tta(1, 3) });
     expect(one.tta).toBeUndefined();
     expect(one.results).toEqual(plain.results);
-    expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 0) })).toThrow(/needs a jitter or a shift/);
+    expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 0) })).toThrow(/needs a jitter, a shift or a gain/);
     // these inputs are six numbers: a shift alone would leave every copy as the prompt
-    expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 2) })).toThrow(/shift alone: no test input holds a series to move/);
-    expect(evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(3, 2, 2) }).tta).toEqual({ copies: 3, jitter: 2, shift: 2 });
+    expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 2) })).toThrow(/shift or gain alone: no test input holds a series to change/);
+    expect(evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(3, 2, 2) }).tta).toEqual({ copies: 3, jitter: 2, shift: 2, gain: 0 });
     expect(() => evaluate(model, tok, rows, rows, { ...opts, rank: false, tta: tta(3, 2) })).toThrow(/applies to ranking/);
   });
 });

@@ -201,13 +201,19 @@ describe('tinyllm finetune', () => {
     await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
   });
 
-  it('--shift: every drawn row\'s series moves by one d in −K..K readings with the edge repeated, --stop-at/--resume bit-exact', async () => {
-    // rows of one 16-digit series (a channel over 16 readings)
+  /** The base arguments with training rows of one 16-digit series each (a channel over 16 readings). */
+  function seriesArgs(): string[] {
     const series = path.join(root, 'series.jsonl');
     const rng = new Rng(5);
     const rows = Array.from({ length: 24 }, () => Array.from({ length: 16 }, () => rng.int(10)));
     fs.writeFileSync(series, rows.map((d) => JSON.stringify({ instruction: 'Sum high?', input: d.join(' '), output: d.reduce((a, b) => a + b) >= 72 ? 'high' : 'low' })).join('\n') + '\n');
-    const args = [...base.slice(0, base.indexOf('--train')), '--train', series, '--val', val, ...base.slice(base.indexOf('--batch'))];
+    return [...base.slice(0, base.indexOf('--train')), '--train', series, '--val', val, ...base.slice(base.indexOf('--batch'))];
+  }
+  /** The series of row r of a batch, decoded. */
+  const readings = (tok: ReturnType<typeof loadTokenizer>, x: Int32Array, r: number, T: number) => (tok.decode(Array.from(x.subarray(r * T, (r + 1) * T))).match(/Input:\n([\d ]+)/) as RegExpMatchArray)[1].trim().split(' ');
+
+  it('--shift: every drawn row\'s series moves by one d in −K..K readings with the edge repeated, --stop-at/--resume bit-exact', async () => {
+    const args = seriesArgs();
     const plain = seen([], args);
     await plain.run(path.join(root, 's0'));
     const shifted = seen(['--shift', '3'], args);
@@ -217,8 +223,7 @@ describe('tinyllm finetune', () => {
     shifted.batches.forEach((b, i) => {
       const p = plain.batches[i];
       for (let r = 0; r < b.B; r++) {
-        const digits = (x: Int32Array) => (tok.decode(Array.from(x.subarray(r * b.T, (r + 1) * b.T))).match(/Input:\n([\d ]+)/) as RegExpMatchArray)[1].trim().split(' ');
-        const [a, c] = [digits(p.inputs), digits(b.inputs)];
+        const [a, c] = [readings(tok, p.inputs, r, b.T), readings(tok, b.inputs, r, b.T)];
         const ds = [-3, -2, -1, 0, 1, 2, 3].filter((d) => a.every((_, j) => c[j] === a[Math.min(a.length - 1, Math.max(0, j - d))]));
         expect(ds.length).toBeGreaterThan(0);
         if (!ds.includes(0)) offsets.add(ds[0]);
@@ -230,6 +235,38 @@ describe('tinyllm finetune', () => {
     await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
     expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 's3')));
     expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 's3', 'state.ckpt')))).toBe(true);
+  });
+
+  it('--gain: every drawn row\'s series has its deviations from its median scaled by one factor in [1/G, G], --stop-at/--resume bit-exact', async () => {
+    const args = seriesArgs();
+    const plain = seen([], args);
+    await plain.run(path.join(root, 'g0'));
+    const scaled = seen(['--gain', '2'], args);
+    expect((await scaled.run(path.join(root, 'g2'))).log).toMatch(/input series scaled about their median by ×1\/2\.\.×2/);
+    const tok = loadTokenizer(tokenizer);
+    let [rows, changed] = [0, 0];
+    scaled.batches.forEach((b, i) => {
+      const p = plain.batches[i];
+      for (let r = 0; r < b.B; r++) {
+        const [a, c] = [readings(tok, p.inputs, r, p.T).map(Number), readings(tok, b.inputs, r, b.T).map(Number)];
+        expect(c).toHaveLength(a.length);
+        const m = [...a].sort((x, y) => x - y)[a.length >> 1];
+        // some factor g in [1/2, 2] gives every reading, rounded and never below zero
+        const fits = (g: number) => a.every((x, j) => c[j] === Math.max(0, Math.round(m + (x - m) * g)));
+        const g = Array.from({ length: 601 }, (_, k) => Math.pow(2, k / 300 - 1)).find(fits);
+        expect(g, `row ${r} of batch ${i}: ${a.join(' ')} → ${c.join(' ')}`).toBeDefined();
+        rows++;
+        if (c.some((x, j) => x !== a[j])) changed++;
+      }
+    });
+    // this tokenizer spends more tokens on numbers above 9, so a row scaled up is mostly refused (it would outgrow the planned length)
+    expect(changed).toBeGreaterThan(rows / 4);
+    const cut = path.join(root, 'g2-cut');
+    await quiet(() => finetune([...args, '--steps', '6', '--patience', '0', '--gain', '2', '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'g2')));
+    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'g2', 'state.ckpt')))).toBe(true);
+    await expect(quiet(() => finetune([...base, '--gain', '2', '--out', path.join(root, 'gw')]))).rejects.toThrow(/^--gain 2: no training row of .*train\.jsonl has a series to change .*leave it out/);
   });
 
   it('--dropout: named in the summary, changes training, --stop-at/--resume bit-exact; refused with zo', async () => {
@@ -343,7 +380,7 @@ describe('tinyllm finetune', () => {
     fs.writeFileSync(noAnswer, 'input,output\n1 2 3,low\n4 5 6,\n');
     await expect(quiet(() => finetune([...base, '--train', noAnswer, '--out', path.join(root, 'z')]))).rejects.toThrow(/bad\.csv: row 2 \(line 3\), column 'output': no answer/);
     // rows of three digits hold no series: --shift would train without the augmentation it names
-    await expect(quiet(() => finetune([...base, '--shift', '2', '--out', path.join(root, 'w')]))).rejects.toThrow(/^--shift 2: no training row of .*train\.jsonl has a series to move .*leave --shift out/);
+    await expect(quiet(() => finetune([...base, '--shift', '2', '--out', path.join(root, 'w')]))).rejects.toThrow(/^--shift 2: no training row of .*train\.jsonl has a series to change .*leave it out/);
     expect(fs.existsSync(path.join(root, 'w', 'state.ckpt'))).toBe(false);
   });
 });

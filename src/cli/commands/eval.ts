@@ -11,6 +11,7 @@ import { availableTiers, setKernels } from '../../kernels/index.js';
 import type { TextCodec } from '../../models/gpt2/generate.js';
 import type { Overflow } from '../../task/encode.js';
 import { readTaskInfo, type TaskInfo } from '../../task/info.js';
+import { movesSeries } from '../../task/augment.js';
 import { sameTokenCount } from '../../task/jitter.js';
 import { readTaskFile, splitExamples, type ReadTaskOptions, type TaskExample } from '../../task/read.js';
 import { loadTemplate } from '../../task/template.js';
@@ -49,9 +50,10 @@ const options = {
   k: { type: 'number', min: 1, integer: true, help: 'neighbours of the k-NN baseline, and with --rag the examples retrieved per row', default: 5 },
   rag: { type: 'string', help: 'retrieval store (.tlx from tinyllm index): the k nearest stored examples go before each query in the prompt' },
   'rag-keep-leaks': { type: 'boolean', help: 'with --rag: keep store rows identical to the evaluated row (left out by default; they are always reported)', default: false },
-  tta: { type: 'number', min: 1, integer: true, help: "test-time augmentation: rank the labels over each row's prompt and N − 1 copies with its input augmented as fine-tuning did (--jitter/--shift), averaging the label probabilities (1 = off)", default: 1 },
+  tta: { type: 'number', min: 1, integer: true, help: "test-time augmentation: rank the labels over each row's prompt and N − 1 copies with its input augmented as fine-tuning did (--jitter/--shift/--gain), averaging the label probabilities (1 = off)", default: 1 },
   'tta-jitter': { type: 'number', min: 0, integer: true, help: "with --tta: numbers move by up to this many units of their last digit (default: the run's --jitter)" },
   'tta-shift': { type: 'number', min: 0, integer: true, help: "with --tta: series move by up to this many readings (default: the run's --shift)" },
+  'tta-gain': { type: 'number', min: 1, help: "with --tta: series' deviations from their median scaled by a factor in [1/G, G] (default: the run's --gain)" },
   'max-tokens': { type: 'number', min: 1, integer: true, help: 'tokens generated per row at most (default: longest training answer + 4)' },
   limit: { type: 'number', min: 1, integer: true, help: 'evaluate only the first N test rows' },
   template: { type: 'string', help: "prompt template: 'tinyllm' or a template file (default: the run's, else tinyllm)" },
@@ -113,7 +115,7 @@ export async function run(argv: string[]): Promise<void> {
       kind: o.task as EvalOptions['kind'],
       k: o.k,
       rag: o.rag !== undefined ? { retriever: await openRag(o.rag), k: o.k, keepLeaks: o['rag-keep-leaks'] } : undefined,
-      tta: o.tta > 1 ? testTimeAugmentation(o.tta, o['tta-jitter'], o['tta-shift'], o.ckpt ? readRunSettings(o.ckpt) : null, tokenizer, o.seed) : undefined,
+      tta: o.tta > 1 ? testTimeAugmentation(o.tta, o['tta-jitter'], o['tta-shift'], o['tta-gain'], o.ckpt ? readRunSettings(o.ckpt) : null, tokenizer, o.seed) : undefined,
       maxTokens: o['max-tokens'],
       generate: o.method !== 'rank',
       rank: o.method !== 'generate',
@@ -209,10 +211,10 @@ function readRunSettings(runDirOrFile: string): (FinetuneSettings & { file: stri
 }
 
 /** --tta N: the augmentation given by flag, else the one the run was fine-tuned with. */
-function testTimeAugmentation(copies: number, jitter: number | undefined, shift: number | undefined, run: FinetuneSettings | null, tokenizer: TextCodec, seed: number): TestTimeAugmentation {
-  const aug = { jitter: jitter ?? run?.jitter ?? 0, shift: shift ?? run?.shift ?? 0, keep: sameTokenCount(tokenizer) };
-  if (aug.jitter <= 0 && aug.shift <= 0) {
-    throw new UserError(`--tta ${copies} needs an augmentation to draw its copies with: ${run ? 'the run was fine-tuned without --jitter or --shift' : 'the model is not a fine-tune run with --jitter or --shift'}; give --tta-jitter K and/or --tta-shift K`);
+function testTimeAugmentation(copies: number, jitter: number | undefined, shift: number | undefined, gain: number | undefined, run: FinetuneSettings | null, tokenizer: TextCodec, seed: number): TestTimeAugmentation {
+  const aug = { jitter: jitter ?? run?.jitter ?? 0, shift: shift ?? run?.shift ?? 0, gain: gain ?? run?.gain ?? 0, keep: sameTokenCount(tokenizer) };
+  if (aug.jitter <= 0 && !movesSeries(aug)) {
+    throw new UserError(`--tta ${copies} needs an augmentation to draw its copies with: ${run ? 'the run was fine-tuned without --jitter, --shift or --gain' : 'the model is not a fine-tune run with --jitter, --shift or --gain'}; give --tta-jitter K, --tta-shift K and/or --tta-gain G`);
   }
   return { copies, aug, rng: new Rng(deriveSeed(seed, TTA_SALT)) };
 }

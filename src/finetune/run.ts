@@ -21,7 +21,8 @@ import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState,
 import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { augmentedExample, movesSeries, type Augmentation } from '../task/augment.js';
 import { sameTokenCount } from '../task/jitter.js';
-import { SERIES_WORDS, shiftable } from '../task/shift.js';
+import { SERIES_WORDS } from '../task/series.js';
+import { shiftable } from '../task/shift.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';

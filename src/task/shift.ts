@@ -4,8 +4,6 @@
 // window; channels recorded side by side stay aligned.
 import { mapSeries } from './series.js';
 
-export { SERIES_MIN, SERIES_WORDS } from './series.js';
-
 /**
  * `text` with every series shifted by `d` readings (d > 0: later, the first reading repeated d times at the start;
  * d < 0: earlier, the last repeated at the end). All series of a row move together. Separators and everything

@@ -3,7 +3,8 @@
 // and short windows stay as they are.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SERIES_MIN, shiftable, shiftSeries } from '../../src/task/shift.js';
+import { SERIES_MIN } from '../../src/task/series.js';
+import { shiftable, shiftSeries } from '../../src/task/shift.js';
 
 /** A labelled series line `name: <open>v0<sep>v1…<close>` and its values. */
 const seriesLine = fc

@@ -94,7 +94,8 @@ export function parseHFConfig(file: string, json: unknown): GPT2Config & { tieWo
   if (config.nEmbd % config.nHead !== 0) bad('n_embd', `(${config.nEmbd}) must be divisible by n_head (${config.nHead})`);
   const act = c.activation_function ?? 'gelu_new';
   if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') bad('activation_function', `is ${quoteValue(act)}; tinyllm's GPT-2 uses the tanh GELU ("gelu_new")`);
-  if (c.layer_norm_epsilon !== undefined && !(Math.abs((c.layer_norm_epsilon as number) - 1e-5) <= 1e-12)) {
+  const eps = c.layer_norm_epsilon;
+  if (eps !== undefined && !(typeof eps === 'number' && Math.abs(eps - 1e-5) <= 1e-12)) {
     bad('layer_norm_epsilon', `is ${quoteValue(c.layer_norm_epsilon)}; tinyllm's GPT-2 uses 1e-5`);
   }
   if (c.n_inner !== undefined && c.n_inner !== null && c.n_inner !== 4 * config.nEmbd) bad('n_inner', `is ${quoteValue(c.n_inner)}; only 4 * n_embd (${4 * config.nEmbd}) or null is supported`);

@@ -64,6 +64,8 @@ describe('fuzzed Hugging Face GPT-2 checkpoints', () => {
   it('quotes a huge config value in at most 80 characters and keeps JSON.parse errors on one line', async () => {
     await expectRefused(hfTarget, setConfig('model_type', 'x'.repeat(5000)), /field "model_type" is "x+…/);
     await expectRefused(hfTarget, setConfig('layer_norm_epsilon', 'x'), /field "layer_norm_epsilon" is "x"/);
+    // an object whose toString is not a function cannot be subtracted (was a TypeError, found by the fuzzer's seed 1382784216)
+    await expectRefused(hfTarget, setConfig('layer_norm_epsilon', { toString: '' }), /field "layer_norm_epsilon" is \{"toString":""\}/);
     await expectRefused(hfTarget, [{ kind: 'edit', file: CONFIG, apply: (b) => Buffer.from(Buffer.from(b).toString().replace(':', ':Z\n')) }], /config\.json: not valid JSON \(Unexpected token (?:'Z'|Z in JSON at position \d+\))/);
   });
 

@@ -170,6 +170,12 @@ interface RunState {
   minLoss?: number;
 }
 
+/** A validation as the run's last line names the best model: its step, accuracy and loss. */
+export function describeVal(v: ValResult | null): string {
+  if (v === null) return 'no validation';
+  return `step ${v.step}: validation${v.accuracy !== null ? ` accuracy ${(100 * v.accuracy).toFixed(1)}%,` : ''} loss ${v.loss.toFixed(4)}`;
+}
+
 /** The best model: higher ranking accuracy, or at equal (or no) accuracy the lower validation loss. */
 export function betterVal(a: ValResult, b: ValResult | null): boolean {
   return b === null || (a.accuracy !== null && b.accuracy !== null && a.accuracy !== b.accuracy ? a.accuracy > b.accuracy : a.loss < b.loss);
@@ -405,7 +411,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
         say(`step ${step}/${s.steps} | ${note} | ETA ${formatDuration(eta / 1000)}`);
       }
       if (stoppedEarly) {
-        say(`early stop at step ${step}: neither validation accuracy nor loss improved in ${s.patience} validations (best at step ${state.best?.step})`);
+        say(`early stop at step ${step}: neither validation accuracy nor loss improved in ${s.patience} validations (best model at ${describeVal(state.best)})`);
         break;
       }
       if (s.ckptEvery > 0 && step % s.ckptEvery === 0 && step !== last) saveState();
@@ -420,7 +426,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   if (live) progress.finish(note);
   const step = ft.step;
   const interrupted = interrupt.requested && step < last;
-  say(`${interrupted ? 'interrupted: ' : ''}saved ${path.join(o.out, STATE_FILE)} at step ${step}${step < s.steps && !stoppedEarly ? ` of ${s.steps} (continue with --resume)` : ''}; best model (step ${state.best?.step}) in ${path.join(o.out, BEST_FILE)}`);
+  say(`${interrupted ? 'interrupted: ' : ''}saved ${path.join(o.out, STATE_FILE)} at step ${step}${step < s.steps && !stoppedEarly ? ` of ${s.steps} (continue with --resume)` : ''}; best model (${describeVal(state.best)}) in ${path.join(o.out, BEST_FILE)}`);
   if (interrupted) throw new Interrupted(`stopped at step ${step}; continue with --resume`);
 
   // the best model back in place: for the adapter files, the merge and the test split

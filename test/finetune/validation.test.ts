@@ -3,7 +3,7 @@
 // neither the best model nor the lowest loss improved.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bookValidation, type ValResult } from '../../src/finetune/run.js';
+import { bookValidation, describeVal, type ValResult } from '../../src/finetune/run.js';
 
 function replay(vals: ValResult[]) {
   const state: { best: ValResult | null; stale: number; minLoss?: number } = { best: null, stale: 0 };
@@ -50,5 +50,11 @@ describe('fine-tune validation bookkeeping', () => {
     bookValidation(state, { step: 30, loss: 0.45, accuracy: 0.4 });
     expect(state.stale).toBe(0);
     expect(state.best?.step).toBe(10);
+  });
+
+  it('the run\'s last line names the best model\'s step, validation accuracy and loss (what picks between seeds)', () => {
+    expect(describeVal({ step: 1275, loss: 0.10951, accuracy: 61 / 64 })).toBe('step 1275: validation accuracy 95.3%, loss 0.1095');
+    expect(describeVal({ step: 40, loss: 1.5, accuracy: null })).toBe('step 40: validation loss 1.5000');
+    expect(describeVal(null)).toBe('no validation');
   });
 });

@@ -1,6 +1,6 @@
 // Early stopping and best-model bookkeeping of a fine-tune run (src/finetune/run.ts bookValidation): the
 // best model is the highest accuracy, then the lowest loss; early stopping counts validations in which
-// neither the best model nor the lowest loss improved.
+// neither the best model nor the lowest loss improved; and how the run names its best model (describeVal).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bookValidation, describeVal, type ValResult } from '../../src/finetune/run.js';

@@ -159,7 +159,7 @@ jb.add('jitter+encode', () => {
 const plain = rows.map((r) => encodeExample(tok, r, prompt));
 const longest = Math.max(...plain.map((e) => e.ids.length));
 jb.add('shift+jitter+encode', () => {
-  rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, keep }, rng, prompt, longest));
+  rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, gain: 1, keep }, rng, prompt, longest));
 });
 await jb.run();
 const msPerRow = (name: string) => {

@@ -12,8 +12,7 @@ import type { GPT2 } from '../models/gpt2/model.js';
 import { decodeTextFromIds, stoppedText } from '../models/gpt2/textgen.js';
 import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
-import { SERIES_WORDS } from '../task/series.js';
-import { shiftable } from '../task/shift.js';
+import { hasSeries, SERIES_WORDS } from '../task/series.js';
 import { renderAnswer } from '../task/template.js';
 import { ragQueryPrompt, storeLeaks, type RagQuery } from '../rag/query.js';
 import { keyText } from '../rag/retrieve.js';
@@ -102,7 +101,7 @@ export interface EvalReport {
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
   rag?: RagReport;
-  /** Test-time augmentation of the ranking: prompts per row and the augmentation. */
+  /** Test-time augmentation of the ranking: prompts per row and the augmentation (jitter/shift 0 and gain 1 = off). */
   tta?: { copies: number; jitter: number; shift: number; gain: number };
   seconds: number;
   interrupted: boolean;
@@ -160,7 +159,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   if (tta && rag) throw new UserError('test-time augmentation and retrieval do not go together (the retrieved examples would stay unaugmented); use one');
   if (tta && !doRank) throw new UserError('test-time augmentation applies to ranking, which this evaluation does not run (it needs a classification task and --method rank or all)');
   if (tta && tta.aug.jitter <= 0 && !movesSeries(tta.aug)) throw new UserError('test-time augmentation needs a jitter, a shift or a gain to draw copies with');
-  if (tta && tta.aug.jitter <= 0 && !test.some((e) => shiftable(e.input))) throw new UserError(`test-time augmentation with a shift or gain alone: no test input holds a series to change (${SERIES_WORDS}), so every copy would be the prompt itself; add a jitter or leave it out`);
+  if (tta && tta.aug.jitter <= 0 && !test.some((e) => hasSeries(e.input))) throw new UserError(`test-time augmentation with a shift or gain alone: no test input holds a series to change (${SERIES_WORDS}), so every copy would be the prompt itself; add a jitter or leave it out`);
   const ragReport: RagReport | undefined = rag && { k: rag.k, key: rag.retriever.store.key.kind, storeRows: rag.retriever.store.rows.length, used: 0, shortened: 0, dropped: 0, leakedRows: test.filter((ex) => storeLeaks(rag.retriever.store, ex).size > 0).length, leaksExcluded: !rag.keepLeaks };
   for (const ex of test) {
     let fitted;
@@ -211,7 +210,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
     cutRows,
     rag: ragReport,
-    tta: tta && { copies: tta.copies, jitter: tta.aug.jitter, shift: tta.aug.shift, gain: tta.aug.gain ?? 0 },
+    tta: tta && { copies: tta.copies, jitter: tta.aug.jitter, shift: tta.aug.shift, gain: tta.aug.gain },
     seconds: 0,
     interrupted,
     results,

@@ -21,8 +21,7 @@ import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState,
 import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
 import { augmentedExample, movesSeries, type Augmentation } from '../task/augment.js';
 import { sameTokenCount } from '../task/jitter.js';
-import { SERIES_WORDS } from '../task/series.js';
-import { shiftable } from '../task/shift.js';
+import { hasSeries, SERIES_WORDS } from '../task/series.js';
 import { TASK_FILE, writeTaskInfo, type TaskInfo } from '../task/info.js';
 import { commonInstruction, labelSet, readTaskFile, splitExamples, type TaskExample } from '../task/read.js';
 import { resolveTokenizer } from '../tokenizer/gpt2.js';
@@ -254,8 +253,9 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const splits = await loadSplits(settings);
   const s = resolveSchedule(settings, splits.train.length);
   const labels = labelSet(splits.train);
-  const seriesFlags = [s.shift ? `--shift ${s.shift}` : '', (s.gain ?? 0) > 1 ? `--gain ${s.gain}` : ''].filter(Boolean);
-  if (seriesFlags.length > 0 && !splits.train.some((r) => shiftable(r.input))) {
+  const aug: Augmentation = { jitter: s.jitter ?? 0, shift: s.shift ?? 0, gain: s.gain ?? 1, keep: sameTokenCount(tok) };
+  const seriesFlags = [aug.shift ? `--shift ${aug.shift}` : '', aug.gain > 1 ? `--gain ${aug.gain}` : ''].filter(Boolean);
+  if (seriesFlags.length > 0 && !splits.train.some((r) => hasSeries(r.input))) {
     throw new UserError(`${seriesFlags.join(' and ')}: no training row of ${s.data.train} has a series to change (${SERIES_WORDS}); leave ${seriesFlags.length > 1 ? 'them' : 'it'} out, or use --jitter`);
   }
   const prompt: PromptOptions = { template: s.task.template, start: s.task.sequenceStart, contextLength: s.config.blockSize, overflow: s.task.overflow, allowSpecial: s.task.allowSpecial };
@@ -318,13 +318,12 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${numeric ? 'numeric answers (validation by loss only)' : `${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`}`);
-  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''}${s.shift ? ` | input series shifted by up to ±${s.shift} readings` : ''}${(s.gain ?? 0) > 1 ? ` | input series scaled about their median by ×1/${s.gain}..×${s.gain}` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
+  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${s.trainOnAll ? 'all tokens' : 'answers + end marker'}${s.jitter ? ` | input numbers jittered by up to ±${s.jitter} in their last digit` : ''}${s.shift ? ` | input series shifted by up to ±${s.shift} readings` : ''}${aug.gain > 1 ? ` | input series scaled about their median by ×1/${aug.gain}..×${aug.gain}` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
   // --shift, --gain and --jitter: the drawn rows augmented and encoded again (task/augment.ts), from a generator seeded by the
   // run seed, step and micro-batch (so --resume repeats it); rows keep within the planned memory.
-  const aug: Augmentation = { jitter: s.jitter ?? 0, shift: s.shift ?? 0, gain: s.gain ?? 0, keep: sameTokenCount(tok) };
   const drawn = (batch: Batch, i: number): { examples: readonly EncodedExample[]; batch: Batch } => {
     if (!aug.jitter && !movesSeries(aug)) return { examples: train.examples, batch };
     const rng = new Rng(deriveSeed(s.seed, AUGMENT_SALT, ft.step, i));

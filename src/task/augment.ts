@@ -16,14 +16,14 @@ export interface Augmentation {
   jitter: number;
   /** Series move by up to this many readings (0 = off). */
   shift: number;
-  /** Series' deviations from their median are scaled by a factor in [1/gain, gain] (≤ 1 = off; absent = off). */
-  gain?: number;
+  /** Series' deviations from their median are scaled by a factor in [1/gain, gain] (≤ 1 = off). */
+  gain: number;
   /** jitterNumbers' `keep` (sameTokenCount of the tokenizer). */
   keep: (before: string, after: string, prev: string) => boolean;
 }
 
 /** True when the augmentation rewrites series (a shift or a gain), which `accept` must then approve. */
-export const movesSeries = (aug: Augmentation): boolean => aug.shift > 0 || (aug.gain ?? 0) > 1;
+export const movesSeries = (aug: Augmentation): boolean => aug.shift > 0 || aug.gain > 1;
 
 /**
  * `input` augmented, drawing from `rng`: a shift of up to ±aug.shift readings (drawn first, when on) and a gain
@@ -38,7 +38,7 @@ export function augmentInput(input: string, aug: Augmentation, rng: Rng, accept:
       const d = rng.int(2 * aug.shift + 1) - aug.shift;
       if (d !== 0) moved = shiftSeries(moved, d);
     }
-    if ((aug.gain ?? 0) > 1) moved = gainSeries(moved, aug.gain as number, rng);
+    if (aug.gain > 1) moved = gainSeries(moved, aug.gain, rng);
     if (moved !== input && accept(moved)) out = moved;
   }
   return jitterNumbers(out, aug.jitter, rng, aug.keep);

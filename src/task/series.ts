@@ -24,6 +24,16 @@ export function mapSeries(text: string, f: SeriesMap): string {
   return mapRows(text.split('\n').map((line) => mapLine(line, f)), f).join('\n');
 }
 
+/** True when `text` holds a series (along a line or down the lines) that is not constant: one shift or gain can change. */
+export function hasSeries(text: string): boolean {
+  let found = false;
+  mapSeries(text, (readings) => {
+    found ||= readings.some((v) => v !== readings[0]);
+    return readings;
+  });
+  return found;
+}
+
 /**
  * The line with each number replaced by '#' (a trailing CR left out): lines of one timestep each share it. Null when
  * the line has no number or is a series itself.

@@ -13,8 +13,3 @@ export function shiftSeries(text: string, d: number): string {
   if (d === 0) return text;
   return mapSeries(text, (values) => values.map((_, i) => values[Math.min(values.length - 1, Math.max(0, i - d))]));
 }
-
-/** True when a shift by one reading either way changes `text`: it holds a series (along a line or down the lines) that is not constant. */
-export function shiftable(text: string): boolean {
-  return shiftSeries(text, 1) !== text || shiftSeries(text, -1) !== text;
-}

@@ -127,7 +127,7 @@ describe('tinyllm eval', () => {
     const json = path.join(tmp, 'tta.json');
     const fromRun = await quiet(['eval', '--ckpt', jittered, '--train', trainFile, '--test', testFile, '--method', 'rank', '--tta', '5', '--json', json]);
     expect(fromRun.err).toBe('');
-    expect(JSON.parse(fs.readFileSync(json, 'utf8')).tta).toEqual({ copies: 5, jitter: 4, shift: 1, gain: 0 });
+    expect(JSON.parse(fs.readFileSync(json, 'utf8')).tta).toEqual({ copies: 5, jitter: 4, shift: 1, gain: 1 });
     const noRank = await quiet(['eval', '--ckpt', jittered, '--train', trainFile, '--test', testFile, '--method', 'generate', '--tta', '5']);
     expect(noRank.err).toMatch(/test-time augmentation applies to ranking/);
   });

@@ -16,7 +16,7 @@ const rows = tinyRows(9, 1);
 const { tok } = tinyTokenizer(rows);
 const model = memorise(tok, rows, 60); // partly trained: its scores are not all one-sided
 const opts = { template: TINYLLM_TEMPLATE, contextLength: 64 };
-const tta = (copies: number, jitter: number, shift = 0, seed = 5): TestTimeAugmentation => ({ copies, aug: { jitter, shift, keep: sameTokenCount(tok) }, rng: new Rng(seed) });
+const tta = (copies: number, jitter: number, shift = 0, seed = 5): TestTimeAugmentation => ({ copies, aug: { jitter, shift, gain: 1, keep: sameTokenCount(tok) }, rng: new Rng(seed) });
 
 describe('meanCandidateProbabilities', () => {
   it('averages the softmax over candidates of each prompt, whatever each prompt adds to all its scores', () => {
@@ -65,7 +65,7 @@ describe('augmentedPrompts', () => {
 describe('evaluate with test-time augmentation', () => {
   it('ranks by the mean label probabilities over the prompt and its copies, each scored as a fresh decoder scores it', () => {
     const r = evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(4, 3) });
-    expect(r.tta).toEqual({ copies: 4, jitter: 3, shift: 0, gain: 0 });
+    expect(r.tta).toEqual({ copies: 4, jitter: 3, shift: 0, gain: 1 });
     const candidates = labelCandidates(tok, LABELS, opts);
     const reserve = Math.max(...candidates.map((c) => c.length));
     const again = tta(4, 3); // the same draws, row after row
@@ -88,7 +88,7 @@ describe('evaluate with test-time augmentation', () => {
     expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 0) })).toThrow(/needs a jitter, a shift or a gain/);
     // these inputs are six numbers: a shift alone would leave every copy as the prompt
     expect(() => evaluate(model, tok, rows, rows, { ...opts, tta: tta(3, 0, 2) })).toThrow(/shift or gain alone: no test input holds a series to change/);
-    expect(evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(3, 2, 2) }).tta).toEqual({ copies: 3, jitter: 2, shift: 2, gain: 0 });
+    expect(evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(3, 2, 2) }).tta).toEqual({ copies: 3, jitter: 2, shift: 2, gain: 1 });
     expect(() => evaluate(model, tok, rows, rows, { ...opts, rank: false, tta: tta(3, 2) })).toThrow(/applies to ranking/);
   });
 });

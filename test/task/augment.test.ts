@@ -19,7 +19,7 @@ describe('augmentedExample', () => {
   it('shifts left freely but not right past the longest row; with a longer row allowed, both ways', () => {
     const prompt = { template: TINYLLM_TEMPLATE, contextLength: 256 };
     const original = encodeExample(tok, row, prompt);
-    const aug: Augmentation = { jitter: 0, shift: 2, keep: sameTokenCount(tok) };
+    const aug: Augmentation = { jitter: 0, shift: 2, gain: 1, keep: sameTokenCount(tok) };
     const seen = (maxLength: number) => {
       const out = new Set<string>();
       const rng = new Rng(1);
@@ -41,7 +41,7 @@ describe('augmentedExample', () => {
     expect(encodeExample(tok, row, tight).inputKept).toBe(row.input.length);
     const rng = new Rng(2);
     for (let i = 0; i < 40; i++) {
-      const e = augmentedExample(tok, row, original, { jitter: 0, shift: 2, keep: sameTokenCount(tok) }, rng, tight, 10_000);
+      const e = augmentedExample(tok, row, original, { jitter: 0, shift: 2, gain: 1, keep: sameTokenCount(tok) }, rng, tight, 10_000);
       expect(e.inputKept).toBe(e.inputChars);
     }
   });

@@ -3,8 +3,8 @@
 // and short windows stay as they are.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SERIES_MIN } from '../../src/task/series.js';
-import { shiftable, shiftSeries } from '../../src/task/shift.js';
+import { hasSeries, SERIES_MIN } from '../../src/task/series.js';
+import { shiftSeries } from '../../src/task/shift.js';
 
 /** A labelled series line `name: <open>v0<sep>v1…<close>` and its values. */
 const seriesLine = fc
@@ -104,11 +104,22 @@ describe('shiftSeries', () => {
     expect(shiftSeries(crlfText, 1).split('\n').slice(0, 2)).toEqual([`${crlf[0]}\r`, `${crlf[0]}\r`]);
   });
 
-  it('shiftable: true for a varying series in either layout, false for text a shift leaves unchanged', () => {
+  it('hasSeries: true for a varying series in either layout, false for text a shift leaves unchanged', () => {
     const rows = Array.from({ length: SERIES_MIN }, (_, i) => `[${i} 5]`).join('\n');
-    expect(shiftable(rows)).toBe(true);
-    expect(shiftable(`x: ${Array.from({ length: SERIES_MIN }, (_, i) => i).join(', ')}`)).toBe(true);
-    expect(shiftable('[1014.5 33.9 27.02 60 99 134 64.5]\n[1014.2 34.0 26.79 68 85 131 62.6]')).toBe(false);
-    expect(shiftable(Array(SERIES_MIN).fill('[3 5]').join('\n'))).toBe(false); // constant: nothing moves
+    expect(hasSeries(rows)).toBe(true);
+    expect(hasSeries(`x: ${Array.from({ length: SERIES_MIN }, (_, i) => i).join(', ')}`)).toBe(true);
+    expect(hasSeries('[1014.5 33.9 27.02 60 99 134 64.5]\n[1014.2 34.0 26.79 68 85 131 62.6]')).toBe(false);
+    expect(hasSeries(Array(SERIES_MIN).fill('[3 5]').join('\n'))).toBe(false); // constant: nothing moves
+  });
+
+  it('hasSeries is exactly "a shift by one reading either way changes the text" (property)', () => {
+    const line = fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 2 * SERIES_MIN }).map((xs) => `p: ${xs.join(', ')}`);
+    const rows = fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 2 * SERIES_MIN }).map((rs) => rs.map(([a, b]) => `[${a} ${b}]`).join('\n'));
+    fc.assert(
+      fc.property(fc.oneof(line, rows), (text) => {
+        expect(hasSeries(text)).toBe(shiftSeries(text, 1) !== text || shiftSeries(text, -1) !== text);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

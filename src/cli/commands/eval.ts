@@ -212,7 +212,7 @@ function readRunSettings(runDirOrFile: string): (FinetuneSettings & { file: stri
 
 /** --tta N: the augmentation given by flag, else the one the run was fine-tuned with. */
 function testTimeAugmentation(copies: number, jitter: number | undefined, shift: number | undefined, gain: number | undefined, run: FinetuneSettings | null, tokenizer: TextCodec, seed: number): TestTimeAugmentation {
-  const aug = { jitter: jitter ?? run?.jitter ?? 0, shift: shift ?? run?.shift ?? 0, gain: gain ?? run?.gain ?? 0, keep: sameTokenCount(tokenizer) };
+  const aug = { jitter: jitter ?? run?.jitter ?? 0, shift: shift ?? run?.shift ?? 0, gain: gain ?? run?.gain ?? 1, keep: sameTokenCount(tokenizer) };
   if (aug.jitter <= 0 && !movesSeries(aug)) {
     throw new UserError(`--tta ${copies} needs an augmentation to draw its copies with: ${run ? 'the run was fine-tuned without --jitter, --shift or --gain' : 'the model is not a fine-tune run with --jitter, --shift or --gain'}; give --tta-jitter K, --tta-shift K and/or --tta-gain G`);
   }

@@ -3,7 +3,7 @@
 // prompt (every position but the last 5 masked: loss on a ~5-token answer), beside a pre-training step of the
 // same shape (every position counted) measured the same way in the same run. Each job runs in its own Node
 // process so its peak RSS is its own; the timed steps are medians with their spread. Random tokens. Also the cost
-// of `finetune --jitter 2` and `--shift 4 --jitter 2` per drawn row (augmenting + encoding a generated gesture row again) beside plain encoding.
+// of `finetune --jitter 2`, `--shift 4 --jitter 2` and `--gain 1.4 --shift 4 --jitter 2` per drawn row (augmenting + encoding a generated gesture row again) beside plain encoding.
 // Run: npx tsx bench/finetune.ts [--quick] [--models 30M,124M] [--seqs 512,1024] [--methods pretrain,full,lora,top2]
 //      [--steps 3] [--rows-per-pass 1] [--recompute auto|on|off] [--threads N]
 // Last stdout line: one JSON summary object.
@@ -139,7 +139,7 @@ for (const model of models) {
     }
   }
 }
-// --jitter's and --shift's extra work per drawn row: augmenting + encoding again, against encoding alone (tinybench means, same run)
+// --jitter's, --shift's and --gain's extra work per drawn row: augmenting + encoding again, against encoding alone (tinybench means, same run)
 const tok = gpt2();
 const rng = new Rng(5);
 const rows = Array.from({ length: 64 }, (_, i) => {
@@ -161,13 +161,16 @@ const longest = Math.max(...plain.map((e) => e.ids.length));
 jb.add('shift+jitter+encode', () => {
   rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, gain: 1, keep }, rng, prompt, longest));
 });
+jb.add('gain+shift+jitter+encode', () => {
+  rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, gain: 1.4, keep }, rng, prompt, longest));
+});
 await jb.run();
 const msPerRow = (name: string) => {
   const r = jb.tasks.find((t) => t.name === name)?.result;
   return (r && 'latency' in r ? r.latency.mean : NaN) / rows.length;
 };
-const jitter = { msPerRowEncode: +msPerRow('encode').toFixed(4), msPerRowJitterEncode: +msPerRow('jitter+encode').toFixed(4), msPerRowShiftJitterEncode: +msPerRow('shift+jitter+encode').toFixed(4) };
-console.log(`--jitter 2: ${jitter.msPerRowJitterEncode.toFixed(3)} ms per drawn gesture row (jitter + encode), --shift 4 --jitter 2: ${jitter.msPerRowShiftJitterEncode.toFixed(3)} ms, against ${jitter.msPerRowEncode.toFixed(3)} ms to encode it`);
+const jitter = { msPerRowEncode: +msPerRow('encode').toFixed(4), msPerRowJitterEncode: +msPerRow('jitter+encode').toFixed(4), msPerRowShiftJitterEncode: +msPerRow('shift+jitter+encode').toFixed(4), msPerRowGainShiftJitterEncode: +msPerRow('gain+shift+jitter+encode').toFixed(4) };
+console.log(`--jitter 2: ${jitter.msPerRowJitterEncode.toFixed(3)} ms per drawn gesture row (jitter + encode), --shift 4 --jitter 2: ${jitter.msPerRowShiftJitterEncode.toFixed(3)} ms, --gain 1.4 --shift 4 --jitter 2: ${jitter.msPerRowGainShiftJitterEncode.toFixed(3)} ms, against ${jitter.msPerRowEncode.toFixed(3)} ms to encode it`);
 
 // a fine-tune step's time as a fraction of the pre-training step of the same model and T
 const ratios = results

@@ -71,7 +71,7 @@ export async function run(argv: string[]): Promise<void> {
   const parsed = parseCommand('demo', argv, options, {
     usage: '[--out runs/demo] [--steps N] [--epochs N] [--model 30M]',
     summary,
-    epilog: 'A longer run of a 30M model (README has its result): tinyllm demo --model 30M --steps 600 --epochs 4 --out runs/demo-30m',
+    epilog: 'A longer run of a 30M model (README has its result): tinyllm demo --model 30M --steps 600 --epochs 4 --lr 3e-4 --out runs/demo-30m',
   });
   if (!parsed) return;
   const o = parsed.options;

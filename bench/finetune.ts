@@ -158,12 +158,11 @@ jb.add('jitter+encode', () => {
 });
 const plain = rows.map((r) => encodeExample(tok, r, prompt));
 const longest = Math.max(...plain.map((e) => e.ids.length));
-jb.add('shift+jitter+encode', () => {
-  rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, gain: 1, keep }, rng, prompt, longest));
-});
-jb.add('gain+shift+jitter+encode', () => {
-  rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, gain: 1.4, keep }, rng, prompt, longest));
-});
+for (const [name, gain] of [['shift+jitter+encode', 1], ['gain+shift+jitter+encode', 1.4]] as const) {
+  jb.add(name, () => {
+    rows.forEach((r, i) => augmentedExample(tok, r, plain[i], { jitter: 2, shift: 4, gain, keep }, rng, prompt, longest));
+  });
+}
 await jb.run();
 const msPerRow = (name: string) => {
   const r = jb.tasks.find((t) => t.name === name)?.result;

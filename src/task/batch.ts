@@ -5,7 +5,7 @@
 // the same batches. Evaluation batches are simply sorted by length (no shuffle).
 import { Permutation } from '../data/permutation.js';
 import { Rng } from '../util/rng.js';
-import { exampleTargets, type EncodedExample } from './encode.js';
+import { exampleTargets, type EncodedExample, type PromptLoss } from './encode.js';
 
 export interface BatchState {
   epoch: number;
@@ -102,7 +102,7 @@ export interface PackedBatch {
  * Packs the examples of `batch` into (B, T) inputs and targets, T = the longest example's length − 1.
  * Buffers are reused when large enough.
  */
-export function packBatch(examples: readonly EncodedExample[], batch: Batch, pad: number, trainOnAll = false, into?: PackedBatch): PackedBatch {
+export function packBatch(examples: readonly EncodedExample[], batch: Batch, pad: number, prompt: PromptLoss = { share: 0 }, into?: PackedBatch): PackedBatch {
   const B = batch.length;
   const T = batch.reduce((m, i) => Math.max(m, examples[i].ids.length - 1), 1);
   const need = B * T;
@@ -115,7 +115,7 @@ export function packBatch(examples: readonly EncodedExample[], batch: Batch, pad
     const n = Math.min(T, ex.ids.length);
     row.set(ex.ids.subarray(0, n));
     row.fill(pad, n);
-    count += exampleTargets(ex, targets.subarray(b * T, (b + 1) * T), T, trainOnAll);
+    count += exampleTargets(ex, targets.subarray(b * T, (b + 1) * T), T, prompt);
   });
   return { inputs, targets, B, T, count };
 }

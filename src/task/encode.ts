@@ -1,9 +1,11 @@
 // Task examples → token ids for fine-tuning and evaluation: ids = start tokens + prompt + answer, with
-// the loss on the answer and its end marker only (or on every token, as TinyLLM's trainer does).
+// the loss on the answer and its end marker only (or also on a share of the prompt's tokens, or on every token as
+// TinyLLM's trainer does).
 // The prompt and the answer are encoded separately, so training sees exactly the prompt tokens that
 // generation and eval later feed. The answer is never cut: a prompt too long for the context has its
 // input shortened (at a whitespace boundary when there is one) and the row reported, or is refused.
 import { UserError } from '../util/errors.js';
+import type { Rng } from '../util/rng.js';
 import { encodeSequence, type SequenceCodec, type SequenceStart } from './sequence.js';
 import { renderAnswer, renderPrompt, type PromptTemplate, type TaskFields } from './template.js';
 
@@ -122,16 +124,36 @@ export function describeCuts(name: string, task: EncodedTask, contextLength: num
 }
 
 /**
+ * Prompt tokens that also carry a loss: a share of each row's prompt (0 = none, the answer and end marker only; 1 =
+ * all, as TinyLLM's trainer). A share in between takes round(share × prompt tokens) of them, drawn from `rng` without
+ * replacement, afresh for every row: self-supervision on the input (the model also predicts its readings) at that
+ * share of the LM head's cost of training on every token.
+ */
+export interface PromptLoss {
+  share: number;
+  rng?: Rng;
+}
+
+/**
  * Targets of one example for next-token training, written to `out` (length ≥ T) for positions
- * 0..T-1: position t predicts ids[t+1]; positions before the answer (unless trainOnAll) and past the
+ * 0..T-1: position t predicts ids[t+1]; positions before the answer (but those `prompt` picks) and past the
  * end are -1 (ignored). Returns the number of counted targets.
  */
-export function exampleTargets(ex: EncodedExample, out: Int32Array, T: number, trainOnAll = false): number {
+export function exampleTargets(ex: EncodedExample, out: Int32Array, T: number, prompt: PromptLoss = { share: 0 }): number {
   const n = ex.ids.length;
-  const first = trainOnAll ? 0 : ex.promptLength - 1;
+  const answerFrom = ex.promptLength - 1; // position promptLength − 1 predicts the answer's first token
+  const all = prompt.share >= 1;
+  let want = all ? answerFrom : Math.round(Math.max(0, prompt.share) * answerFrom);
+  if (want > 0 && want < answerFrom && !prompt.rng) throw new Error('exampleTargets: a prompt-loss share between 0 and 1 needs an rng');
   let count = 0;
   for (let t = 0; t < T; t++) {
-    const counted = t + 1 < n && t >= first;
+    let counted = t + 1 < n && t >= answerFrom;
+    // selection sampling (Knuth's algorithm S): each of the answerFrom − t prompt positions left is taken with
+    // probability want / (answerFrom − t), which takes exactly `want` of them
+    if (t < answerFrom && want > 0 && (all || (prompt.rng as Rng).random() * (answerFrom - t) < want)) {
+      counted = t + 1 < n;
+      want--;
+    }
     out[t] = counted ? ex.ids[t + 1] : -1;
     if (counted) count++;
   }

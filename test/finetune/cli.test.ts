@@ -164,10 +164,10 @@ describe('tinyllm finetune', () => {
 
   /** Runs a 6-step fine-tune with `extra` flags over `args`, recording every batch trainStep sees. */
   const seen = (extra: string[], args = base) => {
-    const batches: { inputs: Int32Array; B: number; T: number }[] = [];
+    const batches: { inputs: Int32Array; B: number; T: number; count: number }[] = [];
     const real = Finetuner.prototype.trainStep;
     const spy = vi.spyOn(Finetuner.prototype, 'trainStep').mockImplementation(function (this: Finetuner, b) {
-      for (const x of Array.isArray(b) ? b : [b]) batches.push({ inputs: x.inputs.slice(0, x.B * x.T), B: x.B, T: x.T });
+      for (const x of Array.isArray(b) ? b : [b]) batches.push({ inputs: x.inputs.slice(0, x.B * x.T), B: x.B, T: x.T, count: x.count });
       return real.call(this, b);
     });
     return { batches, run: (out: string) => quiet(() => finetune([...args, '--steps', '6', '--patience', '0', ...extra, '--out', out])).finally(() => spy.mockRestore()) };
@@ -199,6 +199,31 @@ describe('tinyllm finetune', () => {
     expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'j1')));
     expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'j1', 'state.ckpt')))).toBe(true);
     await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
+  });
+
+  it('--prompt-loss: a share of each prompt\'s tokens also carries a loss, between the answer alone and --train-on-all; --stop-at/--resume bit-exact', async () => {
+    const runs = [];
+    for (const [i, extra] of [[], ['--prompt-loss', '0.5'], ['--train-on-all']].entries()) {
+      const r = seen(extra);
+      runs.push({ ...r, log: (await r.run(path.join(root, `pl${i}`))).log });
+    }
+    const [answer, half, all] = runs;
+    expect(half.log).toMatch(/loss on answers \+ end marker \+ 50% of the prompt tokens/);
+    half.batches.forEach((b, i) => {
+      expect(b.inputs).toEqual(answer.batches[i].inputs); // the same rows: only the targets differ
+      expect(b.count).toBeGreaterThan(answer.batches[i].count);
+      expect(b.count).toBeLessThan(all.batches[i].count);
+      // about half of the prompt positions (round(share × prompt) per row)
+      expect(Math.abs(b.count - (answer.batches[i].count + all.batches[i].count) / 2)).toBeLessThanOrEqual(b.B);
+    });
+    expect(trainLosses(path.join(root, 'pl1'))).not.toEqual(trainLosses(path.join(root, 'pl0')));
+    const cut = path.join(root, 'pl1-cut');
+    await quiet(() => finetune([...base, '--steps', '6', '--patience', '0', '--prompt-loss', '0.5', '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'pl1')));
+    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'pl1', 'state.ckpt')))).toBe(true);
+    await expect(finetune([...base, '--prompt-loss', '0.5', '--train-on-all', '--out', path.join(root, 'plx')])).rejects.toThrow(/give one of the two/);
+    await expect(finetune([...base, '--prompt-loss', '1.5', '--out', path.join(root, 'plx')])).rejects.toThrow(/--prompt-loss/);
   });
 
   /** The base arguments with training rows of one 16-digit series each (a channel over 16 readings). */

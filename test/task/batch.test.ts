@@ -40,7 +40,7 @@ describe('bucketed batches', () => {
     expect([p.B, p.T, p.count]).toEqual([2, 5, 3]);
     expect(Array.from(p.inputs)).toEqual([9, 1, 2, 3, 0, 9, 4, 5, 6, 7]);
     expect(Array.from(p.targets)).toEqual([-1, -1, 3, -1, -1, -1, -1, -1, 7, 8]);
-    const all = packBatch(examples, [0, 1], 0, true, p);
+    const all = packBatch(examples, [0, 1], 0, { share: 1 }, p);
     expect(all.inputs).toBe(p.inputs);
     expect(Array.from(all.targets)).toEqual([1, 2, 3, -1, -1, 4, 5, 6, 7, 8]);
   });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeExample, encodeTask, describeCuts, exampleTargets, fitPrompt } from '../../src/task/encode.js';
 import { encodeSequence, parseSequenceStart, startTokens } from '../../src/task/sequence.js';
 import { renderAnswer, renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { Rng } from '../../src/util/rng.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
 
 const tok = gpt2();
@@ -40,8 +41,47 @@ describe('encoding examples', () => {
     expect(Array.from(targets)).toEqual([...Array(prompt.length - 1).fill(-1), ...answer, -1, -1, -1, -1]);
     expect(tok.decode(answer)).toBe('Double tap\n\n### End');
     // --train-on-all (TinyLLM's trainer): every next token counts
-    expect(exampleTargets(e, targets, n + 3, true)).toBe(n - 1);
+    expect(exampleTargets(e, targets, n + 3, { share: 1 })).toBe(n - 1);
     expect(Array.from(targets.subarray(0, n - 1))).toEqual(Array.from(e.ids.subarray(1)));
+  });
+
+  it('--prompt-loss: round(share × prompt tokens) prompt positions also count, drawn by the seed; the answer always counts', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 8 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 5 }), fc.integer(), (promptLength, answer, share, pad, seed) => {
+        const n = promptLength + answer;
+        const e = { ids: Int32Array.from({ length: n }, (_, i) => 1000 + i), promptLength, inputKept: 0, inputChars: 0, where: '' };
+        const T = n - 1 + pad;
+        const targets = new Int32Array(T);
+        const count = exampleTargets(e, targets, T, { share, rng: new Rng(seed) });
+        const promptPositions = promptLength - 1; // position t < promptLength − 1 predicts a prompt token
+        const picked = Array.from(targets.subarray(0, promptPositions)).filter((v) => v !== -1).length;
+        expect(picked).toBe(share >= 1 ? promptPositions : Math.round(share * promptPositions));
+        expect(count).toBe(picked + answer);
+        // a counted position predicts the next id; the answer's positions all count; padding never does
+        targets.forEach((v, t) => expect(v === -1 || v === e.ids[t + 1]).toBe(true));
+        expect(Array.from(targets.subarray(promptPositions, n - 1))).toEqual(Array.from(e.ids.subarray(promptLength)));
+        expect(Array.from(targets.subarray(n - 1)).every((v) => v === -1)).toBe(true);
+        // the same seed picks the same positions
+        const again = new Int32Array(T);
+        exampleTargets(e, again, T, { share, rng: new Rng(seed) });
+        expect(again).toEqual(targets);
+      }),
+    );
+  });
+
+  it('--prompt-loss picks every prompt position about equally often', () => {
+    const promptLength = 41;
+    const e = { ids: Int32Array.from({ length: promptLength + 3 }, (_, i) => i), promptLength, inputKept: 0, inputChars: 0, where: '' };
+    const hits = new Float64Array(promptLength - 1);
+    const targets = new Int32Array(e.ids.length - 1);
+    const rng = new Rng(7);
+    const rounds = 4000;
+    for (let r = 0; r < rounds; r++) {
+      exampleTargets(e, targets, targets.length, { share: 0.25, rng });
+      for (let t = 0; t < promptLength - 1; t++) if (targets[t] !== -1) hits[t]++;
+    }
+    // 10 of 40 picked each round: each position with probability 1/4 (binomial sd ≈ 27 of 1000; 5 sd)
+    for (const h of hits) expect(Math.abs(h - rounds / 4)).toBeLessThan(140);
   });
 
   it('a prompt longer than the context loses the end of its input, never the answer; refuse names the row', () => {

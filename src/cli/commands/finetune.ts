@@ -43,6 +43,7 @@ const options = {
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
+  'prompt-loss': { type: 'number', min: 0, max: 1, help: "share of each prompt's tokens that also carry a loss, drawn afresh each time a row is drawn: the model also learns to predict its inputs' readings, at that share of --train-on-all's extra cost (0 = answer and end marker only, 1 = --train-on-all)", default: 0 },
   jitter: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every number in its input moves by a random −K..K units of its last digit (139 → 137..141 for 2; sensor readings only: IDs and dates move too)', default: 0 },
   gain: { type: 'number', min: 1, help: "augment: each time a training row is drawn, every series in its input (as --shift finds them) has its readings' deviations from the series' median scaled by a random factor in [1/G, G], one per series: dips and peaks deeper or shallower, the resting level kept (1 = off)", default: 1 },
   shift: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every series in its input (a channel over time: 16 or more numbers along a line, or 16 or more lines of one shape, a timestep each) moves by the same random −K..K readings, the edge reading repeated', default: 0 },
@@ -111,6 +112,11 @@ function fraction(v: number, flag: string): number {
 }
 
 /** The fine-tuning method from --method and its flags. */
+function promptLossShare(trainOnAll: boolean, share: number): number {
+  if (trainOnAll && share > 0 && share < 1) throw new UserError(`--train-on-all puts a loss on every prompt token; --prompt-loss ${share} asks for a share of them: give one of the two`);
+  return trainOnAll ? 1 : share;
+}
+
 function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
   const loraFlags = () => ({ r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) });
   if (o['train-top'] !== undefined && o['freeze-layers'] !== undefined) throw new UserError('give --train-top or --freeze-layers, not both');
@@ -186,6 +192,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
       overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
     },
     trainOnAll: o['train-on-all'],
+    promptLoss: promptLossShare(o['train-on-all'], o['prompt-loss']),
     jitter: o.jitter,
     shift: o.shift,
     gain: o.gain,

@@ -173,6 +173,15 @@ describe('tinyllm finetune', () => {
     return { batches, run: (out: string) => quiet(() => finetune([...args, '--steps', '6', '--patience', '0', ...extra, '--out', out])).finally(() => spy.mockRestore()) };
   };
 
+  /** A 6-step run with `extra` stopped at step 3 and resumed equals the straight run in `straight` (losses and state bytes). */
+  async function expectResumeBitExact(extra: string[], straight: string): Promise<void> {
+    const cut = path.join(root, `${straight}-cut`);
+    await quiet(() => finetune([...base, '--steps', '6', '--patience', '0', ...extra, '--stop-at', '3', '--out', cut]));
+    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
+    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, straight)));
+    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, straight, 'state.ckpt')))).toBe(true);
+  }
+
   it('--jitter: every drawn row\'s input numbers move by at most K units, batch shapes stay, --stop-at/--resume bit-exact', async () => {
     const plain = seen([]);
     await plain.run(path.join(root, 'j0'));
@@ -193,11 +202,7 @@ describe('tinyllm finetune', () => {
     });
     expect(moved).toBeGreaterThan(0);
     expect(trainLosses(path.join(root, 'j1'))).not.toEqual(trainLosses(path.join(root, 'j0')));
-    const cut = path.join(root, 'j1-cut');
-    await quiet(() => finetune([...base, '--steps', '6', '--patience', '0', '--jitter', '1', '--stop-at', '3', '--out', cut]));
-    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
-    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'j1')));
-    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'j1', 'state.ckpt')))).toBe(true);
+    await expectResumeBitExact(['--jitter', '1'], 'j1');
     await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
   });
 
@@ -217,11 +222,7 @@ describe('tinyllm finetune', () => {
       expect(Math.abs(b.count - (answer.batches[i].count + all.batches[i].count) / 2)).toBeLessThanOrEqual(b.B);
     });
     expect(trainLosses(path.join(root, 'pl1'))).not.toEqual(trainLosses(path.join(root, 'pl0')));
-    const cut = path.join(root, 'pl1-cut');
-    await quiet(() => finetune([...base, '--steps', '6', '--patience', '0', '--prompt-loss', '0.5', '--stop-at', '3', '--out', cut]));
-    await quiet(() => finetune(['--out', cut, '--resume', '--kernels', 'ref', '--threads', '1']));
-    expect(trainLosses(cut)).toEqual(trainLosses(path.join(root, 'pl1')));
-    expect(fs.readFileSync(path.join(cut, 'state.ckpt')).equals(fs.readFileSync(path.join(root, 'pl1', 'state.ckpt')))).toBe(true);
+    await expectResumeBitExact(['--prompt-loss', '0.5'], 'pl1');
     await expect(finetune([...base, '--prompt-loss', '0.5', '--train-on-all', '--out', path.join(root, 'plx')])).rejects.toThrow(/give one of the two/);
     await expect(finetune([...base, '--prompt-loss', '1.5', '--out', path.join(root, 'plx')])).rejects.toThrow(/--prompt-loss/);
   });

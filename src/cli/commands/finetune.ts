@@ -111,12 +111,13 @@ function fraction(v: number, flag: string): number {
   return v;
 }
 
-/** The fine-tuning method from --method and its flags. */
+/** The share of prompt tokens with a loss, from --train-on-all and --prompt-loss. */
 function promptLossShare(trainOnAll: boolean, share: number): number {
   if (trainOnAll && share > 0 && share < 1) throw new UserError(`--train-on-all puts a loss on every prompt token; --prompt-loss ${share} asks for a share of them: give one of the two`);
   return trainOnAll ? 1 : share;
 }
 
+/** The fine-tuning method from --method and its flags. */
 function methodOf(o: Opts, config: GPT2Config): FinetuneMethod {
   const loraFlags = () => ({ r: o['lora-r'], alpha: o['lora-alpha'], dropout: o['lora-dropout'], targets: parseLoraTargets(o['lora-targets']) });
   if (o['train-top'] !== undefined && o['freeze-layers'] !== undefined) throw new UserError('give --train-top or --freeze-layers, not both');

@@ -18,7 +18,7 @@ import { applyNumberInit } from '../models/gpt2/number-init.js';
 import { applyPositionInit } from '../models/gpt2/position-init.js';
 import { getKernels } from '../kernels/index.js';
 import { BucketedBatches, packBatch, sortedBatches, type Batch, type BatchState, type PackedBatch } from '../task/batch.js';
-import { describeCuts, encodeExample, encodeTask, fitPrompt, labelCandidates, type EncodedExample, type EncodedTask, type PromptOptions } from '../task/encode.js';
+import { describeCuts, describePromptLoss, encodeExample, encodeTask, fitPrompt, labelCandidates, promptLossCount, type EncodedExample, type EncodedTask, type PromptLoss, type PromptOptions } from '../task/encode.js';
 import { augmentedExample, movesSeries, type Augmentation } from '../task/augment.js';
 import { sameTokenCount } from '../task/jitter.js';
 import { hasSeries, SERIES_WORDS } from '../task/series.js';
@@ -71,6 +71,8 @@ export interface FinetuneSettings {
   trainOnAll: boolean;
   /** Share of each drawn training row's prompt tokens that also carry a loss (task/encode.ts PromptLoss); 0 or absent = none, 1 = trainOnAll. */
   promptLoss?: number;
+  /** Instead of promptLoss: this many prompt tokens of each drawn training row (all of a shorter prompt); absent = use promptLoss. */
+  promptLossTokens?: number;
   /** Each drawn training row's input numbers move by up to this many units of their last digit (task/jitter.ts); 0 or absent = off. */
   jitter?: number;
   /** Each drawn training row's series of readings move by up to this many places (task/shift.ts); 0 or absent = off. */
@@ -299,8 +301,8 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const sets = [train, val];
   const longest = Math.max(...sets.map((t) => t.maxLength)) - 1;
   const answerRows = Math.max(...sets.flatMap((t) => t.examples.map((e) => e.ids.length - e.promptLength)));
-  const promptShare = s.trainOnAll ? 1 : (s.promptLoss ?? 0);
-  ft.reserve(s.B, longest, promptShare >= 1 ? s.B * longest : s.B * (answerRows + Math.round(promptShare * longest)));
+  const promptLoss: PromptLoss = s.trainOnAll ? { share: 1 } : { share: s.promptLoss ?? 0, tokens: s.promptLossTokens };
+  ft.reserve(s.B, longest, s.B * Math.min(longest, answerRows + promptLossCount(promptLoss, longest)));
   const batches = new BucketedBatches(train.examples.map((e) => e.ids.length), { B: s.B, seed: s.seed });
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
   let state: RunState = { batches: batches.getState(), best: null, stale: 0 };
@@ -322,7 +324,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${numeric ? 'numeric answers (validation by loss only)' : `${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`}`);
-  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${promptShare >= 1 ? 'all tokens' : `answers + end marker${promptShare > 0 ? ` + ${(100 * promptShare).toFixed(0)}% of the prompt tokens` : ''}`}${aug.jitter ? ` | input numbers jittered by up to ±${aug.jitter} in their last digit` : ''}${aug.shift ? ` | input series shifted by up to ±${aug.shift} readings` : ''}${aug.gain > 1 ? ` | input series scaled about their median by ×1/${aug.gain}..×${aug.gain}` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
+  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${describePromptLoss(promptLoss)}${aug.jitter ? ` | input numbers jittered by up to ±${aug.jitter} in their last digit` : ''}${aug.shift ? ` | input series shifted by up to ±${aug.shift} readings` : ''}${aug.gain > 1 ? ` | input series scaled about their median by ×1/${aug.gain}..×${aug.gain}` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);
@@ -395,8 +397,8 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
       for (let i = 0; i < s.gradAccum; i++) {
         const d = drawn(batches.next(), i);
         // --prompt-loss: the prompt tokens with a loss drawn afresh per row, seeded like the augmentation (resume repeats it)
-        const rng = promptShare > 0 && promptShare < 1 ? new Rng(deriveSeed(s.seed, PROMPT_LOSS_SALT, ft.step, i)) : undefined;
-        micro[i] = packBatch(d.examples, d.batch, pad, { share: promptShare, rng }, micro[i]);
+        const rng = s.trainOnAll ? undefined : new Rng(deriveSeed(s.seed, PROMPT_LOSS_SALT, ft.step, i));
+        micro[i] = packBatch(d.examples, d.batch, pad, { ...promptLoss, rng }, micro[i]);
       }
       const st = ft.trainStep(micro as PackedBatch[]);
       const step = st.step;

@@ -1,5 +1,5 @@
 // Task examples → token ids for fine-tuning and evaluation: ids = start tokens + prompt + answer, with
-// the loss on the answer and its end marker only (or also on a share of the prompt's tokens, or on every token as
+// the loss on the answer and its end marker only (or also on some of the prompt's tokens, or on every token as
 // TinyLLM's trainer does).
 // The prompt and the answer are encoded separately, so training sees exactly the prompt tokens that
 // generation and eval later feed. The answer is never cut: a prompt too long for the context has its
@@ -125,13 +125,29 @@ export function describeCuts(name: string, task: EncodedTask, contextLength: num
 
 /**
  * Prompt tokens that also carry a loss: a share of each row's prompt (0 = none, the answer and end marker only; 1 =
- * all, as TinyLLM's trainer). A share in between takes round(share × prompt tokens) of them, drawn from `rng` without
- * replacement, afresh for every row: self-supervision on the input (the model also predicts its readings) at that
- * share of the LM head's cost of training on every token.
+ * all, as TinyLLM's trainer), or a number of them per row (`tokens`, all of a shorter prompt), which keeps the same
+ * balance against the answer whatever the prompt's length. Fewer than all are drawn from `rng` without replacement,
+ * afresh for every row: self-supervision on the input (the model also predicts its readings) at a fraction of the LM
+ * head's cost of training on every token.
  */
 export interface PromptLoss {
   share: number;
+  /** When set: this many prompt tokens per row instead of `share` of them. */
+  tokens?: number;
   rng?: Rng;
+}
+
+/** How many of `positions` prompt positions `prompt` puts a loss on. */
+export function promptLossCount(prompt: PromptLoss, positions: number): number {
+  if (prompt.tokens !== undefined) return Math.min(Math.max(0, prompt.tokens), positions);
+  return prompt.share >= 1 ? positions : Math.round(Math.max(0, prompt.share) * positions);
+}
+
+/** Where the loss falls, for a run's log: 'answers + end marker + 5% of the prompt tokens'. */
+export function describePromptLoss(prompt: PromptLoss): string {
+  if (prompt.tokens === undefined && prompt.share >= 1) return 'all tokens';
+  const some = prompt.tokens !== undefined ? (prompt.tokens > 0 ? `up to ${prompt.tokens} prompt tokens per row` : '') : prompt.share > 0 ? `${(100 * prompt.share).toFixed(0)}% of the prompt tokens` : '';
+  return `answers + end marker${some ? ` + ${some}` : ''}`;
 }
 
 /**
@@ -142,9 +158,9 @@ export interface PromptLoss {
 export function exampleTargets(ex: EncodedExample, out: Int32Array, T: number, prompt: PromptLoss = { share: 0 }): number {
   const n = ex.ids.length;
   const answerFrom = ex.promptLength - 1; // position promptLength − 1 predicts the answer's first token
-  const all = prompt.share >= 1;
-  let want = all ? answerFrom : Math.round(Math.max(0, prompt.share) * answerFrom);
-  if (want > 0 && want < answerFrom && !prompt.rng) throw new Error('exampleTargets: a prompt-loss share between 0 and 1 needs an rng');
+  let want = promptLossCount(prompt, answerFrom);
+  const all = want >= answerFrom;
+  if (want > 0 && !all && !prompt.rng) throw new Error('exampleTargets: a prompt loss on some of the prompt tokens needs an rng');
   let count = 0;
   for (let t = 0; t < T; t++) {
     let counted = t + 1 < n && t >= answerFrom;

@@ -206,7 +206,7 @@ describe('tinyllm finetune', () => {
     await expect(finetune([...base, '--jitter', '-1', '--out', path.join(root, 'jx')])).rejects.toThrow(/--jitter/);
   });
 
-  it('--prompt-loss: a share of each prompt\'s tokens also carries a loss, between the answer alone and --train-on-all; --stop-at/--resume bit-exact', async () => {
+  it('--prompt-loss / --prompt-loss-tokens: a share or a number of each prompt\'s tokens also carries a loss, between the answer alone and --train-on-all; --stop-at/--resume bit-exact', async () => {
     const runs = [];
     for (const [i, extra] of [[], ['--prompt-loss', '0.5'], ['--train-on-all']].entries()) {
       const r = seen(extra);
@@ -225,6 +225,14 @@ describe('tinyllm finetune', () => {
     await expectResumeBitExact(['--prompt-loss', '0.5'], 'pl1');
     await expect(finetune([...base, '--prompt-loss', '0.5', '--train-on-all', '--out', path.join(root, 'plx')])).rejects.toThrow(/give one of the two/);
     await expect(finetune([...base, '--prompt-loss', '1.5', '--out', path.join(root, 'plx')])).rejects.toThrow(/--prompt-loss/);
+    // --prompt-loss-tokens: the same number of prompt tokens in every row
+    const some = seen(['--prompt-loss-tokens', '3']);
+    expect((await some.run(path.join(root, 'pt3'))).log).toMatch(/loss on answers \+ end marker \+ up to 3 prompt tokens per row/);
+    some.batches.forEach((b, i) => expect(b.count).toBe(answer.batches[i].count + 3 * b.B));
+    await expectResumeBitExact(['--prompt-loss-tokens', '3'], 'pt3');
+    for (const other of [['--prompt-loss', '0.5'], ['--train-on-all']]) {
+      await expect(finetune([...base, '--prompt-loss-tokens', '3', ...other, '--out', path.join(root, 'plx')])).rejects.toThrow(/give one of the two/);
+    }
   });
 
   /** The base arguments with training rows of one 16-digit series each (a channel over 16 readings). */

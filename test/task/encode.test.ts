@@ -69,6 +69,21 @@ describe('encoding examples', () => {
     );
   });
 
+  it('--prompt-loss-tokens: that many prompt positions per row (all of a shorter prompt), the answer always counted', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 80 }), fc.integer(), (promptLength, answer, tokens, seed) => {
+        const n = promptLength + answer;
+        const e = { ids: Int32Array.from({ length: n }, (_, i) => 1000 + i), promptLength, inputKept: 0, inputChars: 0, where: '' };
+        const targets = new Int32Array(n - 1);
+        const count = exampleTargets(e, targets, n - 1, { share: 0.5, tokens, rng: new Rng(seed) }); // tokens wins over share
+        const picked = Array.from(targets.subarray(0, promptLength - 1)).filter((v) => v !== -1).length;
+        expect(picked).toBe(Math.min(tokens, promptLength - 1));
+        expect(count).toBe(picked + answer);
+        targets.forEach((v, t) => expect(v === -1 || v === e.ids[t + 1]).toBe(true));
+      }),
+    );
+  });
+
   it('--prompt-loss picks every prompt position about equally often', () => {
     const promptLength = 41;
     const e = { ids: Int32Array.from({ length: promptLength + 3 }, (_, i) => i), promptLength, inputKept: 0, inputChars: 0, where: '' };

@@ -44,6 +44,7 @@ const options = {
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
   'train-on-all': { type: 'boolean', help: 'loss on every token (as TinyLLM trains) instead of the answer and end marker only', default: false },
   'prompt-loss': { type: 'number', min: 0, max: 1, help: "share of each prompt's tokens that also carry a loss, drawn afresh each time a row is drawn: the model also learns to predict its inputs' readings, at that share of --train-on-all's extra cost (0 = answer and end marker only, 1 = --train-on-all)", default: 0 },
+  'prompt-loss-tokens': { type: 'number', min: 0, integer: true, help: "instead of --prompt-loss: this many of each prompt's tokens (all of a shorter prompt) also carry a loss, the same number per row whatever the prompt's length (docs/finetune.md: about 20 for series of 100-500 tokens)" },
   jitter: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every number in its input moves by a random −K..K units of its last digit (139 → 137..141 for 2; sensor readings only: IDs and dates move too)', default: 0 },
   gain: { type: 'number', min: 1, help: "augment: each time a training row is drawn, every series in its input (as --shift finds them) has its readings' deviations from the series' median scaled by a random factor in [1/G, G], one per series: dips and peaks deeper or shallower, the resting level kept (1 = off)", default: 1 },
   shift: { type: 'number', min: 0, integer: true, help: 'augment: each time a training row is drawn, every series in its input (a channel over time: 16 or more numbers along a line, or 16 or more lines of one shape, a timestep each) moves by the same random −K..K readings, the edge reading repeated', default: 0 },
@@ -111,10 +112,13 @@ function fraction(v: number, flag: string): number {
   return v;
 }
 
-/** The share of prompt tokens with a loss, from --train-on-all and --prompt-loss. */
-function promptLossShare(trainOnAll: boolean, share: number): number {
-  if (trainOnAll && share > 0 && share < 1) throw new UserError(`--train-on-all puts a loss on every prompt token; --prompt-loss ${share} asks for a share of them: give one of the two`);
-  return trainOnAll ? 1 : share;
+/** The prompt tokens with a loss, from --train-on-all, --prompt-loss and --prompt-loss-tokens (at most one of them). */
+function promptLossOf(o: Opts): { promptLoss: number; promptLossTokens?: number } {
+  const share = o['prompt-loss'];
+  const tokens = o['prompt-loss-tokens'];
+  if (tokens !== undefined && (o['train-on-all'] || share > 0)) throw new UserError(`--prompt-loss-tokens ${tokens} asks for a number of each prompt's tokens; ${o['train-on-all'] ? '--train-on-all puts a loss on all of them' : `--prompt-loss ${share} on a share of them`}: give one of the two`);
+  if (o['train-on-all'] && share > 0 && share < 1) throw new UserError(`--train-on-all puts a loss on every prompt token; --prompt-loss ${share} asks for a share of them: give one of the two`);
+  return tokens !== undefined ? { promptLoss: 0, promptLossTokens: tokens } : { promptLoss: o['train-on-all'] ? 1 : share };
 }
 
 /** The fine-tuning method from --method and its flags. */
@@ -193,7 +197,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
       overflow: choice<Overflow>(o.overflow, ['truncate', 'refuse'], 'overflow'),
     },
     trainOnAll: o['train-on-all'],
-    promptLoss: promptLossShare(o['train-on-all'], o['prompt-loss']),
+    ...promptLossOf(o),
     jitter: o.jitter,
     shift: o.shift,
     gain: o.gain,

@@ -302,7 +302,8 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const longest = Math.max(...sets.map((t) => t.maxLength)) - 1;
   const answerRows = Math.max(...sets.flatMap((t) => t.examples.map((e) => e.ids.length - e.promptLength)));
   const promptLoss: PromptLoss = s.trainOnAll ? { share: 1 } : { share: s.promptLoss ?? 0, tokens: s.promptLossTokens };
-  ft.reserve(s.B, longest, s.B * Math.min(longest, answerRows + promptLossCount(promptLoss, longest)));
+  const promptPicks = promptLossCount(promptLoss, longest);
+  ft.reserve(s.B, longest, s.B * Math.min(longest, answerRows + promptPicks));
   const batches = new BucketedBatches(train.examples.map((e) => e.ids.length), { B: s.B, seed: s.seed });
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
   let state: RunState = { batches: batches.getState(), best: null, stale: 0 };
@@ -397,7 +398,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
       for (let i = 0; i < s.gradAccum; i++) {
         const d = drawn(batches.next(), i);
         // --prompt-loss: the prompt tokens with a loss drawn afresh per row, seeded like the augmentation (resume repeats it)
-        const rng = s.trainOnAll ? undefined : new Rng(deriveSeed(s.seed, PROMPT_LOSS_SALT, ft.step, i));
+        const rng = !s.trainOnAll && promptPicks > 0 ? new Rng(deriveSeed(s.seed, PROMPT_LOSS_SALT, ft.step, i)) : undefined;
         micro[i] = packBatch(d.examples, d.batch, pad, { ...promptLoss, rng }, micro[i]);
       }
       const st = ft.trainStep(micro as PackedBatch[]);

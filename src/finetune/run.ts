@@ -397,8 +397,9 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
     while (ft.step < last && !interrupt.requested) {
       for (let i = 0; i < s.gradAccum; i++) {
         const d = drawn(batches.next(), i);
-        // --prompt-loss: the prompt tokens with a loss drawn afresh per row, seeded like the augmentation (resume repeats it)
-        const rng = !s.trainOnAll && promptPicks > 0 ? new Rng(deriveSeed(s.seed, PROMPT_LOSS_SALT, ft.step, i)) : undefined;
+        // --prompt-loss(-tokens): the prompt tokens with a loss drawn afresh per row, seeded like the augmentation (resume
+        // repeats it); none to draw when no prompt token or every one carries a loss
+        const rng = promptPicks > 0 && promptPicks < longest ? new Rng(deriveSeed(s.seed, PROMPT_LOSS_SALT, ft.step, i)) : undefined;
         micro[i] = packBatch(d.examples, d.batch, pad, { ...promptLoss, rng }, micro[i]);
       }
       const st = ft.trainStep(micro as PackedBatch[]);

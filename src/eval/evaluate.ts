@@ -13,7 +13,7 @@ import { decodeTextFromIds, stoppedText } from '../models/gpt2/textgen.js';
 import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { hasSeries, SERIES_WORDS } from '../task/series.js';
-import { renderAnswer } from '../task/template.js';
+import { inputAsWritten, renderAnswer } from '../task/template.js';
 import { ragQueryPrompt, storeLeaks, type RagQuery } from '../rag/query.js';
 import { keyText } from '../rag/retrieve.js';
 import { UserError } from '../util/errors.js';
@@ -97,7 +97,7 @@ export interface EvalReport {
   numeric?: RegressionMetrics;
   baselines: BaselineResult[];
   /** The baselines' numeric features: numbers per row, and rows with another count (padded or cut). */
-  features: { dim: number; constant: number; trainMismatched: number; testMismatched: number };
+  features: { dim: number; constant: number; trainMismatched: number; testMismatched: number; rescaled: boolean };
   /** Rows whose input was cut to fit the context. */
   cutRows: number;
   rag?: RagReport;
@@ -207,7 +207,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     labels: kind === 'classify' ? labels : [],
     labelSource: opts.labels ? opts.labelsFrom ?? 'given' : 'training outputs',
     baselines: [],
-    features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0 },
+    features: { dim: 0, constant: 0, trainMismatched: 0, testMismatched: 0, rescaled: false },
     cutRows,
     rag: ragReport,
     tta: tta && { copies: tta.copies, jitter: tta.aug.jitter, shift: tta.aug.shift, gain: tta.aug.gain },
@@ -229,13 +229,13 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
 
   report.seconds = (performance.now() - t0) / 1000;
   if (train.length === 0) return report;
-  // baselines on the same rows, from the numbers in each row's instruction and input
-  const text = keyText;
+  // baselines on the same rows, from the numbers in each row's instruction and input as the prompt writes them
+  const text = (e: TaskExample) => keyText({ instruction: e.instruction, input: inputAsWritten(opts.template, e.input) });
   const space = fitFeatures(train.map(text));
   const trainX = featurize(space, train.map(text));
   const testX = featurize(space, done.map(text));
   const constant = space.std.filter((s) => s === 0).length;
-  report.features = { dim: space.dim, constant, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched };
+  report.features = { dim: space.dim, constant, trainMismatched: space.trainMismatched, testMismatched: testX.mismatched, rescaled: opts.template.series === 'rescale' };
   const k = Math.min(opts.k ?? 5, train.length);
   if (kind === 'classify') {
     const trainY = train.map((e) => e.output);

@@ -52,7 +52,7 @@ export function formatReport(r: EvalReport): string {
   const f = r.features;
   if (f.dim === 0) lines.push('baselines: the inputs hold no numbers, so only the majority/mean baseline is shown');
   else {
-    let note = `baselines: nearest centroid and k-NN over the ${f.dim} numbers of each row's input, standardised with the training rows`;
+    let note = `baselines: nearest centroid and k-NN over the ${f.dim} numbers of each row's input${f.rescaled ? ' as the prompt writes it (series rescaled to 0..99)' : ''}, standardised with the training rows`;
     if (f.constant > 0) note += ` (${f.constant} constant in training, left out)`;
     if (f.trainMismatched + f.testMismatched > 0) note += `; ${f.trainMismatched} training and ${f.testMismatched} test rows had another count of numbers (missing ones set to the training mean, extra ones ignored)`;
     lines.push(note);

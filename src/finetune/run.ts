@@ -259,7 +259,8 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const s = resolveSchedule(settings, splits.train.length);
   const labels = labelSet(splits.train);
   const aug: Augmentation = { jitter: s.jitter ?? 0, shift: s.shift ?? 0, gain: s.gain ?? 1, keep: sameTokenCount(tok) };
-  const seriesFlags = [aug.shift ? `--shift ${aug.shift}` : '', aug.gain > 1 ? `--gain ${aug.gain}` : ''].filter(Boolean);
+  const rescale = settings.task.template.series === 'rescale';
+  const seriesFlags = [aug.shift ? `--shift ${aug.shift}` : '', aug.gain > 1 ? `--gain ${aug.gain}` : '', rescale ? '--rescale' : ''].filter(Boolean);
   if (seriesFlags.length > 0 && !splits.train.some((r) => hasSeries(r.input))) {
     throw new UserError(`${seriesFlags.join(' and ')}: no training row of ${s.data.train} has a series to change (${SERIES_WORDS}); leave ${seriesFlags.length > 1 ? 'them' : 'it'} out, or use --jitter`);
   }
@@ -325,7 +326,7 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const baseNote = base ? ` | frozen int8 base ${(base.frozenBytes / 2 ** 20).toFixed(1)} MiB` : '';
   say(`model ${s.model}: ${numParams(s.config).toLocaleString('en-US')} parameters (L=${s.config.nLayer} H=${s.config.nHead} C=${s.config.nEmbd} ctx=${s.config.blockSize})${s.from ? ` from ${s.from}` : ', fresh init'}${baseNote} | ${describeMethod(s.method)} fine-tuning, ${ft.numTrainable.toLocaleString('en-US')} trainable | kernels ${model.kernels.name} × ${model.kernels.threads} threads`);
   say(`data: ${train.examples.length} train / ${splits.val.length} val${valRows.length < splits.val.length ? ` (${valRows.length} used)` : ''} / ${splits.test.length} test examples | longest ${train.maxLength} tokens | ${numeric ? 'numeric answers (validation by loss only)' : `${labels.length} labels${closedSet ? '' : ` (more than ${s.maxLabels}: validation by loss only)`}`}`);
-  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${describePromptLoss(promptLoss)}${aug.jitter ? ` | input numbers jittered by up to ±${aug.jitter} in their last digit` : ''}${aug.shift ? ` | input series shifted by up to ±${aug.shift} readings` : ''}${aug.gain > 1 ? ` | input series scaled about their median by ×1/${aug.gain}..×${aug.gain}` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''} | run dir ${o.out}`);
+  say(`batch ${s.B} × ${s.gradAccum} accumulation | ${batches.batchesPerEpoch} batches/epoch | ${s.steps} steps ≈ ${((s.steps * s.gradAccum) / batches.batchesPerEpoch).toFixed(1)} epochs | loss on ${describePromptLoss(promptLoss)}${aug.jitter ? ` | input numbers jittered by up to ±${aug.jitter} in their last digit` : ''}${aug.shift ? ` | input series shifted by up to ±${aug.shift} readings` : ''}${aug.gain > 1 ? ` | input series scaled about their median by ×1/${aug.gain}..×${aug.gain}` : ''}${s.dropout ? ` | dropout ${s.dropout}` : ''}${rescale ? ' | input series written 0..99 of their range' : ''} | run dir ${o.out}`);
 
   const pad = tok.eotToken;
   const micro: (PackedBatch | undefined)[] = new Array(s.gradAccum);

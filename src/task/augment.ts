@@ -2,7 +2,7 @@
 // its numbers jittered (--jitter, jitter.ts). Training draws a new one each time a row is drawn (augmentedExample),
 // evaluation scores several per row (eval/tta.ts). All keep what the run planned for: a shift or gain that would make
 // the row longer than the longest training row, or cut an input that was whole, is not made, and a jitter move never
-// changes a token count.
+// changes a token count (under a rescaling template, one whose rescaled row would not fit is not made).
 import type { Rng } from '../util/rng.js';
 import { encodeExample, type EncodedExample, type PromptOptions } from './encode.js';
 import { gainSeries } from './gain.js';
@@ -50,13 +50,17 @@ export function augmentInput(input: string, aug: Augmentation, rng: Rng, accept:
  */
 export function augmentedExample(codec: SequenceCodec, row: TaskExample, original: EncodedExample, aug: Augmentation, rng: Rng, prompt: PromptOptions, maxLength: number): EncodedExample {
   const wasCut = original.inputKept < original.inputChars;
+  const fits = (e: EncodedExample) => (wasCut || e.inputKept === e.inputChars) && e.ids.length <= maxLength;
   let movedExample: EncodedExample | null = null;
   const input = augmentInput(row.input, aug, rng, (moved) => {
     const e = encodeExample(codec, { ...row, input: moved }, { ...prompt, overflow: 'truncate' });
-    const ok = (wasCut || e.inputKept === e.inputChars) && e.ids.length <= maxLength;
+    const ok = fits(e);
     if (ok) movedExample = e;
     return ok;
   });
   if (aug.jitter <= 0 && movedExample) return movedExample; // already encoded
-  return encodeExample(codec, { ...row, input }, prompt);
+  if (prompt.template.series !== 'rescale') return encodeExample(codec, { ...row, input }, prompt);
+  // a rescaled series is written anew from the jittered readings, in tokens the jitter did not count: kept if it fits
+  const e = encodeExample(codec, { ...row, input }, { ...prompt, overflow: 'truncate' });
+  return fits(e) ? e : (movedExample ?? original);
 }

@@ -7,7 +7,7 @@
 import { UserError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { encodeSequence, type SequenceCodec, type SequenceStart } from './sequence.js';
-import { renderAnswer, renderPrompt, type PromptTemplate, type TaskFields } from './template.js';
+import { inputAsWritten, renderAnswer, renderPrompt, type PromptTemplate, type TaskFields } from './template.js';
 
 export type Overflow = 'truncate' | 'refuse';
 
@@ -26,7 +26,7 @@ export interface PromptOptions {
 export interface FittedPrompt {
   /** Start tokens + prompt. */
   ids: number[];
-  /** Characters of the input that were kept, and how many it had (equal when not cut). */
+  /** Characters of the input (as the template writes it) that were kept, and how many it had (equal when not cut). */
   inputKept: number;
   inputChars: number;
 }
@@ -53,9 +53,12 @@ export interface CutReport {
  * contextLength + 1 tokens (a sequence of n tokens trains n − 1 positions). Throws a UserError naming
  * `where` when it cannot fit, or when it would need cutting and overflow is 'refuse'.
  */
-export function fitPrompt(codec: SequenceCodec, ex: TaskFields, reserve: number, opts: PromptOptions, where: string): FittedPrompt {
+export function fitPrompt(codec: SequenceCodec, fields: TaskFields, reserve: number, opts: PromptOptions, where: string): FittedPrompt {
   const max = opts.contextLength + 1;
-  const enc = (input: string) => encodeSequence(codec, renderPrompt(opts.template, { instruction: ex.instruction, input }), { start: opts.start, allowSpecial: opts.allowSpecial });
+  // the input as the template writes it (series rescaled) is what gets cut, so a cut window is not rescaled anew
+  const { series, ...template } = opts.template;
+  const ex = series ? { instruction: fields.instruction, input: inputAsWritten(opts.template, fields.input) } : fields;
+  const enc = (input: string) => encodeSequence(codec, renderPrompt(template, { instruction: ex.instruction, input }), { start: opts.start, allowSpecial: opts.allowSpecial });
   const full = enc(ex.input);
   const n = ex.input.length;
   if (full.length + reserve <= max) return { ids: full, inputKept: n, inputChars: n };

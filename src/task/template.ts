@@ -4,6 +4,7 @@
 // `### Instruction:\n…`, `### Input:\n…`, `### Response:\n…` and `### End`, joined by a blank line.
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { rescaleSeries } from './rescale.js';
 
 export interface PromptTemplate {
   /** Text before everything else ('' = none; TinyLLM's optional "intro blurb"). */
@@ -18,6 +19,8 @@ export interface PromptTemplate {
   end: string;
   /** Between parts. */
   separator: string;
+  /** How the input's series are written: as in the data (absent), or 'rescale'd to 0..99 of their own range (rescale.ts). */
+  series?: 'rescale';
 }
 
 /** One example in the Alpaca convention. */
@@ -46,9 +49,14 @@ export function renderPrompt(t: PromptTemplate, ex: TaskFields): string {
   const parts: string[] = [];
   if (t.intro) parts.push(t.intro);
   if (ex.instruction) parts.push(t.instruction.replaceAll('{instruction}', () => ex.instruction));
-  if (ex.input) parts.push(t.input.replaceAll('{input}', () => ex.input));
+  if (ex.input) parts.push(t.input.replaceAll('{input}', () => inputAsWritten(t, ex.input)));
   parts.push(t.response);
   return parts.join(t.separator);
+}
+
+/** A row's input as the template writes it into the prompt (its series rescaled when the template says so). */
+export function inputAsWritten(t: Pick<PromptTemplate, 'series'>, input: string): string {
+  return t.series === 'rescale' ? rescaleSeries(input) : input;
 }
 
 /** The answer as trained: the output, then the end marker. */
@@ -67,12 +75,13 @@ export function renderExample(t: PromptTemplate, ex: TaskFields & { output: stri
 }
 
 const KEYS = ['intro', 'instruction', 'input', 'response', 'end', 'separator'] as const;
+const SERIES = ['rescale'] as const;
 
 /**
  * A template file: JSON `{"format": "tinyllm-template", "version": 1, ...}` with any of the string
  * fields of PromptTemplate (missing ones keep TinyLLM's): e.g. `{"format": "tinyllm-template",
  * "version": 1, "instruction": "Q: {instruction}", "input": "{input}", "response": "A: ", "end": "",
- * "separator": "\n"}`.
+ * "separator": "\n"}`, and optionally `"series": "rescale"` (the input's series written as 0..99 of their range).
  */
 export function parseTemplate(json: string, where: string): PromptTemplate {
   let raw: unknown;
@@ -92,7 +101,12 @@ export function templateFromObject(raw: unknown, where: string): PromptTemplate 
   const t: PromptTemplate = { ...TINYLLM_TEMPLATE };
   for (const [k, v] of Object.entries(o)) {
     if (k === 'format' || k === 'version') continue;
-    if (!(KEYS as readonly string[]).includes(k)) throw new UserError(`${where}: unknown field '${k}'; a template has ${KEYS.join(', ')}`);
+    if (k === 'series') {
+      if (!(SERIES as readonly unknown[]).includes(v)) throw new UserError(`${where}: field 'series' must be ${SERIES.map((x) => `"${x}"`).join(' or ')} (or left out: series as written)`);
+      t.series = v as (typeof SERIES)[number];
+      continue;
+    }
+    if (!(KEYS as readonly string[]).includes(k)) throw new UserError(`${where}: unknown field '${k}'; a template has ${KEYS.join(', ')} and series`);
     if (typeof v !== 'string') throw new UserError(`${where}: field '${k}' must be a string`);
     t[k as (typeof KEYS)[number]] = v;
   }

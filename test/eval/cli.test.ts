@@ -58,7 +58,7 @@ describe('tinyllm eval', () => {
     expect(rep.results[1].generated).toBe('Double tap');
     expect(rep.baselines.map((b: { name: string }) => b.name)).toEqual(['majority class', 'nearest centroid', '5-NN']);
     expect(rep.baselines[0].classification.accuracy).toBeCloseTo(1 / 3, 12);
-    expect(rep.features).toEqual({ dim: 6, constant: 0, trainMismatched: 0, testMismatched: 0 });
+    expect(rep.features).toEqual({ dim: 6, constant: 0, trainMismatched: 0, testMismatched: 0, rescaled: false });
     // never overwrites a report without --force; no accuracy without training rows
     const again = await quiet(['eval', '--ckpt', run, '--train', trainFile, '--test', testFile, '--json', json]);
     expect([again.code, again.err]).toEqual([1, `tinyllm eval: --json ${json} exists; give --force to overwrite it or choose another file`]);

@@ -303,6 +303,63 @@ describe('tinyllm finetune', () => {
     await expect(quiet(() => finetune([...base, '--gain', '2', '--out', path.join(root, 'gw')]))).rejects.toThrow(/^--gain 2: no training row of .*train\.jsonl has a series to change .*leave it out/);
   });
 
+  it('--rescale: recorded in the template, every drawn row\'s series written 0..99 of its range, eval reads the run\'s template (its baselines see the rescaled numbers); refused without a series', async () => {
+    // one dip or two at fixed places: training windows at levels 100-200, test windows ten times higher and deeper
+    const dips = (two: boolean, level: number, depth: number, rng: Rng) =>
+      Array.from({ length: 16 }, (_, i) => Math.round(level - depth * Number(two ? i === 3 || i === 4 || i === 11 || i === 12 : i >= 6 && i <= 9) + rng.int(3)));
+    const shapes = (file: string, n: number, scale: number, seed: number) => {
+      const rng = new Rng(seed);
+      const rows = Array.from({ length: n }, (_, k) => {
+        const two = k % 2 === 1;
+        return JSON.stringify({ instruction: 'Dips?', input: dips(two, scale * (100 + rng.int(100)), scale * (40 + rng.int(20)), rng).join(' '), output: two ? 'low' : 'high' });
+      });
+      fs.writeFileSync(file, rows.join('\n') + '\n');
+    };
+    const [shapeTrain, shapeTest] = [path.join(root, 'dips.jsonl'), path.join(root, 'dips-test.jsonl')];
+    shapes(shapeTrain, 24, 1, 7);
+    shapes(shapeTest, 12, 10, 8);
+    const args = [...base.slice(0, base.indexOf('--train')), '--train', shapeTrain, '--val', val, ...base.slice(base.indexOf('--batch')), '--block-size', '160'];
+    const out = path.join(root, 'rescaled');
+    const r = seen(['--rescale', '--jitter', '2'], args);
+    expect((await r.run(out)).log).toMatch(/input series written 0\.\.99 of their range/);
+    expect(readTaskInfo(out)?.template.series).toBe('rescale');
+    const tok = loadTokenizer(tokenizer);
+    let rows = 0;
+    for (const b of r.batches) {
+      for (let i = 0; i < b.B; i++) {
+        const m = tok.decode(Array.from(b.inputs.subarray(i * b.T, (i + 1) * b.T))).match(/Input:\n([\d ]+)\n/);
+        if (!m) continue; // a validation row (three digits, no series)
+        const x = m[1].trim().split(' ').map(Number);
+        expect(x).toHaveLength(16);
+        expect(Math.min(...x)).toBe(0);
+        expect(Math.max(...x)).toBe(99);
+        rows++;
+      }
+    }
+    expect(rows).toBeGreaterThan(24);
+    // eval builds its prompts with the run's template, and its baselines read the numbers as the prompt writes them
+    const evalOut = async (extra: string[]) => {
+      let text = '';
+      const log = vi.spyOn(console, 'log').mockImplementation((m: string) => {
+        text += `${m}\n`;
+      });
+      try {
+        await quiet(() => main(['eval', '--ckpt', out, '--train', shapeTrain, '--test', shapeTest, '--method', 'rank', '--kernels', 'ref', '--threads', '1', ...extra]));
+      } finally {
+        log.mockRestore();
+      }
+      return text;
+    };
+    const rescaled = await evalOut([]);
+    expect(rescaled).toMatch(/baselines: nearest centroid and k-NN over the 16 numbers of each row's input as the prompt writes it \(series rescaled to 0\.\.99\)/);
+    expect(rescaled).toMatch(/baseline: 5-NN\s+100\.00 %/);
+    const raw = await evalOut(['--template', 'tinyllm']);
+    expect(raw).not.toMatch(/as the prompt writes it/);
+    expect(raw).not.toMatch(/baseline: 5-NN\s+100\.00 %/);
+    // rows of three digits hold no series: the flag would change nothing
+    await expect(quiet(() => finetune([...base, '--rescale', '--out', path.join(root, 'rw')]))).rejects.toThrow(/^--rescale: no training row of .*train\.jsonl has a series to change .*leave it out/);
+  });
+
   it('--dropout: named in the summary, changes training, --stop-at/--resume bit-exact; refused with zo', async () => {
     const args = [...base, '--steps', '6', '--patience', '0', '--dropout', '0.2'];
     const straight = path.join(root, 'd-straight');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { prepare } from '../../src/data/prepare.js';
 import { readDocuments } from '../../src/data/docstream.js';
 import { resolveShards } from '../../src/data/loader.js';
-import { answerEnd, loadTemplate, parseTemplate, renderAnswer, renderExample, renderPrompt, templateJson, TINYLLM_TEMPLATE } from '../../src/task/template.js';
+import { answerEnd, inputAsWritten, loadTemplate, parseTemplate, renderAnswer, renderExample, renderPrompt, templateJson, TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { encodeSequence } from '../../src/task/sequence.js';
 import { gpt2 } from '../../src/tokenizer/index.js';
 import { tmpDir } from '../data/helpers.js';
@@ -40,6 +40,25 @@ describe('prompt template', () => {
     fs.writeFileSync(f, '{"instruction": "x"');
     expect(() => loadTemplate(f)).toThrow(/qa\.json: not valid JSON/);
     expect(() => loadTemplate(path.join(dir, 'none.json'))).toThrow(/no template file/);
+  });
+
+  it('"series": "rescale" writes the input\'s series 0..99 of their range (instruction and short lines as they are); stored only when set', () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'rescale.json');
+    fs.writeFileSync(f, JSON.stringify({ format: 'tinyllm-template', version: 1, series: 'rescale' }));
+    const t = loadTemplate(f);
+    expect(t).toEqual({ ...TINYLLM_TEMPLATE, series: 'rescale' });
+    const line = Array.from({ length: 20 }, (_, i) => 500 + 25 * (i % 5)).join(' ');
+    const input = `red: ${line}\nroom 12 of 40`;
+    const want = `red: ${Array.from({ length: 20 }, (_, i) => Math.round(((i % 5) / 4) * 99)).join(' ')}\nroom 12 of 40`;
+    expect(inputAsWritten(t, input)).toBe(want);
+    expect(renderPrompt(t, { instruction: 'Classify 50 readings', input })).toBe(renderPrompt(TINYLLM_TEMPLATE, { instruction: 'Classify 50 readings', input: want }));
+    expect(inputAsWritten(TINYLLM_TEMPLATE, input)).toBe(input);
+    expect(parseTemplate(templateJson(t), 'x')).toEqual(t);
+    // a template without it is stored as before (task.json and .tllm headers of earlier runs read the same)
+    expect(JSON.parse(templateJson(TINYLLM_TEMPLATE))).not.toHaveProperty('series');
+    fs.writeFileSync(f, JSON.stringify({ format: 'tinyllm-template', version: 1, series: 'minmax' }));
+    expect(() => loadTemplate(f)).toThrow(/rescale\.json: field 'series' must be "rescale"/);
   });
 
   it('prepare --template instruction writes exactly <|endoftext|> + the task template text (issue 15: one definition)', async () => {

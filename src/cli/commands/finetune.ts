@@ -39,6 +39,7 @@ const options = {
   'output-column': { type: 'string', help: "column/field with the answer (default 'output')" },
   instruction: { type: 'string', help: 'instruction for rows without one (TinyLLM passes one per task)', default: '' },
   template: { type: 'string', help: "prompt template: 'tinyllm' (### Instruction/Input/Response/End) or a template JSON file (docs/finetune.md)", default: 'tinyllm' },
+  rescale: { type: 'boolean', help: "write every series in the input (16 or more readings of one channel, along a line or one timestep per line) as whole numbers 0-99 of its own range, in training and wherever the model is used (recorded in the template): the shape of a window, not its level (for gestures and events; not when the level is the answer). In the demo's 6 epochs: TinyLLM's gesture recordings 72.1% -> 94.6%, built-in gesture 79.3% -> 89.3% (docs/finetune.md)", default: false },
   'sequence-start': { type: 'string', help: "what precedes every sequence: 'endoftext' (as prepare's documents) or 'none' (default: what --from records, else endoftext)" },
   'allow-special': { type: 'boolean', help: 'special-token text in the data (e.g. <|endoftext|>) becomes the special token instead of plain text', default: false },
   overflow: { type: 'string', help: "a prompt longer than the context: 'truncate' its input (reported per row) or 'refuse'", default: 'truncate' },
@@ -189,7 +190,7 @@ function freshSettings(o: Opts, positional: string | undefined): { settings: Fin
     data: { train, val: o.val ?? null, test: o.test ?? null, split: { val: fraction(o['val-fraction'], 'val-fraction'), test: fraction(o['test-fraction'], 'test-fraction') } },
     task: {
       tokenizer,
-      template: loadTemplate(o.template),
+      template: o.rescale ? { ...loadTemplate(o.template), series: 'rescale' } : loadTemplate(o.template),
       sequenceStart: chooseSequenceStart(o['sequence-start'], recordedStart),
       allowSpecial: o['allow-special'],
       columns: { instruction: o['instruction-column'], input: o['input-column'], output: o['output-column'] },

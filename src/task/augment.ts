@@ -59,8 +59,7 @@ export function augmentedExample(codec: SequenceCodec, row: TaskExample, origina
     return ok;
   });
   if (aug.jitter <= 0 && movedExample) return movedExample; // already encoded
-  if (prompt.template.series !== 'rescale') return encodeExample(codec, { ...row, input }, prompt);
-  // a rescaled series is written anew from the jittered readings, in tokens the jitter did not count: kept if it fits
+  // a jitter keeps the token count of the readings as written, but a rescaling template writes them anew: kept if it fits
   const e = encodeExample(codec, { ...row, input }, { ...prompt, overflow: 'truncate' });
   return fits(e) ? e : (movedExample ?? original);
 }

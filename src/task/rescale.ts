@@ -1,7 +1,8 @@
 // Rescale, a way of writing a row's input for the model: every series in it (series.ts: one channel over time) is
-// written as whole numbers 0..99 of its own range (min-max scaling per window, as LLMTime and most sensor classifiers
-// scale a series before reading it), so that the shape of a window (when and for how long it rises or dips) reads the
-// same at any level or gain, in one GPT-2 token per reading. The level itself is lost: for tasks that read shapes.
+// written as whole numbers 0..99 of its own range (min-max normalisation per window, as sensor classifiers commonly
+// normalise a window before reading it; LLMTime likewise rescales a series before writing it as digits), so that the
+// shape of a window (when and for how long it rises or dips) reads the same at any level or gain, in one GPT-2 token
+// per reading. The level itself is lost: for tasks that read shapes.
 import { mapSeries } from './series.js';
 
 /** The top of the scale: readings become 0..RESCALE_TOP, each one GPT-2 token (' 0'..' 99'). */

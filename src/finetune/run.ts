@@ -262,7 +262,8 @@ export async function runFinetune(settings: FinetuneSettings, o: FinetuneOptions
   const rescale = settings.task.template.series === 'rescale';
   const seriesFlags = [aug.shift ? `--shift ${aug.shift}` : '', aug.gain > 1 ? `--gain ${aug.gain}` : '', rescale ? '--rescale' : ''].filter(Boolean);
   if (seriesFlags.length > 0 && !splits.train.some((r) => hasSeries(r.input))) {
-    throw new UserError(`${seriesFlags.join(' and ')}: no training row of ${s.data.train} has a series to change (${SERIES_WORDS}); leave ${seriesFlags.length > 1 ? 'them' : 'it'} out, or use --jitter`);
+    const augments = aug.shift > 0 || aug.gain > 1; // --jitter moves single numbers too; --rescale has no such stand-in
+    throw new UserError(`${seriesFlags.join(' and ')}: no training row of ${s.data.train} has a series to change (${SERIES_WORDS}); leave ${seriesFlags.length > 1 ? 'them' : 'it'} out${augments ? ', or use --jitter' : ''}`);
   }
   const prompt: PromptOptions = { template: s.task.template, start: s.task.sequenceStart, contextLength: s.config.blockSize, overflow: s.task.overflow, allowSpecial: s.task.allowSpecial };
   const encode = (name: string, rows: TaskExample[]): EncodedTask => {

@@ -10,7 +10,7 @@ import { CacheDecoder } from '../models/gpt2/block-decode.js';
 import type { TextCodec } from '../models/gpt2/generate.js';
 import type { GPT2 } from '../models/gpt2/model.js';
 import { decodeTextFromIds, stoppedText } from '../models/gpt2/textgen.js';
-import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
+import { decidingLengths, fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import { labelSet, type TaskExample } from '../task/read.js';
 import { hasSeries, SERIES_WORDS } from '../task/series.js';
 import { inputAsWritten, renderAnswer } from '../task/template.js';
@@ -71,7 +71,7 @@ export interface RowResult {
   truth: string;
   /** Greedy response (cut at the end marker). */
   generated?: string;
-  /** The most likely label and its log-likelihood (with test-time augmentation: its mean over the prompts). */
+  /** The label ranked first and the log-likelihood it was ranked by: of its deciding tokens, the label and the token after it (task/encode.ts decidingLengths; with test-time augmentation: its mean over the prompts). */
   ranked?: string;
   logLikelihood?: number;
 }
@@ -141,6 +141,7 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
   const doGenerate = opts.generate ?? true;
   if (!doRank && !doGenerate) throw new UserError('nothing to evaluate: ranking and generation are both off (ranking needs a classification task)');
   const candidates = doRank ? labelCandidates(codec, labels, opts) : [];
+  const deciding = decidingLengths(codec, labels, candidates, opts.allowSpecial);
   const answerTokens = (e: TaskExample) => codec.encode(renderAnswer(opts.template, e.output), { allowSpecial: opts.allowSpecial ?? false }).length;
   const longest = Math.max(train.reduce((m, e) => Math.max(m, answerTokens(e)), 0), ...candidates.map((c) => c.length));
   const maxTokens = opts.maxTokens ?? longest + 4;
@@ -170,9 +171,9 @@ export function evaluate(model: GPT2 | ScoringDecoder, codec: TextCodec, test: r
     if (fitted.inputKept < fitted.inputChars) cutRows++;
     const r: RowResult = { where: ex.where, truth: ex.output };
     if (doRank) {
-      const { scores, greedy } = scoreCandidates(dec, fitted.ids, candidates, { reuse: true, vocab });
+      const { deciding: scores, greedy } = scoreCandidates(dec, fitted.ids, candidates, { reuse: true, vocab, deciding });
       if (tta) {
-        const all = [scores, ...augmentedPrompts(codec, ex, fitted, reserve, opts, tta).map((p) => scoreCandidates(dec, p, candidates, { reuse: true }).scores)];
+        const all = [scores, ...augmentedPrompts(codec, ex, fitted, reserve, opts, tta).map((p) => scoreCandidates(dec, p, candidates, { reuse: true, deciding }).deciding)];
         const best = argmaxScore(meanCandidateProbabilities(all));
         r.ranked = labels[best];
         r.logLikelihood = all.reduce((m, s) => m + s[best], 0) / all.length;

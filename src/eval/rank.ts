@@ -1,10 +1,11 @@
 // Accuracy by ranking: each candidate label's answer (label tokens + end marker) is scored by its
-// log-likelihood after the prompt (score.ts), and the most likely candidate is the prediction; rows keep the
+// log-likelihood after the prompt (score.ts), and the candidate whose label and the token ending it
+// (decidingLengths) are the most likely is the prediction; rows keep the
 // prompt prefix they share with the row before in the KV cache. The true answers' scores also give the loss a
 // fine-tune counts on them (mean negative log-likelihood per answer token), without another forward pass.
 import { sharedDecoder, type KVDecoder } from '../models/gpt2/decode.js';
 import type { GPT2 } from '../models/gpt2/model.js';
-import { fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
+import { decidingLengths, fitPrompt, labelCandidates, type PromptOptions } from '../task/encode.js';
 import type { TaskExample } from '../task/read.js';
 import type { SequenceCodec } from '../task/sequence.js';
 import { argmaxScore, scoreCandidates } from './score.js';
@@ -37,16 +38,16 @@ export interface TaskRankingResult extends RankingResult {
 
 /**
  * Ranking accuracy over token-level examples sharing one candidate set (e.g. a validation split during
- * fine-tuning), on `decoder` if given, else the model's shared decoder.
+ * fine-tuning), on `decoder` if given, else the model's shared decoder; `deciding` as scoreCandidates takes it.
  */
-export function rankExamples(model: GPT2, examples: readonly RankedExample[], candidates: readonly ArrayLike<number>[], opts: { decoder?: KVDecoder; onExample?: (done: number) => void } = {}): RankingResult {
+export function rankExamples(model: GPT2, examples: readonly RankedExample[], candidates: readonly ArrayLike<number>[], opts: { decoder?: KVDecoder; deciding?: readonly number[]; onExample?: (done: number) => void } = {}): RankingResult {
   const dec = opts.decoder ?? sharedDecoder(model);
   dec.reset(); // the weights may have changed since the cache was filled (validation during training)
   let correct = 0;
   const truthScores: number[] = [];
   const predictions = examples.map((ex, i) => {
-    const { scores } = scoreCandidates(dec, ex.prompt, candidates, { reuse: true });
-    const p = argmaxScore(scores);
+    const { scores, deciding } = scoreCandidates(dec, ex.prompt, candidates, { reuse: true, deciding: opts.deciding });
+    const p = argmaxScore(deciding);
     if (p === ex.truth) correct++;
     truthScores.push(ex.truth >= 0 ? scores[ex.truth] : NaN);
     opts.onExample?.(i + 1);
@@ -66,7 +67,7 @@ export function rankingAccuracy(model: GPT2, codec: SequenceCodec, examples: rea
   const reserve = candidates.reduce((m, c) => Math.max(m, c.length), 0);
   const fitted = examples.map((ex) => fitPrompt(codec, ex, reserve, opts, ex.where));
   const ranked = fitted.map((p, i) => ({ prompt: p.ids, truth: labels.indexOf(examples[i].output) }));
-  const r = rankExamples(model, ranked, candidates, opts);
+  const r = rankExamples(model, ranked, candidates, { ...opts, deciding: decidingLengths(codec, labels, candidates, opts.allowSpecial) });
   let nll = 0;
   let tokens = 0;
   for (const [i, { truth }] of ranked.entries()) {

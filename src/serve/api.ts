@@ -17,7 +17,7 @@ import * as oa from './openai.js';
 import type { JobQueue } from './queue.js';
 import { readRag, servedRagPrompt, type RagInfo, type ServeRag } from './rag.js';
 import { EventStream } from './stream.js';
-import { labelCandidates } from '../task/encode.js';
+import { decidingLengths, labelCandidates } from '../task/encode.js';
 import { labelSet } from '../task/read.js';
 
 export interface ServeStats {
@@ -214,12 +214,13 @@ export async function classify(ctx: ApiContext, req: IncomingMessage, res: Serve
   if (new Set(labels).size !== labels.length) throw new ApiError(400, 'labels must be different from each other', 'labels');
   // with retrieval, the prompt and the labels' answers are eval's (the retrieval template's end marker after each)
   const candidates = rag ? labelCandidates(ctx.model.tokenizer, labels, rag) : labelIds(ctx.model, labels);
+  const deciding = decidingLengths(ctx.model.tokenizer, labels, candidates, rag ? rag.allowSpecial : ctx.model.finetune?.allowSpecial);
   const reserve = candidates.reduce((m, c) => Math.max(m, c.length), 0);
   const retrieved = rag && settings ? servedRagPrompt(ctx.model.tokenizer, rag, settings, { input, instruction }, reserve, 'input') : null;
   const prompt = retrieved?.ids ?? requestPrompt(ctx.model, { instruction, input }, reserve).ids;
   const cancelled = cancellation(ctx, res);
   await ctx.queue.run(async () => {
-    const r = cancelled() ? null : await rankCandidates(ctx.decoder, prompt, candidates, cancelled);
+    const r = cancelled() ? null : await rankCandidates(ctx.decoder, prompt, candidates, deciding, cancelled);
     if (!r) {
       ctx.stats.cancelled++;
       if (!res.destroyed) throw new ApiError(503, 'the server is shutting down; the request was cancelled');

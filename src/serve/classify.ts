@@ -1,7 +1,8 @@
 // Classification by likelihood ranking with the runtime Decoder, for fine-tuned sensing models: the prompt (the
 // .tllm header's template and sequence start, runtime taskPrompt) is prefilled once, and each candidate answer
-// (label + end marker, runtime labelIds) is scored as Σ log p(answer | prompt) by src/eval's ranking (one LM-head
-// pass over all candidates); the probabilities are the softmax of the scores over the labels.
+// (label + end marker, runtime labelIds) is scored by src/eval's ranking (one LM-head pass over all candidates) as
+// Σ log p of its deciding tokens (the label and the token ending it, as eval ranks); the probabilities are the
+// softmax of those scores over the labels.
 import { argmaxScore, scoreCandidates } from '../eval/score.js';
 import type { Decoder } from '../runtime/decoder.js';
 import type { LoadedModel } from '../runtime/model.js';
@@ -20,7 +21,7 @@ export function requestPrompt(model: LoadedModel, fields: { instruction?: string
 }
 
 export interface Ranking {
-  /** Σ log p per label, in label order. */
+  /** Σ log p of each label's deciding tokens, in label order. */
   logprobs: number[];
   /** softmax of logprobs. */
   probabilities: number[];
@@ -31,7 +32,7 @@ export interface Ranking {
  * Scores every candidate after one prefill of `prompt` (start tokens included), keeping the prefix it shares with
  * the decoder's cached context (the server's weights never change); null when cancelled() turned true.
  */
-export async function rankCandidates(dec: Decoder, prompt: number[], candidates: number[][], cancelled: () => boolean): Promise<Ranking | null> {
+export async function rankCandidates(dec: Decoder, prompt: number[], candidates: number[][], deciding: readonly number[], cancelled: () => boolean): Promise<Ranking | null> {
   const P = prompt.length;
   if (P === 0) throw new ApiError(400, 'input is empty and the model has no sequence start or template: nothing to classify', 'input');
   const longest = candidates.reduce((m, c) => Math.max(m, c.length), 0);
@@ -40,7 +41,7 @@ export async function rankCandidates(dec: Decoder, prompt: number[], candidates:
   }
   await new Promise<void>((resolve) => setImmediate(resolve));
   if (cancelled()) return null;
-  const logprobs = Array.from(scoreCandidates(dec, prompt, candidates, { reuse: true }).scores);
+  const logprobs = Array.from(scoreCandidates(dec, prompt, candidates, { reuse: true, deciding }).deciding);
   const max = Math.max(...logprobs);
   const e = logprobs.map((l) => Math.exp(l - max));
   const sum = e.reduce((a, b) => a + b, 0);

@@ -92,6 +92,21 @@ export function labelCandidates(codec: SequenceCodec, labels: readonly string[],
   return labels.map((l) => Array.from(codec.encode(renderAnswer(opts.template, l), { allowSpecial: opts.allowSpecial ?? false })));
 }
 
+/**
+ * Per candidate of labelCandidates, how many of its first tokens ranking compares: the label's own tokens and the
+ * one after them (the end marker's first, which tells "Tap" from "Tap twice"). The rest of the end marker is
+ * formatting that follows any label; a fine-tuned model that doubts it after the right label (p 0.02 for the second
+ * newline after "Entrance" on a row where it gives the label itself p 0.98) would otherwise rank a wrong label
+ * first. The whole candidate where the label's own tokens are not where it starts (a merge across the boundary).
+ */
+export function decidingLengths(codec: SequenceCodec, labels: readonly string[], candidates: readonly ArrayLike<number>[], allowSpecial = false): number[] {
+  return candidates.map((c, i) => {
+    const own = codec.encode(labels[i], { allowSpecial });
+    for (let j = 0; j < own.length; j++) if (c[j] !== own[j]) return c.length;
+    return Math.min(own.length + 1, c.length);
+  });
+}
+
 /** The ids of one example: fitted prompt + answer (output and end marker), never cut. */
 export function encodeExample(codec: SequenceCodec, ex: TaskFields & { output: string; where: string }, opts: PromptOptions): EncodedExample {
   const answer = codec.encode(renderAnswer(opts.template, ex.output), { allowSpecial: opts.allowSpecial ?? false });

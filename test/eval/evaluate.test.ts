@@ -5,8 +5,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { detectKind, evaluate } from '../../src/eval/evaluate.js';
 import { sharedDecoder } from '../../src/models/gpt2/decode.js';
 import type { TaskExample } from '../../src/task/read.js';
+import { decidingLengths, labelCandidates } from '../../src/task/encode.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
-import { memorise, tinyRows, tinyTokenizer } from './helpers.js';
+import { LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
 
 const numeric = (xs: number[][], ys: string[]): TaskExample[] => xs.map((x, i) => ({ instruction: '', input: `v: ${x.join(' ')}`, output: ys[i], where: `n.jsonl: row ${i + 1}` }));
 
@@ -55,6 +56,30 @@ describe('evaluate', () => {
     // a model that has not: the rows it does not follow a candidate on are generated, as without ranking
     const partly = evaluate(model, tok, rows, rows, opts);
     expect(partly.results.map((r) => r.generated)).toEqual(evaluate(model, tok, rows, rows, { ...opts, rank: false }).results.map((r) => r.generated));
+  });
+
+  it("ranks by, and reports, the log-likelihood of each label's deciding tokens (the label and the token after it)", () => {
+    const fluent = memorise(tok, rows);
+    const dec = sharedDecoder(fluent);
+    const score = dec.scoreBranches.bind(dec);
+    const want = decidingLengths(tok, LABELS, labelCandidates(tok, LABELS, opts));
+    const plain = evaluate(fluent, tok, rows, rows, { ...opts, generate: false });
+    expect(plain.ranking?.accuracy).toBe(1);
+    // on each row the model doubts the rest of the end marker after the true label: its whole answer 50 nats lower,
+    // its deciding tokens as they were
+    let row = 0;
+    const leadingSeen: (readonly number[] | undefined)[] = [];
+    const spy = vi.spyOn(dec, 'scoreBranches').mockImplementation((first, branches, vocab, leading) => {
+      leadingSeen.push(leading);
+      const r = score(first, branches, vocab, leading);
+      r.scores[LABELS.indexOf(rows[row++].output)] -= 50;
+      return r;
+    });
+    const doubted = evaluate(fluent, tok, rows, rows, { ...opts, generate: false });
+    spy.mockRestore();
+    expect(leadingSeen).toEqual(rows.map(() => want));
+    expect(doubted.ranking?.accuracy).toBe(1);
+    expect(doubted.results.map((r) => r.logLikelihood)).toEqual(plain.results.map((r) => r.logLikelihood));
   });
 
   it('stops when asked and reports on the rows done, baselines on the same rows', () => {

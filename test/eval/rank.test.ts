@@ -2,9 +2,9 @@
 // model trained to memorise a task gets every row right by ranking, and the true answers' scores give the loss
 // fine-tuning counts on the same rows (what validation reports without a second forward pass).
 import { describe, expect, it } from 'vitest';
-import { rankingAccuracy } from '../../src/eval/rank.js';
+import { rankExamples, rankingAccuracy } from '../../src/eval/rank.js';
 import { scoreCandidates } from '../../src/eval/score.js';
-import { fitPrompt, labelCandidates } from '../../src/task/encode.js';
+import { decidingLengths, fitPrompt, labelCandidates } from '../../src/task/encode.js';
 import { KVDecoder, logProbOf } from '../../src/models/gpt2/decode.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { answerBatch, LABELS, memorise, tinyRows, tinyTokenizer } from './helpers.js';
@@ -42,6 +42,26 @@ describe('ranking accuracy', () => {
     // the labels shuffled: predictions follow the label, not the index
     const shuffled = [LABELS[2], LABELS[0], LABELS[1]];
     expect(rankingAccuracy(model, tok, rows, shuffled, opts).accuracy).toBe(1);
+  });
+
+  it('ranks by the label and the token after it: an unlikely rest of the end marker does not outrank the label', () => {
+    const cands = labelCandidates(tok, LABELS, opts);
+    const deciding = decidingLengths(tok, LABELS, cands);
+    // the label's own tokens, then the end marker's first: "Tap" + "\n" decides, the rest is formatting
+    cands.forEach((c, i) => expect(deciding[i]).toBe(tok.encode(LABELS[i]).length + 1));
+    expect(deciding.every((d, i) => d < cands[i].length)).toBe(true);
+    // each row's true answer with the rest of its end marker swapped for tokens the model never saw there
+    const odd = tok.encode(' Tap Tap Tap Hold Hold');
+    const examples = rows.map((x) => ({ prompt: fitPrompt(tok, x, 12, opts, x.where).ids, truth: LABELS.indexOf(x.output) }));
+    const r = examples.map((ex) => {
+      const garbled = cands.map((c, i) => (i === ex.truth ? [...c.slice(0, deciding[i]), ...odd] : c));
+      const lengths = garbled.map((c, i) => (i === ex.truth ? deciding[i] : c.length));
+      const byDeciding = rankExamples(model, [ex], garbled, { deciding: lengths }).predictions[0];
+      const byWhole = rankExamples(model, [ex], garbled).predictions[0];
+      return [byDeciding === ex.truth, byWhole === ex.truth];
+    });
+    expect(r.every(([d]) => d)).toBe(true); // every row still right by the deciding tokens
+    expect(r.filter(([, w]) => !w).length).toBeGreaterThan(0); // the whole answer's score would put another label first
   });
 
   it("the true answers' mean negative log-likelihood is the fine-tuning loss on the same rows; null for an unknown label; cut rows counted", () => {

@@ -6,7 +6,7 @@ import { evaluate } from '../../src/eval/evaluate.js';
 import { scoreCandidates } from '../../src/eval/score.js';
 import { augmentedPrompts, meanCandidateProbabilities, type TestTimeAugmentation } from '../../src/eval/tta.js';
 import { KVDecoder } from '../../src/models/gpt2/decode.js';
-import { fitPrompt, labelCandidates } from '../../src/task/encode.js';
+import { decidingLengths, fitPrompt, labelCandidates } from '../../src/task/encode.js';
 import { sameTokenCount } from '../../src/task/jitter.js';
 import { TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { Rng } from '../../src/util/rng.js';
@@ -67,12 +67,13 @@ describe('evaluate with test-time augmentation', () => {
     const r = evaluate(model, tok, rows, rows, { ...opts, generate: false, tta: tta(4, 3) });
     expect(r.tta).toEqual({ copies: 4, jitter: 3, shift: 0, gain: 1 });
     const candidates = labelCandidates(tok, LABELS, opts);
+    const deciding = decidingLengths(tok, LABELS, candidates); // ranked by the label and the token after it
     const reserve = Math.max(...candidates.map((c) => c.length));
     const again = tta(4, 3); // the same draws, row after row
     const fresh = new KVDecoder(model);
     rows.forEach((ex, i) => {
       const fitted = fitPrompt(tok, ex, reserve, opts, ex.where);
-      const scores = [fitted.ids, ...augmentedPrompts(tok, ex, fitted, reserve, opts, again)].map((p) => scoreCandidates(fresh, p, candidates).scores);
+      const scores = [fitted.ids, ...augmentedPrompts(tok, ex, fitted, reserve, opts, again)].map((p) => scoreCandidates(fresh, p, candidates, { deciding }).deciding);
       const mean = meanCandidateProbabilities(scores);
       const best = mean.indexOf(Math.max(...mean));
       expect(r.results[i].ranked).toBe(LABELS[best]);

@@ -137,6 +137,7 @@ describe('KVDecoder rewind / fork / feedScored', () => {
         branches.forEach((br, i) => {
           const want = freshLogProbs(model, Int32Array.from([...prompt, ...br])).slice(P - 1);
           expect(r.scores[i]).toBeCloseTo(want.reduce((x, y) => x + y, 0), 9);
+          expect(r.leadingScores[i]).toBe(r.scores[i]); // without leading counts: every token
         });
         expect(r.greedy.slice(0, 2)).toEqual([true, false]);
         expect(dec.pos).toBe(P);
@@ -147,7 +148,7 @@ describe('KVDecoder rewind / fork / feedScored', () => {
     );
   });
 
-  it('scoreBranches gives the same scores when its branches fill several chunks or one is longer than a chunk', () => {
+  it('scoreBranches gives the same scores, and the sums over the leading tokens of each branch, when its branches fill several chunks or one is longer than a chunk', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 1000 }), (P, seed) => {
         const long = SCORE_ROWS + 3; // fed on its own
@@ -159,12 +160,15 @@ describe('KVDecoder rewind / fork / feedScored', () => {
         branches.splice(rng.int(30), 0, Array.from({ length: long }, () => rng.int(V)));
         const dec = new KVDecoder(model);
         dec.append(prompt.subarray(0, P - 1));
-        const r = dec.scoreBranches(prompt[P - 1], branches);
+        const leading = branches.map((br) => rng.int(br.length + 1));
+        const r = dec.scoreBranches(prompt[P - 1], branches, V, leading);
         branches.forEach((br, i) => {
           const want = freshLogProbs(model, Int32Array.from([...prompt, ...br])).slice(P - 1);
           expect(r.scores[i]).toBeCloseTo(want.reduce((x, y) => x + y, 0), 9);
+          expect(r.leadingScores[i]).toBeCloseTo(want.slice(0, leading[i]).reduce((x, y) => x + y, 0), 9);
         });
         expect(Array.from(dec.tokens)).toEqual(Array.from(prompt));
+        expect(() => dec.scoreBranches(0, branches, V, leading.slice(1))).toThrow(/leading counts/);
         // a token outside the vocabulary (even one that is only scored) is refused before the cache changes
         for (const bad of [[...branches[0], V], [-1]]) {
           expect(() => dec.scoreBranches(0, [bad])).toThrow(/outside the vocabulary/);

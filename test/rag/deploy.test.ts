@@ -9,7 +9,7 @@ import { promptSettings, runtimeEvaluated } from '../../src/cli/commands/eval.js
 import { openServeRag } from '../../src/cli/commands/serve.js';
 import { evaluate } from '../../src/eval/evaluate.js';
 import { scoreCandidates } from '../../src/eval/score.js';
-import { labelCandidates } from '../../src/task/encode.js';
+import { decidingLengths, labelCandidates } from '../../src/task/encode.js';
 import { ragPrompt } from '../../src/rag/generate.js';
 import { openRetriever } from '../../src/rag/retrieve.js';
 import { readStore } from '../../src/rag/store.js';
@@ -30,10 +30,10 @@ const K = 3;
 /** A runtime decoder that records, for each ranking, the prompt it was given (the tokens before the candidates). */
 class Recording extends Decoder {
   readonly prompts: number[][] = [];
-  override scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab?: number) {
+  override scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab?: number, leading?: readonly number[]) {
     const prompt = [...this.tokens, first];
     if (JSON.stringify(this.prompts.at(-1)) !== JSON.stringify(prompt)) this.prompts.push(prompt);
-    return super.scoreBranches(first, branches, vocab);
+    return super.scoreBranches(first, branches, vocab, leading);
   }
 }
 
@@ -123,12 +123,13 @@ describe('serve --rag', () => {
   it('classify: the prompt of eval --rag, the labels ranked as eval ranks them (equal scores), the retrieval reported', async () => {
     const want = evalPrompts(m, storeFile);
     const candidates = labelCandidates(m.tokenizer, LABELS, { template: TINYLLM_TEMPLATE });
+    const deciding = decidingLengths(m.tokenizer, LABELS, candidates);
     const retriever = openRetriever(readStore(storeFile));
     for (const [i, row] of test.entries()) {
       const r = await postJson(`${url}/v1/classify`, { input: row.input, labels: LABELS });
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       expect(r.json.usage.prompt_tokens).toBe(want[i].length);
-      const { scores } = scoreCandidates(new Decoder(m), want[i], candidates);
+      const scores = scoreCandidates(new Decoder(m), want[i], candidates, { deciding }).deciding;
       r.json.labels.forEach((l: { logprob: number }, j: number) => expect(l.logprob).toBeCloseTo(scores[j], 6));
       expect(r.json.rag.retrieved).toEqual(retriever.search(row, K));
       expect(r.json.rag.used.length + r.json.rag.dropped).toBe(K);

@@ -123,15 +123,16 @@ function labelLogprob(model: GPT2, prompt: number[], label: number[]): number {
 }
 
 describe('/v1/classify', () => {
-  it('ranks the header’s labels by likelihood after the template (with the header’s instruction); scores equal the training model’s', async () => {
+  it('ranks the header’s labels by the likelihood of each label and the token after it (with the header’s instruction); scores equal the training model’s', async () => {
     const input = 'ax=0.1 ay=-2.3 az=9.8';
     const r = await postJson(`${t.url}/v1/classify`, { input });
     expect(r.status).toBe(200);
     expect(r.json.labels.map((l: any) => l.label)).toEqual(FINETUNE.labels);
     // no instruction in the request: the header's (the one the training rows had)
     const prompt = [256, ...byteTokenizer.encode(`### Instruction:\n${FINETUNE.instruction}\n\n### Input:\n${input}\n\n### Response:\n`)];
-    // each label's answer as fine-tuning trains it: the label, then the template's end marker
-    const want = (FINETUNE.labels as string[]).map((l) => labelLogprob(tuned.model, prompt, byteTokenizer.encode(`${l}\n\n### End`)));
+    // each label's answer as fine-tuning trains it is the label, then the template's end marker ("\n\n### End");
+    // ranking scores the label and the end marker's first token (byte tokens: "\n"), as eval ranks
+    const want = (FINETUNE.labels as string[]).map((l) => labelLogprob(tuned.model, prompt, byteTokenizer.encode(`${l}\n`)));
     r.json.labels.forEach((l: any, i: number) => expect(l.logprob).toBeCloseTo(want[i], 3));
     const best = want.indexOf(Math.max(...want));
     expect(r.json.label).toBe(FINETUNE.labels?.[best]);

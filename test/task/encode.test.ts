@@ -2,7 +2,7 @@
 // truncation that never cuts an answer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeExample, encodeTask, describeCuts, exampleTargets, fitPrompt } from '../../src/task/encode.js';
+import { decidingLengths, encodeExample, encodeTask, describeCuts, exampleTargets, fitPrompt, labelCandidates } from '../../src/task/encode.js';
 import { encodeSequence, parseSequenceStart, startTokens } from '../../src/task/sequence.js';
 import { renderAnswer, renderPrompt, TINYLLM_TEMPLATE } from '../../src/task/template.js';
 import { Rng } from '../../src/util/rng.js';
@@ -97,6 +97,25 @@ describe('encoding examples', () => {
     }
     // 10 of 40 picked each round: each position with probability 1/4 (binomial sd ≈ 27 of 1000; 5 sd)
     for (const h of hits) expect(Math.abs(h - rounds / 4)).toBeLessThan(140);
+  });
+
+  it('ranking decides on the label and the first token after it (GPT-2), the whole answer where the label is not its start', () => {
+    const labels = ['Tap', 'Tap twice', 'Entrance', 'Server rack', 'Charging station', 'Ø 2 m'];
+    const cands = labelCandidates(tok, labels, { template: T });
+    const deciding = decidingLengths(tok, labels, cands);
+    labels.forEach((l, i) => {
+      expect(tok.decode(cands[i].slice(0, deciding[i]))).toBe(l + '\n'); // the label, then the end marker's first token
+      expect(deciding[i]).toBeLessThan(cands[i].length);
+    });
+    // "Tap" and "Tap twice" share their first token; the token after the label tells them apart
+    expect(cands[0].slice(0, deciding[0])).not.toEqual(cands[1].slice(0, deciding[0]));
+    // no end marker: the label alone
+    const bare = labelCandidates(tok, labels, { template: { ...T, end: '' } });
+    expect(decidingLengths(tok, labels, bare)).toEqual(bare.map((c) => c.length));
+    // a label whose own tokens do not start its answer (a separator that merges with it): the whole answer
+    const glued = labelCandidates(tok, ['Tap'], { template: { ...T, separator: 'ping\n' } });
+    expect(tok.decode(glued[0])).toBe('Tapping\n### End');
+    expect(decidingLengths(tok, ['Tap'], glued)).toEqual([glued[0].length]);
   });
 
   it('a prompt longer than the context loses the end of its input, never the answer; refuse names the row', () => {

@@ -170,7 +170,7 @@ export abstract class CacheDecoder<M> {
     const n = tokens.length - 1; // tokens fed; each row predicts the next token
     if (n < 1) throw new Error('feedScored: needs at least two tokens (a context token and one to score)');
     if (this.pos + n > this.capacity) throw new Error(`feedScored: context would exceed ${this.capacity} tokens`);
-    const out = { scores: new Float64Array(1), greedy: [true] };
+    const out = branchScores(1, null);
     this.scoreRun(tokens, 0, n, 0, out, 0);
     this.flushScores(out, 0);
     return out.scores[0];
@@ -178,13 +178,14 @@ export abstract class CacheDecoder<M> {
 
   /**
    * Scores continuations of the context: feeds `first`, then each branch b after it, and returns per branch
-   * Σ_i log p(b[i] | context, first, b[0..i)), and whether every b[i] was the most likely token below `vocab` (then
-   * greedy decoding from context + first writes b). The branches run side by side in one chunk (per SCORE_ROWS
-   * rows): each attends to the context, `first` and its own earlier tokens only, so the weights stream once for all
-   * of them, and all rows go through the LM head together. A branch's last token is only scored, so context + first
-   * + branch may end one past the capacity. Leaves context + first in the cache, no logits.
+   * Σ_i log p(b[i] | context, first, b[0..i)), the same sum over its first `leading[b]` tokens only (all of them
+   * without `leading`), and whether every b[i] was the most likely token below `vocab` (then greedy decoding from
+   * context + first writes b). The branches run side by side in one chunk (per SCORE_ROWS rows): each attends to
+   * the context, `first` and its own earlier tokens only, so the weights stream once for all of them, and all rows
+   * go through the LM head together. A branch's last token is only scored, so context + first + branch may end one
+   * past the capacity. Leaves context + first in the cache, no logits.
    */
-  scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab = this.config.vocabSize): { scores: Float64Array; greedy: boolean[] } {
+  scoreBranches(first: number, branches: readonly ArrayLike<number>[], vocab = this.config.vocabSize, leading?: readonly number[]): BranchScores {
     const base = this.pos + 1;
     if (base > this.capacity) throw new Error(`scoreBranches: context would exceed ${this.capacity} tokens`);
     if (!(vocab >= 1)) throw new RangeError(`scoreBranches: vocab must be ≥ 1, got ${vocab}`);
@@ -196,13 +197,14 @@ export abstract class CacheDecoder<M> {
       if (!Array.prototype.every.call(b, inVocab)) throw new Error(`scoreBranches: a branch has a token id outside the vocabulary [0, ${V})`);
     }
     if (!inVocab(first)) throw new Error(`scoreBranches: token id ${first} outside the vocabulary [0, ${V})`);
-    const out = { scores: new Float64Array(branches.length), greedy: branches.map(() => true) };
+    if (leading && leading.length !== branches.length) throw new Error(`scoreBranches: ${leading.length} leading counts for ${branches.length} branches`);
+    const out = branchScores(branches.length, leading ?? null);
     // segments of one tree chunk: `first` at the context's end, then each branch's fed tokens at base..
     const segs: Segment[] = [{ row: 0, n: 1, at: this.pos }];
     this.ids[0] = first;
     this.held[this.pos] = first;
     this.pos = base; // context + first stays; the branches' cache rows after it are scratch
-    branches.forEach((b, bi) => this.targets.push({ row: 0, branch: bi, token: b[0] }));
+    branches.forEach((b, bi) => this.targets.push({ row: 0, branch: bi, index: 0, token: b[0] }));
     let rows = 1;
     branches.forEach((b, bi) => {
       const m = b.length - 1; // rows fed; row i predicts b[i + 1]
@@ -223,7 +225,7 @@ export abstract class CacheDecoder<M> {
       segs.push({ row: rows, n: m, at: base });
       for (let i = 0; i < m; i++) {
         this.ids[rows + i] = b[i];
-        this.targets.push({ row: rows + i, branch: bi, token: b[i + 1] });
+        this.targets.push({ row: rows + i, branch: bi, index: i + 1, token: b[i + 1] });
       }
       rows += m;
     });
@@ -264,7 +266,7 @@ export abstract class CacheDecoder<M> {
       for (let j = 0; j < m; j++) this.ids[j] = tokens[from + i + j];
       this.chunk(m, false);
       this.kernels().layernormForward(this.scoreX.subarray(this.scoreRows * C), this.s.mean, this.s.rstd, this.s.x, w, b, m, C, LN_EPS);
-      if (branch >= 0) for (let j = 0; j < m; j++) this.targets.push({ row: this.scoreRows + j, branch, token: tokens[from + i + j + 1] });
+      if (branch >= 0) for (let j = 0; j < m; j++) this.targets.push({ row: this.scoreRows + j, branch, index: from + i + j + 1, token: tokens[from + i + j + 1] });
       this.scoreRows += m;
       i += m;
     }
@@ -282,7 +284,9 @@ export abstract class CacheDecoder<M> {
     const best = new Int32Array(rows);
     if (vocab > 0) for (let r = 0; r < rows; r++) best[r] = argmaxBelow(logits.subarray(r * V, (r + 1) * V), vocab);
     for (const t of this.targets) {
-      out.scores[t.branch] += logits[t.row * V + t.token] - lse[t.row];
+      const lp = logits[t.row * V + t.token] - lse[t.row];
+      out.scores[t.branch] += lp;
+      if (out.leading === null || t.index < out.leading[t.branch]) out.leadingScores[t.branch] += lp;
       if (vocab > 0 && best[t.row] !== t.token) out.greedy[t.branch] = false;
     }
     this.targets.length = 0;
@@ -315,10 +319,11 @@ export abstract class CacheDecoder<M> {
   }
 }
 
-/** A queued LM-head row `row` predicts `token` of branch `branch`. */
+/** A queued LM-head row `row` predicts `token`, the `index`-th token of branch `branch`. */
 interface ScoreTarget {
   row: number;
   branch: number;
+  index: number;
   token: number;
 }
 
@@ -329,10 +334,16 @@ export interface Segment {
   at: number;
 }
 
-/** Per branch: Σ log p of its tokens, and whether each was the most likely one. */
-interface BranchScores {
+/** Per branch: Σ log p of its tokens, of its first `leading` ones (all when null), and whether each was the most likely one. */
+export interface BranchScores {
   scores: Float64Array;
+  leadingScores: Float64Array;
+  leading: readonly number[] | null;
   greedy: boolean[];
+}
+
+function branchScores(n: number, leading: readonly number[] | null): BranchScores {
+  return { scores: new Float64Array(n), leadingScores: new Float64Array(n), leading, greedy: Array.from({ length: n }, () => true) };
 }
 
 /** log softmax(logits)[id], computed stably in float64 (ref's log-sum-exp). */

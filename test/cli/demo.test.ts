@@ -67,6 +67,22 @@ describe('tinyllm demo', () => {
     expect(done.out).toMatch(/\nrobot +\d+\.\d % /);
     fs.rmSync(out, { recursive: true, force: true });
   });
+  it('--long fine-tunes gesture by the longer recipe (prompt loss, shift, no early stop) and robot as without it', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-demo-long-'));
+    const r = await cli(['demo', '--out', out, '--steps', '1', '--n-layer', '1', '--n-embd', '32', '--scale', '0.02', '--epochs', '0.5', '--eval-limit', '2', '--long']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/=== 4\/5 fine-tune on the gesture task by the longer recipe/);
+    expect(r.out).not.toMatch(/robot task by the longer recipe/);
+    const [gesture, robot] = r.err.split('\n').filter((l) => l.includes('batches/epoch')); // each fine-tune's settings line
+    expect(gesture).toMatch(/up to 20 prompt tokens per row \| input series shifted by up to ±4 readings/);
+    // 12 training rows: 40 epochs of 2 batches, validated every 2 epochs, never stopped early
+    expect(gesture).toMatch(/ 80 steps ≈ 40\.0 epochs/);
+    expect(r.err).not.toMatch(/early stop/);
+    expect(fs.readFileSync(path.join(out, 'gesture', 'metrics.jsonl'), 'utf8')).toMatch(/{"type":"val","step":4,/);
+    expect(robot).not.toMatch(/prompt tokens|shifted/);
+    expect(robot).toMatch(/ 1 steps ≈ 0\.5 epochs/);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
   it('--embedding-init picks the pre-training init (checked before any work)', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyllm-demo-init-'));
     const args = ['demo', '--out', out, '--steps', '1', '--n-layer', '1', '--n-embd', '32', '--scale', '0.02', '--ft-steps', '1', '--eval-limit', '2'];

@@ -65,6 +65,7 @@ describe('tinyllm demo', () => {
     expect(done.out).toMatch(/Results on the held-out test splits/);
     expect(done.out).toMatch(/\ngesture +\d+\.\d % +\d+\.\d % +\d+\.\d % \(.+\) +[\d,]+ /);
     expect(done.out).toMatch(/\nrobot +\d+\.\d % /);
+    expect(done.out).toMatch(new RegExp(`tinyllm demo --long --out ${out}-long\n`));
     fs.rmSync(out, { recursive: true, force: true });
   });
   it('--long fine-tunes gesture by the longer recipe (prompt loss, shift, no early stop) and robot as without it', async () => {
@@ -81,6 +82,7 @@ describe('tinyllm demo', () => {
     expect(fs.readFileSync(path.join(out, 'gesture', 'metrics.jsonl'), 'utf8')).toMatch(/{"type":"val","step":4,/);
     expect(robot).not.toMatch(/prompt tokens|shifted/);
     expect(robot).toMatch(/ 1 steps ≈ 0\.5 epochs/);
+    expect(r.out).not.toMatch(/demo --long/);
     fs.rmSync(out, { recursive: true, force: true });
   });
   it('--embedding-init picks the pre-training init (checked before any work)', async () => {

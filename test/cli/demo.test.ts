@@ -65,7 +65,7 @@ describe('tinyllm demo', () => {
     expect(done.out).toMatch(/Results on the held-out test splits/);
     expect(done.out).toMatch(/\ngesture +\d+\.\d % +\d+\.\d % +\d+\.\d % \(.+\) +[\d,]+ /);
     expect(done.out).toMatch(/\nrobot +\d+\.\d % /);
-    expect(done.out).toMatch(new RegExp(`tinyllm demo --long --out ${out}-long\n`));
+    expect(done.out).toContain(`tinyllm demo --long --out ${out}-long\n`); // its own directory: this run's results stay
     fs.rmSync(out, { recursive: true, force: true });
   });
   it('--long fine-tunes gesture by the longer recipe (prompt loss, shift, no early stop) and robot as without it', async () => {

@@ -178,6 +178,6 @@ export async function run(argv: string[]): Promise<void> {
   console.log('\nranking = the most likely label of the task\'s label set; greedy = the generated first line equals the label.');
   console.log(`Baselines see the same numbers as the model${o.rescale ? ' (gesture\'s windows rescaled to 0..99)' : ''}: majority class, nearest centroid and k-NN over the standardised readings.`);
   console.log(`\nEverything is in ${o.out}/: datasets/, data/ (shards), model/ (pre-trained), ${TASKS.map((t) => `${t}/`).join(', ')} (fine-tuned: checkpoint.ckpt, task.json, eval.json, metrics.jsonl, loss.svg).`);
-  if (!o.long) console.log(`Gesture by the longer recipe (40 epochs; about 35 min on 2 cores; README): tinyllm demo --long${o.out === options.out.default ? '' : ` --out ${o.out}-long`}`);
+  if (!o.long) console.log(`Gesture by the longer recipe (40 epochs; about 35 min on 2 cores; README): tinyllm demo --long --out ${o.out}-long`);
   console.log(`Next: tinyllm eval --ckpt ${dir('gesture')} --train … --test …, tinyllm generate --ckpt ${dir('robot')} --prompt "…", tinyllm finetune --help.`);
 }

@@ -32,6 +32,8 @@ const RESCALED: ReadonlySet<string> = new Set(['gesture']);
  * epochs (at the demo's 450 steps it validates near 60%), and each drawn row's series shifted by up to ±4 readings.
  */
 const LONG_EPOCHS = 40;
+/** Fine-tuning rows per step, both tasks. */
+const FT_BATCH = 8;
 const LONG_FLAGS = ['--patience', '0', '--prompt-loss-tokens', '20', '--shift', '4'];
 /** Pre-training rows: every position a built-in task prompt reaches (gesture prompts run to ~380 tokens). */
 const PRETRAIN_SEQ = 384;
@@ -160,12 +162,12 @@ export async function run(argv: string[]): Promise<void> {
           '--force',
           '--lr', String(o.lr),
           ...(o['ft-steps'] !== undefined ? ['--steps', String(o['ft-steps'])] : ['--epochs', String(long ? LONG_EPOCHS : o.epochs)]),
-          '--batch', '8',
+          '--batch', String(FT_BATCH),
           '--val-examples', '64',
           '--seed', seed,
           ...(o.rescale && RESCALED.has(task) ? ['--rescale'] : []),
           // validation every second epoch (the recipe's 150 steps at 600 rows): every quarter epoch would rank 64 rows 160 times
-          ...(long ? [...LONG_FLAGS, '--val-every', String(2 * Math.ceil(lineCount(data('train')) / 8))] : []),
+          ...(long ? [...LONG_FLAGS, '--val-every', String(2 * Math.ceil(lineCount(data('train')) / FT_BATCH))] : []),
         ]).catch(stopped(`fine-tuning on ${task} stopped; its state is saved in ${run}`));
     const json = path.join(run, 'eval.json');
     await evaluate(['--ckpt', run, '--train', data('train'), '--test', data('test'), '--json', json, '--force', ...(o['eval-limit'] !== undefined ? ['--limit', String(o['eval-limit'])] : [])]);
@@ -178,6 +180,6 @@ export async function run(argv: string[]): Promise<void> {
   console.log('\nranking = the most likely label of the task\'s label set; greedy = the generated first line equals the label.');
   console.log(`Baselines see the same numbers as the model${o.rescale ? ' (gesture\'s windows rescaled to 0..99)' : ''}: majority class, nearest centroid and k-NN over the standardised readings.`);
   console.log(`\nEverything is in ${o.out}/: datasets/, data/ (shards), model/ (pre-trained), ${TASKS.map((t) => `${t}/`).join(', ')} (fine-tuned: checkpoint.ckpt, task.json, eval.json, metrics.jsonl, loss.svg).`);
-  if (!o.long) console.log(`Gesture by the longer recipe (40 epochs; about 35 min on 2 cores; README): tinyllm demo --long --out ${o.out}-long`);
+  if (!o.long) console.log(`Gesture by the longer recipe (${LONG_EPOCHS} epochs; about 35 min on 2 cores; README): tinyllm demo --long --out ${o.out}-long`);
   console.log(`Next: tinyllm eval --ckpt ${dir('gesture')} --train … --test …, tinyllm generate --ckpt ${dir('robot')} --prompt "…", tinyllm finetune --help.`);
 }
